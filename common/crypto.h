@@ -1,0 +1,67 @@
+/* All cryptography of OneStop, over libsodium: key types, node key files,
+ * Ed25519 signatures, BLAKE2b hashes, randomness. No other module includes
+ * sodium.h. */
+#ifndef OS_CRYPTO_H
+#define OS_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t os_sign_pk[32];   /* Ed25519 public key */
+typedef uint8_t os_sign_sk[64];   /* Ed25519 secret key (seed || pk) */
+typedef uint8_t os_box_pk[32];    /* X25519 public key (CURVE) */
+typedef uint8_t os_box_sk[32];    /* X25519 secret key (CURVE) */
+typedef uint8_t os_sig[64];       /* Ed25519 signature */
+typedef uint8_t os_hash[32];      /* BLAKE2b-256 */
+typedef uint8_t os_msgid[16];     /* message id */
+
+/* A node's secret material, as held in its key file. */
+struct os_keypair {
+	os_sign_sk sign_sk;
+	os_sign_pk sign_pk;
+	os_box_sk box_sk;
+	os_box_pk box_pk;
+};
+
+/* Initialise libsodium; call once before anything else. 0 or OS_EINVAL. */
+int crypto_setup(void);
+
+void crypto_random(void *out, size_t n);
+
+/* Fresh signing and transport key pairs. */
+void crypto_keypair_new(struct os_keypair *kp);
+/* Wipe a key pair (sodium_memzero). */
+void crypto_keypair_wipe(struct os_keypair *kp);
+
+/* Key file: text, mode 0600, lines "sign_secret = <128 hex>" and
+ * "box_secret = <64 hex>". Public halves are derived on load.
+ * keyfile_write refuses to overwrite (OS_EEXIST). */
+int crypto_keyfile_write(const char *path, const struct os_keypair *kp);
+/* 0, OS_EIO (cannot read), OS_EKEY (malformed). */
+int crypto_keyfile_read(const char *path, struct os_keypair *kp);
+
+/* Public key file: text, lines "sign_public = <64 hex>" and
+ * "box_public = <64 hex>". Refuses to overwrite (OS_EEXIST). */
+int crypto_pubfile_write(const char *path, const os_sign_pk spk, const os_box_pk bpk);
+int crypto_pubfile_read(const char *path, os_sign_pk spk, os_box_pk bpk);
+
+/* Detached Ed25519 over ctx (a NUL-terminated domain string, its NUL
+ * included in what is signed) followed by msg. */
+void crypto_sign(os_sig sig, const char *ctx, const uint8_t *msg, size_t len,
+		 const os_sign_sk sk);
+/* 0 or OS_EBADSIG. */
+int crypto_verify(const os_sig sig, const char *ctx, const uint8_t *msg,
+		  size_t len, const os_sign_pk pk);
+
+/* BLAKE2b-256 of one byte tag followed by data (domain separation). */
+void crypto_hash_tagged(os_hash out, uint8_t tag, const uint8_t *data, size_t len);
+/* BLAKE2b-256 of tag || a || b, for Merkle inner nodes. */
+void crypto_hash_pair(os_hash out, uint8_t tag, const os_hash a, const os_hash b);
+/* Plain BLAKE2b-256 (audit chains, digests). */
+void crypto_hash(os_hash out, const uint8_t *data, size_t len);
+
+/* Constant-time comparison; 0 when equal. */
+int crypto_memcmp(const void *a, const void *b, size_t n);
+void crypto_wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,89 @@
+/* Signed envelopes: building and batch-signing them at the origin, and
+ * decoding and verifying them (structure, size, expiry, origin key, Merkle
+ * path, signature) wherever they arrive. Also the DeadLetter payload. */
+#ifndef OS_ENVELOPE_H
+#define OS_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "batchsig.h"
+#include "crypto.h"
+#include "registry.h"
+#include "util.h"
+
+#define ENV_TYPE_MAX 128
+#define ENV_DEADLETTER_TYPE "onestop.DeadLetter"
+
+/* A message to be signed. */
+struct env_draft {
+	const char *destination;
+	const char *type;
+	const uint8_t *payload;
+	size_t payload_len;
+	uint64_t expires_ms;
+};
+
+/* A decoded Signed envelope. Strings are copied; payload and env_bytes
+ * point into memory owned by the env (freed by env_clear). */
+struct env {
+	os_msgid id;
+	char origin[OS_NAME_MAX];
+	char destination[OS_NAME_MAX];
+	char type[ENV_TYPE_MAX + 1];
+	uint64_t created_ms;
+	uint64_t expires_ms;
+	uint32_t key_version;
+	const uint8_t *payload;
+	size_t payload_len;
+	const uint8_t *env_bytes;     /* the signed Envelope bytes */
+	size_t env_len;
+	os_sig sig;
+	struct batchsig_proof proof;
+	void *priv_;                  /* unpacked protobufs */
+};
+
+/* Sign a batch of n drafts (1 <= n <= BATCHSIG_MAX_LEAVES) as origin with
+ * sk: fresh random ids, created_ms = now_ms, one Merkle root, one
+ * signature. out[i] receives a malloc'd packed Signed of out_len[i] bytes
+ * that the caller frees; ids[i] its id (ids may be NULL). Drafts are
+ * checked (destination, type syntax, expires_ms > now_ms): OS_ENAME /
+ * OS_EINVAL / OS_EEXPIRED name the first bad one and nothing is returned. */
+int env_sign_batch(const char *origin, uint32_t key_version, const os_sign_sk sk,
+		   const struct env_draft *drafts, size_t n, uint64_t now_ms,
+		   uint8_t **out, size_t *out_len, os_msgid *ids);
+
+/* Decode a packed Signed of len bytes (len > max_bytes: OS_ETOOBIG, before
+ * anything is unpacked). Checks structure only: id 16 bytes, names and type
+ * well-formed, signature 64 bytes, proof consistent. OS_EDECODE, OS_ENAME,
+ * OS_ETOOBIG, OS_ENOMEM. On success the caller calls env_clear(e). The
+ * buffer is not retained. */
+int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e);
+
+void env_clear(struct env *e);
+
+/* Verify a decoded envelope against the registry at now_ms: origin known
+ * (OS_EUNKNOWN) and active (OS_EREVOKED), key version current (OS_EBADSIG),
+ * Merkle path and signature (OS_EBADSIG, via cache when not NULL), not
+ * expired (OS_EEXPIRED). 0 when all hold. */
+int env_verify(const struct env *e, const struct registry *reg,
+	       struct batchsig_cache *cache, uint64_t now_ms);
+
+/* The DeadLetter payload for a refused message. id may be NULL. *out is
+ * malloc'd; the caller frees it. */
+int env_deadletter_pack(const uint8_t *id, const char *destination, const char *type,
+			int code, const char *reason, const char *refused_by,
+			uint8_t **out, size_t *len);
+
+struct env_deadletter {
+	os_msgid id;
+	int has_id;
+	char destination[OS_NAME_MAX];
+	char type[ENV_TYPE_MAX + 1];
+	int code;
+	char reason[256];
+	char refused_by[OS_NAME_MAX];
+};
+/* 0 or OS_EDECODE. */
+int env_deadletter_unpack(const uint8_t *buf, size_t len, struct env_deadletter *out);
+
+#endif
