@@ -1,0 +1,1 @@
+# onestop-spoke daemon target: owned by the spoke daemon module
