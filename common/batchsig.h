@@ -52,4 +52,10 @@ int batchsig_check(struct batchsig_cache *c, const os_hash leaf,
 		   const struct batchsig_proof *p, const os_sig sig,
 		   const os_sign_pk pk);
 
+/* Counters of batchsig_check through this cache: hits (signature already
+ * verified) and misses (an Ed25519 verification ran). Either pointer may
+ * be NULL. */
+void batchsig_cache_stats(const struct batchsig_cache *c, uint64_t *hits,
+			  uint64_t *misses);
+
 #endif

@@ -7,6 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libsodium exports functions named crypto_sign and crypto_hash too; ours
+ * are linked as os_crypto_sign and os_crypto_hash so that a program (or a
+ * shared library) holding both never calls the wrong one. Callers keep
+ * writing crypto_sign / crypto_hash. */
+#define crypto_sign os_crypto_sign
+#define crypto_hash os_crypto_hash
+
 typedef uint8_t os_sign_pk[32];   /* Ed25519 public key */
 typedef uint8_t os_sign_sk[64];   /* Ed25519 secret key (seed || pk) */
 typedef uint8_t os_box_pk[32];    /* X25519 public key (CURVE) */

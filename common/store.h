@@ -19,8 +19,9 @@ int store_open(const char *dir, size_t map_mb, unsigned max_dbs, struct store **
 void store_close(struct store **s);
 
 /* Open or create the named database (call before other transactions run,
- * at start-up). 0 or OS_ESTORE. */
-int store_dbi(struct store *s, const char *name, store_dbi *out);
+ * at start-up). 0 or OS_ESTORE. (Named store_dbi_open because C cannot
+ * have a function and the type store_dbi under one name.) */
+int store_dbi_open(struct store *s, const char *name, store_dbi *out);
 
 /* One write or read-only transaction at a time per thread. */
 int store_begin(struct store *s, int read_only, struct store_txn **out);

@@ -45,6 +45,8 @@ extern "C" {
 #define ONESTOP_EKEY (-24)
 
 #define ONESTOP_ID_LEN 16
+/* Most messages one onestop_send, onestop_recv or onestop_ack handles. */
+#define ONESTOP_MAX_BATCH 10000
 #define ONESTOP_DEADLETTER_TYPE "onestop.DeadLetter"
 /* Default API endpoint; the ONESTOP_API environment variable overrides it
  * wherever the CLI takes --api. */
@@ -98,46 +100,57 @@ typedef struct {
 	char refused_by[300];
 } onestop_deadletter_t;
 
-/* Connect to the spoke at endpoint (NULL: $ONESTOP_API, else
+/* Connect to the spoke at endpoint (NULL or "": $ONESTOP_API, else
  * ONESTOP_DEFAULT_API). timeout_ms bounds every later request (0: 10 s).
  * Connecting does not wait for the spoke; the first request does.
- * On success *out is a handle to free with onestop_close. */
+ * A request that gets no reply in time returns ONESTOP_ETIMEDOUT and the
+ * connection is re-established, so a late reply cannot answer a later
+ * request; the abandoned request may still have been carried out.
+ * On success *out is a handle to free with onestop_close. ONESTOP_EINVAL
+ * for a malformed endpoint or a negative timeout. */
 int onestop_connect(const char *endpoint, int timeout_ms, onestop_t **out);
 
 /* Close the connection and NULL *c (NULL allowed). */
 void onestop_close(onestop_t **c);
 
-/* Send n messages (1..10000) in one request. Returns 0 only after the spoke
+/* Send n messages (1..ONESTOP_MAX_BATCH) in one request. Returns 0 only after the spoke
  * has committed all of them to its durable outbox; from then on they will
  * be delivered (or come back as dead letters) even if any daemon crashes.
  * ids (may be NULL) receives n message ids. On error none was accepted. */
 int onestop_send(onestop_t *c, const onestop_out_t *msgs, size_t n,
 		 uint8_t (*ids)[ONESTOP_ID_LEN]);
 
-/* Receive up to max messages (1..10000), waiting up to wait_ms for the
- * first (0: do not wait). *msgs is an array of *n messages (possibly 0),
- * freed with onestop_msgs_free. Messages stay in the inbox until acked;
+/* Receive up to max messages (1..ONESTOP_MAX_BATCH), waiting up to wait_ms
+ * for the first (0: do not wait); the call itself may take wait_ms plus the
+ * request timeout. *msgs is an array of *n messages (possibly 0; then
+ * *msgs is NULL), freed with onestop_msgs_free. Messages stay in the inbox until acked;
  * unacked ones are handed out again after the spoke's lease (30 s) or a
  * spoke restart, so an app sees a message again only if it did not ack. */
 int onestop_recv(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs,
 		 size_t *n);
 
+/* Free what onestop_recv returned and NULL *msgs (NULL allowed). */
 void onestop_msgs_free(onestop_msg_t **msgs, size_t n);
 
-/* Acknowledge (delete from the inbox) the messages with these seqs. */
+/* Acknowledge (delete from the inbox) the messages with these seqs
+ * (n 0..ONESTOP_MAX_BATCH; 0 does nothing). Acking a seq that is no
+ * longer in the inbox is not an error. */
 int onestop_ack(onestop_t *c, const uint64_t *seqs, size_t n);
 
+/* The spoke's state and counters, into *out. */
 int onestop_status(onestop_t *c, onestop_status_t *out);
 
-/* Decode the payload of a message whose type is ONESTOP_DEADLETTER_TYPE.
- * 0 or ONESTOP_EDECODE / ONESTOP_EINVAL. */
+/* Decode the payload of a message whose type is ONESTOP_DEADLETTER_TYPE
+ * into *out (a reason too long for out->reason is cut). 0, ONESTOP_EINVAL
+ * (another type) or ONESTOP_EDECODE (malformed payload). */
 int onestop_deadletter(const onestop_msg_t *m, onestop_deadletter_t *out);
 
 /* Text of an error code; static, never NULL. */
 const char *onestop_strerror(int code);
 
-/* The spoke's message for the last failed call on c, or "" ; valid until
- * the next call on c. */
+/* The spoke's message for the last failed call on c (or the library's own
+ * explanation when the failure was local), "" after a successful call or
+ * for c NULL; valid until the next call on c. */
 const char *onestop_last_error(const onestop_t *c);
 
 #ifdef __cplusplus

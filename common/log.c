@@ -1,0 +1,88 @@
+/* Event log: one key=value line per event on stderr, each written with a
+ * single write(2) so lines from several processes sharing stderr (or a
+ * journal) never interleave. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+
+#define LOG_LINE_MAX 4096
+
+static enum os_log_level log_min = OS_LOG_INFO;
+
+static const char *const log_names[] = {
+	[OS_LOG_DEBUG] = "debug",
+	[OS_LOG_INFO] = "info",
+	[OS_LOG_WARN] = "warn",
+	[OS_LOG_ERROR] = "error",
+};
+
+void os_log_set_level(enum os_log_level level)
+{
+	if (level >= OS_LOG_DEBUG && level <= OS_LOG_ERROR)
+		log_min = level;
+}
+
+int os_log_parse_level(const char *s, enum os_log_level *out)
+{
+	if (s == NULL)
+		return OS_EINVAL;
+	for (int l = OS_LOG_DEBUG; l <= OS_LOG_ERROR; l++) {
+		if (strcmp(s, log_names[l]) == 0) {
+			*out = (enum os_log_level)l;
+			return 0;
+		}
+	}
+	return OS_EINVAL;
+}
+
+void os_log(enum os_log_level level, const char *event, const char *fmt, ...)
+{
+	if (level < log_min || level > OS_LOG_ERROR)
+		return;
+	int saved_errno = errno;
+	char line[LOG_LINE_MAX];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	int n = snprintf(line, sizeof(line),
+			 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, log_names[level],
+			 event ? event : "unnamed");
+	if (n < 0)
+		goto restore;
+	size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	if (fmt != NULL && fmt[0] != '\0' && used < sizeof(line) - 2) {
+		line[used] = ' ';
+		va_list ap;
+		va_start(ap, fmt);
+		n = vsnprintf(line + used + 1, sizeof(line) - used - 1, fmt, ap);
+		va_end(ap);
+		/* Nothing formatted (e.g. "%s" of ""): no trailing space. */
+		if (n > 0) {
+			size_t room = sizeof(line) - used - 1;
+			used += 1 + ((size_t)n < room ? (size_t)n : room - 1);
+		}
+	}
+	/* Keep one event on one line even if a value held a newline. */
+	for (size_t i = 0; i < used; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	if (used > sizeof(line) - 2)
+		used = sizeof(line) - 2;
+	line[used++] = '\n';
+	ssize_t w;
+	do {
+		w = write(STDERR_FILENO, line, used);
+	} while (w < 0 && errno == EINTR);
+restore:
+	errno = saved_errno;
+}

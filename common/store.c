@@ -1,0 +1,387 @@
+/* The durable store over LMDB: environments, named databases, transactions
+ * whose commit is fsync'd before it returns, and cursors. This is the only
+ * file that includes lmdb.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+struct store {
+	MDB_env *env;
+};
+
+struct store_txn {
+	MDB_txn *txn;
+	int read_only;
+	int full;                    /* a write hit the map size: commit says EFULL */
+	struct store_cursor *cursors; /* open cursors, closed when the txn ends */
+};
+
+struct store_cursor {
+	MDB_cursor *cur;             /* NULL once its transaction ended */
+	struct store_txn *t;
+	struct store_cursor *next;
+};
+
+/* Map an LMDB or errno result to an OS code, logging the unexpected. */
+static int store_err(int rc, const char *op)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return OS_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return OS_EEXIST;
+	case MDB_MAP_FULL:
+	case ENOSPC:
+		os_log(OS_LOG_WARN, "store_full", "op=%s error=\"%s\"", op, mdb_strerror(rc));
+		return OS_EFULL;
+	case MDB_BAD_VALSIZE:
+		return OS_EINVAL;
+	case ENOMEM:
+		return OS_ENOMEM;
+	default:
+		os_log(OS_LOG_ERROR, "store_error", "op=%s error=\"%s\"", op, mdb_strerror(rc));
+		return OS_ESTORE;
+	}
+}
+
+/* mkdir -p with mode 0700 for every directory it creates. */
+static int store_mkdirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof(buf))
+		return OS_EIO;
+	memcpy(buf, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char c = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+			os_log(OS_LOG_ERROR, "store_mkdir_failed", "dir=%s errno=%d", buf, errno);
+			return OS_EIO;
+		}
+		buf[i] = c;
+	}
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return OS_EIO;
+	return 0;
+}
+
+int store_open(const char *dir, size_t map_mb, unsigned max_dbs, struct store **out)
+{
+	int rc;
+	struct store *s = NULL;
+	MDB_env *env = NULL;
+	if (dir == NULL || out == NULL)
+		return OS_EINVAL;
+	if ((rc = store_mkdirs(dir)) != 0)
+		return rc;
+	rc = OS_ESTORE;
+	if (mdb_env_create(&env) != 0)
+		goto out;
+	if (mdb_env_set_maxdbs(env, max_dbs) != 0)
+		goto out;
+	if (map_mb > 0 && mdb_env_set_mapsize(env, map_mb << 20) != 0)
+		goto out;
+	/* Default sync flags: mdb_txn_commit fsyncs data and meta pages.
+	 * MDB_NOTLS ties read transactions to the txn, not the thread. */
+	int mrc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
+	if (mrc != 0) {
+		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s error=\"%s\"", dir,
+		       mdb_strerror(mrc));
+		rc = mrc == EACCES || mrc == ENOENT ? OS_EIO : OS_ESTORE;
+		goto out;
+	}
+	/* Free reader slots left by processes that died (kill -9). */
+	int dead = 0;
+	mdb_reader_check(env, &dead);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		rc = OS_ENOMEM;
+		goto out;
+	}
+	s->env = env;
+	env = NULL;
+	*out = s;
+	rc = 0;
+out:
+	if (env != NULL)
+		mdb_env_close(env);
+	return rc;
+}
+
+void store_close(struct store **s)
+{
+	if (s == NULL || *s == NULL)
+		return;
+	mdb_env_close((*s)->env);
+	free(*s);
+	*s = NULL;
+}
+
+int store_dbi_open(struct store *s, const char *name, store_dbi *out)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return store_err(rc, "dbi_begin");
+	rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store_err(rc, "dbi_open") == OS_EFULL ? OS_EFULL : OS_ESTORE;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return store_err(rc, "dbi_commit") == OS_EFULL ? OS_EFULL : OS_ESTORE;
+	*out = dbi;
+	return 0;
+}
+
+int store_begin(struct store *s, int read_only, struct store_txn **out)
+{
+	struct store_txn *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return OS_ENOMEM;
+	int rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0, &t->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size and retry. */
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0, &t->txn);
+	}
+	if (rc != 0) {
+		free(t);
+		rc = store_err(rc, "begin");
+		return rc == OS_EFULL ? OS_EFULL : OS_ESTORE;
+	}
+	t->read_only = read_only;
+	*out = t;
+	return 0;
+}
+
+/* Close the txn's cursors before LMDB frees them with the txn. */
+static void store_txn_detach_cursors(struct store_txn *t)
+{
+	for (struct store_cursor *c = t->cursors; c != NULL; c = c->next) {
+		if (c->cur != NULL)
+			mdb_cursor_close(c->cur);
+		c->cur = NULL;
+		c->t = NULL;
+	}
+	t->cursors = NULL;
+}
+
+int store_commit(struct store_txn **tp)
+{
+	if (tp == NULL || *tp == NULL)
+		return OS_EINVAL;
+	struct store_txn *t = *tp;
+	*tp = NULL;
+	store_txn_detach_cursors(t);
+	int rc;
+	if (t->full) {
+		mdb_txn_abort(t->txn);
+		rc = OS_EFULL;
+	} else {
+		rc = mdb_txn_commit(t->txn);
+		rc = rc == 0 ? 0 : store_err(rc, "commit");
+		if (rc != 0 && rc != OS_EFULL)
+			rc = OS_ESTORE;
+	}
+	free(t);
+	return rc;
+}
+
+void store_abort(struct store_txn **tp)
+{
+	if (tp == NULL || *tp == NULL)
+		return;
+	struct store_txn *t = *tp;
+	*tp = NULL;
+	store_txn_detach_cursors(t);
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+/* Record a write failure that dooms the txn (LMDB refuses further use). */
+static int store_write_err(struct store_txn *t, int rc, const char *op)
+{
+	int e = store_err(rc, op);
+	if (e == OS_EFULL)
+		t->full = 1;
+	return e;
+}
+
+int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen,
+	      const void **val, size_t *vlen)
+{
+	MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+	MDB_val v;
+	int rc = mdb_get(t->txn, db, &k, &v);
+	if (rc != 0)
+		return store_err(rc, "get");
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen,
+	      const void *val, size_t vlen)
+{
+	if (t->read_only)
+		return OS_EINVAL;
+	MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+	MDB_val v = {.mv_size = vlen, .mv_data = (void *)val};
+	int rc = mdb_put(t->txn, db, &k, &v, 0);
+	return rc == 0 ? 0 : store_write_err(t, rc, "put");
+}
+
+int store_append(struct store_txn *t, store_dbi db, const void *key, size_t klen,
+		 const void *val, size_t vlen)
+{
+	if (t->read_only)
+		return OS_EINVAL;
+	MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+	MDB_val v = {.mv_size = vlen, .mv_data = (void *)val};
+	int rc = mdb_put(t->txn, db, &k, &v, MDB_APPEND);
+	return rc == 0 ? 0 : store_write_err(t, rc, "append");
+}
+
+int store_del(struct store_txn *t, store_dbi db, const void *key, size_t klen)
+{
+	if (t->read_only)
+		return OS_EINVAL;
+	MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+	int rc = mdb_del(t->txn, db, &k, NULL);
+	return rc == 0 ? 0 : store_write_err(t, rc, "del");
+}
+
+int store_count(struct store_txn *t, store_dbi db, uint64_t *n)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->txn, db, &st);
+	if (rc != 0)
+		return store_err(rc, "stat");
+	*n = st.ms_entries;
+	return 0;
+}
+
+int store_get_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t def,
+		  uint64_t *out)
+{
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, db, key, strlen(key), &v, &vl);
+	if (rc == OS_ENOTFOUND) {
+		*out = def;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (vl != 8) {
+		os_log(OS_LOG_ERROR, "store_bad_u64", "key=%s len=%zu", key, vl);
+		return OS_ESTORE;
+	}
+	*out = os_get_u64be(v);
+	return 0;
+}
+
+int store_put_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t v)
+{
+	uint8_t b[8];
+	os_put_u64be(b, v);
+	return store_put(t, db, key, strlen(key), b, sizeof(b));
+}
+
+int store_cursor_open(struct store_txn *t, store_dbi db, struct store_cursor **out)
+{
+	struct store_cursor *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return OS_ENOMEM;
+	int rc = mdb_cursor_open(t->txn, db, &c->cur);
+	if (rc != 0) {
+		free(c);
+		return store_err(rc, "cursor_open");
+	}
+	c->t = t;
+	c->next = t->cursors;
+	t->cursors = c;
+	*out = c;
+	return 0;
+}
+
+void store_cursor_close(struct store_cursor **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	struct store_cursor *c = *cp;
+	*cp = NULL;
+	if (c->t != NULL) {
+		for (struct store_cursor **pp = &c->t->cursors; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+		}
+	}
+	if (c->cur != NULL)
+		mdb_cursor_close(c->cur);
+	free(c);
+}
+
+static int store_cursor_get(struct store_cursor *c, MDB_val *k, MDB_cursor_op op,
+			    const void **kp, size_t *kl, const void **vp, size_t *vl)
+{
+	if (c->cur == NULL)
+		return OS_EINVAL;
+	MDB_val v;
+	int rc = mdb_cursor_get(c->cur, k, &v, op);
+	if (rc != 0)
+		return store_err(rc, "cursor_get");
+	if (kp != NULL)
+		*kp = k->mv_data;
+	if (kl != NULL)
+		*kl = k->mv_size;
+	if (vp != NULL)
+		*vp = v.mv_data;
+	if (vl != NULL)
+		*vl = v.mv_size;
+	return 0;
+}
+
+int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
+		      const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	MDB_val mk = {.mv_size = klen, .mv_data = (void *)key};
+	if (key == NULL)
+		return store_cursor_get(c, &mk, MDB_FIRST, k, kl, v, vl);
+	return store_cursor_get(c, &mk, MDB_SET_RANGE, k, kl, v, vl);
+}
+
+int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl, const void **v,
+		      size_t *vl)
+{
+	MDB_val mk = {0};
+	return store_cursor_get(c, &mk, MDB_NEXT, k, kl, v, vl);
+}
+
+int store_cursor_del(struct store_cursor *c)
+{
+	if (c->cur == NULL || c->t == NULL || c->t->read_only)
+		return OS_EINVAL;
+	int rc = mdb_cursor_del(c->cur, 0);
+	return rc == 0 ? 0 : store_write_err(c->t, rc, "cursor_del");
+}

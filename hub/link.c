@@ -1,0 +1,816 @@
+/* Per-spoke sessions over the hub's ROUTER socket. A session starts with
+ * Hello (answered by Welcome) and ends after three silent heartbeat
+ * intervals. It carries the push acks and the deliver stream: transfers
+ * from the spoke's queue in key order, at most `window` unacknowledged,
+ * restarted from the queue head when acks stop coming. */
+#include "link.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "err.h"
+#include "log.h"
+#include "map.h"
+#include "onestop.pb-c.h"
+#include "queue.h"
+#include "route.h"
+#include "util.h"
+
+#define LINK_RID_MAX 256
+
+struct session {
+	struct session *prev, *next;
+	char name[OS_NAME_MAX];
+	uint8_t rid[LINK_RID_MAX];      /* ROUTER routing id, learned from each frame */
+	size_t rid_len;
+	uint8_t outbox_epoch[QUEUE_EPOCH_LEN];
+	uint32_t window;                /* deliveries the spoke accepts unacked */
+	uint64_t last_heard_ms;
+	uint64_t last_hb_ms;
+	int ended;                      /* freed at the next link_timers */
+	/* push stream: the ack owed after this iteration's commit */
+	int ack_due;
+	uint64_t ack_seq;
+	/* deliver stream */
+	uint64_t scan_after;            /* next transfer is the first qseq > this */
+	uint64_t prev_sent;             /* seq of the transfer sent last; 0 at start */
+	uint64_t acked;                 /* highest seq the spoke acked */
+	uint64_t sent_max;              /* highest seq sent in this session */
+	uint64_t *ring;                 /* qseqs in flight, oldest first */
+	uint32_t ring_head, ring_n;
+	uint64_t progress_ms;           /* when acks last advanced (or sending began) */
+	int more;                       /* the queue may hold entries past scan_after */
+	int flush_blocked;              /* a deliver frame failed in this flush */
+};
+
+/* A frame held until the iteration's commit. */
+struct out_frame {
+	struct session *s;              /* NULL for frames to a peer without session */
+	uint8_t rid[LINK_RID_MAX];
+	size_t rid_len;
+	uint8_t *data;
+	size_t len;
+	int deliver;
+};
+
+struct link {
+	struct map *by_name;            /* name -> struct session */
+	struct session *head;
+	struct out_frame *out;
+	size_t n_out, cap_out;
+	unsigned live;
+	uint64_t refused_log_ms;        /* frame_refused lines: at most one a second */
+	unsigned refused_quiet;         /* refusals not logged since the last line */
+};
+
+/* The deliver frame being filled by link_topup. */
+struct topup {
+	struct hub *h;
+	struct session *s;
+	Onestop__Transfer *items;
+	Onestop__Transfer **ptrs;
+	size_t n;
+	size_t bytes;
+};
+
+int link_new(struct link **out)
+{
+	struct link *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return OS_ENOMEM;
+	rc = map_new(&l->by_name);
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+static void link_out_clear(struct link *l)
+{
+	for (size_t i = 0; i < l->n_out; i++)
+		free(l->out[i].data);
+	l->n_out = 0;
+}
+
+void link_destroy(struct link **lp)
+{
+	struct link *l = *lp;
+
+	if (!l)
+		return;
+	link_out_clear(l);
+	free(l->out);
+	while (l->head) {
+		struct session *s = l->head;
+
+		l->head = s->next;
+		free(s->ring);
+		free(s);
+	}
+	map_free(&l->by_name);
+	free(l);
+	*lp = NULL;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static int link_pack(const Onestop__LinkFrame *f, uint8_t **out, size_t *len)
+{
+	size_t n = onestop__link_frame__get_packed_size(f);
+	uint8_t *buf = malloc(n ? n : 1);
+
+	if (!buf)
+		return OS_ENOMEM;
+	onestop__link_frame__pack(f, buf);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Send one frame now. 0, OS_ECONN (peer gone), OS_EAGAIN (its pipe is
+ * full) or OS_EIO. */
+static int link_send_now(struct hub *h, const uint8_t *rid, size_t rid_len,
+			 const void *data, size_t len)
+{
+	if (zmq_send(h->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		goto fail;
+	if (zmq_send(h->router, data, len, ZMQ_DONTWAIT) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (errno == EHOSTUNREACH)
+		return OS_ECONN;
+	if (errno == EAGAIN)
+		return OS_EAGAIN;
+	return OS_EIO;
+}
+
+/* Hold a packed frame (consumed) until the commit. */
+static void link_hold(struct hub *h, struct session *s, const uint8_t *rid, size_t rid_len,
+		      uint8_t *data, size_t len, int deliver)
+{
+	struct link *l = h->link;
+	struct out_frame *f;
+
+	if (l->n_out == l->cap_out) {
+		size_t cap = l->cap_out ? l->cap_out * 2 : 64;
+		struct out_frame *o = realloc(l->out, cap * sizeof(*o));
+
+		if (!o) {
+			/* The peer retries after its timeout, as after a loss. */
+			os_log(OS_LOG_ERROR, "link_frame_dropped", "error=ENOMEM");
+			free(data);
+			return;
+		}
+		l->out = o;
+		l->cap_out = cap;
+	}
+	f = &l->out[l->n_out++];
+	f->s = s;
+	memcpy(f->rid, rid, rid_len);
+	f->rid_len = rid_len;
+	f->data = data;
+	f->len = len;
+	f->deliver = deliver;
+}
+
+static void link_send_error(struct hub *h, const uint8_t *rid, size_t rid_len, int code,
+			    const char *message)
+{
+	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+	Onestop__LinkError e = ONESTOP__LINK_ERROR__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	e.code = code;
+	e.message = (char *)message;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_ERROR;
+	f.error = &e;
+	if (link_pack(&f, &buf, &len) != 0)
+		return;
+	(void)link_send_now(h, rid, rid_len, buf, len);
+	free(buf);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static struct session *link_find(const struct link *l, const char *name)
+{
+	struct session *s = map_get(l->by_name, name);
+
+	return s && !s->ended ? s : NULL;
+}
+
+/* Go back to the oldest unacknowledged entry: the next transfer starts the
+ * stream again (prev_seq 0). from_head also resends what was acked, for
+ * when the deletion of acked entries may not have been committed. */
+static void link_restart_stream(struct session *s, int from_head)
+{
+	if (from_head)
+		s->acked = 0;
+	s->scan_after = s->acked;
+	s->prev_sent = 0;
+	s->ring_head = 0;
+	s->ring_n = 0;
+	s->more = 1;
+}
+
+static void link_end(struct hub *h, struct session *s, const char *reason)
+{
+	if (s->ended)
+		return;
+	s->ended = 1;
+	h->link->live--;
+	os_log(OS_LOG_INFO, "session_end", "node=%s reason=%s", s->name, reason);
+}
+
+static void link_ring_pop(struct session *s, uint64_t upto)
+{
+	uint32_t cap = s->window;
+
+	while (s->ring_n > 0 && s->ring[s->ring_head] <= upto) {
+		s->ring_head = (s->ring_head + 1) % cap;
+		s->ring_n--;
+	}
+	if (s->ring_n == 0)
+		s->ring_head = 0;
+}
+
+static void link_ring_push(struct session *s, uint64_t qseq)
+{
+	s->ring[(s->ring_head + s->ring_n) % s->window] = qseq;
+	s->ring_n++;
+}
+
+/* Safe text of a peer's message for a quoted log value. */
+static void link_sanitize(char *out, size_t size, const char *in)
+{
+	size_t i = 0;
+
+	for (; in && in[i] && i + 1 < size; i++)
+		out[i] = (in[i] == '"' || in[i] == '\\' || (unsigned char)in[i] < 0x20 ||
+			  (unsigned char)in[i] > 0x7e) ? '?' : in[i];
+	out[i] = 0;
+}
+
+static void link_hello(struct hub *h, struct session *s, const char *node,
+		       const uint8_t *rid, size_t rid_len, const Onestop__Hello *hello)
+{
+	struct link *l = h->link;
+	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+	Onestop__Welcome w = ONESTOP__WELCOME__INIT;
+	uint8_t stored[QUEUE_EPOCH_LEN];
+	char ehex[2 * QUEUE_EPOCH_LEN + 1];
+	uint32_t window;
+	uint64_t last = 0;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (!hello || hello->protocol != HUB_PROTOCOL) {
+		link_send_error(h, rid, rid_len, OS_EPROTO, "protocol version not supported");
+		return;
+	}
+	if (strcmp(hello->node, node) != 0) {
+		link_send_error(h, rid, rid_len, OS_EORIGIN,
+				"Hello names another node than the link's key");
+		return;
+	}
+	if (hello->outbox_epoch.len != QUEUE_EPOCH_LEN) {
+		link_send_error(h, rid, rid_len, OS_EDECODE, "outbox_epoch must be 16 bytes");
+		return;
+	}
+	rc = queue_begin(h->queue);
+	if (rc == 0)
+		rc = queue_origin_get(h->queue, node, stored, &last);
+	if (rc == OS_ENOTFOUND ||
+	    (rc == 0 && memcmp(stored, hello->outbox_epoch.data, QUEUE_EPOCH_LEN) != 0)) {
+		/* A new outbox store (or a first visit): a new push stream. */
+		last = 0;
+		rc = queue_origin_put(h->queue, node, hello->outbox_epoch.data, 0);
+	}
+	if (rc) {
+		h->failed = rc;
+		return;
+	}
+
+	window = hello->window ? hello->window : (uint32_t)h->conf.window;
+	if (window > LINK_WINDOW_MAX)
+		window = LINK_WINDOW_MAX;
+	if (!s) {
+		s = map_get(l->by_name, node); /* an ended one not yet freed */
+		if (!s) {
+			s = calloc(1, sizeof(*s));
+			if (!s || map_put(l->by_name, node, s) != 0) {
+				free(s);
+				h->failed = OS_ENOMEM;
+				return;
+			}
+			snprintf(s->name, sizeof(s->name), "%s", node);
+			s->next = l->head;
+			if (l->head)
+				l->head->prev = s;
+			l->head = s;
+			s->ended = 1;
+		}
+		if (s->ended) {
+			s->ended = 0;
+			l->live++;
+		}
+	}
+	if (window != s->window || !s->ring) {
+		uint64_t *ring = realloc(s->ring, window * sizeof(*ring));
+
+		if (!ring) {
+			link_end(h, s, "nomem");
+			h->failed = OS_ENOMEM;
+			return;
+		}
+		s->ring = ring;
+		s->window = window;
+	}
+	memcpy(s->rid, rid, rid_len);
+	s->rid_len = rid_len;
+	memcpy(s->outbox_epoch, hello->outbox_epoch.data, QUEUE_EPOCH_LEN);
+	s->last_heard_ms = h->now_ms;
+	s->last_hb_ms = h->now_ms;
+	s->ack_due = 0;
+	s->sent_max = 0;
+	s->acked = 0;
+	link_restart_stream(s, 1);
+
+	w.protocol = HUB_PROTOCOL;
+	w.hub_epoch.data = (uint8_t *)queue_epoch(h->queue);
+	w.hub_epoch.len = QUEUE_EPOCH_LEN;
+	w.accepted_seq = last;
+	w.window = (uint32_t)h->conf.window;
+	if (hello->registry_version < h->reg->version && h->reg->signed_bytes) {
+		w.registry.data = h->reg->signed_bytes;
+		w.registry.len = h->reg->signed_len;
+	}
+	f.body_case = ONESTOP__LINK_FRAME__BODY_WELCOME;
+	f.welcome = &w;
+	if (link_pack(&f, &buf, &len) == 0)
+		link_hold(h, s, s->rid, s->rid_len, buf, len, 0);
+	os_hex(ehex, s->outbox_epoch, QUEUE_EPOCH_LEN);
+	os_log(OS_LOG_INFO, "session_start",
+	       "node=%s epoch=%s accepted_seq=%llu window=%u registry_version=%llu", s->name,
+	       ehex, (unsigned long long)last, s->window,
+	       (unsigned long long)hello->registry_version);
+}
+
+static void link_push(struct hub *h, struct session *s, const Onestop__Transfers *t)
+{
+	uint64_t seq = 0;
+	int ack = 0, rc;
+
+	if (!t)
+		return;
+	if (h->reg_expired) {
+		/* Fail closed: no new traffic under an expired registry. */
+		link_send_error(h, s->rid, s->rid_len, OS_EEXPIRED,
+				"the hub's registry has expired; pushes are refused");
+		os_log(OS_LOG_WARN, "push_refused", "node=%s code=EEXPIRED reason=registry_expired",
+		       s->name);
+		return;
+	}
+	if (h->now_ms < h->backoff_until_ms) {
+		/* Let acks free space first; the spoke retransmits. */
+		os_log(OS_LOG_DEBUG, "push_deferred", "node=%s reason=store_failed", s->name);
+		return;
+	}
+	rc = queue_begin(h->queue);
+	if (rc == 0)
+		rc = route_push(h, s->name, s->outbox_epoch, t, &seq, &ack);
+	if (rc) {
+		h->failed = rc;
+		return;
+	}
+	if (ack) {
+		s->ack_due = 1;
+		s->ack_seq = seq;
+	}
+}
+
+static void link_deliver_ack(struct hub *h, struct session *s, const Onestop__Ack *a)
+{
+	uint64_t removed = 0;
+	int rc;
+
+	if (!a)
+		return;
+	if (a->epoch.len != QUEUE_EPOCH_LEN ||
+	    memcmp(a->epoch.data, queue_epoch(h->queue), QUEUE_EPOCH_LEN) != 0) {
+		os_log(OS_LOG_DEBUG, "deliver_ack_ignored", "node=%s reason=epoch", s->name);
+		return;
+	}
+	if (a->seq <= s->acked)
+		return;
+	rc = queue_begin(h->queue);
+	if (rc == 0)
+		rc = queue_ack(h->queue, s->name, a->seq, &removed);
+	if (rc) {
+		h->failed = rc;
+		return;
+	}
+	h->stats.delivered += removed;
+	s->acked = a->seq;
+	link_ring_pop(s, a->seq);
+	if (s->scan_after < a->seq)
+		s->scan_after = a->seq;
+	s->progress_ms = h->now_ms;
+}
+
+/* Handle one frame from rid whose authenticated node is `node`. */
+static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size_t rid_len,
+		       const uint8_t *data, size_t len)
+{
+	struct session *s;
+	Onestop__LinkFrame *f;
+	char msg[128];
+
+	if (!hub_active_node(h, node)) {
+		s = link_find(h->link, node);
+		if (s)
+			link_end(h, s, "revoked");
+		/* A peer that keeps sending must not flood the log. */
+		if (h->now_ms >= h->link->refused_log_ms + 1000) {
+			os_log(OS_LOG_WARN, "frame_refused", "node=%s code=EREVOKED suppressed=%u",
+			       node, h->link->refused_quiet);
+			h->link->refused_log_ms = h->now_ms;
+			h->link->refused_quiet = 0;
+		} else {
+			h->link->refused_quiet++;
+		}
+		link_send_error(h, rid, rid_len, OS_EREVOKED, "node is not active in the registry");
+		return;
+	}
+	f = onestop__link_frame__unpack(NULL, len, data);
+	if (!f) {
+		os_log(OS_LOG_WARN, "frame_bad", "node=%s bytes=%zu code=EDECODE", node, len);
+		link_send_error(h, rid, rid_len, OS_EDECODE, "undecodable link frame");
+		return;
+	}
+	s = link_find(h->link, node);
+	if (s) {
+		s->last_heard_ms = h->now_ms;
+		if (s->rid_len != rid_len || memcmp(s->rid, rid, rid_len) != 0) {
+			memcpy(s->rid, rid, rid_len);
+			s->rid_len = rid_len;
+		}
+	}
+	if (f->body_case == ONESTOP__LINK_FRAME__BODY_HELLO) {
+		link_hello(h, s, node, rid, rid_len, f->hello);
+		goto out;
+	}
+	if (!s) {
+		link_send_error(h, rid, rid_len, OS_EHELLO, "no session: send Hello");
+		goto out;
+	}
+	switch (f->body_case) {
+	case ONESTOP__LINK_FRAME__BODY_PUSH:
+		link_push(h, s, f->push);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_DELIVER_ACK:
+		link_deliver_ack(h, s, f->deliver_ack);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
+		break;
+	case ONESTOP__LINK_FRAME__BODY_ERROR:
+		link_sanitize(msg, sizeof(msg), f->error ? f->error->message : "");
+		os_log(OS_LOG_WARN, "link_error_received", "node=%s code=%s message=\"%s\"", node,
+		       os_errname(f->error ? f->error->code : 0), msg);
+		break;
+	default:
+		os_log(OS_LOG_WARN, "frame_unexpected", "node=%s body=%d", node, (int)f->body_case);
+		link_send_error(h, rid, rid_len, OS_EPROTO, "unexpected frame from a spoke");
+		break;
+	}
+out:
+	onestop__link_frame__free_unpacked(f, NULL);
+}
+
+void link_drain(struct hub *h, unsigned max, unsigned *n)
+{
+	*n = 0;
+	while (*n < max && !h->failed) {
+		zmq_msg_t rid, data;
+		const char *user;
+		int extra = 0;
+
+		zmq_msg_init(&rid);
+		if (zmq_msg_recv(&rid, h->router, ZMQ_DONTWAIT) < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				os_log(OS_LOG_ERROR, "link_recv_failed", "error=\"%s\"",
+				       zmq_strerror(errno));
+			zmq_msg_close(&rid);
+			break;
+		}
+		if (!zmq_msg_more(&rid)) {
+			zmq_msg_close(&rid);
+			continue;
+		}
+		zmq_msg_init(&data);
+		if (zmq_msg_recv(&data, h->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&data);
+			zmq_msg_close(&rid);
+			break;
+		}
+		/* A spoke's DEALER sends one frame per message; a message with
+		 * more parts is read to its end and dropped. */
+		for (int more = zmq_msg_more(&data); more; extra = 1) {
+			zmq_msg_t part;
+
+			zmq_msg_init(&part);
+			more = zmq_msg_recv(&part, h->router, ZMQ_DONTWAIT) >= 0 &&
+			       zmq_msg_more(&part);
+			zmq_msg_close(&part);
+		}
+		(*n)++;
+		h->stats.frames_in++;
+		user = zmq_msg_gets(&data, "User-Id");
+		if (!user || !*user || zmq_msg_size(&rid) > LINK_RID_MAX) {
+			os_log(OS_LOG_WARN, "frame_unauthenticated", "bytes=%zu", zmq_msg_size(&data));
+		} else if (extra) {
+			os_log(OS_LOG_WARN, "frame_multipart", "node=%s", user);
+		} else {
+			link_frame(h, user, zmq_msg_data(&rid), zmq_msg_size(&rid),
+				   zmq_msg_data(&data), zmq_msg_size(&data));
+		}
+		zmq_msg_close(&data);
+		zmq_msg_close(&rid);
+	}
+}
+
+/* ---------------------------------------------------------------- deliver */
+
+static void topup_free_items(struct topup *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->items[i].msg.data);
+	t->n = 0;
+	t->bytes = 0;
+}
+
+/* Pack the gathered transfers into one deliver frame, held for the commit. */
+static void topup_emit(struct topup *t)
+{
+	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+	Onestop__Transfers tr = ONESTOP__TRANSFERS__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	if (t->n == 0)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		t->ptrs[i] = &t->items[i];
+	tr.n_items = t->n;
+	tr.items = t->ptrs;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_DELIVER;
+	f.deliver = &tr;
+	if (link_pack(&f, &buf, &len) == 0)
+		link_hold(t->h, t->s, t->s->rid, t->s->rid_len, buf, len, 1);
+	else
+		t->h->failed = OS_ENOMEM; /* the stream restarts after the abort */
+	topup_free_items(t);
+}
+
+static enum queue_visit topup_one(void *arg, uint64_t qseq, uint64_t expires_ms,
+				  const uint8_t *msg, size_t len)
+{
+	struct topup *t = arg;
+	struct session *s = t->s;
+	Onestop__Transfer *it;
+	Onestop__Transfer init = ONESTOP__TRANSFER__INIT;
+
+	if (s->ring_n >= s->window || t->h->failed)
+		return QUEUE_STOP;
+	if (expires_ms <= t->h->now_ms) {
+		route_expired(t->h, s->name, msg, len);
+		return QUEUE_DROP;
+	}
+	it = &t->items[t->n];
+	*it = init;
+	it->msg.data = malloc(len ? len : 1);
+	if (!it->msg.data) {
+		t->h->failed = OS_ENOMEM;
+		return QUEUE_STOP;
+	}
+	memcpy(it->msg.data, msg, len);
+	it->msg.len = len;
+	it->seq = qseq;
+	it->prev_seq = s->prev_sent;
+	t->n++;
+	t->bytes += len;
+	if (s->ring_n == 0)
+		s->progress_ms = t->h->now_ms;
+	link_ring_push(s, qseq);
+	s->prev_sent = qseq;
+	s->scan_after = qseq;
+	if (qseq > s->sent_max)
+		s->sent_max = qseq;
+	if (t->n >= LINK_FRAME_ITEMS || t->bytes >= LINK_FRAME_BYTES)
+		topup_emit(t);
+	return QUEUE_TAKE;
+}
+
+void link_topup(struct hub *h)
+{
+	struct topup t = { .h = h };
+	Onestop__Transfer items[LINK_FRAME_ITEMS];
+	Onestop__Transfer *ptrs[LINK_FRAME_ITEMS];
+
+	t.items = items;
+	t.ptrs = ptrs;
+	for (struct session *s = h->link->head; s && !h->failed; s = s->next) {
+		int at_end = 0, rc;
+
+		if (s->ended || !s->more || s->ring_n >= s->window)
+			continue;
+		rc = queue_begin(h->queue);
+		t.s = s;
+		if (rc == 0)
+			rc = queue_scan(h->queue, s->name, s->scan_after, topup_one, &t, &at_end);
+		if (rc)
+			h->failed = rc;
+		if (at_end)
+			s->more = 0;
+		topup_emit(&t);
+	}
+	topup_free_items(&t);
+}
+
+/* ---------------------------------------------------------------- commit */
+
+void link_prepare_acks(struct hub *h)
+{
+	for (struct session *s = h->link->head; s; s = s->next) {
+		Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+		Onestop__Ack a = ONESTOP__ACK__INIT;
+		uint8_t *buf;
+		size_t len;
+
+		if (!s->ack_due || s->ended)
+			continue;
+		s->ack_due = 0;
+		a.seq = s->ack_seq;
+		a.epoch.data = s->outbox_epoch;
+		a.epoch.len = QUEUE_EPOCH_LEN;
+		f.body_case = ONESTOP__LINK_FRAME__BODY_PUSH_ACK;
+		f.push_ack = &a;
+		if (link_pack(&f, &buf, &len) == 0)
+			link_hold(h, s, s->rid, s->rid_len, buf, len, 0);
+	}
+}
+
+void link_commit_done(struct hub *h)
+{
+	struct link *l = h->link;
+
+	for (size_t i = 0; i < l->n_out; i++) {
+		struct out_frame *f = &l->out[i];
+		int rc;
+
+		if (f->s && (f->s->ended || (f->deliver && f->s->flush_blocked)))
+			continue;
+		rc = link_send_now(h, f->rid, f->rid_len, f->data, f->len);
+		if (rc == 0 || !f->s)
+			continue;
+		if (rc == OS_EAGAIN && f->deliver) {
+			/* Its pipe is full: send again from the oldest unacked
+			 * entry later rather than leave a hole in the stream. */
+			f->s->flush_blocked = 1;
+			link_restart_stream(f->s, 0);
+		} else if (rc == OS_ECONN) {
+			link_end(h, f->s, "unreachable");
+		}
+	}
+	link_out_clear(l);
+	for (struct session *s = l->head; s; s = s->next)
+		s->flush_blocked = 0;
+}
+
+void link_commit_failed(struct hub *h)
+{
+	link_out_clear(h->link);
+	for (struct session *s = h->link->head; s; s = s->next) {
+		s->ack_due = 0;
+		link_restart_stream(s, 1);
+	}
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static void link_free(struct link *l, struct session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (map_get(l->by_name, s->name) == s)
+		map_del(l->by_name, s->name);
+	free(s->ring);
+	free(s);
+}
+
+void link_timers(struct hub *h)
+{
+	struct link *l = h->link;
+	uint64_t hb = (uint64_t)h->conf.heartbeat_ms;
+	struct session *s, *next;
+
+	for (s = l->head; s; s = next) {
+		next = s->next;
+		if (!s->ended && h->now_ms > s->last_heard_ms + 3 * hb)
+			link_end(h, s, "silent");
+		if (s->ended) {
+			link_free(l, s);
+			continue;
+		}
+		if (s->ring_n > 0 && h->now_ms >= s->progress_ms + 3 * hb) {
+			os_log(OS_LOG_DEBUG, "deliver_retransmit", "node=%s inflight=%u acked=%llu",
+			       s->name, s->ring_n, (unsigned long long)s->acked);
+			link_restart_stream(s, 0);
+		}
+		if (h->now_ms >= s->last_hb_ms + hb) {
+			Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+			Onestop__Heartbeat b = ONESTOP__HEARTBEAT__INIT;
+			uint8_t *buf;
+			size_t len;
+
+			b.now_ms = h->now_ms;
+			f.body_case = ONESTOP__LINK_FRAME__BODY_HEARTBEAT;
+			f.heartbeat = &b;
+			s->last_hb_ms = h->now_ms;
+			if (link_pack(&f, &buf, &len) == 0) {
+				if (link_send_now(h, s->rid, s->rid_len, buf, len) == OS_ECONN)
+					link_end(h, s, "unreachable");
+				free(buf);
+			}
+		}
+	}
+}
+
+int link_work_pending(const struct hub *h)
+{
+	for (const struct session *s = h->link->head; s; s = s->next)
+		if (!s->ended && s->more && s->ring_n < s->window)
+			return 1;
+	return 0;
+}
+
+void link_wake(struct hub *h, const char *dest)
+{
+	struct session *s = link_find(h->link, dest);
+
+	if (s)
+		s->more = 1;
+}
+
+int link_inflight(const struct hub *h, const char *dest, uint64_t qseq)
+{
+	const struct session *s = link_find(h->link, dest);
+
+	return s && qseq <= s->sent_max;
+}
+
+void link_registry_changed(struct hub *h, int changed)
+{
+	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	if (changed && h->reg->signed_bytes) {
+		f.body_case = ONESTOP__LINK_FRAME__BODY_REGISTRY;
+		f.registry.data = h->reg->signed_bytes;
+		f.registry.len = h->reg->signed_len;
+		if (link_pack(&f, &buf, &len) != 0)
+			buf = NULL;
+	}
+	for (struct session *s = h->link->head; s; s = s->next) {
+		if (s->ended)
+			continue;
+		if (!hub_active_node(h, s->name)) {
+			link_send_error(h, s->rid, s->rid_len, OS_EREVOKED,
+					"node is not active in the registry");
+			link_end(h, s, "revoked");
+			continue;
+		}
+		if (buf && link_send_now(h, s->rid, s->rid_len, buf, len) == OS_ECONN)
+			link_end(h, s, "unreachable");
+	}
+	free(buf);
+}
+
+unsigned link_sessions(const struct hub *h)
+{
+	return h->link->live;
+}

@@ -1,0 +1,518 @@
+/* Routing: checks each pushed envelope (decode, size, authenticated origin,
+ * signature, type, expiry, destination), queues it for its destination or
+ * every topic subscriber, or refuses it with a signed DeadLetter to its
+ * origin. Also expiry of queued entries and the queue quota. */
+#include "route.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "link.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+/* One pending DeadLetter, signed at route_flush. */
+struct route_dl {
+	char origin[OS_NAME_MAX];
+	int has_id;
+	os_msgid id;
+	char dest[OS_NAME_MAX];
+	char type[ENV_TYPE_MAX + 1];
+	int code;
+	char reason[200];
+};
+
+/* (topic, subscriber) pairs sorted by topic, for fan-out. */
+struct route_sub {
+	const char *topic;
+	const struct reg_node *node;
+};
+
+struct route {
+	struct route_dl *dl;
+	size_t n_dl, cap_dl;
+	struct route_sub *subs;
+	size_t n_subs;
+	const char **dests;  /* scratch: the destinations of one message */
+	size_t cap_dests;
+};
+
+enum route_outcome { ROUTE_ACCEPTED, ROUTE_REFUSED, ROUTE_BLOCKED };
+
+int route_new(struct route **out)
+{
+	struct route *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return OS_ENOMEM;
+	*out = r;
+	return 0;
+}
+
+void route_destroy(struct route **rp)
+{
+	struct route *r = *rp;
+
+	if (!r)
+		return;
+	free(r->dl);
+	free(r->subs);
+	free(r->dests);
+	free(r);
+	*rp = NULL;
+}
+
+static int sub_cmp(const void *a, const void *b)
+{
+	const struct route_sub *x = a, *y = b;
+	int c = strcmp(x->topic, y->topic);
+
+	return c ? c : strcmp(x->node->name, y->node->name);
+}
+
+int route_registry_changed(struct hub *h)
+{
+	struct route *r = h->route;
+	const struct registry *reg = h->reg;
+	struct route_sub *subs;
+	const char **dests;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < reg->n_nodes; i++)
+		n += reg->nodes[i].n_topics;
+	subs = calloc(n ? n : 1, sizeof(*subs));
+	dests = calloc(reg->n_nodes ? reg->n_nodes : 1, sizeof(*dests));
+	if (!subs || !dests) {
+		free(subs);
+		free(dests);
+		return OS_ENOMEM;
+	}
+	for (size_t i = 0; i < reg->n_nodes; i++)
+		for (size_t j = 0; j < reg->nodes[i].n_topics; j++) {
+			subs[k].topic = reg->nodes[i].topics[j];
+			subs[k].node = &reg->nodes[i];
+			k++;
+		}
+	qsort(subs, k, sizeof(*subs), sub_cmp);
+	free(r->subs);
+	free(r->dests);
+	r->subs = subs;
+	r->n_subs = k;
+	r->dests = dests;
+	r->cap_dests = reg->n_nodes ? reg->n_nodes : 1;
+	return 0;
+}
+
+/* Active subscribers of topic other than origin, into r->dests. */
+static size_t route_subscribers(struct hub *h, const char *topic, const char *origin)
+{
+	struct route *r = h->route;
+	size_t lo = 0, hi = r->n_subs, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(r->subs[mid].topic, topic) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->n_subs && strcmp(r->subs[lo].topic, topic) == 0; lo++) {
+		const struct reg_node *node = r->subs[lo].node;
+
+		/* A node listing a topic twice appears twice; skip repeats. */
+		if (n > 0 && strcmp(r->dests[n - 1], node->name) == 0)
+			continue;
+		if (!registry_node_active(node) || strcmp(node->name, origin) == 0)
+			continue;
+		if (n < r->cap_dests)
+			r->dests[n++] = node->name;
+	}
+	return n;
+}
+
+/* Format a reason and make it safe for a quoted log value (the names in it
+ * come from unverified input). */
+static void route_reason(char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void route_reason(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	for (char *p = out; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '?';
+}
+
+/* Gather a DeadLetter for origin, unless the refused message is itself a
+ * dead letter. */
+static void route_dl_add(struct hub *h, const char *origin, const uint8_t *id,
+			 const char *dest, const char *type, int code, const char *reason)
+{
+	struct route *r = h->route;
+	struct route_dl *d;
+
+	if (type && strcmp(type, ENV_DEADLETTER_TYPE) == 0)
+		return;
+	if (r->n_dl == r->cap_dl) {
+		size_t cap = r->cap_dl ? r->cap_dl * 2 : 64;
+		struct route_dl *dl = realloc(r->dl, cap * sizeof(*dl));
+
+		if (!dl) {
+			os_log(OS_LOG_ERROR, "deadletter_lost", "origin=%s error=ENOMEM", origin);
+			return;
+		}
+		r->dl = dl;
+		r->cap_dl = cap;
+	}
+	d = &r->dl[r->n_dl++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->origin, sizeof(d->origin), "%s", origin);
+	if (id) {
+		d->has_id = 1;
+		memcpy(d->id, id, sizeof(os_msgid));
+	}
+	snprintf(d->dest, sizeof(d->dest), "%s", dest ? dest : "");
+	snprintf(d->type, sizeof(d->type), "%s", type ? type : "");
+	d->code = code;
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+}
+
+/* A refused push: log it and dead-letter it to its origin. */
+static void route_refuse(struct hub *h, const char *origin, const uint8_t *id,
+			 const char *dest, const char *type, int code, const char *reason)
+{
+	char idhex[2 * sizeof(os_msgid) + 1] = "-";
+
+	if (id)
+		os_hex(idhex, id, sizeof(os_msgid));
+	h->stats.refused++;
+	os_log(OS_LOG_WARN, "msg_refused", "id=%s origin=%s dest=%s type=%s code=%s reason=\"%s\"",
+	       idhex, origin, dest && *dest ? dest : "-", type && *type ? type : "-",
+	       os_errname(code), reason);
+	route_dl_add(h, origin, id, dest, type, code, reason);
+}
+
+/* 1 when one of the n destinations is at the queue quota. */
+static int route_over_quota(struct hub *h, const char *const *dests, size_t n,
+			    const char *origin)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (queue_count(h->queue, dests[i]) >= (uint64_t)h->conf.queue_quota) {
+			os_log(OS_LOG_WARN, "queue_full", "dest=%s origin=%s quota=%lld",
+			       dests[i], origin, h->conf.queue_quota);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Store an accepted message for its destinations and wake their sessions. */
+static int route_store(struct hub *h, const char *const *dests, size_t n,
+		       const uint8_t *msg, size_t len, uint64_t expires_ms)
+{
+	int rc = queue_put(h->queue, dests, n, msg, len, expires_ms);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		link_wake(h, dests[i]);
+	return 0;
+}
+
+/* Decide one pushed message from origin. Returns 0 or a store error;
+ * *outcome says what became of it. */
+static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size_t len,
+		     enum route_outcome *outcome)
+{
+	size_t max = (size_t)h->conf.max_message_bytes;
+	const struct reg_node *from, *to;
+	char reason[200];
+	const char *dest1[1];
+	struct env e;
+	size_t n;
+	int rc;
+
+	*outcome = ROUTE_REFUSED;
+	rc = env_decode(msg, len, max, &e);
+	if (rc == OS_ETOOBIG) {
+		/* Read what it says anyway, so the origin can tell which
+		 * message came back; nothing of it is trusted. */
+		snprintf(reason, sizeof(reason), "message of %zu bytes exceeds %zu", len, max);
+		if (env_decode(msg, len, len, &e) == 0) {
+			route_refuse(h, origin, e.id, e.destination, e.type, OS_ETOOBIG, reason);
+			env_clear(&e);
+		} else {
+			route_refuse(h, origin, NULL, NULL, NULL, OS_ETOOBIG, reason);
+		}
+		return 0;
+	}
+	if (rc) {
+		route_reason(reason, sizeof(reason), "undecodable envelope: %s", os_strerror(rc));
+		route_refuse(h, origin, NULL, NULL, NULL, OS_EDECODE, reason);
+		return 0;
+	}
+	if (strcmp(e.origin, origin) != 0) {
+		route_reason(reason, sizeof(reason),
+			     "envelope origin %s is not the authenticated node", e.origin);
+		route_refuse(h, origin, e.id, e.destination, e.type, OS_EORIGIN, reason);
+		goto out;
+	}
+	rc = env_verify(&e, h->reg, h->sigcache, h->now_ms);
+	if (rc) {
+		route_reason(reason, sizeof(reason), "%s", os_strerror(rc));
+		route_refuse(h, origin, e.id, e.destination, e.type, rc, reason);
+		rc = 0;
+		goto out;
+	}
+	from = registry_find(h->reg, origin);
+	if (!from || !registry_type_allowed(from, e.type)) {
+		route_reason(reason, sizeof(reason), "type %s not allowed for this origin", e.type);
+		route_refuse(h, origin, e.id, e.destination, e.type, OS_ENOTALLOWED, reason);
+		goto out;
+	}
+	if (e.destination[0] == '@') {
+		n = route_subscribers(h, e.destination + 1, origin);
+		if (n == 0) {
+			char idhex[2 * sizeof(os_msgid) + 1];
+
+			os_hex(idhex, e.id, sizeof(os_msgid));
+			os_log(OS_LOG_INFO, "topic_no_subscribers", "id=%s origin=%s dest=%s",
+			       idhex, origin, e.destination);
+			h->stats.accepted++;
+			*outcome = ROUTE_ACCEPTED;
+			goto out;
+		}
+		if (route_over_quota(h, h->route->dests, n, origin)) {
+			*outcome = ROUTE_BLOCKED;
+			goto out;
+		}
+		rc = route_store(h, h->route->dests, n, msg, len, e.expires_ms);
+		if (rc == 0) {
+			h->stats.accepted++;
+			*outcome = ROUTE_ACCEPTED;
+		}
+		goto out;
+	}
+	if (strcmp(e.destination, h->conf.name) == 0) {
+		route_refuse(h, origin, e.id, e.destination, e.type, OS_ENOTALLOWED,
+			     "the hub takes no messages");
+		goto out;
+	}
+	to = registry_find(h->reg, e.destination);
+	if (!to) {
+		route_refuse(h, origin, e.id, e.destination, e.type, OS_EUNKNOWN,
+			     "destination not in the registry");
+		goto out;
+	}
+	if (!registry_node_active(to)) {
+		route_reason(reason, sizeof(reason), "destination is %s",
+			     registry_status_str(to->status));
+		route_refuse(h, origin, e.id, e.destination, e.type, OS_EREVOKED, reason);
+		goto out;
+	}
+	dest1[0] = to->name;
+	if (route_over_quota(h, dest1, 1, origin)) {
+		*outcome = ROUTE_BLOCKED;
+		goto out;
+	}
+	rc = route_store(h, dest1, 1, msg, len, e.expires_ms);
+	if (rc == 0) {
+		h->stats.accepted++;
+		*outcome = ROUTE_ACCEPTED;
+	}
+out:
+	env_clear(&e);
+	return rc;
+}
+
+int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
+	       const Onestop__Transfers *t, uint64_t *ack_seq, int *ack)
+{
+	uint8_t stored[QUEUE_EPOCH_LEN];
+	uint64_t last = 0;
+	unsigned gaps = 0;
+	int dirty = 0, rc;
+
+	*ack = 0;
+	rc = queue_origin_get(h->queue, origin, stored, &last);
+	if (rc == OS_ENOTFOUND || (rc == 0 && memcmp(stored, epoch, QUEUE_EPOCH_LEN) != 0)) {
+		/* A new outbox store: its stream starts afresh. */
+		last = 0;
+		dirty = 1;
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < t->n_items; i++) {
+		const Onestop__Transfer *it = t->items[i];
+		enum route_outcome outcome;
+
+		if (!it)
+			continue;
+		if (it->seq <= last) {
+			/* Already dealt with: ack again, store nothing. */
+			h->stats.duplicates++;
+			*ack = 1;
+			continue;
+		}
+		if (it->prev_seq > last) {
+			gaps++;
+			continue;
+		}
+		rc = route_one(h, origin, it->msg.data, it->msg.len, &outcome);
+		if (rc)
+			return rc;
+		if (outcome == ROUTE_BLOCKED)
+			break; /* not acked: the origin keeps it and retries */
+		last = it->seq;
+		dirty = 1;
+		*ack = 1;
+	}
+	if (gaps)
+		os_log(OS_LOG_DEBUG, "push_gap", "origin=%s ignored=%u last=%llu", origin, gaps,
+		       (unsigned long long)last);
+	if (dirty)
+		rc = queue_origin_put(h->queue, origin, epoch, last);
+	*ack_seq = last;
+	return rc;
+}
+
+void route_expired(struct hub *h, const char *dest, const uint8_t *msg, size_t len)
+{
+	char idhex[2 * sizeof(os_msgid) + 1];
+	char reason[200];
+	struct env e;
+
+	h->stats.expired++;
+	if (!msg || env_decode(msg, len, len, &e) != 0) {
+		os_log(OS_LOG_WARN, "msg_expired", "id=- origin=- dest=%s undecodable=1", dest);
+		return;
+	}
+	os_hex(idhex, e.id, sizeof(os_msgid));
+	os_log(OS_LOG_INFO, "msg_expired", "id=%s origin=%s dest=%s type=%s", idhex, e.origin,
+	       dest, e.type);
+	/* Never dead-letter a dead letter; and an origin gone from the
+	 * registry could never collect one. */
+	if (strcmp(e.type, ENV_DEADLETTER_TYPE) != 0 && registry_find(h->reg, e.origin)) {
+		route_reason(reason, sizeof(reason), "expired before delivery to %s", dest);
+		route_dl_add(h, e.origin, e.id, e.destination, e.type, OS_EEXPIRED, reason);
+	}
+	env_clear(&e);
+}
+
+static int route_sweep_one(void *arg, const char *dest, uint64_t qseq,
+			   const uint8_t *msg, size_t len)
+{
+	struct hub *h = arg;
+
+	if (link_inflight(h, dest, qseq))
+		return 0;
+	route_expired(h, dest, msg, len);
+	return 1;
+}
+
+int route_sweep(struct hub *h)
+{
+	uint64_t removed = 0;
+	int rc = queue_begin(h->queue);
+
+	if (rc)
+		return rc;
+	rc = queue_sweep(h->queue, h->now_ms, HUB_SWEEP_BUDGET, route_sweep_one, h, &removed);
+	if (rc == 0 && removed)
+		os_log(OS_LOG_DEBUG, "sweep", "removed=%llu", (unsigned long long)removed);
+	return rc;
+}
+
+/* Sign dl[0..n) as one batch and queue each to its origin. */
+static int route_flush_batch(struct hub *h, const struct route_dl *dl, size_t n)
+{
+	struct env_draft *drafts = calloc(n, sizeof(*drafts));
+	uint8_t **payloads = calloc(n, sizeof(*payloads));
+	size_t *plens = calloc(n, sizeof(*plens));
+	uint8_t **out = calloc(n, sizeof(*out));
+	size_t *olens = calloc(n, sizeof(*olens));
+	uint64_t expires = h->now_ms + HUB_DEADLETTER_TTL_MS;
+	int rc = OS_ENOMEM;
+
+	if (!drafts || !payloads || !plens || !out || !olens)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		rc = env_deadletter_pack(dl[i].has_id ? dl[i].id : NULL, dl[i].dest, dl[i].type,
+					 dl[i].code, dl[i].reason, h->conf.name,
+					 &payloads[i], &plens[i]);
+		if (rc)
+			goto out;
+		drafts[i].destination = dl[i].origin;
+		drafts[i].type = ENV_DEADLETTER_TYPE;
+		drafts[i].payload = payloads[i];
+		drafts[i].payload_len = plens[i];
+		drafts[i].expires_ms = expires;
+	}
+	rc = env_sign_batch(h->conf.name, h->key_version, h->kp.sign_sk, drafts, n, h->now_ms,
+			    out, olens, NULL);
+	if (rc) {
+		os_log(OS_LOG_ERROR, "deadletter_sign_failed", "count=%zu error=%s", n,
+		       os_errname(rc));
+		rc = 0; /* nothing to store; the refusals stay logged */
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *dest[1] = { dl[i].origin };
+
+		/* Dead letters ignore the quota: they cannot be refused. */
+		rc = route_store(h, dest, 1, out[i], olens[i], expires);
+		if (rc)
+			goto out;
+		h->stats.deadletters++;
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		if (payloads)
+			free(payloads[i]);
+		if (out)
+			free(out[i]);
+	}
+	free(drafts);
+	free(payloads);
+	free(plens);
+	free(out);
+	free(olens);
+	return rc;
+}
+
+int route_flush(struct hub *h)
+{
+	struct route *r = h->route;
+	size_t done = 0;
+	int rc = 0;
+
+	if (r->n_dl == 0)
+		return 0;
+	rc = queue_begin(h->queue);
+	while (rc == 0 && done < r->n_dl) {
+		size_t n = r->n_dl - done;
+
+		if (n > BATCHSIG_MAX_LEAVES)
+			n = BATCHSIG_MAX_LEAVES;
+		rc = route_flush_batch(h, r->dl + done, n);
+		done += n;
+	}
+	r->n_dl = 0;
+	return rc;
+}
+
+void route_abort(struct hub *h)
+{
+	h->route->n_dl = 0;
+}

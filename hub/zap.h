@@ -1,0 +1,18 @@
+/* The hub's ZAP handler (ZeroMQ authentication, RFC 27) on
+ * inproc://zeromq.zap.01: admits a CURVE client only when its public key is
+ * the box_pk of an active registry node, and names it by the User-Id. */
+#ifndef HUB_ZAP_H
+#define HUB_ZAP_H
+
+#include "hub.h"
+
+#define ZAP_DOMAIN "onestop"
+
+/* Bind the handler's REP socket in h->zctx into h->zap. Must run before the
+ * ROUTER binds. 0 or OS_EIO. */
+int zap_open(struct hub *h);
+
+/* Answer up to max pending requests (non-blocking) from h->reg. */
+void zap_handle(struct hub *h, unsigned max);
+
+#endif

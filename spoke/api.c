@@ -1,0 +1,881 @@
+/* The spoke's local API socket: apps (DEALER clients, or REQ) send
+ * ApiRequests; each is checked, Sends are batch-signed into the outbox,
+ * Acks delete inbox entries, and replies that depend on the store go out
+ * only after the iteration's commit. Recv hands out leased inbox entries
+ * and may wait (parked) for messages to arrive. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "onestop.pb-c.h"
+
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "spoke.h"
+#include "uplink.h"
+#include "util.h"
+
+#define API_MAX_BATCH 10000u         /* messages per Send, Recv or Ack */
+#define API_MAX_ROUTE 4u             /* envelope frames before the body */
+#define API_ROUTE_BYTES 256u         /* longest routing frame we echo */
+#define API_MAX_PARKED 10000u        /* Recv requests waiting at once */
+#define API_RECV_BYTES (64u << 20)   /* payload bytes in one Recv reply */
+#define API_MAX_WAIT_MS 3600000u     /* longest Recv wait honoured */
+#define API_MSG_LEN 200
+
+/* The frames before the body, echoed before the reply: the ROUTER's
+ * routing id, and an empty delimiter when the client is a REQ. */
+struct api_route {
+	unsigned n;
+	size_t len[API_MAX_ROUTE];
+	uint8_t *buf; /* the frames, concatenated */
+};
+
+/* One request drained in this iteration, waiting for its reply. */
+struct api_req {
+	struct api_route route;
+	uint64_t request_id;
+	int op;                      /* Onestop__ApiRequest__OpCase */
+	int code;
+	char msg[API_MSG_LEN];
+	Onestop__ApiRequest *req;    /* unpacked; Send drafts point into it */
+	uint64_t at_ms;              /* when a Send was accepted: its ttl counts from here */
+	os_msgid *ids;               /* Send: the ids, once signed */
+	uint32_t acked;              /* Ack: entries deleted */
+};
+
+struct api_parked {
+	struct api_route route;
+	uint64_t request_id;
+	uint32_t max;
+	uint64_t deadline_us;
+};
+
+struct api {
+	void *sock;
+	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* to remove at stop, or "" */
+	struct api_req *reqs;
+	size_t n_reqs, cap_reqs;
+	struct api_parked *parked;
+	size_t n_parked, cap_parked;
+	uint64_t pending_msgs;       /* messages of this iteration's accepted Sends */
+};
+
+static uint8_t api_empty[1];
+
+static void api_route_free(struct api_route *rt)
+{
+	free(rt->buf);
+	rt->buf = NULL;
+	rt->n = 0;
+}
+
+static void api_fail(struct api_req *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void api_fail(struct api_req *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+	va_end(ap);
+	r->code = code;
+}
+
+static void api_free_buf(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* Pack and send a reply behind its routing frames. A client that is gone
+ * or not reading loses it; nothing else depends on it. */
+static void api_send_reply(struct spoke *sp, const struct api_route *rt,
+			   const Onestop__ApiReply *rep)
+{
+	void *s = sp->api->sock;
+	size_t n = onestop__api_reply__get_packed_size(rep);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf) {
+		os_log(OS_LOG_ERROR, "api_reply_lost", "request_id=%llu code=ENOMEM",
+		       (unsigned long long)rep->request_id);
+		return;
+	}
+	onestop__api_reply__pack(rep, buf);
+	size_t off = 0;
+	for (unsigned i = 0; i < rt->n; i++) {
+		if (zmq_send(s, rt->buf + off, rt->len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+			goto fail;
+		off += rt->len[i];
+	}
+	zmq_msg_t m;
+	if (zmq_msg_init_data(&m, buf, n, api_free_buf, NULL) != 0)
+		goto fail;
+	buf = NULL;
+	if (zmq_msg_send(&m, s, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		goto fail;
+	}
+	return;
+fail:
+	os_log(OS_LOG_DEBUG, "api_reply_lost", "request_id=%llu reason=\"%s\"",
+	       (unsigned long long)rep->request_id, zmq_strerror(errno));
+	free(buf);
+}
+
+static void api_reply_code(struct spoke *sp, const struct api_route *rt, uint64_t request_id,
+			   int code, const char *msg)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	rep.request_id = request_id;
+	rep.code = code;
+	if (code != 0)
+		rep.message = (char *)(msg && msg[0] ? msg : os_strerror(code));
+	api_send_reply(sp, rt, &rep);
+}
+
+/* ------------------------------------------------------------ receiving */
+
+/* Receive one request: its routing frames into rt, its last frame into
+ * body. 1 got one, 0 nothing waiting, -1 dropped (unusable envelope). */
+static int api_recv(struct api *a, struct api_route *rt, zmq_msg_t *body)
+{
+	uint8_t frames[API_MAX_ROUTE][API_ROUTE_BYTES];
+	size_t lens[API_MAX_ROUTE], total = 0;
+	unsigned n = 0;
+	int bad = 0;
+	zmq_msg_t m;
+
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, a->sock, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		return 0;
+	}
+	while (zmq_msg_more(&m)) {
+		size_t len = zmq_msg_size(&m);
+		if (n < API_MAX_ROUTE && len <= API_ROUTE_BYTES) {
+			memcpy(frames[n], zmq_msg_data(&m), len);
+			lens[n++] = len;
+			total += len;
+		} else {
+			bad = 1;
+		}
+		zmq_msg_close(&m);
+		zmq_msg_init(&m);
+		/* The parts of one message arrive together. */
+		if (zmq_msg_recv(&m, a->sock, 0) < 0) {
+			zmq_msg_close(&m);
+			return -1;
+		}
+	}
+	if (n == 0 || bad || !(rt->buf = malloc(total ? total : 1))) {
+		zmq_msg_close(&m);
+		return -1;
+	}
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(rt->buf + off, frames[i], lens[i]);
+		rt->len[i] = lens[i];
+		off += lens[i];
+	}
+	rt->n = n;
+	zmq_msg_move(body, &m);
+	zmq_msg_close(&m);
+	return 1;
+}
+
+static struct api_req *api_req_add(struct api *a)
+{
+	if (a->n_reqs == a->cap_reqs) {
+		size_t cap = a->cap_reqs ? a->cap_reqs * 2 : 64;
+		struct api_req *n = realloc(a->reqs, cap * sizeof *n);
+		if (!n)
+			return NULL;
+		a->reqs = n;
+		a->cap_reqs = cap;
+	}
+	struct api_req *r = &a->reqs[a->n_reqs++];
+	memset(r, 0, sizeof *r);
+	return r;
+}
+
+static void api_refused(struct spoke *sp, const struct api_req *r)
+{
+	sp->stats.refused++;
+	os_log(OS_LOG_INFO, "send_refused", "request_id=%llu code=%s reason=\"%s\"",
+	       (unsigned long long)r->request_id, os_errname(r->code), r->msg);
+}
+
+static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
+{
+	const Onestop__SendRequest *s = r->req->send;
+	size_t n = s->n_messages;
+	if (n == 0 || n > API_MAX_BATCH) {
+		api_fail(r, OS_EINVAL, "a Send carries 1..%u messages, this one %zu", API_MAX_BATCH, n);
+		goto refused;
+	}
+	if (spoke_registry_expired(sp, now_ms)) {
+		api_fail(r, OS_EEXPIRED,
+			 "the registry (version %llu) has expired; new messages are refused until a current one arrives",
+			 (unsigned long long)sp->reg->version);
+		goto refused;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Onestop__Outgoing *o = s->messages[i];
+		if (!o) {
+			api_fail(r, OS_EDECODE, "message %zu is missing", i);
+			goto refused;
+		}
+		if (!o->destination || os_dest_valid(o->destination) != 0) {
+			api_fail(r, OS_ENAME,
+				 "message %zu: destination is not a node name or @topic (lowercase dotted labels [a-z0-9-]{1,32})",
+				 i);
+			goto refused;
+		}
+		if (!o->type || os_type_valid(o->type) != 0) {
+			api_fail(r, OS_EINVAL, "message %zu: type must match [A-Za-z0-9._-]{1,128}", i);
+			goto refused;
+		}
+		if (o->payload.len > (size_t)sp->conf.max_message_bytes) {
+			api_fail(r, OS_ETOOBIG,
+				 "message %zu: payload of %zu bytes is over max_message_bytes (%lld)", i,
+				 o->payload.len, sp->conf.max_message_bytes);
+			goto refused;
+		}
+	}
+	uint64_t held = sp->ob.count + sp->api->pending_msgs;
+	if (held + n > (uint64_t)sp->conf.outbox_quota) {
+		api_fail(r, OS_EFULL, "the outbox is full (%llu of %lld messages); retry later",
+			 (unsigned long long)held, sp->conf.outbox_quota);
+		goto refused;
+	}
+	sp->api->pending_msgs += n;
+	r->at_ms = now_ms;
+	return;
+refused:
+	api_refused(sp, r);
+}
+
+static int api_do_ack(struct spoke *sp, struct api_req *r)
+{
+	const Onestop__AckRequest *a = r->req->ack;
+	if (a->n_seqs > API_MAX_BATCH) {
+		api_fail(r, OS_EINVAL, "an Ack carries 0..%u seqs, this one %zu", API_MAX_BATCH,
+			 a->n_seqs);
+		return 0;
+	}
+	int rc = inbox_ack(sp, a->seqs, a->n_seqs, &r->acked);
+	if (rc < 0)
+		api_fail(r, rc, "the inbox could not be updated: %s", os_strerror(rc));
+	return rc;
+}
+
+int api_drain(struct spoke *sp, unsigned budget)
+{
+	struct api *a = sp->api;
+	uint64_t now_ms = os_now_ms();
+	int rc = 0;
+	for (unsigned i = 0; i < budget && rc == 0; i++) {
+		struct api_route rt = {0};
+		zmq_msg_t body;
+		zmq_msg_init(&body);
+		int got = api_recv(a, &rt, &body);
+		if (got == 0) {
+			zmq_msg_close(&body);
+			break;
+		}
+		if (got < 0) {
+			os_log(OS_LOG_DEBUG, "api_bad_envelope", "reason=\"unusable routing frames\"");
+			zmq_msg_close(&body);
+			continue;
+		}
+		struct api_req *r = api_req_add(a);
+		if (!r) {
+			os_log(OS_LOG_ERROR, "api_request_lost", "code=ENOMEM");
+			api_route_free(&rt);
+			zmq_msg_close(&body);
+			continue;
+		}
+		r->route = rt;
+		r->req = onestop__api_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+		zmq_msg_close(&body);
+		if (!r->req) {
+			r->op = ONESTOP__API_REQUEST__OP__NOT_SET;
+			api_fail(r, OS_EDECODE, "malformed ApiRequest");
+			continue;
+		}
+		r->request_id = r->req->request_id;
+		r->op = (int)r->req->op_case;
+		switch (r->req->op_case) {
+		case ONESTOP__API_REQUEST__OP_SEND:
+			api_check_send(sp, r, now_ms);
+			break;
+		case ONESTOP__API_REQUEST__OP_ACK:
+			rc = api_do_ack(sp, r);
+			break;
+		case ONESTOP__API_REQUEST__OP_RECV:
+		case ONESTOP__API_REQUEST__OP_STATUS:
+			break; /* served after the commit */
+		default:
+			api_fail(r, OS_EINVAL, "the request names no operation");
+			break;
+		}
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ signing */
+
+static int api_is_pending_send(const struct api_req *r)
+{
+	return r->op == ONESTOP__API_REQUEST__OP_SEND && r->code == 0 && !r->ids;
+}
+
+/* Sign the pending Sends among reqs[from, to) (total messages) as one
+ * batch and append them to the outbox. */
+static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total)
+{
+	struct api *a = sp->api;
+	struct env_draft *d = calloc(total, sizeof *d);
+	uint8_t **out = calloc(total, sizeof *out);
+	size_t *olen = calloc(total, sizeof *olen);
+	os_msgid *ids = calloc(total, sizeof *ids);
+	size_t k = 0;
+	int rc = OS_ENOMEM, signed_ok = 0;
+	if (!d || !out || !olen || !ids)
+		goto fail;
+	for (size_t i = from; i < to; i++) {
+		struct api_req *r = &a->reqs[i];
+		if (!api_is_pending_send(r))
+			continue;
+		const Onestop__SendRequest *s = r->req->send;
+		for (size_t m = 0; m < s->n_messages; m++, k++) {
+			const Onestop__Outgoing *o = s->messages[m];
+			uint64_t ttl = o->ttl_s ? o->ttl_s : (uint64_t)sp->conf.default_ttl_s;
+			d[k].destination = o->destination;
+			d[k].type = o->type;
+			d[k].payload = o->payload.data ? o->payload.data : api_empty;
+			d[k].payload_len = o->payload.len;
+			d[k].expires_ms = r->at_ms + ttl * 1000u;
+		}
+	}
+	rc = env_sign_batch(sp->conf.name, sp->key_version, sp->kp.sign_sk, d, total, os_now_ms(),
+			    out, olen, ids);
+	if (rc < 0)
+		goto fail;
+	signed_ok = 1;
+	for (k = 0; k < total && rc == 0; k++)
+		rc = outbox_append(sp, out[k], olen[k], NULL);
+	if (rc < 0)
+		goto fail;
+	k = 0;
+	for (size_t i = from; i < to; i++) {
+		struct api_req *r = &a->reqs[i];
+		if (!api_is_pending_send(r))
+			continue;
+		size_t n = r->req->send->n_messages;
+		r->ids = malloc(n * sizeof *r->ids);
+		if (r->ids)
+			memcpy(r->ids, ids[k], n * sizeof *r->ids);
+		else
+			api_fail(r, OS_ENOMEM, "out of memory for the reply");
+		k += n;
+	}
+	rc = 0;
+	goto out;
+fail:
+	/* Nothing of this chunk is answered OK: either nothing was appended,
+	 * or the transaction is poisoned and will be aborted. */
+	for (size_t i = from; i < to; i++) {
+		struct api_req *r = &a->reqs[i];
+		if (!api_is_pending_send(r))
+			continue;
+		api_fail(r, rc, "the messages could not be %s: %s",
+			 signed_ok ? "stored" : "signed", os_strerror(rc));
+		api_refused(sp, r);
+	}
+out:
+	if (out)
+		for (k = 0; k < total; k++)
+			free(out[k]);
+	free(d);
+	free(out);
+	free(olen);
+	free(ids);
+	/* A signing problem concerns these requests only; a store error
+	 * concerns the whole iteration. */
+	return sp->txn_err;
+}
+
+int api_flush_sends(struct spoke *sp)
+{
+	struct api *a = sp->api;
+	size_t i = 0;
+	int rc = 0;
+	while (i < a->n_reqs && rc == 0) {
+		size_t j = i, total = 0;
+		for (; j < a->n_reqs; j++) {
+			const struct api_req *r = &a->reqs[j];
+			if (!api_is_pending_send(r))
+				continue;
+			size_t n = r->req->send->n_messages;
+			if (total + n > BATCHSIG_MAX_LEAVES)
+				break;
+			total += n;
+		}
+		if (total > 0)
+			rc = api_sign_chunk(sp, i, j, total);
+		i = j;
+	}
+	a->pending_msgs = 0;
+	return rc;
+}
+
+/* ------------------------------------------------------------ replies */
+
+struct api_recv_ctx {
+	Onestop__Incoming **msgs;
+	size_t n;
+};
+
+static void api_incoming_free(Onestop__Incoming *in)
+{
+	if (!in)
+		return;
+	free(in->id.data);
+	free(in->origin);
+	free(in->destination);
+	free(in->type);
+	free(in->payload.data);
+	free(in);
+}
+
+static int api_collect(void *arg, uint64_t seq, const struct env *e)
+{
+	struct api_recv_ctx *c = arg;
+	Onestop__Incoming *in = calloc(1, sizeof *in);
+	if (!in)
+		return OS_ENOMEM;
+	onestop__incoming__init(in);
+	in->seq = seq;
+	in->created_ms = e->created_ms;
+	in->expires_ms = e->expires_ms;
+	in->id.data = malloc(sizeof e->id);
+	in->origin = strdup(e->origin);
+	in->destination = strdup(e->destination);
+	in->type = strdup(e->type);
+	if (e->payload_len > 0)
+		in->payload.data = malloc(e->payload_len);
+	if (!in->id.data || !in->origin || !in->destination || !in->type ||
+	    (e->payload_len > 0 && !in->payload.data)) {
+		api_incoming_free(in);
+		return OS_ENOMEM;
+	}
+	memcpy(in->id.data, e->id, sizeof e->id);
+	in->id.len = sizeof e->id;
+	if (e->payload_len > 0)
+		memcpy(in->payload.data, e->payload, e->payload_len);
+	in->payload.len = e->payload_len;
+	c->msgs[c->n++] = in;
+	return 0;
+}
+
+/* Hand out up to max messages to one Recv. When some were found, or force
+ * is set, the reply goes out; returns how many were handed out, or a
+ * negative error (then an error reply went out). */
+static int api_serve_recv(struct spoke *sp, struct store_txn **t, const struct api_route *rt,
+			  uint64_t request_id, uint32_t max, int force, uint64_t now_us)
+{
+	struct api_recv_ctx c = {0};
+	size_t taken = 0;
+	int rc = 0;
+	if (!*t && (rc = store_begin(sp->st, 1, t)) < 0)
+		goto out;
+	size_t want = max;
+	if (want > sp->ib.count)
+		want = (size_t)sp->ib.count;
+	if (want > 0) {
+		if (!(c.msgs = calloc(want, sizeof *c.msgs))) {
+			rc = OS_ENOMEM;
+			goto out;
+		}
+		rc = inbox_take(sp, *t, want, API_RECV_BYTES, now_us, api_collect, &c, &taken);
+	}
+out:
+	if (rc < 0) {
+		api_reply_code(sp, rt, request_id, rc, "the inbox could not be read");
+	} else if (c.n > 0 || force) {
+		Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+		Onestop__RecvResult res = ONESTOP__RECV_RESULT__INIT;
+		res.n_messages = c.n;
+		res.messages = c.msgs;
+		rep.request_id = request_id;
+		rep.result_case = ONESTOP__API_REPLY__RESULT_RECV;
+		rep.recv = &res;
+		api_send_reply(sp, rt, &rep);
+	}
+	for (size_t i = 0; i < c.n; i++)
+		api_incoming_free(c.msgs[i]);
+	free(c.msgs);
+	return rc < 0 ? rc : (int)c.n;
+}
+
+static void api_reply_status(struct spoke *sp, const struct api_req *r)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__StatusResult s = ONESTOP__STATUS_RESULT__INIT;
+	s.node = sp->conf.name;
+	s.hub_connected = uplink_is_up(sp);
+	s.outbox = sp->ob.count;
+	s.inbox = sp->ib.count;
+	s.registry_version = sp->reg->version;
+	s.registry_expires_ms = sp->reg->expires_ms;
+	s.sent = sp->stats.sent;
+	s.received = sp->stats.received;
+	rep.request_id = r->request_id;
+	rep.result_case = ONESTOP__API_REPLY__RESULT_STATUS;
+	rep.status = &s;
+	api_send_reply(sp, &r->route, &rep);
+}
+
+static void api_reply_send(struct spoke *sp, const struct api_req *r)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__SendResult res = ONESTOP__SEND_RESULT__INIT;
+	size_t n = r->req->send->n_messages;
+	ProtobufCBinaryData *ids = calloc(n, sizeof *ids);
+	if (!ids) {
+		api_reply_code(sp, &r->route, r->request_id, OS_ENOMEM,
+			       "the messages were stored but the reply could not be built");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i].data = r->ids[i];
+		ids[i].len = sizeof r->ids[i];
+	}
+	res.n_ids = n;
+	res.ids = ids;
+	rep.request_id = r->request_id;
+	rep.result_case = ONESTOP__API_REPLY__RESULT_SEND;
+	rep.send = &res;
+	api_send_reply(sp, &r->route, &rep);
+	free(ids);
+}
+
+static void api_reply_ack(struct spoke *sp, const struct api_req *r)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__AckResult res = ONESTOP__ACK_RESULT__INIT;
+	res.acked = r->acked;
+	rep.request_id = r->request_id;
+	rep.result_case = ONESTOP__API_REPLY__RESULT_ACK;
+	rep.ack = &res;
+	api_send_reply(sp, &r->route, &rep);
+}
+
+static int api_park(struct api *a, struct api_req *r, uint32_t max, uint32_t wait_ms,
+		    uint64_t now_us)
+{
+	if (a->n_parked >= API_MAX_PARKED)
+		return OS_EAGAIN;
+	if (a->n_parked == a->cap_parked) {
+		size_t cap = a->cap_parked ? a->cap_parked * 2 : 16;
+		struct api_parked *n = realloc(a->parked, cap * sizeof *n);
+		if (!n)
+			return OS_ENOMEM;
+		a->parked = n;
+		a->cap_parked = cap;
+	}
+	struct api_parked *p = &a->parked[a->n_parked++];
+	p->route = r->route; /* moved */
+	r->route.buf = NULL;
+	r->route.n = 0;
+	p->request_id = r->request_id;
+	p->max = max;
+	p->deadline_us = now_us + (uint64_t)wait_ms * 1000u;
+	return 0;
+}
+
+static void api_reply_empty_recv(struct spoke *sp, const struct api_route *rt,
+				 uint64_t request_id)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__RecvResult res = ONESTOP__RECV_RESULT__INIT;
+	rep.request_id = request_id;
+	rep.result_case = ONESTOP__API_REPLY__RESULT_RECV;
+	rep.recv = &res;
+	api_send_reply(sp, rt, &rep);
+}
+
+/* Serve parked Recvs in arrival order while messages are free; answer
+ * the ones whose wait is over with an empty result. */
+static void api_serve_parked(struct spoke *sp, struct store_txn **t, uint64_t now_us)
+{
+	struct api *a = sp->api;
+	size_t j = 0;
+	for (size_t i = 0; i < a->n_parked; i++) {
+		struct api_parked *p = &a->parked[i];
+		int n = 0;
+		if (inbox_available(sp))
+			n = api_serve_recv(sp, t, &p->route, p->request_id, p->max, 0, now_us);
+		if (n == 0 && now_us >= p->deadline_us) {
+			api_reply_empty_recv(sp, &p->route, p->request_id);
+			n = 1;
+		}
+		if (n != 0) {
+			api_route_free(&p->route);
+			continue;
+		}
+		a->parked[j++] = *p;
+	}
+	a->n_parked = j;
+}
+
+static void api_serve_new_recv(struct spoke *sp, struct store_txn **t, struct api_req *r,
+			       uint64_t now_us)
+{
+	const Onestop__RecvRequest *q = r->req->recv;
+	uint32_t max = q->max ? q->max : 1;
+	uint32_t wait_ms = q->wait_ms < API_MAX_WAIT_MS ? q->wait_ms : API_MAX_WAIT_MS;
+	if (max > API_MAX_BATCH)
+		max = API_MAX_BATCH;
+	/* Parked requests were served first, so whatever is free now may go
+	 * to this one. */
+	int n = api_serve_recv(sp, t, &r->route, r->request_id, max, wait_ms == 0, now_us);
+	if (n != 0 || wait_ms == 0)
+		return;
+	int rc = api_park(sp->api, r, max, wait_ms, now_us);
+	if (rc < 0)
+		api_reply_code(sp, &r->route, r->request_id, rc,
+			       "too many Recv requests are waiting; retry later");
+}
+
+void api_after_commit(struct spoke *sp, int commit_rc)
+{
+	struct api *a = sp->api;
+	struct store_txn *t = NULL;
+	uint64_t now_us = os_mono_us();
+
+	for (size_t i = 0; i < a->n_reqs; i++) {
+		struct api_req *r = &a->reqs[i];
+		if (r->code == 0 && commit_rc < 0 &&
+		    (r->op == ONESTOP__API_REQUEST__OP_SEND || r->op == ONESTOP__API_REQUEST__OP_ACK)) {
+			api_fail(r, commit_rc, "the store could not commit: %s", os_strerror(commit_rc));
+			if (r->op == ONESTOP__API_REQUEST__OP_SEND)
+				api_refused(sp, r);
+		}
+		if (r->code != 0) {
+			api_reply_code(sp, &r->route, r->request_id, r->code, r->msg);
+			continue;
+		}
+		switch (r->op) {
+		case ONESTOP__API_REQUEST__OP_SEND:
+			sp->stats.sent += r->req->send->n_messages;
+			api_reply_send(sp, r);
+			break;
+		case ONESTOP__API_REQUEST__OP_ACK:
+			api_reply_ack(sp, r);
+			break;
+		case ONESTOP__API_REQUEST__OP_STATUS:
+			api_reply_status(sp, r);
+			break;
+		default:
+			break; /* Recv: below, after the parked ones */
+		}
+	}
+
+	if (a->n_parked > 0) {
+		uint64_t exp = inbox_lease_next_expiry(sp);
+		if (exp && exp <= now_us)
+			inbox_lease_gc(sp, now_us);
+		api_serve_parked(sp, &t, now_us);
+	}
+	for (size_t i = 0; i < a->n_reqs; i++) {
+		struct api_req *r = &a->reqs[i];
+		if (r->code == 0 && r->op == ONESTOP__API_REQUEST__OP_RECV)
+			api_serve_new_recv(sp, &t, r, now_us);
+	}
+	store_abort(&t);
+
+	for (size_t i = 0; i < a->n_reqs; i++) {
+		struct api_req *r = &a->reqs[i];
+		api_route_free(&r->route);
+		if (r->req)
+			onestop__api_request__free_unpacked(r->req, NULL);
+		free(r->ids);
+	}
+	a->n_reqs = 0;
+	a->pending_msgs = 0;
+	if (a->n_reqs == 0 && a->cap_reqs > 4096) {
+		/* Give back what a burst took. */
+		free(a->reqs);
+		a->reqs = NULL;
+		a->cap_reqs = 0;
+	}
+}
+
+uint64_t api_deadline_us(const struct spoke *sp)
+{
+	const struct api *a = sp->api;
+	uint64_t d = UINT64_MAX;
+	if (a->n_parked == 0)
+		return d;
+	for (size_t i = 0; i < a->n_parked; i++)
+		if (a->parked[i].deadline_us < d)
+			d = a->parked[i].deadline_us;
+	uint64_t exp = inbox_lease_next_expiry(sp);
+	if (exp && exp < d)
+		d = exp;
+	return d;
+}
+
+/* ------------------------------------------------------------ socket */
+
+static int api_mkdirs(char *dir)
+{
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(dir, 0750);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Make the ipc path bindable: its directory exists, and a socket file
+ * left by a dead process is removed. A live one is OS_EEXIST. */
+static int api_prepare_ipc(const char *path)
+{
+	struct sockaddr_un sa;
+	if (path[0] == '@' || path[0] == '\0')
+		return 0; /* abstract namespace: no file */
+	if (strlen(path) >= sizeof sa.sun_path) {
+		os_log(OS_LOG_ERROR, "api_socket", "path=%s reason=\"path longer than %zu bytes\"",
+		       path, sizeof sa.sun_path - 1);
+		return OS_EINVAL;
+	}
+	char dir[sizeof sa.sun_path];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (api_mkdirs(dir) != 0) {
+			os_log(OS_LOG_ERROR, "api_socket", "dir=%s reason=\"cannot create: %s\"", dir,
+			       strerror(errno));
+			return OS_EIO;
+		}
+	}
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		os_log(OS_LOG_ERROR, "api_socket", "path=%s reason=\"exists and is not a socket\"",
+		       path);
+		return OS_EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return OS_EIO;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	if (live) {
+		os_log(OS_LOG_ERROR, "api_socket",
+		       "path=%s reason=\"another process is serving this socket\"", path);
+		return OS_EEXIST;
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		os_log(OS_LOG_ERROR, "api_socket", "path=%s reason=\"cannot remove stale socket: %s\"",
+		       path, strerror(errno));
+		return OS_EIO;
+	}
+	os_log(OS_LOG_INFO, "api_stale_socket", "path=%s action=removed", path);
+	return 0;
+}
+
+int api_open(struct spoke *sp, char *bound, size_t size)
+{
+	struct api *a = calloc(1, sizeof *a);
+	int rc;
+	if (!a)
+		return OS_ENOMEM;
+	sp->api = a;
+	const char *path = strncmp(sp->conf.api, "ipc://", 6) == 0 ? sp->conf.api + 6 : NULL;
+	if (path && (rc = api_prepare_ipc(path)) < 0)
+		return rc;
+	a->sock = zmq_socket(sp->zctx, ZMQ_ROUTER);
+	if (!a->sock) {
+		os_log(OS_LOG_ERROR, "api_socket", "reason=\"%s\"", zmq_strerror(errno));
+		return OS_EIO;
+	}
+	/* A short linger lets the last replies out at a clean stop. */
+	int linger = 200;
+	int hwm = 100000;
+	int64_t maxmsg = (int64_t)2 * sp->conf.max_message_bytes + ((int64_t)16 << 20);
+	if (maxmsg < ((int64_t)256 << 20))
+		maxmsg = (int64_t)256 << 20;
+	if (zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+	    zmq_setsockopt(a->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+	    zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+	    zmq_bind(a->sock, sp->conf.api) != 0) {
+		os_log(OS_LOG_ERROR, "api_socket", "api=%s reason=\"%s\"", sp->conf.api,
+		       zmq_strerror(errno));
+		return OS_EIO;
+	}
+	/* Ours from now on: removed at a clean stop (libzmq leaves it). */
+	if (path && path[0] != '@')
+		snprintf(a->ipc_path, sizeof a->ipc_path, "%s", path);
+	size_t len = size;
+	if (size == 0 || zmq_getsockopt(a->sock, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+		snprintf(bound, size, "%s", sp->conf.api);
+	return 0;
+}
+
+void api_close(struct spoke *sp)
+{
+	struct api *a = sp->api;
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n_parked; i++) {
+		if (a->sock)
+			api_reply_empty_recv(sp, &a->parked[i].route, a->parked[i].request_id);
+		api_route_free(&a->parked[i].route);
+	}
+	free(a->parked);
+	for (size_t i = 0; i < a->n_reqs; i++) {
+		api_route_free(&a->reqs[i].route);
+		if (a->reqs[i].req)
+			onestop__api_request__free_unpacked(a->reqs[i].req, NULL);
+		free(a->reqs[i].ids);
+	}
+	free(a->reqs);
+	if (a->sock)
+		zmq_close(a->sock);
+	if (a->ipc_path[0] && unlink(a->ipc_path) != 0 && errno != ENOENT)
+		os_log(OS_LOG_WARN, "api_socket", "path=%s reason=\"cannot remove: %s\"", a->ipc_path,
+		       strerror(errno));
+	free(a);
+	sp->api = NULL;
+}
+
+void *api_socket(const struct spoke *sp)
+{
+	return sp->api ? sp->api->sock : NULL;
+}

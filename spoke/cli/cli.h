@@ -1,0 +1,79 @@
+/* The onestop command: what its subcommands share. Each subcommand is a
+ * struct cli_cmd (name, help, option table, run function); args.c parses
+ * its options and main.c dispatches to it. */
+#ifndef ONESTOP_CLI_H
+#define ONESTOP_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes of every subcommand. */
+#define CLI_OK 0
+#define CLI_ERR 1     /* the operation failed; the reason is on stderr */
+#define CLI_USAGE 2   /* bad command line */
+#define CLI_NOMSG 3   /* recv --wait: nothing arrived in time */
+
+enum cli_arg { CLI_NOARG, CLI_ARG, CLI_OPTARG };
+
+struct cli_opt {
+	const char *name;     /* without "--" */
+	enum cli_arg arg;     /* CLI_OPTARG takes a following value only if it is a number */
+	int multi;            /* may be given more than once */
+};
+
+/* The options given, in order. Values point into argv. */
+struct cli_args {
+	size_t n;
+	struct cli_item {
+		const struct cli_opt *opt;
+		char *val;        /* NULL for a flag or an absent optional value */
+	} *items;
+};
+
+struct cli_cmd {
+	const char *name;     /* as typed after "onestop": "keygen", "registry add" */
+	const char *summary;  /* one line for `onestop --help` */
+	const char *help;     /* the full --help text */
+	const struct cli_opt *opts; /* ends with {NULL} */
+	int (*run)(const struct cli_cmd *cmd, const struct cli_args *a);
+};
+
+/* Parse argv (the words after the command's name) against cmd->opts and
+ * run the command. --help / -h prints cmd->help to stdout (CLI_OK); an
+ * unknown option, a missing value, a repeated single option or a stray
+ * word prints a one-line hint (CLI_USAGE). Otherwise cmd->run's exit code. */
+int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv);
+
+/* 1 if the option was given, else 0. */
+int cli_has(const struct cli_args *a, const char *name);
+/* The value of a single option, or NULL if absent (or given without one). */
+char *cli_get(const struct cli_args *a, const char *name);
+/* The values of a repeatable option into out (room for at most a->n);
+ * returns how many. */
+size_t cli_all(const struct cli_args *a, const char *name, char **out);
+
+/* Print "onestop CMD: <message> (see 'onestop CMD --help')" to stderr;
+ * returns CLI_USAGE. */
+int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print "onestop CMD: <message>" to stderr; returns CLI_ERR. */
+int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The value of a required option, or NULL after printing a usage hint. */
+char *cli_need(const struct cli_cmd *cmd, const struct cli_args *a, const char *name);
+/* Parse a decimal integer in [min, max]; 0 or -1 (with a usage hint
+ * printed naming the option). */
+int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_t min,
+	     uint64_t max, uint64_t *out);
+
+/* Unix milliseconds as ISO 8601 UTC, "2026-01-31T12:00:00.000Z". */
+void cli_iso_time(uint64_t ms, char out[32]);
+
+/* The subcommands, by concern. */
+extern const struct cli_cmd cli_keygen_cmd, cli_pubkey_cmd;
+extern const struct cli_cmd *const cli_registry_cmds[]; /* NULL-terminated */
+extern const char cli_registry_help[];
+extern const struct cli_cmd cli_send_cmd, cli_recv_cmd, cli_status_cmd;
+
+#endif

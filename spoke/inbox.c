@@ -1,0 +1,416 @@
+/* The spoke's inbox in LMDB: the deliver stream's acceptance rule
+ * (prev_seq <= last < seq), end-to-end verification of what the hub
+ * delivers, de-duplication by message id, and the leases under which apps
+ * receive stored messages until they acknowledge them. */
+#include "inbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "spoke.h"
+#include "util.h"
+
+#define META_HUB_EPOCH "hub_epoch"
+#define META_LAST "deliver_last"
+#define META_NEXT "inbox_next"
+#define PRUNE_EVERY_US 1000000u
+#define HELD_LOG_EVERY_US 60000000u
+
+int inbox_load(struct spoke *sp, struct store_txn *t)
+{
+	struct inbox *ib = &sp->ib;
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, sp->db_meta, META_HUB_EPOCH, strlen(META_HUB_EPOCH), &v, &vl);
+	if (rc == 0 && vl == INBOX_EPOCH_LEN) {
+		memcpy(ib->hub_epoch, v, INBOX_EPOCH_LEN);
+		ib->has_epoch = 1;
+	} else if (rc == 0 || rc == OS_ENOTFOUND) {
+		ib->has_epoch = 0;
+	} else {
+		return rc;
+	}
+	if ((rc = store_get_u64(t, sp->db_meta, META_LAST, 0, &ib->last)) < 0)
+		return rc;
+	if ((rc = store_get_u64(t, sp->db_meta, META_NEXT, 1, &ib->next)) < 0)
+		return rc;
+	if (ib->next == 0)
+		ib->next = 1;
+	if ((rc = store_count(t, sp->db_inbox, &ib->count)) < 0)
+		return rc;
+	/* Without a stored epoch, `last` means nothing: the first Welcome
+	 * sets both. */
+	if (!ib->has_epoch)
+		ib->last = 0;
+	return 0;
+}
+
+void inbox_clear(struct spoke *sp)
+{
+	free(sp->ib.leases);
+	sp->ib.leases = NULL;
+	sp->ib.n_leases = sp->ib.cap_leases = 0;
+}
+
+int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *changed)
+{
+	struct inbox *ib = &sp->ib;
+	struct store_txn *t;
+	int rc;
+	if (changed)
+		*changed = 0;
+	if (len != INBOX_EPOCH_LEN)
+		return OS_EPROTO;
+	if (ib->has_epoch && memcmp(ib->hub_epoch, epoch, INBOX_EPOCH_LEN) == 0)
+		return 0;
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+	/* A hub with a new queue store numbers its deliveries afresh. */
+	rc = store_put(t, sp->db_meta, META_HUB_EPOCH, strlen(META_HUB_EPOCH), epoch,
+		       INBOX_EPOCH_LEN);
+	if ((rc = spoke_wrote(sp, rc)) < 0)
+		return rc;
+	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_LAST, 0))) < 0)
+		return rc;
+	memcpy(ib->hub_epoch, epoch, INBOX_EPOCH_LEN);
+	ib->has_epoch = 1;
+	ib->last = 0;
+	if (changed)
+		*changed = 1;
+	return 0;
+}
+
+/* 0 when e is addressed to this node or to a topic it subscribes to. */
+static int inbox_for_us(const struct spoke *sp, const struct env *e)
+{
+	if (strcmp(e->destination, sp->conf.name) == 0)
+		return 0;
+	const struct reg_node *me = spoke_self(sp);
+	if (e->destination[0] == '@' && me && registry_subscribes(me, e->destination + 1))
+		return 0;
+	return OS_ENOTALLOWED;
+}
+
+static void inbox_log_rejected(const struct env *e, int decoded, uint64_t seq, int code,
+			       const char *why)
+{
+	char idhex[2 * sizeof(os_msgid) + 1] = "-";
+	if (decoded)
+		os_hex(idhex, e->id, sizeof e->id);
+	os_log(OS_LOG_WARN, "msg_rejected", "id=%s origin=%s seq=%llu code=%s reason=\"%s\"",
+	       idhex, decoded ? e->origin : "-", (unsigned long long)seq, os_errname(code),
+	       why ? why : os_strerror(code));
+}
+
+/* Store a verified, addressed envelope unless its id was seen. */
+static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *e,
+		       const uint8_t *msg, size_t len)
+{
+	struct inbox *ib = &sp->ib;
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, sp->db_seen, e->id, sizeof e->id, &v, &vl);
+	if (rc == 0) {
+		char idhex[2 * sizeof(os_msgid) + 1];
+		os_hex(idhex, e->id, sizeof e->id);
+		os_log(OS_LOG_DEBUG, "msg_duplicate", "id=%s origin=%s", idhex, e->origin);
+		sp->stats.duplicates++;
+		return 0;
+	}
+	if (rc != OS_ENOTFOUND)
+		return spoke_wrote(sp, rc);
+	uint8_t key[8], exp[8];
+	os_put_u64be(key, ib->next);
+	os_put_u64be(exp, e->expires_ms);
+	if ((rc = spoke_wrote(sp, store_append(t, sp->db_inbox, key, sizeof key, msg, len))) < 0)
+		return rc;
+	if ((rc = spoke_wrote(sp, store_put(t, sp->db_seen, e->id, sizeof e->id, exp,
+					    sizeof exp))) < 0)
+		return rc;
+	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_NEXT, ib->next + 1))) < 0)
+		return rc;
+	ib->next++;
+	ib->count++;
+	ib->arrived = 1;
+	sp->stats.received++;
+	return 0;
+}
+
+int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t *msg,
+		size_t len, uint64_t now_ms, enum inbox_verdict *verdict)
+{
+	struct inbox *ib = &sp->ib;
+	struct store_txn *t;
+	struct env e;
+	int decoded = 0, rc;
+
+	if (seq <= ib->last) {
+		*verdict = INBOX_DUPLICATE;
+		return 0;
+	}
+	if (prev_seq > ib->last) {
+		*verdict = INBOX_GAP;
+		return 0;
+	}
+	if (spoke_registry_expired(sp, now_ms)) {
+		/* Fail closed without losing anything: the message stays queued
+		 * at the hub until a current registry arrives. */
+		uint64_t now_us = os_mono_us();
+		if (ib->held_log_us == 0 || now_us - ib->held_log_us >= HELD_LOG_EVERY_US) {
+			os_log(OS_LOG_WARN, "delivery_held",
+			       "reason=\"registry expired\" registry_version=%llu",
+			       (unsigned long long)sp->reg->version);
+			ib->held_log_us = now_us;
+		}
+		*verdict = INBOX_HELD;
+		return 0;
+	}
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+
+	memset(&e, 0, sizeof e);
+	size_t max = (size_t)sp->conf.max_message_bytes + SPOKE_ENV_OVERHEAD;
+	int code = env_decode(msg, len, max, &e);
+	const char *why = NULL;
+	if (code == 0) {
+		decoded = 1;
+		code = env_verify(&e, sp->reg, sp->cache, now_ms);
+	}
+	if (code == 0 && (code = inbox_for_us(sp, &e)) != 0)
+		why = "not addressed to this node or its topics";
+	if (code != 0) {
+		/* Invalid messages are dealt with by dropping them: they still
+		 * advance the stream, or the hub would resend them forever. */
+		inbox_log_rejected(&e, decoded, seq, code, why);
+		sp->stats.rejected++;
+	} else if ((rc = inbox_store(sp, t, &e, msg, len)) < 0) {
+		goto out;
+	}
+	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_LAST, seq))) < 0)
+		goto out;
+	ib->last = seq;
+	*verdict = INBOX_ACCEPTED;
+	rc = 0;
+out:
+	if (decoded)
+		env_clear(&e);
+	return rc;
+}
+
+/* Index of seq in the sorted lease array, or where it would go. */
+static size_t inbox_lease_find(const struct inbox *ib, uint64_t seq, int *found)
+{
+	size_t lo = 0, hi = ib->n_leases;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ib->leases[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < ib->n_leases && ib->leases[lo].seq == seq;
+	return lo;
+}
+
+static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us)
+{
+	int found;
+	size_t i = inbox_lease_find(ib, seq, &found);
+	if (found) {
+		ib->leases[i].until_us = until_us;
+		return 0;
+	}
+	if (ib->n_leases == ib->cap_leases) {
+		size_t cap = ib->cap_leases ? ib->cap_leases * 2 : 64;
+		struct inbox_lease *n = realloc(ib->leases, cap * sizeof *n);
+		if (!n)
+			return OS_ENOMEM;
+		ib->leases = n;
+		ib->cap_leases = cap;
+	}
+	memmove(&ib->leases[i + 1], &ib->leases[i], (ib->n_leases - i) * sizeof *ib->leases);
+	ib->leases[i].seq = seq;
+	ib->leases[i].until_us = until_us;
+	ib->n_leases++;
+	return 0;
+}
+
+static void inbox_lease_drop(struct inbox *ib, uint64_t seq)
+{
+	int found;
+	size_t i = inbox_lease_find(ib, seq, &found);
+	if (!found)
+		return;
+	memmove(&ib->leases[i], &ib->leases[i + 1], (ib->n_leases - i - 1) * sizeof *ib->leases);
+	ib->n_leases--;
+}
+
+int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
+{
+	struct store_txn *t;
+	uint32_t done = 0;
+	int rc = 0;
+	*acked = 0;
+	if (n == 0)
+		return 0;
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[8];
+		os_put_u64be(key, seqs[i]);
+		rc = store_del(t, sp->db_inbox, key, sizeof key);
+		if (rc == OS_ENOTFOUND)
+			continue;
+		if ((rc = spoke_wrote(sp, rc)) < 0)
+			return rc;
+		inbox_lease_drop(&sp->ib, seqs[i]);
+		if (sp->ib.count)
+			sp->ib.count--;
+		done++;
+	}
+	*acked = done;
+	return 0;
+}
+
+/* One entry for inbox_take: 0 skipped, 1 handed out, 2 over the byte
+ * budget (stop), or a negative error. */
+static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t vl,
+			  uint64_t now_us, size_t n, size_t max_bytes, size_t *bytes,
+			  inbox_fn fn, void *arg)
+{
+	struct inbox *ib = &sp->ib;
+	size_t dmax = (size_t)sp->conf.max_message_bytes + SPOKE_ENV_OVERHEAD;
+	int found;
+	size_t i = inbox_lease_find(ib, seq, &found);
+	if (found && ib->leases[i].until_us > now_us)
+		return 0;
+	struct env e;
+	memset(&e, 0, sizeof e);
+	int rc = env_decode(v, vl, dmax, &e);
+	if (rc < 0) {
+		/* It verified when stored; an entry that no longer decodes is
+		 * left for the operator rather than handed out. */
+		os_log(OS_LOG_ERROR, "inbox_unreadable", "seq=%llu code=%s",
+		       (unsigned long long)seq, os_errname(rc));
+		return 0;
+	}
+	size_t plen = e.payload_len;
+	if (n > 0 && *bytes + plen > max_bytes) {
+		env_clear(&e);
+		return 2;
+	}
+	if ((rc = inbox_lease_set(ib, seq, now_us + INBOX_LEASE_MS * 1000ull)) == 0)
+		rc = fn(arg, seq, &e);
+	env_clear(&e);
+	if (rc < 0) {
+		inbox_lease_drop(ib, seq);
+		return rc;
+	}
+	*bytes += plen;
+	return 1;
+}
+
+int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes,
+	       uint64_t now_us, inbox_fn fn, void *arg, size_t *taken)
+{
+	struct store_cursor *c = NULL;
+	const void *k, *v;
+	size_t kl, vl, n = 0, bytes = 0;
+	int rc;
+
+	*taken = 0;
+	if (max == 0 || sp->ib.count == 0)
+		return 0;
+	if ((rc = store_cursor_open(t, sp->db_inbox, &c)) < 0)
+		return rc;
+	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
+	while (rc == 0 && n < max) {
+		if (kl == 8) {
+			int r = inbox_take_one(sp, os_get_u64be(k), v, vl, now_us, n, max_bytes,
+					       &bytes, fn, arg);
+			if (r < 0) {
+				rc = r;
+				goto out;
+			}
+			if (r == 2)
+				break;
+			n += (size_t)r;
+		}
+		rc = store_cursor_next(c, &k, &kl, &v, &vl);
+	}
+	if (rc == OS_ENOTFOUND)
+		rc = 0;
+out:
+	store_cursor_close(&c);
+	*taken = n;
+	return rc;
+}
+
+void inbox_lease_gc(struct spoke *sp, uint64_t now_us)
+{
+	struct inbox *ib = &sp->ib;
+	size_t j = 0;
+	for (size_t i = 0; i < ib->n_leases; i++)
+		if (ib->leases[i].until_us > now_us)
+			ib->leases[j++] = ib->leases[i];
+	ib->n_leases = j;
+}
+
+int inbox_available(const struct spoke *sp)
+{
+	return sp->ib.count > sp->ib.n_leases;
+}
+
+uint64_t inbox_lease_next_expiry(const struct spoke *sp)
+{
+	uint64_t min = 0;
+	for (size_t i = 0; i < sp->ib.n_leases; i++)
+		if (min == 0 || sp->ib.leases[i].until_us < min)
+			min = sp->ib.leases[i].until_us;
+	return min;
+}
+
+int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget)
+{
+	struct inbox *ib = &sp->ib;
+	struct store_txn *t;
+	struct store_cursor *c = NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	unsigned seen = 0;
+	int rc;
+
+	if (now_us < ib->prune_due_us)
+		return 0;
+	ib->prune_due_us = now_us + PRUNE_EVERY_US;
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+	if ((rc = store_cursor_open(t, sp->db_seen, &c)) < 0)
+		return spoke_wrote(sp, rc);
+	rc = store_cursor_seek(c, ib->prune_has_from ? ib->prune_from : NULL,
+			       ib->prune_has_from ? sizeof ib->prune_from : 0, &k, &kl, &v, &vl);
+	while (rc == 0 && seen < budget) {
+		seen++;
+		if (vl == 8 && os_get_u64be(v) < now_ms) {
+			if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
+				goto out;
+		}
+		rc = store_cursor_next(c, &k, &kl, &v, &vl);
+	}
+	if (rc == 0 && kl == sizeof ib->prune_from) {
+		/* Stopped on budget: the next sweep resumes at this key. */
+		memcpy(ib->prune_from, k, kl);
+		ib->prune_has_from = 1;
+		rc = 0;
+	} else if (rc == 0 || rc == OS_ENOTFOUND) {
+		ib->prune_has_from = 0;
+		rc = 0;
+	} else {
+		spoke_wrote(sp, rc);
+	}
+out:
+	store_cursor_close(&c);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/* The spoke's inbox: the receiving end of the hub's deliver stream
+ * (verified end to end, de-duplicated through the `seen` table) and the
+ * messages waiting for apps, handed out under short in-memory leases. */
+#ifndef SPOKE_INBOX_H
+#define SPOKE_INBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "store.h"
+
+#define INBOX_EPOCH_LEN 16
+#define INBOX_LEASE_MS 30000u
+
+struct spoke;
+
+struct inbox_lease {
+	uint64_t seq;
+	uint64_t until_us;   /* monotonic */
+};
+
+struct inbox {
+	uint8_t hub_epoch[INBOX_EPOCH_LEN]; /* the epoch `last` belongs to */
+	int has_epoch;
+	uint64_t last;       /* deliver stream: last seq accepted (durable) */
+	uint64_t next;       /* inbox seq the next stored message gets */
+	uint64_t count;      /* entries held, including this iteration's writes */
+	int arrived;         /* messages stored in this iteration */
+
+	struct inbox_lease *leases; /* sorted by seq */
+	size_t n_leases, cap_leases;
+
+	uint8_t prune_from[16];     /* where the next `seen` sweep starts */
+	int prune_has_from;
+	uint64_t prune_due_us;
+	uint64_t held_log_us;       /* rate limit for the expired-registry line */
+};
+
+enum inbox_verdict {
+	INBOX_ACCEPTED,   /* in order: stored, or dropped as invalid or seen; last = seq */
+	INBOX_DUPLICATE,  /* seq <= last: already dealt with, ack again */
+	INBOX_GAP,        /* prev_seq > last: something before it is missing; ignore */
+	INBOX_HELD,       /* not taken now (registry expired); the hub will resend */
+};
+
+/* Load the deliver-stream and inbox state through t (any transaction).
+ * In-memory leases are kept. 0 or a store error. */
+int inbox_load(struct spoke *sp, struct store_txn *t);
+
+/* Free the leases. */
+void inbox_clear(struct spoke *sp);
+
+/* The hub's epoch from a Welcome (len must be INBOX_EPOCH_LEN, else
+ * OS_EPROTO). A different epoch than the stored one is a new deliver
+ * stream: last goes back to 0, both stored in the iteration's transaction.
+ * *changed (may be NULL) says whether it changed. 0 or an error. */
+int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *changed);
+
+/* One Transfer of the deliver stream, in the iteration's transaction:
+ * decides by seq/prev_seq against last, and when accepted decodes,
+ * verifies (registry, signature, destination), drops seen ids and stores
+ * the rest. *verdict says what happened. 0 or a store error (the iteration
+ * is then poisoned). */
+int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t *msg,
+		size_t len, uint64_t now_ms, enum inbox_verdict *verdict);
+
+/* Delete the inbox entries with these seqs in the iteration's transaction
+ * and drop their leases; unknown seqs are ignored. *acked counts the
+ * deleted ones. 0 or a store error. */
+int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked);
+
+/* Called by inbox_take for each handed-out message; e is valid only during
+ * the call. Return 0, or a negative error to stop. */
+typedef int (*inbox_fn)(void *arg, uint64_t seq, const struct env *e);
+
+/* Hand out up to max of the oldest entries that are not leased, leasing
+ * each for INBOX_LEASE_MS, stopping before the payloads would pass
+ * max_bytes (one message is always allowed). Reads through t (any
+ * transaction). *taken counts them. 0 or an error. */
+int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes,
+	       uint64_t now_us, inbox_fn fn, void *arg, size_t *taken);
+
+/* Forget expired leases. */
+void inbox_lease_gc(struct spoke *sp, uint64_t now_us);
+
+/* 1 when some entry may be handed out (more entries than leases). */
+int inbox_available(const struct spoke *sp);
+
+/* The earliest lease expiry (monotonic us), or 0 without leases. */
+uint64_t inbox_lease_next_expiry(const struct spoke *sp);
+
+/* Delete expired `seen` ids, examining at most budget entries from where
+ * the last sweep stopped, when due (once a second), in the iteration's
+ * transaction. 0 or a store error. */
+int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget);
+
+#endif

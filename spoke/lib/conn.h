@@ -1,0 +1,46 @@
+/* libonestop internals: the connection handle and the one request/reply
+ * exchange with the spoke's API socket that every public call is built on.
+ * Not installed; only spoke/lib includes it. */
+#ifndef ONESTOP_CONN_H
+#define ONESTOP_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onestop.pb-c.h"
+
+/* Largest reply frame accepted from the spoke (ZMQ_MAXMSGSIZE): a Recv of
+ * many large messages stays below it, and nothing larger is ever buffered. */
+#define CONN_REPLY_MAX ((int64_t)512 << 20)
+/* Largest request frame the library packs. */
+#define CONN_REQUEST_MAX ((size_t)1 << 30)
+
+struct onestop {
+	void *ctx;
+	void *sock;           /* DEALER; NULL after a failed reconnect */
+	char *endpoint;
+	int timeout_ms;
+	uint64_t next_id;     /* request_id of the next request */
+	char err[512];        /* onestop_last_error() */
+};
+
+/* Printf into c->err (truncating). */
+void conn_seterr(struct onestop *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* (Re)create the DEALER socket and connect it; 0 or ONESTOP_ECONN /
+ * ONESTOP_EINVAL (bad endpoint). Any earlier socket is closed first, so a
+ * late reply to an abandoned request is never read. */
+int conn_open(struct onestop *c);
+
+/* Send req (its request_id is set here) and wait up to extra_ms plus the
+ * request timeout for the reply with the same request_id; replies with
+ * other ids are dropped. On 0 *out is the decoded reply with code 0,
+ * which the caller frees with onestop__api_reply__free_unpacked and whose
+ * result it must still check. A nonzero reply code is returned as the
+ * error with the spoke's message in c->err. ONESTOP_ETIMEDOUT when no
+ * reply came in time (the socket is then reconnected). */
+int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
+	      Onestop__ApiReply **out);
+
+#endif

@@ -1,0 +1,109 @@
+/* The spoke daemon's shared state: configuration, keys, store handles,
+ * registry, counters and the loop's one write transaction. main.c owns it;
+ * uplink.c, outbox.c, inbox.c and api.c work on it within one loop iteration. */
+#ifndef SPOKE_H
+#define SPOKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batchsig.h"
+#include "crypto.h"
+#include "registry.h"
+#include "store.h"
+
+#include "inbox.h"
+#include "outbox.h"
+
+/* The extra bytes a Signed adds around a payload (ids, names, signature,
+ * Merkle path): decoders accept max_message_bytes of payload plus this. */
+#define SPOKE_ENV_OVERHEAD 8192u
+
+struct spoke_conf {
+	char *name;
+	char *key;
+	char *registry;
+	char *trust_anchor;
+	char *hub_endpoint;
+	char *hub_name;
+	char *api;
+	char *data_dir;
+	long long map_size_mb;
+	long long max_message_bytes;
+	long long default_ttl_s;
+	long long outbox_quota;
+	long long window;
+	long long heartbeat_ms;
+	long long reconnect_min_ms;
+	long long reconnect_max_ms;
+	char *log_level;
+};
+
+/* Counters since start, reported by Status and the debug stats line. */
+struct spoke_stats {
+	uint64_t sent;        /* messages accepted by Send */
+	uint64_t refused;     /* Send requests refused */
+	uint64_t received;    /* messages committed to the inbox */
+	uint64_t rejected;    /* deliveries dropped as invalid */
+	uint64_t duplicates;  /* deliveries dropped as already seen */
+	uint64_t pushed;      /* transfers sent to the hub (with retransmits) */
+	uint64_t commits;     /* write transactions committed */
+};
+
+struct uplink;
+struct api;
+
+struct spoke {
+	struct spoke_conf conf;
+	const char *config_path;      /* borrowed from argv, or NULL */
+	os_sign_pk anchor;            /* the root key the registry must verify under */
+	struct os_keypair kp;
+	uint32_t key_version;         /* our signing key's version in the registry */
+
+	struct store *st;
+	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
+
+	struct registry *reg;         /* current verified registry; never NULL once started */
+	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
+
+	void *zctx;
+	struct outbox ob;
+	struct inbox ib;
+	struct uplink *up;
+	struct api *api;
+
+	/* The iteration's write transaction: begun on first use, committed
+	 * once by main.c. txn_err poisons it after the first failed write so
+	 * that nothing that depends on it is acknowledged. */
+	struct store_txn *txn;
+	int txn_dirty;
+	int txn_err;
+
+	struct spoke_stats stats;
+};
+
+/* The iteration's write transaction, begun if needed, into *out (borrowed
+ * until spoke_commit). 0, or the error that poisoned this iteration, or the
+ * store's error from beginning it. */
+int spoke_txn(struct spoke *sp, struct store_txn **out);
+
+/* Record the outcome rc of a write made in the iteration's transaction:
+ * 0 marks it dirty (it must be committed); a negative rc poisons it (it
+ * will be aborted). Returns rc. */
+int spoke_wrote(struct spoke *sp, int rc);
+
+/* Offer a packed SignedRegistry (from the hub, the file or the store).
+ * It is adopted when it verifies under the anchor and is newer than the
+ * current one: stored in the iteration's transaction, swapped in, logged
+ * as registry_updated. 0 when adopted or merely not newer (*adopted says
+ * which, may be NULL), else the parse error (logged). */
+int spoke_registry_offer(struct spoke *sp, const uint8_t *buf, size_t len,
+			 const char *source, int *adopted);
+
+/* This node's entry in the current registry, or NULL. */
+const struct reg_node *spoke_self(const struct spoke *sp);
+
+/* 1 when the current registry has expired (new traffic is refused). */
+int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms);
+
+#endif

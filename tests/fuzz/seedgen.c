@@ -1,0 +1,355 @@
+/* Writes seed inputs for every fuzz target into OUTDIR/<target>/: signed
+ * envelopes and registries made with the fixed test keys of fuzz.h (so they
+ * verify in the targets), link frames of every kind, API requests and
+ * replies, and dead letters. Usage: fuzz_seedgen OUTDIR */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "fuzz.h"
+#include "onestop.pb-c.h"
+
+static const char *outdir;
+static int failures;
+
+static void seed_write(const char *target, const char *name, const uint8_t *data, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", outdir, target);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "seedgen: cannot create %s\n", path);
+		failures++;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(data, 1, len, f) != len) {
+		fprintf(stderr, "seedgen: cannot write %s\n", path);
+		failures++;
+	}
+	if (f != NULL)
+		fclose(f);
+}
+
+static void check(int rc, const char *what)
+{
+	if (rc != 0) {
+		fprintf(stderr, "seedgen: %s: %s\n", what, os_strerror(rc));
+		exit(1);
+	}
+}
+
+/* A batch of three envelopes from gd.sz; out[] malloc'd. */
+static void make_envelopes(uint8_t *out[3], size_t out_len[3])
+{
+	os_sign_sk sk;
+	fuzz_key(sk, sizeof(sk), FUZZ_NODE_SK);
+	uint8_t dl[256];
+	uint8_t *dlb = NULL;
+	size_t dll = 0;
+	uint8_t id[16] = {0xde, 0xad};
+	check(env_deadletter_pack(id, "gd.gz", "gov.Application", OS_EUNKNOWN,
+				  "destination not in the registry", "hub", &dlb, &dll),
+	      "deadletter");
+	memcpy(dl, dlb, dll < sizeof(dl) ? dll : sizeof(dl));
+	free(dlb);
+	struct env_draft d[3] = {
+		{"hub", "gov.Application", (const uint8_t *)"{\"form\":1}", 10,
+		 FUZZ_NOW_MS + FUZZ_DAY_MS},
+		{"@supervision", "gov.Status", NULL, 0, FUZZ_NOW_MS + 1000},
+		{"gd.sz", ENV_DEADLETTER_TYPE, dl, dll, FUZZ_NOW_MS + FUZZ_DAY_MS},
+	};
+	check(env_sign_batch("gd.sz", 1, sk, d, 3, FUZZ_NOW_MS - 5, out, out_len, NULL),
+	      "sign batch");
+	crypto_wipe(sk, sizeof(sk));
+}
+
+static void gen_envelope(uint8_t *env[3], size_t env_len[3])
+{
+	seed_write("envelope", "batch3-leaf0", env[0], env_len[0]);
+	seed_write("envelope", "batch3-leaf1-topic", env[1], env_len[1]);
+	seed_write("envelope", "batch3-leaf2-deadletter", env[2], env_len[2]);
+	os_sign_sk sk;
+	fuzz_key(sk, sizeof(sk), FUZZ_NODE_SK);
+	struct env_draft d = {"gd.old", "gov.Complaint", (const uint8_t *)"x", 1,
+			      FUZZ_NOW_MS + FUZZ_DAY_MS};
+	uint8_t *one[1];
+	size_t one_len[1];
+	check(env_sign_batch("gd.sz", 1, sk, &d, 1, FUZZ_NOW_MS, one, one_len, NULL), "sign");
+	seed_write("envelope", "single", one[0], one_len[0]);
+	free(one[0]);
+	crypto_wipe(sk, sizeof(sk));
+}
+
+static void gen_registry(uint8_t **reg_bytes, size_t *reg_len)
+{
+	os_sign_sk root;
+	fuzz_key(root, sizeof(root), FUZZ_ROOT_SK);
+	struct registry *r = fuzz_registry();
+	const uint8_t *b;
+	size_t l;
+	check(registry_sign(r, root, &b, &l), "registry sign");
+	seed_write("registry", "four-nodes", b, l);
+	*reg_bytes = malloc(l);
+	if (*reg_bytes == NULL)
+		exit(1);
+	memcpy(*reg_bytes, b, l);
+	*reg_len = l;
+	registry_free(&r);
+	struct registry *e = NULL;
+	check(registry_new(&e), "registry new");
+	e->version = 1;
+	e->expires_ms = FUZZ_NOW_MS + FUZZ_DAY_MS;
+	check(registry_sign(e, root, &b, &l), "registry sign");
+	seed_write("registry", "empty", b, l);
+	registry_free(&e);
+	crypto_wipe(root, sizeof(root));
+}
+
+static void write_frame(const char *name, const Onestop__LinkFrame *f)
+{
+	size_t n = onestop__link_frame__get_packed_size(f);
+	uint8_t *b = malloc(n + 1);
+	if (b == NULL)
+		exit(1);
+	onestop__link_frame__pack(f, b);
+	seed_write("link", name, b, n);
+	free(b);
+}
+
+static void gen_link(uint8_t *env[3], size_t env_len[3], const uint8_t *reg, size_t reg_len)
+{
+	uint8_t epoch[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+
+	Onestop__Hello hello = ONESTOP__HELLO__INIT;
+	hello.protocol = 1;
+	hello.node = "gd.sz";
+	hello.registry_version = 2;
+	hello.outbox_epoch.data = epoch;
+	hello.outbox_epoch.len = 16;
+	hello.window = 1000;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_HELLO;
+	f.hello = &hello;
+	write_frame("hello", &f);
+
+	Onestop__Welcome welcome = ONESTOP__WELCOME__INIT;
+	welcome.protocol = 1;
+	welcome.hub_epoch.data = epoch;
+	welcome.hub_epoch.len = 16;
+	welcome.accepted_seq = 41;
+	welcome.window = 500;
+	welcome.registry.data = (uint8_t *)reg;
+	welcome.registry.len = reg_len;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_WELCOME;
+	f.welcome = &welcome;
+	write_frame("welcome-registry", &f);
+
+	Onestop__Transfer t[3], *tp[3];
+	for (int i = 0; i < 3; i++) {
+		Onestop__Transfer init = ONESTOP__TRANSFER__INIT;
+		t[i] = init;
+		t[i].seq = 42 + (uint64_t)i;
+		t[i].prev_seq = i == 0 ? 0 : 41 + (uint64_t)i;
+		t[i].msg.data = env[i];
+		t[i].msg.len = env_len[i];
+		tp[i] = &t[i];
+	}
+	Onestop__Transfers ts = ONESTOP__TRANSFERS__INIT;
+	ts.n_items = 3;
+	ts.items = tp;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_PUSH;
+	f.push = &ts;
+	write_frame("push3", &f);
+	ts.n_items = 1;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_DELIVER;
+	f.deliver = &ts;
+	write_frame("deliver1", &f);
+
+	Onestop__Ack ack = ONESTOP__ACK__INIT;
+	ack.seq = 44;
+	ack.epoch.data = epoch;
+	ack.epoch.len = 16;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_PUSH_ACK;
+	f.push_ack = &ack;
+	write_frame("push-ack", &f);
+	f.body_case = ONESTOP__LINK_FRAME__BODY_DELIVER_ACK;
+	f.deliver_ack = &ack;
+	write_frame("deliver-ack", &f);
+
+	f.body_case = ONESTOP__LINK_FRAME__BODY_REGISTRY;
+	f.registry.data = (uint8_t *)reg;
+	f.registry.len = reg_len;
+	write_frame("registry", &f);
+
+	Onestop__Heartbeat hb = ONESTOP__HEARTBEAT__INIT;
+	hb.now_ms = FUZZ_NOW_MS;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_HEARTBEAT;
+	f.heartbeat = &hb;
+	write_frame("heartbeat", &f);
+
+	Onestop__LinkError le = ONESTOP__LINK_ERROR__INIT;
+	le.code = OS_EHELLO;
+	le.message = "link session unknown: send Hello first";
+	f.body_case = ONESTOP__LINK_FRAME__BODY_ERROR;
+	f.error = &le;
+	write_frame("error", &f);
+}
+
+static void write_request(const char *name, const Onestop__ApiRequest *q)
+{
+	size_t n = onestop__api_request__get_packed_size(q);
+	uint8_t *b = malloc(n + 1);
+	if (b == NULL)
+		exit(1);
+	onestop__api_request__pack(q, b);
+	seed_write("api", name, b, n);
+	free(b);
+}
+
+static void write_reply(const char *name, const Onestop__ApiReply *r)
+{
+	size_t n = onestop__api_reply__get_packed_size(r);
+	uint8_t *b = malloc(n + 1);
+	if (b == NULL)
+		exit(1);
+	onestop__api_reply__pack(r, b);
+	seed_write("api", name, b, n);
+	free(b);
+}
+
+static void gen_api(void)
+{
+	Onestop__ApiRequest q = ONESTOP__API_REQUEST__INIT;
+	q.request_id = 7;
+	Onestop__Outgoing o[2], *op[2];
+	for (int i = 0; i < 2; i++) {
+		Onestop__Outgoing init = ONESTOP__OUTGOING__INIT;
+		o[i] = init;
+		op[i] = &o[i];
+	}
+	o[0].destination = "gd.sz.market";
+	o[0].type = "gov.Application";
+	o[0].payload.data = (uint8_t *)"hello";
+	o[0].payload.len = 5;
+	o[1].destination = "@supervision";
+	o[1].type = "gov.Status";
+	o[1].ttl_s = 60;
+	Onestop__SendRequest send = ONESTOP__SEND_REQUEST__INIT;
+	send.n_messages = 2;
+	send.messages = op;
+	q.op_case = ONESTOP__API_REQUEST__OP_SEND;
+	q.send = &send;
+	write_request("req-send", &q);
+
+	Onestop__RecvRequest recv = ONESTOP__RECV_REQUEST__INIT;
+	recv.max = 10;
+	recv.wait_ms = 500;
+	q.op_case = ONESTOP__API_REQUEST__OP_RECV;
+	q.recv = &recv;
+	write_request("req-recv", &q);
+
+	uint64_t seqs[3] = {1, 2, 300};
+	Onestop__AckRequest ack = ONESTOP__ACK_REQUEST__INIT;
+	ack.n_seqs = 3;
+	ack.seqs = seqs;
+	q.op_case = ONESTOP__API_REQUEST__OP_ACK;
+	q.ack = &ack;
+	write_request("req-ack", &q);
+
+	Onestop__StatusRequest st = ONESTOP__STATUS_REQUEST__INIT;
+	q.op_case = ONESTOP__API_REQUEST__OP_STATUS;
+	q.status = &st;
+	write_request("req-status", &q);
+
+	Onestop__ApiReply r = ONESTOP__API_REPLY__INIT;
+	r.request_id = 7;
+	uint8_t id[16] = {9, 9, 9};
+	ProtobufCBinaryData ids[1] = {{16, id}};
+	Onestop__SendResult sr = ONESTOP__SEND_RESULT__INIT;
+	sr.n_ids = 1;
+	sr.ids = ids;
+	r.result_case = ONESTOP__API_REPLY__RESULT_SEND;
+	r.send = &sr;
+	write_reply("reply-send", &r);
+
+	Onestop__Incoming in = ONESTOP__INCOMING__INIT, *inp[1] = {&in};
+	in.seq = 5;
+	in.id.data = id;
+	in.id.len = 16;
+	in.origin = "gd.sz";
+	in.destination = "hub";
+	in.type = "gov.Application";
+	in.created_ms = FUZZ_NOW_MS;
+	in.expires_ms = FUZZ_NOW_MS + FUZZ_DAY_MS;
+	in.payload.data = (uint8_t *)"payload";
+	in.payload.len = 7;
+	Onestop__RecvResult rr = ONESTOP__RECV_RESULT__INIT;
+	rr.n_messages = 1;
+	rr.messages = inp;
+	r.result_case = ONESTOP__API_REPLY__RESULT_RECV;
+	r.recv = &rr;
+	write_reply("reply-recv", &r);
+
+	Onestop__StatusResult s = ONESTOP__STATUS_RESULT__INIT;
+	s.node = "gd.sz";
+	s.hub_connected = 1;
+	s.outbox = 3;
+	s.registry_version = 4;
+	r.result_case = ONESTOP__API_REPLY__RESULT_STATUS;
+	r.status = &s;
+	write_reply("reply-status", &r);
+
+	Onestop__ApiReply e = ONESTOP__API_REPLY__INIT;
+	e.request_id = 8;
+	e.code = OS_EFULL;
+	e.message = "quota exhausted, retry later";
+	write_reply("reply-error", &e);
+}
+
+static void gen_deadletter(void)
+{
+	uint8_t id[16] = {1, 2, 3, 4};
+	uint8_t *b = NULL;
+	size_t l = 0;
+	check(env_deadletter_pack(id, "gd.gz", "gov.Application", OS_EUNKNOWN,
+				  "destination not in the registry", "hub", &b, &l),
+	      "deadletter");
+	seed_write("deadletter", "unknown-destination", b, l);
+	free(b);
+	check(env_deadletter_pack(NULL, "", "", OS_EDECODE, "undecodable", "hub", &b, &l),
+	      "deadletter");
+	seed_write("deadletter", "no-id", b, l);
+	free(b);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "seedgen: cannot create %s\n", outdir);
+		return 1;
+	}
+	check(crypto_setup(), "crypto");
+	uint8_t *env[3];
+	size_t env_len[3];
+	uint8_t *reg = NULL;
+	size_t reg_len = 0;
+	make_envelopes(env, env_len);
+	gen_envelope(env, env_len);
+	gen_registry(&reg, &reg_len);
+	gen_link(env, env_len, reg, reg_len);
+	gen_api();
+	gen_deadletter();
+	for (int i = 0; i < 3; i++)
+		free(env[i]);
+	free(reg);
+	return failures == 0 ? 0 : 1;
+}

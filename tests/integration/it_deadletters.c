@@ -1,0 +1,103 @@
+/* Dead letters come back to the sending app, signed, with the refused
+ * message's id and the right code:
+ * (a) a message with ttl 1 s waits in a's outbox while the hub is down for
+ *     2.5 s: EEXPIRED;
+ * (b) 200 KiB accepted by the spoke (max 4 MiB) but over the hub's
+ *     max_message_bytes (64 KiB): ETOOBIG, refused by the hub;
+ * (c) destination "no.such.node": EUNKNOWN, refused by the hub;
+ * and none of them reaches b (or anyone else). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define TYPE "it.deadletter"
+
+static void send_one(struct net *n, onestop_t *c, const char *to, size_t body, uint32_t ttl,
+		     uint64_t seq, uint8_t id[ONESTOP_ID_LEN])
+{
+	uint8_t ids[1][ONESTOP_ID_LEN];
+
+	H_REQUIRE(n, msgs_send(c, to, TYPE, 9, seq, 1, 1, body, ttl, ids) == 0,
+		  "a's spoke accepted the message to %s (%zu bytes, ttl %u)", to, body, ttl);
+	memcpy(id, ids[0], ONESTOP_ID_LEN);
+}
+
+static void expect_dl(struct net *n, struct net_proc *a, onestop_t **c, struct msgs_rx *rx,
+		      const uint8_t *id, const char *to, int code, int from_hub, const char *what)
+{
+	int k = msgs_wait_deadletter(a, c, rx, id, h_ms(30000));
+
+	H_CHECK(n, k >= 0, "%s: a's app received a %s about id %s", what,
+		ONESTOP_DEADLETTER_TYPE, h_idhex(id));
+	if (k < 0)
+		return;
+	H_CHECK(n, rx->dl[k].code == code, "%s: code %d (%s), want %d (%s)", what, rx->dl[k].code,
+		onestop_strerror(rx->dl[k].code), code, onestop_strerror(code));
+	H_CHECK(n, strcmp(rx->dl[k].to, to) == 0 && strcmp(rx->dl[k].type, TYPE) == 0,
+		"%s: names the refused destination and type (to=%s type=%s)", what, rx->dl[k].to,
+		rx->dl[k].type);
+	if (from_hub)
+		H_CHECK(n, strcmp(rx->dl_origin[k], "hub") == 0 &&
+				   strcmp(rx->dl[k].refused_by, "hub") == 0,
+			"%s: refused and signed by the hub (origin=%s refused_by=%s)", what,
+			rx->dl_origin[k], rx->dl[k].refused_by);
+}
+
+int main(void)
+{
+	struct net_opts o;
+	struct net *n;
+	struct net_proc *a, *b;
+	onestop_t *ca = NULL, *cb = NULL;
+	struct msgs_rx rx, rb;
+	onestop_status_t st;
+	uint8_t id_exp[16], id_big[16], id_unk[16];
+	int got;
+
+	memset(&o, 0, sizeof o);
+	o.hub_conf[0] = (struct net_kv){ "max_message_bytes", "65536" };
+	o.spoke[0].conf[0] = (struct net_kv){ "max_message_bytes", "4194304" };
+	n = net_make(2, &o);
+	a = net_spoke(n, "a");
+	b = net_spoke(n, "b");
+	memset(&rx, 0, sizeof rx);
+
+	fprintf(stderr, "(a) expired in the outbox while the hub is down\n");
+	net_up(n, a, 0);
+	net_up(n, b, 0);
+	H_REQUIRE(n, net_connect(a, 0, &ca) == 0, "connected to a");
+	send_one(n, ca, "b", 100, 1, 1, id_exp);
+	h_sleep_ms(2500);
+	net_up(n, &n->hub, 1);
+	expect_dl(n, a, &ca, &rx, id_exp, "b", ONESTOP_EEXPIRED, 0, "expired");
+
+	fprintf(stderr, "(b) too big for the hub\n");
+	H_REQUIRE(n, net_spoke_ready(n, a, 1, h_ms(30000)) == 0, "a hub_connected");
+	send_one(n, ca, "b", 200 * 1024, 0, 2, id_big);
+	expect_dl(n, a, &ca, &rx, id_big, "b", ONESTOP_ETOOBIG, 1, "oversized");
+
+	fprintf(stderr, "(c) unknown destination\n");
+	send_one(n, ca, "no.such.node", 100, 0, 3, id_unk);
+	expect_dl(n, a, &ca, &rx, id_unk, "no.such.node", ONESTOP_EUNKNOWN, 1, "unknown");
+
+	H_CHECK(n, rx.n_dl == 3 && rx.other == 0,
+		"a got exactly these 3 dead letters and nothing else (%zu, other=%llu)", rx.n_dl,
+		(unsigned long long)rx.other);
+	memset(&rb, 0, sizeof rb);
+	got = msgs_drain(b, &cb, &rb, 2000);
+	H_CHECK(n, got == 0, "b received none of them (got %d)", got);
+	memset(&st, 0, sizeof st);
+	got = net_status(b, &st);
+	H_CHECK(n, got == 0 && st.received == 0 && st.inbox == 0,
+		"b's status: received=%llu inbox=%llu", (unsigned long long)st.received,
+		(unsigned long long)st.inbox);
+	H_CHECK(n, proc_alive(&n->hub), "hub still running");
+
+	msgs_rx_clear(&rx);
+	msgs_rx_clear(&rb);
+	onestop_close(&ca);
+	onestop_close(&cb);
+	return net_done(&n);
+}

@@ -1,0 +1,135 @@
+/* Unit tests for common/log.c: the line format, level filtering and level
+ * names. stderr is redirected to a temporary file to read the lines back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <regex.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "testutil.h"
+
+/* Run os_log calls with stderr sent to a file; returns the text written. */
+static char *log_capture(void (*fn)(void))
+{
+	char *dir = tu_mkdtemp();
+	assert_non_null(dir);
+	char path[512];
+	tu_path(path, sizeof(path), dir, "stderr");
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	fn();
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	static char text[16384];
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	assert_true(n >= 0);
+	text[n] = '\0';
+	close(fd);
+	tu_rmrf(dir);
+	return text;
+}
+
+static void log_some(void)
+{
+	os_log_set_level(OS_LOG_INFO);
+	os_log(OS_LOG_INFO, "msg_accepted", "id=%s size=%d", "00ff", 12);
+	os_log(OS_LOG_DEBUG, "hidden", "x=1");
+	os_log(OS_LOG_ERROR, "store_failed", "code=%s", "ESTORE");
+	os_log(OS_LOG_WARN, "bare", "%s", "");
+	os_log(OS_LOG_WARN, "multi", "a=1\nb=2");
+}
+
+static void test_format(void **state)
+{
+	(void)state;
+	char *text = log_capture(log_some);
+	const char *pattern =
+		"^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+		"level=info event=msg_accepted id=00ff size=12\n"
+		"ts=[^ ]+Z level=error event=store_failed code=ESTORE\n"
+		"ts=[^ ]+Z level=warn event=bare\n"
+		"ts=[^ ]+Z level=warn event=multi a=1 b=2\n$";
+	regex_t re;
+	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED), 0);
+	int m = regexec(&re, text, 0, NULL, 0);
+	regfree(&re);
+	if (m != 0)
+		fail_msg("unexpected log text:\n%s", text);
+}
+
+static void log_long(void)
+{
+	static char big[10000];
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	os_log(OS_LOG_ERROR, "long_line", "v=%s", big);
+	os_log(OS_LOG_ERROR, "after", "ok=1");
+}
+
+static void test_long_line(void **state)
+{
+	(void)state;
+	char *text = log_capture(log_long);
+	/* A too-long event is cut, but stays one line ending in a newline. */
+	char *nl = strchr(text, '\n');
+	assert_non_null(nl);
+	assert_true(nl - text < 4096);
+	assert_non_null(strstr(nl + 1, "event=after ok=1\n"));
+}
+
+static void log_levels(void)
+{
+	os_log_set_level(OS_LOG_WARN);
+	os_log(OS_LOG_INFO, "no", "x=1");
+	os_log(OS_LOG_WARN, "yes", "x=2");
+	os_log_set_level(OS_LOG_DEBUG);
+	os_log(OS_LOG_DEBUG, "dbg", "x=3");
+	os_log_set_level(OS_LOG_INFO);
+}
+
+static void test_levels(void **state)
+{
+	(void)state;
+	char *text = log_capture(log_levels);
+	assert_null(strstr(text, "event=no"));
+	assert_non_null(strstr(text, "level=warn event=yes x=2"));
+	assert_non_null(strstr(text, "level=debug event=dbg x=3"));
+
+	struct {
+		const char *s;
+		int rc;
+		enum os_log_level level;
+	} cases[] = {
+		{"debug", 0, OS_LOG_DEBUG}, {"info", 0, OS_LOG_INFO},
+		{"warn", 0, OS_LOG_WARN},   {"error", 0, OS_LOG_ERROR},
+		{"INFO", OS_EINVAL, 0},     {"", OS_EINVAL, 0},
+		{"warning", OS_EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum os_log_level l = OS_LOG_ERROR;
+		assert_int_equal(os_log_parse_level(cases[i].s, &l), cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(l, cases[i].level);
+	}
+	enum os_log_level l;
+	assert_int_equal(os_log_parse_level(NULL, &l), OS_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_levels),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
