@@ -62,7 +62,7 @@ for n in gd.sz.market mps.idp; do
 done
 for n in gd.sz.market mps.idp; do
 	i=0
-	until $ONESTOP status --api "ipc://$W/$n.sock" 2>/dev/null | grep -q 'hub_connected=1'; do
+	until $ONESTOP status --api "ipc://$W/$n.sock" 2>/dev/null | grep -q 'hub_connected=yes'; do
 		i=$((i + 1)); [ $i -lt 100 ] || { echo "spoke $n did not connect"; cat "$W/$n.log"; exit 1; }
 		sleep 0.1
 	done

@@ -57,7 +57,7 @@ void inbox_clear(struct spoke *sp)
 int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *changed)
 {
 	struct inbox *ib = &sp->ib;
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	int rc;
 	if (changed)
 		*changed = 0;
@@ -142,7 +142,7 @@ int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t
 		size_t len, uint64_t now_ms, enum inbox_verdict *verdict)
 {
 	struct inbox *ib = &sp->ib;
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	struct env e;
 	int decoded = 0, rc;
 
@@ -249,7 +249,7 @@ static void inbox_lease_drop(struct inbox *ib, uint64_t seq)
 
 int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 {
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	uint32_t done = 0;
 	int rc = 0;
 	*acked = 0;
@@ -375,7 +375,7 @@ uint64_t inbox_lease_next_expiry(const struct spoke *sp)
 int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget)
 {
 	struct inbox *ib = &sp->ib;
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	struct store_cursor *c = NULL;
 	const void *k, *v;
 	size_t kl, vl;

@@ -232,7 +232,7 @@ static int spoke_registry_adopt(struct spoke *sp, struct registry *r, const char
 	int hub_changed = sp->reg && (!old_hub || !new_hub ||
 				      memcmp(old_hub->box_pk, new_hub->box_pk, sizeof(os_box_pk)) != 0);
 	if (store_it) {
-		struct store_txn *t;
+		struct store_txn *t = NULL;
 		int rc = spoke_txn(sp, &t);
 		if (rc == 0)
 			rc = spoke_wrote(sp, store_put(t, sp->db_registry, REGISTRY_KEY,
@@ -290,7 +290,7 @@ int spoke_registry_offer(struct spoke *sp, const uint8_t *buf, size_t len, const
 static int spoke_registry_start(struct spoke *sp)
 {
 	struct registry *cached = NULL, *file = NULL;
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	const void *v;
 	size_t vl;
 	int crc, frc, rc;
@@ -393,7 +393,7 @@ static int spoke_open_store(struct spoke *sp)
 
 static int spoke_start(struct spoke *sp, char *bound, size_t size)
 {
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	int rc;
 
 	if ((rc = crypto_setup()) < 0) {

@@ -46,7 +46,7 @@ int outbox_load(struct spoke *sp, struct store_txn *t, int create)
 
 int outbox_append(struct spoke *sp, const uint8_t *msg, size_t len, uint64_t *seq)
 {
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	int rc = spoke_txn(sp, &t);
 	if (rc < 0)
 		return rc;
@@ -66,7 +66,7 @@ int outbox_append(struct spoke *sp, const uint8_t *msg, size_t len, uint64_t *se
 
 int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 {
-	struct store_txn *t;
+	struct store_txn *t = NULL;
 	struct store_cursor *c = NULL;
 	uint64_t n = 0;
 	int rc;

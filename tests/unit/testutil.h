@@ -35,8 +35,9 @@ static inline void tu_rm_tree(const char *path)
 				if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 					continue;
 				char sub[4096];
-				snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-				tu_rm_tree(sub);
+				int w = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+				if (w > 0 && (size_t)w < sizeof(sub))
+					tu_rm_tree(sub);
 			}
 			closedir(d);
 		}
