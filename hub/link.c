@@ -2,7 +2,18 @@
  * Hello (answered by Welcome) and ends after three silent heartbeat
  * intervals. It carries the push acks and the deliver stream: transfers
  * from the spoke's queue in key order, at most `window` unacknowledged,
- * restarted from the queue head when acks stop coming. */
+ * restarted from the queue head when acks stop coming.
+ *
+ *   state  event                                  action -> next state
+ *   none   Hello                                  Welcome -> LIVE
+ *   none   any other frame                        LinkError EHELLO -> none
+ *   LIVE   Hello                                  restart deliver stream, Welcome -> LIVE
+ *   LIVE   push, deliver_ack, heartbeat           handle; replies after commit -> LIVE
+ *   LIVE   no ack progress for 3 heartbeats       resend from the oldest unacked -> LIVE
+ *   LIVE   silent for 3 heartbeats                -> ENDED
+ *   LIVE   node no longer active                  LinkError EREVOKED -> ENDED
+ *   LIVE   a send finds the peer gone             -> ENDED
+ *   ENDED  next timer run                         freed (a Hello first revives it) */
 #include "link.h"
 
 #include <errno.h>
@@ -259,6 +270,14 @@ static void link_sanitize(char *out, size_t size, const char *in)
 	out[i] = 0;
 }
 
+static void link_refuse_hello(struct hub *h, const char *node, const uint8_t *rid,
+			      size_t rid_len, int code, const char *why)
+{
+	os_log(OS_LOG_WARN, "hello_refused", "node=%s code=%s reason=\"%s\"", node,
+	       os_errname(code), why);
+	link_send_error(h, rid, rid_len, code, why);
+}
+
 static void link_hello(struct hub *h, struct session *s, const char *node,
 		       const uint8_t *rid, size_t rid_len, const Onestop__Hello *hello)
 {
@@ -274,16 +293,16 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 	int rc;
 
 	if (!hello || hello->protocol != HUB_PROTOCOL) {
-		link_send_error(h, rid, rid_len, OS_EPROTO, "protocol version not supported");
+		link_refuse_hello(h, node, rid, rid_len, OS_EPROTO, "protocol version not supported");
 		return;
 	}
 	if (strcmp(hello->node, node) != 0) {
-		link_send_error(h, rid, rid_len, OS_EORIGIN,
-				"Hello names another node than the link's key");
+		link_refuse_hello(h, node, rid, rid_len, OS_EORIGIN,
+				  "Hello names another node than the link's key");
 		return;
 	}
 	if (hello->outbox_epoch.len != QUEUE_EPOCH_LEN) {
-		link_send_error(h, rid, rid_len, OS_EDECODE, "outbox_epoch must be 16 bytes");
+		link_refuse_hello(h, node, rid, rid_len, OS_EDECODE, "outbox_epoch must be 16 bytes");
 		return;
 	}
 	rc = queue_begin(h->queue);

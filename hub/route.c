@@ -128,7 +128,10 @@ static size_t route_subscribers(struct hub *h, const char *topic, const char *or
 		/* A node listing a topic twice appears twice; skip repeats. */
 		if (n > 0 && strcmp(r->dests[n - 1], node->name) == 0)
 			continue;
-		if (!registry_node_active(node) || strcmp(node->name, origin) == 0)
+		/* The origin is not sent its own topic message, and the hub
+		 * has no queue reader. */
+		if (!registry_node_active(node) || strcmp(node->name, origin) == 0 ||
+		    strcmp(node->name, h->conf.name) == 0)
 			continue;
 		if (n < r->cap_dests)
 			r->dests[n++] = node->name;
