@@ -142,6 +142,9 @@ int os_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	int rc = OS_EIO;
 	uint8_t *buf = NULL;
 	size_t cap = 0, used = 0;
+	/* max + 1 must not wrap: "no limit" is the largest size we can hold. */
+	if (max >= SIZE_MAX / 2)
+		max = SIZE_MAX / 2 - 1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return OS_EIO;
