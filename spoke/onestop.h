@@ -113,19 +113,21 @@ int onestop_connect(const char *endpoint, int timeout_ms, onestop_t **out);
 /* Close the connection and NULL *c (NULL allowed). */
 void onestop_close(onestop_t **c);
 
-/* Send n messages (1..ONESTOP_MAX_BATCH) in one request. Returns 0 only after the spoke
- * has committed all of them to its durable outbox; from then on they will
- * be delivered (or come back as dead letters) even if any daemon crashes.
- * ids (may be NULL) receives n message ids. On error none was accepted. */
+/* Send n messages (1..ONESTOP_MAX_BATCH) in one request. Returns 0 only
+ * after the spoke has committed all of them to its durable outbox; from
+ * then on they will be delivered (or come back as dead letters) even if
+ * any daemon crashes. ids (may be NULL) receives n message ids. On error
+ * none was accepted (but see ONESTOP_ETIMEDOUT under onestop_connect). */
 int onestop_send(onestop_t *c, const onestop_out_t *msgs, size_t n,
 		 uint8_t (*ids)[ONESTOP_ID_LEN]);
 
 /* Receive up to max messages (1..ONESTOP_MAX_BATCH), waiting up to wait_ms
- * for the first (0: do not wait); the call itself may take wait_ms plus the
- * request timeout. *msgs is an array of *n messages (possibly 0; then
- * *msgs is NULL), freed with onestop_msgs_free. Messages stay in the inbox until acked;
- * unacked ones are handed out again after the spoke's lease (30 s) or a
- * spoke restart, so an app sees a message again only if it did not ack. */
+ * for the first (0: do not wait); the call itself may take wait_ms plus
+ * the request timeout. *msgs is an array of *n messages (possibly 0; then
+ * *msgs is NULL), freed with onestop_msgs_free. Messages stay in the inbox
+ * until acked; unacked ones are handed out again after the spoke's lease
+ * (30 s) or a spoke restart, so an app sees a message again only if it
+ * did not ack. */
 int onestop_recv(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs,
 		 size_t *n);
 

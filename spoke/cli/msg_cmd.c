@@ -14,6 +14,7 @@
 #define MSG_PAYLOAD_MAX ((size_t)64 << 20)
 #define MSG_DEFAULT_WAIT_MS 30000u
 #define MSG_DEFAULT_COUNT 100u
+#define MSG_MAX_WAIT_MS 3600000u /* the longest wait a spoke honours */
 
 /* "onestop CMD: <strerror>: <spoke's message>" */
 static int msg_fail(const struct cli_cmd *cmd, onestop_t *c, int code)
@@ -147,36 +148,19 @@ static void msg_print(const onestop_msg_t *m, int quiet)
 	putchar('\n');
 }
 
-static int msg_recv(const struct cli_cmd *cmd, const struct cli_args *a)
+/* One Recv of up to max messages, waiting up to wait_ms: print them, then
+ * ack them. *got is how many came. */
+static int msg_recv_once(const struct cli_cmd *cmd, onestop_t *c, size_t max, int wait_ms,
+			 int quiet, int ack, size_t *got)
 {
-	onestop_t *c = NULL;
 	onestop_msg_t *msgs = NULL;
 	uint64_t *seqs = NULL;
 	size_t n = 0;
-	uint64_t wait = 0, count = MSG_DEFAULT_COUNT;
 	int rc, err;
 
-	int waiting = cli_has(a, "wait");
-	if (waiting) {
-		const char *w = cli_get(a, "wait");
-		wait = MSG_DEFAULT_WAIT_MS;
-		if (w != NULL && cli_uint(cmd, "wait", w, 0, 0x7fffffff - 600000, &wait) != 0)
-			return CLI_USAGE;
-		count = 1;
-	}
-	if (cli_has(a, "count") &&
-	    cli_uint(cmd, "count", cli_get(a, "count"), 1, ONESTOP_MAX_BATCH, &count) != 0)
-		return CLI_USAGE;
-	int quiet = cli_has(a, "quiet");
-	int ack = !cli_has(a, "no-ack");
-
-	if ((rc = msg_connect(cmd, a, &c)) != CLI_OK)
-		return rc;
-	err = onestop_recv(c, (size_t)count, (int)wait, &msgs, &n);
-	if (err != 0) {
-		rc = msg_fail(cmd, c, err);
-		goto out;
-	}
+	*got = 0;
+	if ((err = onestop_recv(c, max, wait_ms, &msgs, &n)) != 0)
+		return msg_fail(cmd, c, err);
 	for (size_t i = 0; i < n; i++)
 		msg_print(&msgs[i], quiet);
 	/* Ack only what was surely written out. */
@@ -197,10 +181,50 @@ static int msg_recv(const struct cli_cmd *cmd, const struct cli_args *a)
 			goto out;
 		}
 	}
-	rc = (waiting && n == 0) ? CLI_NOMSG : CLI_OK;
+	*got = n;
+	rc = CLI_OK;
 out:
 	free(seqs);
 	onestop_msgs_free(&msgs, n);
+	return rc;
+}
+
+static int msg_recv(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+	onestop_t *c = NULL;
+	size_t got = 0, total = 0;
+	uint64_t wait = 0, count = MSG_DEFAULT_COUNT;
+	int rc;
+
+	int waiting = cli_has(a, "wait");
+	if (waiting) {
+		const char *w = cli_get(a, "wait");
+		wait = MSG_DEFAULT_WAIT_MS;
+		if (w != NULL && cli_uint(cmd, "wait", w, 0, MSG_MAX_WAIT_MS, &wait) != 0)
+			return CLI_USAGE;
+		count = 1;
+	}
+	if (cli_has(a, "count") &&
+	    cli_uint(cmd, "count", cli_get(a, "count"), 1, ONESTOP_MAX_BATCH, &count) != 0)
+		return CLI_USAGE;
+	int quiet = cli_has(a, "quiet");
+	int ack = !cli_has(a, "no-ack");
+
+	if ((rc = msg_connect(cmd, a, &c)) != CLI_OK)
+		return rc;
+	/* The spoke answers a waiting Recv as soon as one message is there;
+	 * with --wait keep asking for the rest until --count came or the
+	 * time is up. */
+	uint64_t deadline_ms = os_mono_us() / 1000u + wait;
+	do {
+		uint64_t now_ms = os_mono_us() / 1000u;
+		int left = waiting && now_ms < deadline_ms ? (int)(deadline_ms - now_ms) : 0;
+		rc = msg_recv_once(cmd, c, (size_t)count - total, left, quiet, ack, &got);
+		total += got;
+	} while (rc == CLI_OK && waiting && got > 0 && total < count &&
+		 os_mono_us() / 1000u < deadline_ms);
+	if (rc == CLI_OK && waiting && total == 0)
+		rc = CLI_NOMSG;
 	onestop_close(&c);
 	return rc;
 }
@@ -285,7 +309,9 @@ const struct cli_cmd cli_recv_cmd = {
 	"acknowledged are handed out again after 30 s.\n"
 	"\n"
 	"Options:\n"
-	"  --wait [MS]       wait up to MS milliseconds (default 30000) for a message\n"
+	"  --wait [MS]       wait up to MS milliseconds (default 30000, at most 3600000)\n"
+	"                    until N messages (--count) have come; without --wait,\n"
+	"                    take what is there\n"
 	"  --count N         receive at most N, 1..10000 (default 1 with --wait, else 100)\n"
 	"  --no-ack          do not acknowledge: the messages come again later\n"
 	"  --quiet           print only the payloads, byte for byte, nothing between\n"

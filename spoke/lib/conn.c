@@ -152,6 +152,8 @@ int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
 	if (c->sock == NULL && (rc = conn_open(c)) != 0)
 		return rc;
 
+	if (c->next_id == 0)
+		c->next_id = 1; /* 0 is the id of answers to undecodable requests */
 	uint64_t id = c->next_id++;
 	req->request_id = id;
 	if ((rc = conn_send_request(c, req)) != 0)
@@ -193,7 +195,9 @@ int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
 			conn_open(c);
 			return ONESTOP_EPROTO;
 		}
-		if (rep->request_id == id)
+		/* The spoke answers a request it cannot decode with id 0; only
+		 * one request of ours is outstanding, so that answer is ours. */
+		if (rep->request_id == id || (rep->request_id == 0 && rep->code != 0))
 			break;
 		/* A reply to a request given up on: not ours. */
 		onestop__api_reply__free_unpacked(rep, NULL);

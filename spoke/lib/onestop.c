@@ -50,8 +50,6 @@ int onestop_connect(const char *endpoint, int timeout_ms, onestop_t **out)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c->next_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)ts.tv_sec << 20) ^
 		     (uint64_t)ts.tv_nsec;
-	if (c->next_id == 0)
-		c->next_id = 1;
 	c->ctx = zmq_ctx_new();
 	if (c->ctx == NULL) {
 		rc = ONESTOP_ENOMEM;
