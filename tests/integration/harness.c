@@ -593,6 +593,19 @@ int net_registry_add(struct net *n, struct net_proc *p, const struct net_node_op
 	return 0;
 }
 
+uint64_t net_registry_version(struct net *n)
+{
+	struct cmd_out r;
+	uint64_t v = 0;
+	const char *s;
+
+	if (net_cli(n, &r, "registry", "show", "--registry", n->registry, NULL) == 0 &&
+	    (s = strstr(r.out, "\nversion=")) != NULL)
+		v = strtoull(s + 9, NULL, 10);
+	cmd_out_free(&r);
+	return v;
+}
+
 /* Write an INI file from defaults with overrides applied (same key
  * replaces, NULL value removes, new keys appended). */
 static int conf_write(const char *path, const struct net_kv *defs, size_t n_defs,
@@ -651,7 +664,6 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 	const char *bin = getenv("ONESTOP_BIN_DIR");
 	const char *lvl;
 	char path[H_PATH + 16], mapsz[16] = "256";
-	char port_s[16];
 	struct stat st;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -683,7 +695,6 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 	}
 	n->port = free_port();
 	H_REQUIRE(n, n->port > 0, "found a free port (%d)", n->port);
-	snprintf(port_s, sizeof port_s, "%d", n->port);
 	snprintf(n->hub_endpoint, sizeof n->hub_endpoint, "tcp://127.0.0.1:%d", n->port);
 	snprintf(path, sizeof path, "%s/keys", n->dir);
 	mkdir(path, 0700);
@@ -780,7 +791,6 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 					opts->spoke[i].conf) == 0,
 			  "wrote %s", p->conf);
 	}
-	(void)port_s;
 	return n;
 }
 
@@ -819,7 +829,7 @@ int proc_alive(struct net_proc *p)
 int proc_start(struct net *n, struct net_proc *p)
 {
 	char bin[H_PATH + 32], mark[256];
-	char *argv[4];
+	char *argv[4 + 8];
 	time_t now = time(NULL);
 	int fd;
 	pid_t pid;
@@ -839,7 +849,12 @@ int proc_start(struct net *n, struct net_proc *p)
 	argv[0] = bin;
 	argv[1] = "-c";
 	argv[2] = p->conf;
-	argv[3] = NULL;
+	for (int i = 0; i < 8; i++) {
+		argv[3 + i] = (char *)p->args[i];
+		if (!p->args[i])
+			break;
+	}
+	argv[3 + 8] = NULL;
 	pid = fork();
 	if (pid < 0) {
 		close(fd);
@@ -1400,6 +1415,19 @@ static void rx_take(struct msgs_rx *rx, const onestop_msg_t *m)
 	}
 }
 
+/* The receiver in rx's chain whose stream m belongs to (rx if none). */
+static struct msgs_rx *rx_for(struct msgs_rx *rx, const onestop_msg_t *m)
+{
+	if (m->len >= 8 && memcmp(m->payload, "OSIT", 4) == 0) {
+		uint32_t stream = get32(m->payload + 4);
+
+		for (struct msgs_rx *t = rx; t; t = t->also)
+			if (t->count && t->stream == stream)
+				return t;
+	}
+	return rx;
+}
+
 /* One recv + ack round. Returns messages received, or -1 on a failed call
  * (the connection is closed for the caller to reopen). */
 static int rx_round(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int wait_ms)
@@ -1431,7 +1459,7 @@ static int rx_round(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int w
 		return -1;
 	}
 	for (size_t i = 0; i < k; i++) {
-		rx_take(rx, &m[i]);
+		rx_take(rx_for(rx, &m[i]), &m[i]);
 		seqs[i] = m[i].seq;
 	}
 	if (rx->before_ack && rx->before_ack(rx, rx->hook_arg)) {
@@ -1446,13 +1474,14 @@ static int rx_round(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int w
 	rc = onestop_ack(*c, seqs, k);
 	if (rc == 0) {
 		for (size_t i = 0; i < k; i++) {
+			struct msgs_rx *t = rx_for(rx, &m[i]);
 			uint32_t stream;
-			uint64_t s;
+			uint64_t q;
 
-			if (rx->count && rx->acked_ &&
-			    msgs_payload_check(m[i].payload, m[i].len, &stream, &s) == 0 &&
-			    stream == rx->stream && s >= rx->first && s < rx->first + rx->count)
-				rx->acked_[s - rx->first] = 1;
+			if (t->count && t->acked_ &&
+			    msgs_payload_check(m[i].payload, m[i].len, &stream, &q) == 0 &&
+			    stream == t->stream && q >= t->first && q < t->first + t->count)
+				t->acked_[q - t->first] = 1;
 		}
 	} else {
 		rx->ack_errors++;
@@ -1467,23 +1496,39 @@ static int rx_round(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int w
 
 static int rx_prepare(struct msgs_rx *rx)
 {
-	if (rx->count && !rx->acked_) {
-		rx->acked_ = calloc(rx->count, 1);
-		if (!rx->acked_)
-			return -1;
+	for (struct msgs_rx *t = rx; t; t = t->also) {
+		if (t->count && !t->acked_) {
+			t->acked_ = calloc(t->count, 1);
+			if (!t->acked_)
+				return -1;
+		}
 	}
 	return 0;
 }
 
 void msgs_rx_clear(struct msgs_rx *rx)
 {
-	free(rx->acked_);
-	rx->acked_ = NULL;
+	for (struct msgs_rx *t = rx; t; t = t->also) {
+		free(t->acked_);
+		t->acked_ = NULL;
+	}
+}
+
+/* 1 when every stream of the chain is complete. */
+static int rx_complete(const struct msgs_rx *rx)
+{
+	for (const struct msgs_rx *t = rx; t; t = t->also)
+		if (t->got < t->count)
+			return 0;
+	return 1;
 }
 
 static int rx_failed(const struct msgs_rx *rx)
 {
-	return rx->dup_acked || rx->gaps || rx->corrupt;
+	for (const struct msgs_rx *t = rx; t; t = t->also)
+		if (t->dup_acked || t->gaps || t->corrupt)
+			return 1;
+	return 0;
 }
 
 int msgs_recv(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int timeout_ms)
@@ -1493,7 +1538,7 @@ int msgs_recv(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int timeout
 
 	if (rx_prepare(rx) != 0)
 		return -1;
-	while (rx->got < rx->count && h_now_ms() < deadline && !rx->stop) {
+	while (!rx_complete(rx) && h_now_ms() < deadline && !rx->stop) {
 		if (rx_round(p, c, rx, 500) < 0) {
 			h_sleep_ms(100);
 			continue;
@@ -1506,19 +1551,30 @@ int msgs_recv(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int timeout
 			last_report = h_now_ms();
 		}
 	}
-	if (rx->got < rx->count)
-		rx_problem(rx, "only %llu of %llu messages of stream %u arrived at %s in %d ms",
-			   (unsigned long long)rx->got, (unsigned long long)rx->count, rx->stream,
-			   p->name, timeout_ms);
-	fprintf(stderr, "  %s: stream %u: got %llu/%llu redelivered=%llu dup_acked=%llu "
-			"gaps=%llu corrupt=%llu other=%llu dead_letters=%zu recv_errors=%llu "
-			"ack_errors=%llu\n",
-		p->name, rx->stream, (unsigned long long)rx->got, (unsigned long long)rx->count,
-		(unsigned long long)rx->redelivered, (unsigned long long)rx->dup_acked,
-		(unsigned long long)rx->gaps, (unsigned long long)rx->corrupt,
-		(unsigned long long)rx->other, rx->n_dl, (unsigned long long)rx->recv_errors,
-		(unsigned long long)rx->ack_errors);
-	return rx->got == rx->count && !rx_failed(rx) ? 0 : -1;
+	for (struct msgs_rx *t = rx; t; t = t->also) {
+		if (t->got < t->count) {
+			char msg[160];
+
+			snprintf(msg, sizeof msg,
+				 "only %llu of %llu messages of stream %u arrived at %s in %d ms",
+				 (unsigned long long)t->got, (unsigned long long)t->count,
+				 t->stream, p->name, timeout_ms);
+			rx_problem(t, "%s", msg);
+			if (t != rx)
+				rx_problem(rx, "%s", msg);
+		} else if (t != rx && t->problem[0]) {
+			rx_problem(rx, "stream %u: %s", t->stream, t->problem);
+		}
+		fprintf(stderr, "  %s: stream %u: got %llu/%llu redelivered=%llu dup_acked=%llu "
+				"gaps=%llu corrupt=%llu other=%llu dead_letters=%zu recv_errors=%llu "
+				"ack_errors=%llu\n",
+			p->name, t->stream, (unsigned long long)t->got,
+			(unsigned long long)t->count, (unsigned long long)t->redelivered,
+			(unsigned long long)t->dup_acked, (unsigned long long)t->gaps,
+			(unsigned long long)t->corrupt, (unsigned long long)t->other, t->n_dl,
+			(unsigned long long)t->recv_errors, (unsigned long long)t->ack_errors);
+	}
+	return rx_complete(rx) && !rx_failed(rx) ? 0 : -1;
 }
 
 int msgs_drain(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int wait_ms)
@@ -1738,8 +1794,13 @@ static void raw_handle(struct raw_link *l, const uint8_t *buf, size_t len)
 		l->last_error = f->error->code;
 		if (f->error->code <= 0 && f->error->code > -64)
 			l->err_count[-f->error->code]++;
-		fprintf(stderr, "  raw %s: LinkError code=%d (%s) %s\n", l->node, f->error->code,
-			os_errname(f->error->code), f->error->message ? f->error->message : "");
+		/* the hub has no session for us: stop heartbeats until a Hello */
+		if (f->error->code == OS_EHELLO)
+			l->welcomed = 0;
+		if (l->n_errors <= 20)
+			fprintf(stderr, "  raw %s: LinkError code=%d (%s) %s\n", l->node,
+				f->error->code, os_errname(f->error->code),
+				f->error->message ? f->error->message : "");
 		break;
 	default:
 		break;

@@ -43,8 +43,9 @@ void h_abort(struct net *n) __attribute__((noreturn));
 /* Monotonic milliseconds, and a sleep in milliseconds. */
 uint64_t h_now_ms(void);
 void h_sleep_ms(unsigned ms);
-/* Deadline scale: $ONESTOP_IT_SLOW (an integer >= 1, default 1) multiplies
- * the harness's ready timeouts, for slow (sanitizer) builds. */
+/* ms scaled for slow builds: times 3 when the harness is built with
+ * AddressSanitizer, or $ONESTOP_IT_SLOW (1..100) when set. Meant for
+ * deadlines: how long something may take to happen. */
 int h_ms(int ms);
 
 /* ------------------------------------------------------------ network */
@@ -87,6 +88,7 @@ struct net_proc {
 	int starts;
 	int last_status;        /* wait status of the last exit, -1 if none */
 	int expect_dead;        /* stopped or killed by the test */
+	const char *args[8];    /* extra command-line flags after -c CONF (NULL-ended) */
 };
 
 struct net {
@@ -167,6 +169,10 @@ int net_connect(struct net_proc *p, int timeout_ms, onestop_t **c);
  * topics and allowed types. 0 or -1. */
 int net_registry_add(struct net *n, struct net_proc *p, const struct net_node_opts *o);
 
+/* The version of the registry file, as `onestop registry show` prints it;
+ * 0 if it cannot be read. */
+uint64_t net_registry_version(struct net *n);
+
 /* Dump the tail of every daemon log to stderr. */
 void net_dump_logs(struct net *n);
 
@@ -244,6 +250,9 @@ struct msgs_rx {
 	int (*hook)(struct msgs_rx *rx, void *arg); /* after each batch; nonzero stops */
 	void *hook_arg;
 	int stop;              /* set (e.g. by a hook) to end msgs_recv / msgs_drain */
+	struct msgs_rx *also;  /* further streams received in the same calls (each
+				* checked on its own; hooks and counters of errors
+				* stay with the first) */
 	/* results */
 	uint64_t got;          /* in-order messages delivered */
 	uint64_t redelivered;  /* unacked messages seen again (allowed) */
@@ -261,9 +270,10 @@ struct msgs_rx {
 	uint8_t *acked_;       /* internal */
 };
 
-/* Receive into rx from spoke p through *c (opened or reopened as needed;
- * left open) until all count arrived or timeout_ms. 0 when complete and
- * without failures; -1 otherwise (rx->problem says why). */
+/* Receive into rx (and the streams chained on rx->also) from spoke p
+ * through *c (opened or reopened as needed; left open) until all count
+ * arrived or timeout_ms. 0 when complete and without failures; -1
+ * otherwise (rx->problem says why). */
 int msgs_recv(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int timeout_ms);
 void msgs_rx_clear(struct msgs_rx *rx);
 

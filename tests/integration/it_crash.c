@@ -3,7 +3,8 @@
  *   hub       a sends 10,000, b's app takes a quarter of the stream, a sends
  *             2,000 more and the hub is killed right away; a sends the last
  *             8,000 while the hub is down (into its outbox), then the hub
- *             restarts;
+ *             restarts; it is killed and restarted once more when b's app
+ *             has three quarters;
  *   receiver  b's app takes a quarter of the first 10,000 and the spoke b is
  *             killed after the app received a batch and before it acked it;
  *             a sends the other 10,000 while b is down (the hub queues them),
@@ -40,6 +41,7 @@ struct crash {
 	struct net_proc *victim;
 	int killed;
 	int restarted;
+	int kills;
 };
 
 static void crash_kill(struct crash *k, const char *when)
@@ -47,6 +49,7 @@ static void crash_kill(struct crash *k, const char *when)
 	fprintf(stderr, "  killing %s with SIGKILL %s\n", k->victim->name, when);
 	proc_kill(k->n, k->victim);
 	k->killed = 1;
+	k->kills++;
 }
 
 static void crash_restart(struct crash *k)
@@ -54,6 +57,18 @@ static void crash_restart(struct crash *k)
 	net_up(k->n, k->victim, 1);
 	fprintf(stderr, "  %s restarted\n", k->victim->name);
 	k->restarted = 1;
+}
+
+/* hub: a second crash while b's app is taking the stream */
+static int hook_hub(struct msgs_rx *rx, void *arg)
+{
+	struct crash *k = arg;
+
+	if (k->kills == 1 && rx->got >= 3 * (uint64_t)N / 4) {
+		crash_kill(k, "again, at three quarters received");
+		crash_restart(k);
+	}
+	return 0;
 }
 
 /* receiver: b's app has a batch in hand and has not acked it */
@@ -129,6 +144,8 @@ int main(void)
 	rx.hook_arg = &k;
 	if (receiver)
 		rx.before_ack = before_ack_receiver;
+	if (hub)
+		rx.hook = hook_hub;
 
 	/* first half, and b's app takes (at least) a quarter of the stream */
 	send_range(n, a, 1, HALF, PER_REQ, ids);
@@ -165,7 +182,8 @@ int main(void)
 	H_CHECK(n, rc == 0,
 		"b's app received all %d once, in order, intact, with Send's ids (%s)", N,
 		rx.problem[0] ? rx.problem : "no problem");
-	H_CHECK(n, k.killed && k.restarted, "the %s was killed and restarted mid-stream", what);
+	H_CHECK(n, k.killed && k.restarted && k.kills == (hub ? 2 : 1),
+		"the %s was killed (%d times) and restarted mid-stream", what, k.kills);
 	H_CHECK(n, rx.dup_acked == 0, "no acked message was handed out again (%llu)",
 		(unsigned long long)rx.dup_acked);
 	if (receiver)

@@ -5,6 +5,9 @@
  * (b) 200 KiB accepted by the spoke (max 4 MiB) but over the hub's
  *     max_message_bytes (64 KiB): ETOOBIG, refused by the hub;
  * (c) destination "no.such.node": EUNKNOWN, refused by the hub;
+ * (d) a type outside a's allowed types in the registry: ENOTALLOWED;
+ * (e) a message with ttl 1 s queued at the hub for b while b is down for
+ *     2.5 s: EEXPIRED;
  * and none of them reaches b (or anyone else). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +56,13 @@ int main(void)
 	onestop_t *ca = NULL, *cb = NULL;
 	struct msgs_rx rx, rb;
 	onestop_status_t st;
-	uint8_t id_exp[16], id_big[16], id_unk[16];
+	uint8_t id_exp[16], id_big[16], id_unk[16], id_exp2[16];
 	int got;
 
 	memset(&o, 0, sizeof o);
 	o.hub_conf[0] = (struct net_kv){ "max_message_bytes", "65536" };
 	o.spoke[0].conf[0] = (struct net_kv){ "max_message_bytes", "4194304" };
+	o.spoke[0].allow_types[0] = "it.*";
 	n = net_make(2, &o);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");
@@ -82,9 +86,23 @@ int main(void)
 	send_one(n, ca, "no.such.node", 100, 0, 3, id_unk);
 	expect_dl(n, a, &ca, &rx, id_unk, "no.such.node", ONESTOP_EUNKNOWN, 1, "unknown");
 
-	H_CHECK(n, rx.n_dl == 3 && rx.other == 0,
-		"a got exactly these 3 dead letters and nothing else (%zu, other=%llu)", rx.n_dl,
-		(unsigned long long)rx.other);
+	fprintf(stderr, "(d) type not allowed for a\n");
+	{
+		uint8_t ids[1][ONESTOP_ID_LEN];
+		onestop_out_t m = { .to = "b", .type = "gov.Application", .payload = "x",
+				    .len = 1 };
+		int k;
+
+		H_REQUIRE(n, onestop_send(ca, &m, 1, ids) == 0, "a's spoke accepted a gov.Application");
+		k = msgs_wait_deadletter(a, &ca, &rx, ids[0], h_ms(30000));
+		H_CHECK(n, k >= 0 && rx.dl[k].code == ONESTOP_ENOTALLOWED &&
+				   strcmp(rx.dl_origin[k], "hub") == 0,
+			"not allowed: dead letter ENOTALLOWED from the hub (%d %s from %s)",
+			k >= 0 ? rx.dl[k].code : 0,
+			k >= 0 ? onestop_strerror(rx.dl[k].code) : "no dead letter",
+			k >= 0 ? rx.dl_origin[k] : "-");
+	}
+
 	memset(&rb, 0, sizeof rb);
 	got = msgs_drain(b, &cb, &rb, 2000);
 	H_CHECK(n, got == 0, "b received none of them (got %d)", got);
@@ -93,6 +111,20 @@ int main(void)
 	H_CHECK(n, got == 0 && st.received == 0 && st.inbox == 0,
 		"b's status: received=%llu inbox=%llu", (unsigned long long)st.received,
 		(unsigned long long)st.inbox);
+	onestop_close(&cb);
+
+	fprintf(stderr, "(e) expired in the hub's queue while b is down\n");
+	H_CHECK(n, proc_stop(n, b, 0) == 0, "b stopped");
+	send_one(n, ca, "b", 100, 1, 4, id_exp2);
+	h_sleep_ms(2500);
+	net_up(n, b, 1);
+	expect_dl(n, a, &ca, &rx, id_exp2, "b", ONESTOP_EEXPIRED, 1, "expired at the hub");
+	got = msgs_drain(b, &cb, &rb, 2000);
+	H_CHECK(n, got == 0, "b did not receive the expired message (got %d)", got);
+
+	H_CHECK(n, rx.n_dl == 5 && rx.other == 0,
+		"a got exactly these 5 dead letters and nothing else (%zu, other=%llu)", rx.n_dl,
+		(unsigned long long)rx.other);
 	H_CHECK(n, proc_alive(&n->hub), "hub still running");
 
 	msgs_rx_clear(&rx);

@@ -3,7 +3,9 @@
  * after SIGHUP the connected spokes receive the new registry version (their
  * status shows it within a bounded wait), c is admitted, and messages to c
  * are routed to it. Then b is revoked the same way: a message to b comes
- * back EREVOKED, and nothing b sends reaches anyone. */
+ * back EREVOKED, and nothing b sends reaches anyone. Last, a restarts: its
+ * configured registry file is still the first version, and it must start
+ * from the newer copy it keeps in its store. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +16,37 @@
 #define TYPE "it.registry"
 #define N 20
 
-/* The version `onestop registry show` prints for the registry file. */
-static uint64_t file_version(struct net *n)
+/* Point p's config at a frozen copy of the current registry file. */
+static int freeze_registry(struct net *n, struct net_proc *p, char *copy, size_t size)
 {
-	struct cmd_out r;
-	uint64_t v = 0;
-	const char *s;
+	char cmd[4 * H_PATH], tmp[H_PATH + 8];
+	FILE *in, *out;
+	char line[1024];
 
-	if (net_cli(n, &r, "registry", "show", "--registry", n->registry, NULL) == 0 &&
-	    (s = strstr(r.out, "version=")) != NULL)
-		v = strtoull(s + 8, NULL, 10);
-	cmd_out_free(&r);
-	return v;
+	snprintf(copy, size, "%s/registry-%s-initial.bin", n->dir, p->name);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", n->registry, copy);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(tmp, sizeof tmp, "%s.new", p->conf);
+	in = fopen(p->conf, "r");
+	out = fopen(tmp, "w");
+	if (!in || !out) {
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+		return -1;
+	}
+	while (fgets(line, sizeof line, in)) {
+		if (strncmp(line, "registry = ", 11) == 0)
+			fprintf(out, "registry = %s\n", copy);
+		else
+			fputs(line, out);
+	}
+	fclose(in);
+	if (fclose(out) != 0)
+		return -1;
+	return rename(tmp, p->conf);
 }
 
 int main(void)
@@ -38,6 +59,7 @@ int main(void)
 	struct msgs_rx rx, rc;
 	uint8_t id[1][ONESTOP_ID_LEN], ids[N][ONESTOP_ID_LEN];
 	uint64_t v0, v1, v2;
+	char frozen[H_PATH + 64];
 	int k, got;
 
 	memset(&o, 0, sizeof o);
@@ -46,8 +68,10 @@ int main(void)
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");
 	c = net_spoke(n, "c");
+	H_REQUIRE(n, freeze_registry(n, a, frozen, sizeof frozen) == 0,
+		  "a's config names a frozen copy of the first registry");
 	net_start_all(n);
-	v0 = file_version(n);
+	v0 = net_registry_version(n);
 	H_REQUIRE(n, net_status(a, &st) == 0, "status of a");
 	H_CHECK(n, st.registry_version == v0, "a holds registry version %llu (file: %llu)",
 		(unsigned long long)st.registry_version, (unsigned long long)v0);
@@ -62,7 +86,7 @@ int main(void)
 		k >= 0 ? rx.dl[k].code : 0);
 
 	H_REQUIRE(n, net_registry_add(n, c, NULL) == 0, "onestop registry add c");
-	v1 = file_version(n);
+	v1 = net_registry_version(n);
 	H_CHECK(n, v1 > v0, "registry add bumped the version (%llu -> %llu)",
 		(unsigned long long)v0, (unsigned long long)v1);
 	H_REQUIRE(n, proc_signal(&n->hub, SIGHUP) == 0, "SIGHUP to the hub");
@@ -100,7 +124,7 @@ int main(void)
 	H_REQUIRE(n, net_cli(n, NULL, "registry", "revoke", "--root-key", n->root_key,
 			     "--registry", n->registry, "--name", "b", NULL) == 0,
 		  "onestop registry revoke b");
-	v2 = file_version(n);
+	v2 = net_registry_version(n);
 	H_REQUIRE(n, proc_signal(&n->hub, SIGHUP) == 0, "SIGHUP to the hub");
 	got = net_wait_status(a, st_registry_above, &v1, h_ms(10000), &st);
 	H_CHECK(n, got == 0 && st.registry_version == v2, "a received registry version %llu (has %llu)",
@@ -133,6 +157,17 @@ int main(void)
 	}
 	H_CHECK(n, proc_alive(&n->hub) && proc_alive(a) && proc_alive(c),
 		"hub, a and c running after the revocation");
+
+	fprintf(stderr, "restarting a with its first registry file\n");
+	onestop_close(&ca);
+	got = proc_stop(n, a, 0);
+	H_CHECK(n, got == 0, "a stopped cleanly (%d)", got);
+	net_up(n, a, 1);
+	got = net_status(a, &st);
+	H_CHECK(n, got == 0 && st.registry_version == v2,
+		"a started from its stored registry version %llu, not the file's %llu (has %llu)",
+		(unsigned long long)v2, (unsigned long long)v0,
+		(unsigned long long)st.registry_version);
 
 	msgs_rx_clear(&rx);
 	msgs_rx_clear(&rc);

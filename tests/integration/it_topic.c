@@ -1,7 +1,10 @@
 /* Topics: b and c subscribe to "supervision" in the registry, a and d do
  * not. A message from a to @supervision reaches b and c once each, in
  * order; d gets nothing. A message from subscriber b reaches c, and is not
- * sent back to b (the origin), nor to d. */
+ * sent back to b (the origin), nor to d. Last, with subscriber c offline,
+ * a publishes again; b takes its copies, the hub is killed and restarted,
+ * and c, once up, still gets every one (the hub keeps the message body
+ * while any subscriber's reference remains, across a crash). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +103,21 @@ int main(void)
 	expect_nothing(n, b, 2000, N_A);   /* its own topic message is not sent back */
 	expect_nothing(n, d, 500, 0);
 	expect_nothing(n, a, 500, 0);      /* a publishes but does not subscribe */
+
+	fprintf(stderr, "subscriber c offline\n");
+	{
+		uint8_t ids_c[N_A][ONESTOP_ID_LEN];
+		int rc = proc_stop(n, c, 0);
+
+		H_CHECK(n, rc == 0, "c stopped (%d)", rc);
+		H_REQUIRE(n, msgs_send(ca, TOPIC, TYPE, 12, 1, N_A, 10, BODY, 0, ids_c) == 0,
+			  "a sent %d more to %s", N_A, TOPIC);
+		expect_stream(n, b, "a", 12, N_A, (const uint8_t(*)[ONESTOP_ID_LEN])ids_c);
+		proc_kill(n, &n->hub);
+		net_up(n, &n->hub, 1);
+		net_up(n, c, 1);
+		expect_stream(n, c, "a", 12, N_A, (const uint8_t(*)[ONESTOP_ID_LEN])ids_c);
+	}
 
 	onestop_close(&ca);
 	onestop_close(&cb);
