@@ -27,6 +27,7 @@
 #define HUB_PROG "onestop-hub"
 #define HUB_SIGCACHE_SLOTS 4096u
 #define HUB_HWM 100000
+#define HUB_MAX_FRAME ((int64_t)72 << 20) /* 64 MiB message + envelope + slack */
 
 #define OPT_STR(n, d, req, rel, help) \
 	{ #n, CFG_STR, d, 0, 0, req, rel, help, offsetof(struct hub_conf, n) }
@@ -393,6 +394,11 @@ static int hub_router(struct hub *h, char *endpoint, size_t size)
 {
 	int one = 1, zero = 0, hwm = HUB_HWM;
 	int ivl = (int)h->conf.heartbeat_ms, timeout = 3 * (int)h->conf.heartbeat_ms;
+	/* A spoke's push frame holds at most 4 MiB of transfers, or one
+	 * message of up to 64 MiB (the spoke's largest max_message_bytes):
+	 * a peer sending a larger frame is cut off by ZeroMQ before it is
+	 * buffered. */
+	int64_t maxmsg = HUB_MAX_FRAME;
 
 	h->router = zmq_socket(h->zctx, ZMQ_ROUTER);
 	if (!h->router)
@@ -407,7 +413,8 @@ static int hub_router(struct hub *h, char *endpoint, size_t size)
 	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &timeout, sizeof(timeout)) ||
 	    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof(zero)) ||
 	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
-	    zmq_setsockopt(h->router, ZMQ_RCVHWM, &hwm, sizeof(hwm))) {
+	    zmq_setsockopt(h->router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
+	    zmq_setsockopt(h->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg))) {
 		os_log(OS_LOG_ERROR, "start_failed", "what=router error=\"%s\"",
 		       zmq_strerror(errno));
 		return OS_EIO;

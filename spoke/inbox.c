@@ -133,7 +133,6 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 		return rc;
 	ib->next++;
 	ib->count++;
-	ib->arrived = 1;
 	sp->stats.received++;
 	return 0;
 }

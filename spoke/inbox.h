@@ -26,7 +26,6 @@ struct inbox {
 	uint64_t last;       /* deliver stream: last seq accepted (durable) */
 	uint64_t next;       /* inbox seq the next stored message gets */
 	uint64_t count;      /* entries held, including this iteration's writes */
-	int arrived;         /* messages stored in this iteration */
 
 	struct inbox_lease *leases; /* sorted by seq */
 	size_t n_leases, cap_leases;

@@ -222,10 +222,11 @@ static void spoke_log_expired(const struct spoke *sp)
 		       (unsigned long long)sp->reg->expires_ms);
 }
 
-/* Make r (consumed) the current registry and store it in the iteration's
- * transaction. */
+/* Make r (consumed) the current registry, storing it in the iteration's
+ * transaction when store_it; logged as event (registry_loaded at start,
+ * registry_updated after). */
 static int spoke_registry_adopt(struct spoke *sp, struct registry *r, const char *source,
-				int store_it)
+				int store_it, const char *event)
 {
 	const struct reg_node *old_hub = sp->reg ? registry_find(sp->reg, sp->conf.hub_name) : NULL;
 	const struct reg_node *new_hub = registry_find(r, sp->conf.hub_name);
@@ -245,7 +246,7 @@ static int spoke_registry_adopt(struct spoke *sp, struct registry *r, const char
 	}
 	registry_free(&sp->reg);
 	sp->reg = r;
-	os_log(OS_LOG_INFO, "registry_updated", "version=%llu expires_ms=%llu nodes=%zu source=%s",
+	os_log(OS_LOG_INFO, event, "version=%llu expires_ms=%llu nodes=%zu source=%s",
 	       (unsigned long long)r->version, (unsigned long long)r->expires_ms, r->n_nodes,
 	       source);
 	spoke_check_self(sp);
@@ -278,7 +279,7 @@ int spoke_registry_offer(struct spoke *sp, const uint8_t *buf, size_t len, const
 		registry_free(&r);
 		return 0;
 	}
-	if ((rc = spoke_registry_adopt(sp, r, source, 1)) < 0)
+	if ((rc = spoke_registry_adopt(sp, r, source, 1, "registry_updated")) < 0)
 		return rc;
 	if (adopted)
 		*adopted = 1;
@@ -316,10 +317,10 @@ static int spoke_registry_start(struct spoke *sp)
 		       os_errname(crc), os_strerror(crc));
 	if (file && (!cached || file->version > cached->version)) {
 		registry_free(&cached);
-		rc = spoke_registry_adopt(sp, file, "file", 1);
+		rc = spoke_registry_adopt(sp, file, "file", 1, "registry_loaded");
 	} else {
 		registry_free(&file);
-		rc = spoke_registry_adopt(sp, cached, "store", 0);
+		rc = spoke_registry_adopt(sp, cached, "store", 0, "registry_loaded");
 	}
 	return rc;
 }
@@ -497,7 +498,7 @@ static void spoke_reload_config(struct spoke *sp)
 		registry_free(&r);
 		return;
 	}
-	spoke_registry_adopt(sp, r, "file", 1);
+	spoke_registry_adopt(sp, r, "file", 1, "registry_updated");
 }
 
 static int spoke_poll_timeout(const struct spoke *sp, uint64_t now)
@@ -552,7 +553,6 @@ static int spoke_loop(struct spoke *sp)
 			spoke_reload_config(sp);
 		}
 
-		sp->ib.arrived = 0;
 		api_drain(sp, API_BUDGET);
 		uplink_drain(sp, UPLINK_BUDGET);
 		api_flush_sends(sp);

@@ -10,6 +10,7 @@
  *   UP          Welcome (again)                 reset streams -> UP
  *   UP          LinkError EHELLO                Hello -> HELLO_SENT
  *   any open    nothing heard for 3 heartbeats  close, backoff -> DOWN
+ *   any open    LinkError EREVOKED              close, backoff -> DOWN
  *   any open    hub key changed                 close -> DOWN (reconnect now)
  *   any open    commit failed                   Hello -> HELLO_SENT */
 #include "uplink.h"
@@ -42,7 +43,9 @@ struct uplink {
 	uint64_t hello_sent_us;    /* 0: none sent on this socket yet */
 	unsigned fails;            /* consecutive sessions that did not come up */
 	int hello_due;
-	int restart_due;
+	int restart_due;           /* close after this iteration: 1 reconnect now, 2 after backoff */
+	int last_error;            /* last LinkError code logged, and when: repeats are quieter */
+	uint64_t last_error_us;
 	int ack_due;               /* a deliver ack must follow the commit */
 	uint32_t window;           /* the hub's push window */
 
@@ -317,6 +320,21 @@ static void uplink_link_error(struct spoke *sp, const Onestop__LinkError *e)
 		up->ack_due = 0;
 		return;
 	}
+	if (e->code == OS_EREVOKED) {
+		/* The hub ended the session and its ZAP handler refuses our key
+		 * until the registry makes us active again: retry with backoff. */
+		os_log(OS_LOG_WARN, "hub_lost",
+		       "hub=%s reason=\"this node is not active in the hub's registry\"",
+		       sp->conf.hub_name);
+		up->restart_due = 2;
+		up->ack_due = 0;
+		return;
+	}
+	uint64_t now = os_mono_us();
+	int repeat = e->code == up->last_error && now - up->last_error_us < 60000000u;
+	up->last_error = e->code;
+	if (!repeat)
+		up->last_error_us = now;
 	/* The hub's text goes into a quoted log value: keep it printable. */
 	char msg[160];
 	size_t i = 0;
@@ -325,8 +343,8 @@ static void uplink_link_error(struct spoke *sp, const Onestop__LinkError *e)
 		msg[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
 	}
 	msg[i] = '\0';
-	os_log(OS_LOG_WARN, "link_error", "hub=%s code=%s message=\"%s\"", sp->conf.hub_name,
-	       os_errname(e->code), msg);
+	os_log(repeat ? OS_LOG_DEBUG : OS_LOG_WARN, "link_error", "hub=%s code=%s message=\"%s\"",
+	       sp->conf.hub_name, os_errname(e->code), msg);
 }
 
 static int uplink_frame(struct spoke *sp, const Onestop__LinkFrame *f, uint64_t now)
@@ -486,7 +504,8 @@ static void uplink_timers(struct spoke *sp, uint64_t now)
 			os_log(OS_LOG_INFO, "hub_lost", "hub=%s reason=\"nothing heard for %u heartbeats\"",
 			       sp->conf.hub_name, SILENCE_BEATS);
 		else
-			os_log(OS_LOG_DEBUG, "hub_unreachable", "hub=%s endpoint=%s attempt=%u",
+			os_log(up->fails == 0 ? OS_LOG_INFO : OS_LOG_DEBUG, "hub_unreachable",
+			       "hub=%s endpoint=%s attempt=%u",
 			       sp->conf.hub_name, sp->conf.hub_endpoint, up->fails + 1);
 		uplink_close(sp);
 		up->fails++;
@@ -535,8 +554,11 @@ void uplink_after_commit(struct spoke *sp, int commit_rc)
 	if (up->ack_due && up->state == UPLINK_UP && sp->ib.has_epoch)
 		uplink_send_deliver_ack(sp);
 	up->ack_due = 0;
-	if (up->restart_due) {
-		up->restart_due = 0;
+	if (up->restart_due == 2) {
+		uplink_close(sp);
+		up->fails++;
+		up->reconnect_at_us = now + uplink_backoff_us(sp);
+	} else if (up->restart_due) {
 		if (up->state == UPLINK_UP)
 			os_log(OS_LOG_INFO, "hub_lost", "hub=%s reason=\"hub key changed\"",
 			       sp->conf.hub_name);
@@ -544,6 +566,7 @@ void uplink_after_commit(struct spoke *sp, int commit_rc)
 		up->fails = 0;
 		up->reconnect_at_us = now;
 	}
+	up->restart_due = 0;
 	uplink_push(sp, now);
 	uplink_timers(sp, now);
 }
