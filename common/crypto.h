@@ -64,6 +64,14 @@ int crypto_verify(const os_sig sig, const char *ctx, const uint8_t *msg,
 void crypto_hash_tagged(os_hash out, uint8_t tag, const uint8_t *data, size_t len);
 /* BLAKE2b-256 of tag || a || b, for Merkle inner nodes. */
 void crypto_hash_pair(os_hash out, uint8_t tag, const os_hash a, const os_hash b);
+/* Incremental BLAKE2b-256, for digests over many entries. */
+typedef struct {
+	_Alignas(64) uint8_t opaque[384];
+} os_hash_state;
+void crypto_digest_init(os_hash_state *st);
+void crypto_digest_update(os_hash_state *st, const uint8_t *data, size_t len);
+void crypto_digest_final(os_hash_state *st, os_hash out);
+
 /* Plain BLAKE2b-256 (audit chains, digests). */
 void crypto_hash(os_hash out, const uint8_t *data, size_t len);
 

@@ -37,6 +37,11 @@ static const struct err_entry err_table[] = {
 	[22] = {"EREPLAY", "message id already seen"},
 	[23] = {"ENAME", "malformed node or topic name"},
 	[24] = {"EKEY", "bad or missing key"},
+	[25] = {"EAUDIENCE", "assertion is for another audience"},
+	[26] = {"ELEVEL", "real-name level too low"},
+	[27] = {"ESUBJECT", "subject unknown or not active"},
+	[28] = {"EISSUER", "assertion issuer is not an active identity provider"},
+	[29] = {"EGAP", "dataset change out of sequence"},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == 1 - OS_ERR_MIN,

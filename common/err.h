@@ -30,8 +30,13 @@ enum os_err {
 	OS_EREPLAY = -22,    /* message id already seen */
 	OS_ENAME = -23,      /* malformed node or topic name */
 	OS_EKEY = -24,       /* bad or missing key */
+	OS_EAUDIENCE = -25,  /* assertion is for another audience */
+	OS_ELEVEL = -26,     /* real-name level too low */
+	OS_ESUBJECT = -27,   /* subject unknown, or not active */
+	OS_EISSUER = -28,    /* assertion issuer is not an active idp */
+	OS_EGAP = -29,       /* dataset change out of sequence */
 };
-#define OS_ERR_MIN (-24)
+#define OS_ERR_MIN (-29)
 
 /* The readable message for code; a static string, never NULL. */
 const char *os_strerror(int code);

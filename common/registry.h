@@ -35,12 +35,21 @@ struct reg_node {
 	char **publish;          /* dataset names */
 };
 
+enum reg_ds_mode { REG_DS_FULL = 1, REG_DS_CACHED = 2 };
+
+struct reg_dataset {
+	char *name;
+	enum reg_ds_mode mode;
+};
+
 struct registry {
 	uint64_t version;
 	uint64_t issued_ms;
 	uint64_t expires_ms;
 	size_t n_nodes;
 	struct reg_node *nodes;  /* sorted by name */
+	size_t n_datasets;
+	struct reg_dataset *datasets; /* sorted by name */
 	uint8_t *signed_bytes;   /* the packed SignedRegistry it came from, or NULL */
 	size_t signed_len;
 };
@@ -67,6 +76,16 @@ int registry_new(struct registry **out);
 /* Add a deep copy of node (OS_EEXIST if the name is taken, OS_ENAME if
  * invalid). Keeps nodes sorted. */
 int registry_add(struct registry *r, const struct reg_node *node);
+
+/* Declare a dataset, or change the mode of a declared one. OS_ENAME for
+ * a bad name, OS_EINVAL for a bad mode. */
+int registry_set_dataset(struct registry *r, const char *name, enum reg_ds_mode mode);
+
+/* The declared dataset, or NULL. */
+const struct reg_dataset *registry_find_dataset(const struct registry *r, const char *name);
+
+/* 1 when the node may publish the dataset (listed in its publish list). */
+int registry_may_publish(const struct reg_node *n, const char *dataset);
 
 /* Set a node's status; OS_ENOTFOUND if absent. */
 int registry_set_status(struct registry *r, const char *name, enum reg_status st);

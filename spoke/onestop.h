@@ -43,6 +43,11 @@ extern "C" {
 #define ONESTOP_EREPLAY (-22)
 #define ONESTOP_ENAME (-23)
 #define ONESTOP_EKEY (-24)
+#define ONESTOP_EAUDIENCE (-25)
+#define ONESTOP_ELEVEL (-26)
+#define ONESTOP_ESUBJECT (-27)
+#define ONESTOP_EISSUER (-28)
+#define ONESTOP_EGAP (-29)
 
 #define ONESTOP_ID_LEN 16
 /* Most messages one onestop_send, onestop_recv or onestop_ack handles. */
@@ -146,6 +151,171 @@ int onestop_status(onestop_t *c, onestop_status_t *out);
  * into *out (a reason too long for out->reason is cut). 0, ONESTOP_EINVAL
  * (another type) or ONESTOP_EDECODE (malformed payload). */
 int onestop_deadletter(const onestop_msg_t *m, onestop_deadletter_t *out);
+
+/* ------------------------------------------------------------ datasets
+ * Replicated datasets (docs/ARCHITECTURE.md "Shared datasets"): reads are
+ * answered by the local spoke from its LMDB cache, and keep working while
+ * the hub is unreachable (except a cached-mode miss, which needs the hub). */
+
+#define ONESTOP_DS_IDENTITY "identity"
+#define ONESTOP_DS_ITEMS "items"
+
+#define ONESTOP_MODE_FULL 1
+#define ONESTOP_MODE_CACHED 2
+
+/* One entry. value holds the packed value (for "identity" and "items":
+ * decode with onestop_identity_decode / onestop_item_decode). Pointers are
+ * owned by the returned entry (or array) and valid until it is freed. */
+typedef struct {
+	const char *key;
+	const uint8_t *value;
+	size_t len;
+	const char *publisher;        /* node that signed the change */
+	uint64_t seq;                 /* dataset seq of that change */
+	uint64_t updated_ms;          /* when the publisher signed it */
+} onestop_entry_t;
+
+/* Look key up in dataset. For a cached-mode dataset a miss is filled
+ * through the hub, waiting up to wait_ms (0: the spoke's default). On
+ * success *out is an entry freed with onestop_entry_free.
+ * ONESTOP_ENOTFOUND: no such entry; ONESTOP_ECONN: a cached-mode miss
+ * while the hub is unreachable; ONESTOP_ENOTFOUND also for an undeclared
+ * dataset (with a message saying so). */
+int onestop_get(onestop_t *c, const char *dataset, const char *key, int wait_ms,
+		onestop_entry_t **out);
+void onestop_entry_free(onestop_entry_t **e);
+
+/* Filters for onestop_list; zero fields do not filter. The item filters
+ * apply to dataset "items" only. */
+typedef struct {
+	const char *owner;            /* items owned by this node */
+	int online;                   /* 0 any, 1 online items, 2 offline-only items */
+	const char *search;           /* items whose name contains this text */
+	const char *after_key;        /* paging: start after this key */
+	unsigned limit;               /* 0: 100; at most ONESTOP_MAX_BATCH */
+} onestop_list_t;
+
+/* List local entries of dataset in key order, filtered. *entries is an
+ * array of *n (possibly 0) freed with onestop_entries_free; *next_key (if
+ * next_key is not NULL) is a malloc'd key to pass as after_key for the next
+ * page, or NULL when there is no more; free it with free(). */
+int onestop_list(onestop_t *c, const char *dataset, const onestop_list_t *filter,
+		 onestop_entry_t **entries, size_t *n, char **next_key);
+void onestop_entries_free(onestop_entry_t **entries, size_t n);
+
+/* A change to publish. value is a packed value (onestop_item_encode,
+ * onestop_identity_encode, or opaque bytes for other datasets); ignored
+ * when is_delete. */
+typedef struct {
+	const char *dataset;
+	const char *key;
+	int is_delete;
+	const void *value;
+	size_t len;
+} onestop_put_t;
+
+/* Publish n changes (1..ONESTOP_MAX_BATCH). The spoke checks them against
+ * its registry (ONESTOP_ENOTALLOWED: this node may not publish the dataset,
+ * or an item it does not own; ONESTOP_EINVAL: a value that breaks the
+ * dataset's schema, e.g. an offline-only item without a reason; the message
+ * says which), signs them and commits them to its outbox before returning
+ * 0. The hub then sequences them; the change reaches every spoke's cache,
+ * this one included. A change the hub refuses comes back as a dead letter.
+ * ids (may be NULL) receives the change envelopes' ids. */
+int onestop_put(onestop_t *c, const onestop_put_t *puts, size_t n,
+		uint8_t (*ids)[ONESTOP_ID_LEN]);
+
+typedef struct {
+	char name[64];
+	int mode;                     /* ONESTOP_MODE_* */
+	uint64_t seq;                 /* last change applied locally */
+	uint64_t count;               /* entries held locally */
+	uint8_t digest[32];           /* BLAKE2b-256 of the entries held (PROTOCOL.md) */
+	int syncing;                  /* a snapshot is being received */
+} onestop_dataset_t;
+
+/* The datasets declared in the registry and where this spoke stands in
+ * each. *out is an array of *n freed with free(). */
+int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n);
+
+/* ------------------------------------------------------------ values */
+
+#define ONESTOP_PERSON 1
+#define ONESTOP_ENTERPRISE 2
+#define ONESTOP_SUBJECT_ACTIVE 1
+#define ONESTOP_SUBJECT_SUSPENDED 2
+#define ONESTOP_SUBJECT_REVOKED 3
+#define ONESTOP_SUBJECT_DECEASED 4
+
+/* A value of dataset "identity". No raw personal data: the key is a
+ * pseudonymous subject id. */
+typedef struct {
+	int kind;                     /* ONESTOP_PERSON or ONESTOP_ENTERPRISE */
+	unsigned level;               /* real-name level 1..3 */
+	int status;                   /* ONESTOP_SUBJECT_* */
+	char authority[300];          /* issuing authority (node name) */
+	uint64_t updated_ms;
+} onestop_identity_t;
+
+int onestop_identity_encode(const onestop_identity_t *v, uint8_t **out, size_t *len);
+int onestop_identity_decode(const uint8_t *buf, size_t len, onestop_identity_t *out);
+
+typedef struct {
+	const char *name;
+	const char *shared_data;      /* dataset replacing an upload, or NULL */
+} onestop_material_t;
+
+/* A value of dataset "items". */
+typedef struct {
+	const char *name;
+	const char *owner;            /* owning node; must be the publisher */
+	const char *kind;
+	int online;                   /* 0: offline-only, then offline_reason is required */
+	const char *offline_reason;
+	size_t n_materials;
+	const onestop_material_t *materials;
+	unsigned legal_days;          /* working days */
+	unsigned promised_days;       /* working days */
+	uint64_t fee_cents;
+	size_t n_regions;
+	const char *const *regions;
+	unsigned min_level;           /* minimum real-name level 0..3 */
+} onestop_item_t;
+
+/* Encode into a malloc'd buffer (free with free()). ONESTOP_EINVAL when a
+ * required field is missing. */
+int onestop_item_encode(const onestop_item_t *v, uint8_t **out, size_t *len);
+/* Decode into a new onestop_item_t whose strings it owns; free it with
+ * onestop_item_free. */
+int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out);
+void onestop_item_free(onestop_item_t **v);
+
+/* ------------------------------------------------------------ real-name SSO */
+
+typedef struct {
+	char issuer[300];
+	char subject[257];
+	unsigned level;
+	char audience[300];           /* "" when for any audience */
+	uint64_t issued_ms;
+	uint64_t expires_ms;
+} onestop_assertion_t;
+
+/* Issue an assertion (the local spoke must have role idp) for subject at
+ * level 1..3, for audience (NULL or "": any), valid ttl_s seconds (0: 600).
+ * *out is a malloc'd packed SignedAssertion of *len bytes (free()). */
+int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
+			 const char *audience, unsigned ttl_s, uint8_t **out, size_t *len);
+
+/* Verify an assertion at the local spoke, with no call to the hub except to
+ * fill a missing identity entry: issuer an active idp (ONESTOP_EISSUER),
+ * signature (ONESTOP_EBADSIG), validity (ONESTOP_EEXPIRED), audience
+ * (ONESTOP_EAUDIENCE; NULL or "" means this spoke's node name), subject
+ * known and active (ONESTOP_ESUBJECT), level at least min_level
+ * (ONESTOP_ELEVEL). onestop_last_error names the reason. out (may be NULL)
+ * receives the verified assertion on success. */
+int onestop_assert_verify(onestop_t *c, const uint8_t *assertion, size_t len,
+			  unsigned min_level, const char *audience, onestop_assertion_t *out);
 
 /* Text of an error code; static, never NULL. */
 const char *onestop_strerror(int code);

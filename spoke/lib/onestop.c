@@ -13,7 +13,7 @@
 #include "err.h"
 #include "util.h"
 
-_Static_assert(ONESTOP_EKEY == OS_EKEY && OS_ERR_MIN == ONESTOP_EKEY,
+_Static_assert(ONESTOP_EKEY == OS_EKEY && ONESTOP_EGAP == OS_EGAP && OS_ERR_MIN == ONESTOP_EGAP,
 	       "onestop.h error codes must match common/err.h");
 
 /* Longest type name (the registry's and the envelope's limit). */
