@@ -320,3 +320,30 @@ void crypto_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);
 }
+
+/* The caller's opaque state holds libsodium's BLAKE2b state, so digests
+ * over many entries need no allocation. */
+_Static_assert(sizeof(os_hash_state) >= sizeof(crypto_generichash_state),
+	       "os_hash_state too small for crypto_generichash_state");
+_Static_assert(_Alignof(os_hash_state) >= _Alignof(crypto_generichash_state),
+	       "os_hash_state alignment");
+
+void crypto_digest_init(os_hash_state *st)
+{
+	crypto_generichash_init((crypto_generichash_state *)(void *)st->opaque, NULL, 0,
+				sizeof(os_hash));
+}
+
+void crypto_digest_update(os_hash_state *st, const uint8_t *data, size_t len)
+{
+	if (len == 0)
+		return;
+	crypto_generichash_update((crypto_generichash_state *)(void *)st->opaque, data, len);
+}
+
+void crypto_digest_final(os_hash_state *st, os_hash out)
+{
+	crypto_generichash_final((crypto_generichash_state *)(void *)st->opaque, out,
+				 sizeof(os_hash));
+	sodium_memzero(st, sizeof(*st));
+}

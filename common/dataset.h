@@ -50,7 +50,9 @@ void ds_change_clear(struct ds_change *c);
  * the dataset's schema (OS_EINVAL: ds_identity_check / ds_item_check), for
  * "items" the value's owner is the publisher (OS_ENOTALLOWED), and for a
  * delete of an item: current (may be NULL when the entry is absent) is the
- * value being deleted, whose owner must be the publisher. On refusal
+ * value being deleted, whose owner must be the publisher. A put of an item
+ * may pass the stored value as current too (NULL: not checked); an item
+ * owned by another node is then not replaced (OS_ENOTALLOWED). On refusal
  * reason (size reason_size) gets one readable sentence. 0 when allowed. */
 int ds_change_allowed(const struct registry *reg, const char *publisher,
 		      const struct ds_change *c, const uint8_t *current,

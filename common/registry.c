@@ -14,6 +14,7 @@
 
 #define REG_CTX "OneStop registry v1"
 #define REG_TYPE_PATTERN_MAX 130
+#define REG_MAX_DATASETS 64u
 
 /* The registry with what callers need not see: an index of the nodes
  * sorted by transport key, for the ZAP handler's lookups. */
@@ -276,6 +277,9 @@ void registry_free(struct registry **rp)
 	for (size_t i = 0; i < r->n_nodes; i++)
 		reg_node_clear(&r->nodes[i]);
 	free(r->nodes);
+	for (size_t i = 0; i < r->n_datasets; i++)
+		free(r->datasets[i].name);
+	free(r->datasets);
 	free(r->signed_bytes);
 	free(ri->by_box);
 	free(ri);
@@ -339,6 +343,52 @@ static int reg_node_from_pb(struct reg_node *n, const Onestop__Node *pb, const c
 	if (rc != 0)
 		return rc;
 	return reg_node_copy(n, &tmp);
+}
+
+static int reg_cmp_dataset(const void *a, const void *b)
+{
+	return strcmp(((const struct reg_dataset *)a)->name,
+		      ((const struct reg_dataset *)b)->name);
+}
+
+/* Copy the declared datasets of pr into r, sorted by name; names valid and
+ * unique, modes known, at most REG_MAX_DATASETS. */
+static int reg_datasets_from_pb(struct registry *r, const Onestop__Registry *pr,
+				const char **what)
+{
+	*what = "dataset_count";
+	if (pr->n_datasets > REG_MAX_DATASETS)
+		return OS_EDECODE;
+	if (pr->n_datasets == 0)
+		return 0;
+	r->datasets = calloc(pr->n_datasets, sizeof(struct reg_dataset));
+	if (r->datasets == NULL)
+		return OS_ENOMEM;
+	for (size_t i = 0; i < pr->n_datasets; i++) {
+		const Onestop__Dataset *d = pr->datasets[i];
+		*what = "dataset";
+		if (d == NULL)
+			return OS_EDECODE;
+		*what = "dataset_name";
+		if (d->name == NULL || os_name_valid(d->name) != 0)
+			return OS_ENAME;
+		*what = "dataset_mode";
+		if (d->mode != ONESTOP__DATASET_MODE__DATASET_MODE_FULL &&
+		    d->mode != ONESTOP__DATASET_MODE__DATASET_MODE_CACHED)
+			return OS_EDECODE;
+		r->datasets[i].name = strdup(d->name);
+		if (r->datasets[i].name == NULL)
+			return OS_ENOMEM;
+		r->datasets[i].mode = (enum reg_ds_mode)d->mode;
+		r->n_datasets++;
+	}
+	qsort(r->datasets, r->n_datasets, sizeof(struct reg_dataset), reg_cmp_dataset);
+	*what = "duplicate_dataset";
+	for (size_t i = 1; i < r->n_datasets; i++)
+		if (strcmp(r->datasets[i - 1].name, r->datasets[i].name) == 0)
+			return OS_EDECODE;
+	*what = NULL;
+	return 0;
 }
 
 int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor,
@@ -409,6 +459,8 @@ int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor,
 		r->n_nodes++;
 	}
 	if ((rc = reg_reindex(ri, OS_EDECODE, &what)) != 0)
+		goto out;
+	if ((rc = reg_datasets_from_pb(r, pr, &what)) != 0)
 		goto out;
 	if (now_ms != 0 && r->expires_ms <= now_ms) {
 		what = "expires_ms";
@@ -520,6 +572,74 @@ int registry_set_status(struct registry *r, const char *name, enum reg_status st
 	return 0;
 }
 
+int registry_set_dataset(struct registry *r, const char *name, enum reg_ds_mode mode)
+{
+	if (r == NULL || name == NULL)
+		return OS_EINVAL;
+	if (os_name_valid(name) != 0)
+		return OS_ENAME;
+	if (mode != REG_DS_FULL && mode != REG_DS_CACHED)
+		return OS_EINVAL;
+	struct reg_dataset *d = (struct reg_dataset *)registry_find_dataset(r, name);
+	if (d != NULL) {
+		if (d->mode != mode) {
+			d->mode = mode;
+			reg_drop_signed(r);
+		}
+		return 0;
+	}
+	if (r->n_datasets >= REG_MAX_DATASETS)
+		return OS_EFULL;
+	char *copy = strdup(name);
+	if (copy == NULL)
+		return OS_ENOMEM;
+	struct reg_dataset *v =
+		realloc(r->datasets, (r->n_datasets + 1) * sizeof(struct reg_dataset));
+	if (v == NULL) {
+		free(copy);
+		return OS_ENOMEM;
+	}
+	r->datasets = v;
+	/* Insert in place to keep the list sorted for the binary search. */
+	size_t at = 0;
+	while (at < r->n_datasets && strcmp(v[at].name, name) < 0)
+		at++;
+	memmove(&v[at + 1], &v[at], (r->n_datasets - at) * sizeof(struct reg_dataset));
+	v[at].name = copy;
+	v[at].mode = mode;
+	r->n_datasets++;
+	reg_drop_signed(r);
+	return 0;
+}
+
+const struct reg_dataset *registry_find_dataset(const struct registry *r, const char *name)
+{
+	if (r == NULL || name == NULL)
+		return NULL;
+	size_t lo = 0, hi = r->n_datasets;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, r->datasets[mid].name);
+		if (c == 0)
+			return &r->datasets[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int registry_may_publish(const struct reg_node *n, const char *dataset)
+{
+	if (n == NULL || dataset == NULL)
+		return 0;
+	for (size_t i = 0; i < n->n_publish; i++)
+		if (n->publish[i] != NULL && strcmp(n->publish[i], dataset) == 0)
+			return 1;
+	return 0;
+}
+
 int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **out,
 		  size_t *len)
 {
@@ -527,6 +647,8 @@ int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **
 	Onestop__Node *pbn = NULL;
 	Onestop__Node **pbp = NULL;
 	char **roles = NULL;
+	Onestop__Dataset *pbd = NULL;
+	Onestop__Dataset **pbdp = NULL;
 	uint8_t *reg_buf = NULL, *signed_buf = NULL;
 	os_sig sig;
 
@@ -561,12 +683,27 @@ int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **
 		pbn[i].n_publish = n->n_publish;
 		pbn[i].publish = n->publish;
 	}
+	if (r->n_datasets > 0) {
+		pbd = calloc(r->n_datasets, sizeof(*pbd));
+		pbdp = calloc(r->n_datasets, sizeof(*pbdp));
+		if (pbd == NULL || pbdp == NULL)
+			goto out;
+	}
+	for (size_t i = 0; i < r->n_datasets; i++) {
+		Onestop__Dataset init = ONESTOP__DATASET__INIT;
+		pbd[i] = init;
+		pbd[i].name = r->datasets[i].name;
+		pbd[i].mode = (Onestop__DatasetMode)r->datasets[i].mode;
+		pbdp[i] = &pbd[i];
+	}
 	Onestop__Registry pr = ONESTOP__REGISTRY__INIT;
 	pr.version = r->version;
 	pr.issued_ms = r->issued_ms;
 	pr.expires_ms = r->expires_ms;
 	pr.n_nodes = r->n_nodes;
 	pr.nodes = pbp;
+	pr.n_datasets = r->n_datasets;
+	pr.datasets = pbdp;
 	size_t reg_len = onestop__registry__get_packed_size(&pr);
 	if (reg_len > REG_MAX_BYTES) {
 		rc = OS_ETOOBIG;
@@ -601,6 +738,8 @@ out:
 	free(signed_buf);
 	free(reg_buf);
 	free(roles);
+	free(pbdp);
+	free(pbd);
 	free(pbp);
 	free(pbn);
 	return rc;

@@ -1,12 +1,15 @@
 /* Writes seed inputs for every fuzz target into OUTDIR/<target>/: signed
  * envelopes and registries made with the fixed test keys of fuzz.h (so they
  * verify in the targets), link frames of every kind, API requests and
- * replies, and dead letters. Usage: fuzz_seedgen OUTDIR */
+ * replies, dead letters, dataset changes and values, and assertions signed
+ * by the test idp. Usage: fuzz_seedgen OUTDIR */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "assertion.h"
+#include "dataset.h"
 #include "envelope.h"
 #include "err.h"
 #include "fuzz.h"
@@ -106,6 +109,13 @@ static void gen_registry(uint8_t **reg_bytes, size_t *reg_len)
 	check(registry_sign(e, root, &b, &l), "registry sign");
 	seed_write("registry", "empty", b, l);
 	registry_free(&e);
+	/* The four nodes with the datasets they publish declared. */
+	r = fuzz_registry();
+	check(registry_set_dataset(r, "items", REG_DS_FULL), "dataset items");
+	check(registry_set_dataset(r, "identity", REG_DS_CACHED), "dataset identity");
+	check(registry_sign(r, root, &b, &l), "registry sign");
+	seed_write("registry", "four-nodes-datasets", b, l);
+	registry_free(&r);
 	crypto_wipe(root, sizeof(root));
 }
 
@@ -326,6 +336,118 @@ static void gen_deadletter(void)
 	free(b);
 }
 
+/* A packed ItemValue; *len set, malloc'd. */
+static uint8_t *seed_item(const char *owner, int online, const char *reason, size_t *len)
+{
+	Onestop__Material m = ONESTOP__MATERIAL__INIT;
+	m.name = "identity card";
+	m.shared_data = "identity";
+	Onestop__Material *mp[] = {&m};
+	char *regions[] = {"440300", "440100"};
+	Onestop__ItemValue it = ONESTOP__ITEM_VALUE__INIT;
+	it.name = "Food business licence";
+	it.owner = (char *)owner;
+	it.kind = "licence";
+	it.online = online;
+	it.offline_reason = (char *)reason;
+	it.n_materials = 1;
+	it.materials = mp;
+	it.legal_days = 20;
+	it.promised_days = 5;
+	it.fee_cents = 1500;
+	it.n_regions = 2;
+	it.regions = regions;
+	it.min_level = 2;
+	*len = onestop__item_value__get_packed_size(&it);
+	uint8_t *b = malloc(*len);
+	if (b == NULL)
+		check(OS_ENOMEM, "item");
+	onestop__item_value__pack(&it, b);
+	return b;
+}
+
+static uint8_t *seed_identity(int status, uint32_t level, size_t *len)
+{
+	Onestop__IdentityValue iv = ONESTOP__IDENTITY_VALUE__INIT;
+	iv.kind = ONESTOP__SUBJECT_KIND__SUBJECT_KIND_PERSON;
+	iv.level = level;
+	iv.status = (Onestop__SubjectStatus)status;
+	iv.authority = "gd.sz";
+	iv.updated_ms = FUZZ_NOW_MS;
+	*len = onestop__identity_value__get_packed_size(&iv);
+	uint8_t *b = malloc(*len);
+	if (b == NULL)
+		check(OS_ENOMEM, "identity");
+	onestop__identity_value__pack(&iv, b);
+	return b;
+}
+
+static void seed_change(const char *name, const char *ds, const char *key, int del,
+			const uint8_t *v, size_t vl)
+{
+	uint8_t *b = NULL;
+	size_t l = 0;
+	check(ds_change_pack(ds, key, del, v, vl, &b, &l), name);
+	seed_write("change", name, b, l);
+	free(b);
+}
+
+static void gen_datasets(void)
+{
+	size_t il, ol, gl, idl, rl;
+	uint8_t *item = seed_item("gd.sz", 1, "", &il);
+	uint8_t *offline = seed_item("gd.sz", 0, "needs an on-site inspection", &ol);
+	uint8_t *other = seed_item("gd.gz", 1, "", &gl);
+	uint8_t *id = seed_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE, 2, &idl);
+	uint8_t *rev = seed_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_REVOKED, 3, &rl);
+
+	seed_change("items-put", "items", "11440300MB2C91235A", 0, item, il);
+	seed_change("items-put-offline", "items", "1145", 0, offline, ol);
+	seed_change("items-put-other-owner", "items", "1146", 0, other, gl);
+	seed_change("items-delete", "items", "1144", 1, NULL, 0);
+	seed_change("identity-put", "identity", "s-7f3a9c", 0, id, idl);
+	seed_change("identity-delete", "identity", "s-7f3a9c", 1, NULL, 0);
+	seed_change("blobs-put", "blobs", "k1", 0, (const uint8_t *)"opaque", 6);
+	seed_change("undeclared", "ghost", "k1", 0, (const uint8_t *)"x", 1);
+
+	seed_write("values", "item-online", item, il);
+	seed_write("values", "item-offline", offline, ol);
+	seed_write("values", "identity-active", id, idl);
+	seed_write("values", "identity-revoked", rev, rl);
+	free(item);
+	free(offline);
+	free(other);
+	free(id);
+	free(rev);
+}
+
+/* Assertions issued by gd.sz, the idp of the test registry. */
+static void gen_assertion(void)
+{
+	os_sign_sk sk;
+	fuzz_key(sk, sizeof(sk), FUZZ_NODE_SK);
+	const struct {
+		const char *name, *subject, *audience;
+		uint32_t level, ttl;
+		uint64_t now;
+	} a[] = {
+		{"valid-any-audience", "s-7f3a9c", NULL, 2, 600, FUZZ_NOW_MS - 1000},
+		{"valid-for-gd-sz", "s-7f3a9c", "gd.sz", 3, 3600, FUZZ_NOW_MS - 1000},
+		{"for-sup", "s-1", "sup", 1, 600, FUZZ_NOW_MS},
+		{"expired", "s-7f3a9c", NULL, 2, 60, FUZZ_NOW_MS - FUZZ_DAY_MS},
+	};
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
+		uint8_t *b = NULL;
+		size_t l = 0;
+		check(assertion_issue("gd.sz", 1, sk, a[i].subject, a[i].level, a[i].audience,
+				      a[i].ttl, a[i].now, &b, &l),
+		      a[i].name);
+		seed_write("assertion", a[i].name, b, l);
+		free(b);
+	}
+	crypto_wipe(sk, sizeof(sk));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -348,6 +470,8 @@ int main(int argc, char **argv)
 	gen_link(env, env_len, reg, reg_len);
 	gen_api();
 	gen_deadletter();
+	gen_datasets();
+	gen_assertion();
 	for (int i = 0; i < 3; i++)
 		free(env[i]);
 	free(reg);

@@ -225,8 +225,9 @@ static void pb_node_init(struct pb_node *b, const char *name, uint8_t seed)
 	b->n.n_allowed_types = 1;
 }
 
-/* Pack and sign a registry of the given nodes; *out malloc'd. */
-static void pb_sign(struct pb_node *nodes, size_t n, uint8_t **out, size_t *len)
+/* Pack and sign a registry of the given nodes and datasets; *out malloc'd. */
+static void pb_sign_ds(struct pb_node *nodes, size_t n, Onestop__Dataset **ds, size_t nd,
+		       uint8_t **out, size_t *len)
 {
 	Onestop__Node *ptrs[8];
 	assert_true(n <= 8);
@@ -238,6 +239,8 @@ static void pb_sign(struct pb_node *nodes, size_t n, uint8_t **out, size_t *len)
 	r.expires_ms = NOW + DAY;
 	r.n_nodes = n;
 	r.nodes = ptrs;
+	r.n_datasets = nd;
+	r.datasets = ds;
 	size_t rl = onestop__registry__get_packed_size(&r);
 	uint8_t *rb = malloc(rl + 1);
 	assert_non_null(rb);
@@ -254,6 +257,11 @@ static void pb_sign(struct pb_node *nodes, size_t n, uint8_t **out, size_t *len)
 	assert_non_null(*out);
 	onestop__signed_registry__pack(&sr, *out);
 	free(rb);
+}
+
+static void pb_sign(struct pb_node *nodes, size_t n, uint8_t **out, size_t *len)
+{
+	pb_sign_ds(nodes, n, NULL, 0, out, len);
 }
 
 enum breakage {
@@ -601,6 +609,167 @@ static void test_strings(void **state)
 	assert_string_equal(registry_status_str(0), "unknown");
 }
 
+/* Declaring datasets: validation, order, lookups, publish rights, and
+ * the round trip through a signed registry. */
+static void test_datasets(void **state)
+{
+	(void)state;
+	struct registry *r = make_registry(NOW + DAY);
+	static const struct {
+		const char *name;
+		int mode;
+		int want;
+	} cases[] = {
+		{"items", REG_DS_FULL, 0},
+		{"identity", REG_DS_CACHED, 0},
+		{"gd.licences", REG_DS_FULL, 0},
+		{"a", REG_DS_CACHED, 0},
+		{"Items", REG_DS_FULL, OS_ENAME},
+		{"", REG_DS_FULL, OS_ENAME},
+		{"two words", REG_DS_FULL, OS_ENAME},
+		{"@items", REG_DS_FULL, OS_ENAME},
+		{"zz", 0, OS_EINVAL},
+		{"zz", 3, OS_EINVAL},
+		{"zz", -1, OS_EINVAL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = registry_set_dataset(r, cases[i].name, (enum reg_ds_mode)cases[i].mode);
+		if (rc != cases[i].want)
+			fail_msg("dataset %zu \"%s\" mode %d: got %d want %d", i, cases[i].name,
+				 cases[i].mode, rc, cases[i].want);
+	}
+	assert_int_equal(registry_set_dataset(r, NULL, REG_DS_FULL), OS_EINVAL);
+	assert_int_equal(r->n_datasets, 4);
+	assert_null(r->signed_bytes);
+	const char *order[] = {"a", "gd.licences", "identity", "items"};
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(r->datasets[i].name, order[i]);
+	/* Changing the mode keeps one entry. */
+	assert_int_equal(registry_set_dataset(r, "a", REG_DS_FULL), 0);
+	assert_int_equal(r->n_datasets, 4);
+	assert_int_equal(registry_find_dataset(r, "a")->mode, REG_DS_FULL);
+	assert_null(registry_find_dataset(r, "absent"));
+	assert_null(registry_find_dataset(r, NULL));
+	assert_null(registry_find_dataset(NULL, "items"));
+
+	const uint8_t *b;
+	size_t l;
+	assert_int_equal(registry_sign(r, root.sign_sk, &b, &l), 0);
+	struct registry *p = NULL;
+	assert_int_equal(registry_parse(b, l, root.sign_pk, NOW, &p), 0);
+	assert_int_equal(p->n_datasets, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(p->datasets[i].name, order[i]);
+		assert_int_equal(p->datasets[i].mode, r->datasets[i].mode);
+	}
+	assert_int_equal(registry_find_dataset(p, "identity")->mode, REG_DS_CACHED);
+	assert_int_equal(registry_find_dataset(p, "items")->mode, REG_DS_FULL);
+	const struct reg_node *m = registry_find(p, "gd.sz.market");
+	assert_true(registry_may_publish(m, "items"));
+	assert_false(registry_may_publish(m, "identity"));
+	assert_false(registry_may_publish(registry_find(p, "hub"), "items"));
+	assert_false(registry_may_publish(NULL, "items"));
+	assert_false(registry_may_publish(m, NULL));
+	registry_free(&p);
+
+	/* At most 64 datasets. */
+	char name[16];
+	for (int i = 0; i < 60; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		assert_int_equal(registry_set_dataset(r, name, REG_DS_CACHED), 0);
+	}
+	assert_int_equal(r->n_datasets, 64);
+	assert_int_equal(registry_set_dataset(r, "one-more", REG_DS_FULL), OS_EFULL);
+	assert_int_equal(registry_set_dataset(r, "d0", REG_DS_FULL), 0);
+	for (size_t i = 1; i < r->n_datasets; i++)
+		assert_true(strcmp(r->datasets[i - 1].name, r->datasets[i].name) < 0);
+	registry_free(&r);
+}
+
+/* Hand-built Registry.datasets, broken in each way parse must refuse. */
+static void test_dataset_parse_table(void **state)
+{
+	(void)state;
+	enum { D_MAX = 65 };
+	static Onestop__Dataset dv[D_MAX];
+	static Onestop__Dataset *dp[D_MAX];
+	static char names[D_MAX][16];
+	static const struct {
+		const char *what;
+		size_t n;       /* datasets d0..d(n-1), full mode */
+		int patch;      /* 0 none, 1 dup, 2 mode 0, 3 mode 3, 4 bad name, 5 cached */
+		int want;
+	} cases[] = {
+		{"none", 0, 0, 0},
+		{"two", 2, 0, 0},
+		{"cached", 2, 5, 0},
+		{"sixty-four", 64, 0, 0},
+		{"sixty-five", 65, 0, OS_EDECODE},
+		{"duplicate", 3, 1, OS_EDECODE},
+		{"mode unspecified", 2, 2, OS_EDECODE},
+		{"mode unknown", 2, 3, OS_EDECODE},
+		{"bad name", 2, 4, OS_ENAME},
+	};
+	struct pb_node nodes[1];
+	pb_node_init(&nodes[0], "gd.sz", 5);
+	char *pub[] = {"d0"};
+	nodes[0].n.publish = pub;
+	nodes[0].n.n_publish = 1;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (size_t i = 0; i < cases[c].n; i++) {
+			Onestop__Dataset init = ONESTOP__DATASET__INIT;
+			dv[i] = init;
+			/* Reverse order: parse sorts them. */
+			snprintf(names[i], sizeof(names[i]), "d%zu", cases[c].n - 1 - i);
+			dv[i].name = names[i];
+			dv[i].mode = ONESTOP__DATASET_MODE__DATASET_MODE_FULL;
+			dp[i] = &dv[i];
+		}
+		switch (cases[c].patch) {
+		case 1:
+			dv[1].name = dv[0].name;
+			break;
+		case 2:
+			dv[1].mode = ONESTOP__DATASET_MODE__DATASET_MODE_UNSPECIFIED;
+			break;
+		case 3:
+			dv[1].mode = (Onestop__DatasetMode)3;
+			break;
+		case 4:
+			dv[1].name = "Bad Name";
+			break;
+		case 5:
+			dv[0].mode = ONESTOP__DATASET_MODE__DATASET_MODE_CACHED;
+			break;
+		}
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		pb_sign_ds(nodes, 1, dp, cases[c].n, &buf, &len);
+		struct registry *p = NULL;
+		int rc = registry_parse(buf, len, root.sign_pk, NOW, &p);
+		if (rc != cases[c].want)
+			fail_msg("case %s: got %d want %d", cases[c].what, rc, cases[c].want);
+		if (rc == 0) {
+			assert_int_equal(p->n_datasets, cases[c].n);
+			for (size_t i = 1; i < p->n_datasets; i++)
+				assert_true(strcmp(p->datasets[i - 1].name, p->datasets[i].name) <
+					    0);
+			if (cases[c].n > 0)
+				assert_non_null(registry_find_dataset(p, "d0"));
+			if (cases[c].patch == 5) {
+				char last[16];
+				snprintf(last, sizeof(last), "d%zu", cases[c].n - 1);
+				assert_int_equal(registry_find_dataset(p, last)->mode,
+						 REG_DS_CACHED);
+			}
+			registry_free(&p);
+		} else {
+			assert_null(p);
+		}
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +781,8 @@ int main(void)
 		cmocka_unit_test(test_edit),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_datasets),
+		cmocka_unit_test(test_dataset_parse_table),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
