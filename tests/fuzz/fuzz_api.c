@@ -25,6 +25,14 @@ static void fuzz_str(const char *s)
 	sink += strlen(s);
 }
 
+static void fuzz_entry(const Onestop__Entry *e)
+{
+	fuzz_str(e->key);
+	fuzz_str(e->publisher);
+	fuzz_bytes(e->value);
+	sink += e->seq + e->updated_ms;
+}
+
 static void fuzz_request(const Onestop__ApiRequest *r)
 {
 	sink += r->request_id;
@@ -51,6 +59,39 @@ static void fuzz_request(const Onestop__ApiRequest *r)
 		break;
 	case ONESTOP__API_REQUEST__OP_STATUS:
 		sink += 1;
+		break;
+	case ONESTOP__API_REQUEST__OP_GET:
+		fuzz_str(r->get->dataset);
+		fuzz_str(r->get->key);
+		sink += r->get->wait_ms;
+		break;
+	case ONESTOP__API_REQUEST__OP_LIST:
+		fuzz_str(r->list->dataset);
+		fuzz_str(r->list->owner);
+		fuzz_str(r->list->search);
+		fuzz_str(r->list->after_key);
+		sink += r->list->online + r->list->limit;
+		break;
+	case ONESTOP__API_REQUEST__OP_PUT:
+		for (size_t i = 0; i < r->put->n_puts; i++) {
+			fuzz_str(r->put->puts[i]->dataset);
+			fuzz_str(r->put->puts[i]->key);
+			fuzz_bytes(r->put->puts[i]->value);
+			sink += r->put->puts[i]->delete_;
+		}
+		break;
+	case ONESTOP__API_REQUEST__OP_DATASETS:
+		sink += 2;
+		break;
+	case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
+		fuzz_str(r->assert_issue->subject);
+		fuzz_str(r->assert_issue->audience);
+		sink += r->assert_issue->level + r->assert_issue->ttl_s;
+		break;
+	case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
+		fuzz_bytes(r->assert_verify->assertion);
+		fuzz_str(r->assert_verify->audience);
+		sink += r->assert_verify->min_level;
 		break;
 	default:
 		__builtin_trap();
@@ -87,6 +128,35 @@ static void fuzz_reply(const Onestop__ApiReply *r)
 		sink += r->status->hub_connected + r->status->outbox + r->status->inbox +
 			r->status->registry_version + r->status->sent + r->status->received +
 			r->status->registry_expires_ms;
+		break;
+	case ONESTOP__API_REPLY__RESULT_GET:
+		if (r->get->entry != NULL)
+			fuzz_entry(r->get->entry);
+		break;
+	case ONESTOP__API_REPLY__RESULT_LIST:
+		for (size_t i = 0; i < r->list->n_entries; i++)
+			fuzz_entry(r->list->entries[i]);
+		fuzz_str(r->list->next_key);
+		break;
+	case ONESTOP__API_REPLY__RESULT_PUT:
+		for (size_t i = 0; i < r->put->n_ids; i++)
+			fuzz_bytes(r->put->ids[i]);
+		break;
+	case ONESTOP__API_REPLY__RESULT_DATASETS:
+		for (size_t i = 0; i < r->datasets->n_datasets; i++) {
+			const Onestop__DatasetInfo *d = r->datasets->datasets[i];
+			fuzz_str(d->name);
+			fuzz_bytes(d->digest);
+			sink += (uint64_t)d->mode + d->seq + d->count + d->syncing;
+		}
+		break;
+	case ONESTOP__API_REPLY__RESULT_ASSERT_ISSUE:
+		fuzz_bytes(r->assert_issue->assertion);
+		break;
+	case ONESTOP__API_REPLY__RESULT_ASSERT_VERIFY:
+		fuzz_str(r->assert_verify->issuer);
+		fuzz_str(r->assert_verify->subject);
+		sink += r->assert_verify->level + r->assert_verify->expires_ms;
 		break;
 	default:
 		__builtin_trap();

@@ -67,6 +67,14 @@ static void fuzz_ack(const Onestop__Ack *a)
 	fuzz_bytes(a->epoch);
 }
 
+static void fuzz_change(const Onestop__Change *c)
+{
+	if (c == NULL)
+		__builtin_trap();
+	sink += c->seq;
+	fuzz_signed(c->signed_);
+}
+
 static void fuzz_walk(const Onestop__LinkFrame *f)
 {
 	switch (f->body_case) {
@@ -77,6 +85,11 @@ static void fuzz_walk(const Onestop__LinkFrame *f)
 		fuzz_str(f->hello->node);
 		(void)os_name_valid(f->hello->node);
 		fuzz_bytes(f->hello->outbox_epoch);
+		for (size_t i = 0; i < f->hello->n_datasets; i++) {
+			fuzz_str(f->hello->datasets[i]->dataset);
+			sink += f->hello->datasets[i]->seq;
+			fuzz_bytes(f->hello->datasets[i]->epoch);
+		}
 		break;
 	case ONESTOP__LINK_FRAME__BODY_WELCOME:
 		sink += f->welcome->protocol + f->welcome->accepted_seq + f->welcome->window;
@@ -105,6 +118,35 @@ static void fuzz_walk(const Onestop__LinkFrame *f)
 		sink += (uint64_t)f->error->code;
 		fuzz_str(f->error->message);
 		(void)os_strerror(f->error->code);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_CHANGES:
+		fuzz_str(f->changes->dataset);
+		fuzz_bytes(f->changes->epoch);
+		for (size_t i = 0; i < f->changes->n_items; i++)
+			fuzz_change(f->changes->items[i]);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_SNAPSHOT:
+		fuzz_str(f->snapshot->dataset);
+		fuzz_bytes(f->snapshot->epoch);
+		sink += f->snapshot->snapshot_seq + f->snapshot->first + f->snapshot->last;
+		for (size_t i = 0; i < f->snapshot->n_entries; i++)
+			fuzz_change(f->snapshot->entries[i]);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_DATASET_ACK:
+		fuzz_str(f->dataset_ack->dataset);
+		sink += f->dataset_ack->seq + f->dataset_ack->snapshot_chunks;
+		break;
+	case ONESTOP__LINK_FRAME__BODY_FETCH:
+		fuzz_str(f->fetch->dataset);
+		fuzz_str(f->fetch->key);
+		sink += f->fetch->request_id;
+		break;
+	case ONESTOP__LINK_FRAME__BODY_FETCHED:
+		fuzz_str(f->fetched->dataset);
+		fuzz_str(f->fetched->key);
+		sink += f->fetched->request_id + f->fetched->found + (uint64_t)f->fetched->code;
+		if (f->fetched->entry != NULL)
+			fuzz_change(f->fetched->entry);
 		break;
 	default:
 		/* protobuf-c only sets known cases. */
