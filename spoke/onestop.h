@@ -1,7 +1,9 @@
 /* libonestop: the integrator API of OneStop. An application connects to its
  * local spoke over the spoke's API socket (ipc:// or loopback tcp://) and
- * sends, receives and acknowledges signed messages. The spoke does the
- * signing, the durable outbox and inbox, and the link to the hub.
+ * sends, receives and acknowledges signed messages, reads and publishes
+ * the shared datasets, and issues and verifies real-name assertions. The
+ * spoke does the signing, the durable outbox, inbox and dataset cache, and
+ * the link to the hub.
  *
  * Error convention: every function returning int returns 0 or a negative
  * ONESTOP_E* code; onestop_strerror() gives its text and
@@ -183,6 +185,7 @@ typedef struct {
  * dataset (with a message saying so). */
 int onestop_get(onestop_t *c, const char *dataset, const char *key, int wait_ms,
 		onestop_entry_t **out);
+/* Free an entry from onestop_get and NULL *e (NULL allowed). */
 void onestop_entry_free(onestop_entry_t **e);
 
 /* Filters for onestop_list; zero fields do not filter. The item filters
@@ -195,12 +198,15 @@ typedef struct {
 	unsigned limit;               /* 0: 100; at most ONESTOP_MAX_BATCH */
 } onestop_list_t;
 
-/* List local entries of dataset in key order, filtered. *entries is an
- * array of *n (possibly 0) freed with onestop_entries_free; *next_key (if
+/* List local entries of dataset in key order, filtered (filter NULL: no
+ * filter, 100 entries). *entries is an array of *n (possibly 0; then
+ * *entries is NULL) freed with onestop_entries_free; *next_key (if
  * next_key is not NULL) is a malloc'd key to pass as after_key for the next
- * page, or NULL when there is no more; free it with free(). */
+ * page, or NULL when there is no more; free it with free().
+ * ONESTOP_EINVAL for online outside 0..2 or limit over ONESTOP_MAX_BATCH. */
 int onestop_list(onestop_t *c, const char *dataset, const onestop_list_t *filter,
 		 onestop_entry_t **entries, size_t *n, char **next_key);
+/* Free what onestop_list returned and NULL *entries (NULL allowed). */
 void onestop_entries_free(onestop_entry_t **entries, size_t n);
 
 /* A change to publish. value is a packed value (onestop_item_encode,
@@ -235,7 +241,7 @@ typedef struct {
 } onestop_dataset_t;
 
 /* The datasets declared in the registry and where this spoke stands in
- * each. *out is an array of *n freed with free(). */
+ * each. *out is an array of *n freed with free() (NULL when *n is 0). */
 int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n);
 
 /* ------------------------------------------------------------ values */
@@ -257,7 +263,16 @@ typedef struct {
 	uint64_t updated_ms;
 } onestop_identity_t;
 
+/* Pack v as an IdentityValue into a malloc'd buffer *out of *len bytes
+ * (free with free()). The value is packed as given; its schema (kind,
+ * level 1..3, status, authority a node name) is checked by the spoke when
+ * it is published (onestop_put, ONESTOP_EINVAL with the reason).
+ * ONESTOP_EINVAL only for v->authority without its NUL. */
 int onestop_identity_encode(const onestop_identity_t *v, uint8_t **out, size_t *len);
+/* Unpack an IdentityValue into *out. Kinds and statuses unknown to this
+ * version are passed on as their numbers. ONESTOP_EDECODE for malformed
+ * bytes or an authority too long for out->authority, ONESTOP_ETOOBIG for
+ * more than a value may hold (64 KiB). */
 int onestop_identity_decode(const uint8_t *buf, size_t len, onestop_identity_t *out);
 
 typedef struct {
@@ -282,12 +297,20 @@ typedef struct {
 	unsigned min_level;           /* minimum real-name level 0..3 */
 } onestop_item_t;
 
-/* Encode into a malloc'd buffer (free with free()). ONESTOP_EINVAL when a
- * required field is missing. */
+/* Encode into a malloc'd buffer (free with free()); NULL strings pack as
+ * "" and an online item's offline_reason is left out. The value is packed
+ * as given: the spoke checks the schema when it is published (onestop_put:
+ * ONESTOP_EINVAL saying what is wrong, e.g. an offline-only item without
+ * its reason), so every integrator gets the same refusal.
+ * ONESTOP_EINVAL only when a count has no array (n_materials, n_regions)
+ * or is over 64; ONESTOP_ETOOBIG over 64 KiB packed. */
 int onestop_item_encode(const onestop_item_t *v, uint8_t **out, size_t *len);
 /* Decode into a new onestop_item_t whose strings it owns; free it with
- * onestop_item_free. */
+ * onestop_item_free. Absent strings are "" (a material's shared_data is
+ * NULL when empty), empty lists have NULL arrays. ONESTOP_EDECODE for
+ * malformed bytes or more than 64 materials or regions. */
 int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out);
+/* Free an item from onestop_item_decode and NULL *v (NULL allowed). */
 void onestop_item_free(onestop_item_t **v);
 
 /* ------------------------------------------------------------ real-name SSO */
@@ -313,7 +336,7 @@ int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
  * (ONESTOP_EAUDIENCE; NULL or "" means this spoke's node name), subject
  * known and active (ONESTOP_ESUBJECT), level at least min_level
  * (ONESTOP_ELEVEL). onestop_last_error names the reason. out (may be NULL)
- * receives the verified assertion on success. */
+ * receives the verified assertion on success (zeroed on failure). */
 int onestop_assert_verify(onestop_t *c, const uint8_t *assertion, size_t len,
 			  unsigned min_level, const char *audience, onestop_assertion_t *out);
 

@@ -1,6 +1,6 @@
 /* Option parsing and messages shared by the onestop subcommands: long
- * options only ("--name value" or "--name=value"), no positional words,
- * every mistake a usage error with a one-line hint. */
+ * options only ("--name value" or "--name=value"), words only where a
+ * command takes them, every mistake a usage error with a one-line hint. */
 #include "cli.h"
 
 #include <errno.h>
@@ -28,6 +28,9 @@ static int args_is_number(const char *s)
 			return 0;
 	return 1;
 }
+
+static void args_vprint(const struct cli_cmd *cmd, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static void args_vprint(const struct cli_cmd *cmd, const char *fmt, va_list ap)
 {
@@ -61,15 +64,24 @@ static int args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct c
 		      int *help)
 {
 	*help = 0;
-	for (int i = 0; i < argc; i++)
+	int ended = 0;
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			*help = 1;
 			return CLI_OK;
 		}
 	for (int i = 0; i < argc; i++) {
 		char *word = argv[i];
-		if (strncmp(word, "--", 2) != 0 || word[2] == '\0')
-			return cli_usage(cmd, "unexpected argument '%s'", word);
+		if (!ended && strcmp(word, "--") == 0 && cmd->max_words > 0) {
+			ended = 1;
+			continue;
+		}
+		if (ended || strncmp(word, "--", 2) != 0 || word[2] == '\0') {
+			if (a->n_words >= cmd->max_words)
+				return cli_usage(cmd, "unexpected argument '%s'", word);
+			a->words[a->n_words++] = word;
+			continue;
+		}
 		char *name = word + 2;
 		char *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -103,13 +115,17 @@ static int args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct c
 
 int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	struct cli_args a = {0, NULL};
+	struct cli_args a = {0, NULL, 0, NULL};
 	int help = 0;
 	int rc;
 
 	a.items = calloc((size_t)argc + 1, sizeof(*a.items));
-	if (a.items == NULL)
+	a.words = calloc((size_t)cmd->max_words + 1, sizeof(*a.words));
+	if (a.items == NULL || a.words == NULL) {
+		free(a.items);
+		free(a.words);
 		return cli_fail(cmd, "out of memory");
+	}
 	rc = args_parse(cmd, argc, argv, &a, &help);
 	if (rc == CLI_OK) {
 		if (help)
@@ -118,6 +134,7 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
 			rc = cmd->run(cmd, &a);
 	}
 	free(a.items);
+	free(a.words);
 	return rc;
 }
 
@@ -186,4 +203,19 @@ void cli_iso_time(uint64_t ms, char out[32])
 	}
 	size_t len = strlen(out);
 	snprintf(out + len, 32 - len, ".%03uZ", (unsigned)(ms % 1000u));
+}
+
+void cli_print_quoted(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(out, "\\x%02x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes of every subcommand. */
 #define CLI_OK 0
@@ -21,13 +22,16 @@ struct cli_opt {
 	int multi;            /* may be given more than once */
 };
 
-/* The options given, in order. Values point into argv. */
+/* The options given, in order, and the words that are not options (a
+ * dataset, a key). Values and words point into argv. */
 struct cli_args {
 	size_t n;
 	struct cli_item {
 		const struct cli_opt *opt;
 		char *val;        /* NULL for a flag or an absent optional value */
 	} *items;
+	size_t n_words;
+	char **words;
 };
 
 struct cli_cmd {
@@ -36,12 +40,14 @@ struct cli_cmd {
 	const char *help;     /* the full --help text */
 	const struct cli_opt *opts; /* ends with {NULL} */
 	int (*run)(const struct cli_cmd *cmd, const struct cli_args *a);
+	unsigned max_words;   /* words it takes besides options (0: none) */
 };
 
 /* Parse argv (the words after the command's name) against cmd->opts and
  * run the command. --help / -h prints cmd->help to stdout (CLI_OK); an
- * unknown option, a missing value, a repeated single option or a stray
- * word prints a one-line hint (CLI_USAGE). Otherwise cmd->run's exit code. */
+ * unknown option, a missing value, a repeated single option or more than
+ * cmd->max_words words prints a one-line hint (CLI_USAGE). A word after
+ * "--" is never an option. Otherwise cmd->run's exit code. */
 int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv);
 
 /* 1 if the option was given, else 0. */
@@ -70,10 +76,32 @@ int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_
 /* Unix milliseconds as ISO 8601 UTC, "2026-01-31T12:00:00.000Z". */
 void cli_iso_time(uint64_t ms, char out[32]);
 
+/* Print s in double quotes with \", \\ and control bytes escaped, so a
+ * reason is always one token of one line. */
+void cli_print_quoted(FILE *out, const char *s);
+
+/* Commands that talk to the local spoke (msg_cmd.c). */
+struct onestop;
+/* Connect to --api EP, else $ONESTOP_API, else the default; CLI_OK or
+ * CLI_ERR after saying why. *c is closed with onestop_close. */
+int cli_connect(const struct cli_cmd *cmd, const struct cli_args *a, struct onestop **c);
+/* Print "onestop CMD: <strerror>: <spoke's message>"; returns CLI_ERR. */
+int cli_fail_api(const struct cli_cmd *cmd, const struct onestop *c, int code);
+/* fflush(stdout) and CLI_OK, or CLI_ERR when the output could not be
+ * written. */
+int cli_flush(const struct cli_cmd *cmd);
+
+#define CLI_API_HELP                                                                    \
+	"  --api EP          the spoke's API endpoint (default: $ONESTOP_API, else\n"       \
+	"                    " ONESTOP_DEFAULT_API ")\n"
+
 /* The subcommands, by concern. */
 extern const struct cli_cmd cli_keygen_cmd, cli_pubkey_cmd;
 extern const struct cli_cmd *const cli_registry_cmds[]; /* NULL-terminated */
 extern const char cli_registry_help[];
 extern const struct cli_cmd cli_send_cmd, cli_recv_cmd, cli_status_cmd;
+extern const struct cli_cmd cli_get_cmd, cli_put_cmd, cli_items_cmd, cli_datasets_cmd;
+extern const struct cli_cmd *const cli_assert_cmds[]; /* NULL-terminated */
+extern const char cli_assert_help[];
 
 #endif

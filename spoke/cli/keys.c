@@ -114,6 +114,7 @@ const struct cli_cmd cli_keygen_cmd = {
 	"  --out FILE   the key file to create (required)\n",
 	keys_keygen_opts,
 	keys_keygen,
+	0,
 };
 
 const struct cli_cmd cli_pubkey_cmd = {
@@ -129,4 +130,5 @@ const struct cli_cmd cli_pubkey_cmd = {
 	"  --key FILE   the key file (required)\n",
 	keys_pubkey_opts,
 	keys_pubkey,
+	0,
 };

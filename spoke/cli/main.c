@@ -1,6 +1,7 @@
 /* The onestop command: finds the subcommand named on the command line
- * (keygen, pubkey, registry VERB, send, recv, status, help) and runs it;
- * prints the overview for `onestop --help`. */
+ * (keygen, pubkey, registry VERB, send, recv, status, get, put, items,
+ * datasets, assert VERB, help) and runs it; prints the overview for
+ * `onestop --help`. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,14 +10,28 @@
 #include "onestop.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd, &cli_recv_cmd, &cli_status_cmd, NULL,
+	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd,     &cli_recv_cmd, &cli_status_cmd,
+	&cli_get_cmd,    &cli_put_cmd,    &cli_items_cmd,    &cli_datasets_cmd, NULL,
+};
+
+/* Commands with verbs: "registry add", "assert verify". */
+struct main_group {
+	const char *name;
+	const struct cli_cmd *const *verbs;
+	const char *help;
+};
+
+static const struct main_group main_groups[] = {
+	{"registry", cli_registry_cmds, cli_registry_help},
+	{"assert", cli_assert_cmds, cli_assert_help},
+	{NULL, NULL, NULL},
 };
 
 static const char main_help_head[] =
 	"Usage: onestop COMMAND [OPTIONS]\n"
 	"\n"
-	"The OneStop command line: node keys, the signed registry, and messages\n"
-	"through the local spoke.\n"
+	"The OneStop command line: node keys, the signed registry, messages,\n"
+	"shared datasets and real-name sign-on through the local spoke.\n"
 	"\n"
 	"Commands:\n";
 
@@ -26,22 +41,26 @@ static const char main_help_tail[] =
 	"Every command takes --help; onestop --version prints the version.\n"
 	"Commands that talk to a spoke take --api EP (default: $ONESTOP_API,\n"
 	"else " ONESTOP_DEFAULT_API ").\n"
-	"Exit codes: 0 ok, 1 error (the reason is on stderr), 2 usage error,\n"
-	"3 recv --wait received nothing.\n";
+	"Exit codes: 0 ok, 1 error (the reason is on stderr; assert verify: refused),\n"
+	"2 usage error, 3 recv --wait received nothing.\n";
+
+static void main_help_verbs(const struct cli_cmd *const *verbs)
+{
+	for (size_t k = 0; verbs[k] != NULL; k++)
+		printf("  %-21s %s\n", verbs[k]->name, verbs[k]->summary);
+}
 
 static void main_help(void)
 {
 	fputs(main_help_head, stdout);
 	for (size_t i = 0; main_cmds[i] != NULL; i++) {
 		/* The registry verbs read best between the key and the
-		 * message commands. */
-		if (main_cmds[i] == &cli_send_cmd) {
-			for (size_t k = 0; cli_registry_cmds[k] != NULL; k++)
-				printf("  %-21s %s\n", cli_registry_cmds[k]->name,
-				       cli_registry_cmds[k]->summary);
-		}
+		 * message commands, the assertions after the datasets. */
+		if (main_cmds[i] == &cli_send_cmd)
+			main_help_verbs(cli_registry_cmds);
 		printf("  %-21s %s\n", main_cmds[i]->name, main_cmds[i]->summary);
 	}
+	main_help_verbs(cli_assert_cmds);
 	fputs(main_help_tail, stdout);
 }
 
@@ -53,13 +72,21 @@ static const struct cli_cmd *main_find(const struct cli_cmd *const *cmds, const 
 	return NULL;
 }
 
-/* "registry VERB" is stored under its full name. */
-static const struct cli_cmd *main_find_verb(const char *verb)
+static const struct main_group *main_find_group(const char *name)
+{
+	for (const struct main_group *g = main_groups; g->name != NULL; g++)
+		if (strcmp(g->name, name) == 0)
+			return g;
+	return NULL;
+}
+
+/* "GROUP VERB" is stored under its full name. */
+static const struct cli_cmd *main_find_verb(const struct main_group *g, const char *verb)
 {
 	char full[64];
-	if (snprintf(full, sizeof(full), "registry %s", verb) >= (int)sizeof(full))
+	if (snprintf(full, sizeof(full), "%s %s", g->name, verb) >= (int)sizeof(full))
 		return NULL;
-	return main_find(cli_registry_cmds, full);
+	return main_find(g->verbs, full);
 }
 
 static int main_unknown(const char *what)
@@ -75,12 +102,13 @@ static int main_help_cmd(int argc, char **argv)
 		main_help();
 		return CLI_OK;
 	}
-	if (strcmp(argv[0], "registry") == 0) {
+	const struct main_group *g = main_find_group(argv[0]);
+	if (g != NULL) {
 		if (argc == 1) {
-			fputs(cli_registry_help, stdout);
+			fputs(g->help, stdout);
 			return CLI_OK;
 		}
-		const struct cli_cmd *v = main_find_verb(argv[1]);
+		const struct cli_cmd *v = main_find_verb(g, argv[1]);
 		if (v == NULL || argc > 2)
 			return main_unknown(argv[1]);
 		fputs(v->help, stdout);
@@ -93,20 +121,21 @@ static int main_help_cmd(int argc, char **argv)
 	return CLI_OK;
 }
 
-static int main_registry(int argc, char **argv)
+static int main_group(const struct main_group *g, int argc, char **argv)
 {
 	if (argc == 0) {
-		fprintf(stderr, "onestop registry: missing verb (see 'onestop registry --help')\n");
+		fprintf(stderr, "onestop %s: missing verb (see 'onestop %s --help')\n", g->name,
+			g->name);
 		return CLI_USAGE;
 	}
 	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-		fputs(cli_registry_help, stdout);
+		fputs(g->help, stdout);
 		return CLI_OK;
 	}
-	const struct cli_cmd *v = main_find_verb(argv[0]);
+	const struct cli_cmd *v = main_find_verb(g, argv[0]);
 	if (v == NULL) {
-		fprintf(stderr, "onestop registry: unknown verb '%s' (see 'onestop registry --help')\n",
-			argv[0]);
+		fprintf(stderr, "onestop %s: unknown verb '%s' (see 'onestop %s --help')\n", g->name,
+			argv[0], g->name);
 		return CLI_USAGE;
 	}
 	return cli_dispatch(v, argc - 1, argv + 1);
@@ -133,8 +162,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "help") == 0)
 		return main_help_cmd(argc - 2, argv + 2);
-	if (strcmp(name, "registry") == 0)
-		return main_registry(argc - 2, argv + 2);
+	const struct main_group *g = main_find_group(name);
+	if (g != NULL)
+		return main_group(g, argc - 2, argv + 2);
 	const struct cli_cmd *c = main_find(main_cmds, name);
 	if (c == NULL)
 		return main_unknown(name);

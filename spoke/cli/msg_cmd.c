@@ -1,5 +1,6 @@
 /* onestop send, recv and status: talk to the local spoke through
- * libonestop (onestop.h), as any integrator would. */
+ * libonestop (onestop.h), as any integrator would. Also the connection and
+ * error helpers every spoke-facing command shares (cli.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,7 @@
 #define MSG_DEFAULT_COUNT 100u
 #define MSG_MAX_WAIT_MS 3600000u /* the longest wait a spoke honours */
 
-/* "onestop CMD: <strerror>: <spoke's message>" */
-static int msg_fail(const struct cli_cmd *cmd, onestop_t *c, int code)
+int cli_fail_api(const struct cli_cmd *cmd, const struct onestop *c, int code)
 {
 	const char *detail = onestop_last_error(c);
 	if (detail[0] != '\0')
@@ -25,7 +25,7 @@ static int msg_fail(const struct cli_cmd *cmd, onestop_t *c, int code)
 	return cli_fail(cmd, "%s", onestop_strerror(code));
 }
 
-static int msg_connect(const struct cli_cmd *cmd, const struct cli_args *a, onestop_t **c)
+int cli_connect(const struct cli_cmd *cmd, const struct cli_args *a, onestop_t **c)
 {
 	const char *ep = cli_get(a, "api");
 	if (ep == NULL || ep[0] == '\0')
@@ -41,6 +41,11 @@ static int msg_connect(const struct cli_cmd *cmd, const struct cli_args *a, ones
 	if (rc != 0)
 		return cli_fail(cmd, "cannot use the API endpoint %s: %s", ep, onestop_strerror(rc));
 	return CLI_OK;
+}
+
+int cli_flush(const struct cli_cmd *cmd)
+{
+	return fflush(stdout) == 0 ? CLI_OK : cli_fail(cmd, "cannot write to standard output");
 }
 
 static int msg_send(const struct cli_cmd *cmd, const struct cli_args *a)
@@ -70,13 +75,13 @@ static int msg_send(const struct cli_cmd *cmd, const struct cli_args *a)
 	if (rc != 0)
 		return cli_fail(cmd, "cannot read %s: %s", file ? file : "standard input",
 				rc == OS_EIO && errno != 0 ? strerror(errno) : os_strerror(rc));
-	if ((rc = msg_connect(cmd, a, &c)) != CLI_OK)
+	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		goto out;
 	onestop_out_t m = {.to = to, .type = type, .payload = payload, .len = len,
 			   .ttl_s = (uint32_t)ttl};
 	int err = onestop_send(c, &m, 1, &id);
 	if (err != 0) {
-		rc = msg_fail(cmd, c, err);
+		rc = cli_fail_api(cmd, c, err);
 		goto out;
 	}
 	os_hex(hex, id, sizeof(id));
@@ -86,23 +91,6 @@ out:
 	onestop_close(&c);
 	free(payload);
 	return rc;
-}
-
-/* Print s in double quotes with \", \\ and control bytes escaped, so a
- * reason is always one token of one line. */
-static void msg_print_quoted(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(out, "\\x%02x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
 }
 
 static void msg_print_deadletter(const onestop_msg_t *m, FILE *out)
@@ -119,7 +107,7 @@ static void msg_print_deadletter(const onestop_msg_t *m, FILE *out)
 	if (dl.has_id)
 		os_hex(hex, dl.id, sizeof(dl.id));
 	fprintf(out, "deadletter id=%s code=%s reason=", hex, os_errname(dl.code));
-	msg_print_quoted(out, dl.reason);
+	cli_print_quoted(out, dl.reason);
 	fprintf(out, " refused_by=%s to=%s type=%s\n", dl.refused_by, dl.to, dl.type);
 }
 
@@ -160,7 +148,7 @@ static int msg_recv_once(const struct cli_cmd *cmd, onestop_t *c, size_t max, in
 
 	*got = 0;
 	if ((err = onestop_recv(c, max, wait_ms, &msgs, &n)) != 0)
-		return msg_fail(cmd, c, err);
+		return cli_fail_api(cmd, c, err);
 	for (size_t i = 0; i < n; i++)
 		msg_print(&msgs[i], quiet);
 	/* Ack only what was surely written out. */
@@ -177,7 +165,7 @@ static int msg_recv_once(const struct cli_cmd *cmd, onestop_t *c, size_t max, in
 		for (size_t i = 0; i < n; i++)
 			seqs[i] = msgs[i].seq;
 		if ((err = onestop_ack(c, seqs, n)) != 0) {
-			rc = msg_fail(cmd, c, err);
+			rc = cli_fail_api(cmd, c, err);
 			goto out;
 		}
 	}
@@ -210,7 +198,7 @@ static int msg_recv(const struct cli_cmd *cmd, const struct cli_args *a)
 	int quiet = cli_has(a, "quiet");
 	int ack = !cli_has(a, "no-ack");
 
-	if ((rc = msg_connect(cmd, a, &c)) != CLI_OK)
+	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		return rc;
 	/* The spoke answers a waiting Recv as soon as one message is there;
 	 * with --wait keep asking for the rest until --count came or the
@@ -236,10 +224,10 @@ static int msg_status(const struct cli_cmd *cmd, const struct cli_args *a)
 	char expires[32];
 	int rc, err;
 
-	if ((rc = msg_connect(cmd, a, &c)) != CLI_OK)
+	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		return rc;
 	if ((err = onestop_status(c, &st)) != 0) {
-		rc = msg_fail(cmd, c, err);
+		rc = cli_fail_api(cmd, c, err);
 		goto out;
 	}
 	if (st.registry_expires_ms != 0)
@@ -270,10 +258,6 @@ static const struct cli_opt msg_status_opts[] = {
 	{NULL, CLI_NOARG, 0},
 };
 
-#define MSG_API_HELP                                                                    \
-	"  --api EP          the spoke's API endpoint (default: $ONESTOP_API, else\n"       \
-	"                    " ONESTOP_DEFAULT_API ")\n"
-
 const struct cli_cmd cli_send_cmd = {
 	"send",
 	"send a message through the local spoke",
@@ -289,9 +273,10 @@ const struct cli_cmd cli_send_cmd = {
 	"  --type T          the message type, e.g. gov.Application (required)\n"
 	"  --file F          read the payload from F instead of standard input\n"
 	"  --ttl S           lifetime in seconds (default: the spoke's default_ttl_s)\n"
-	MSG_API_HELP,
+	CLI_API_HELP,
 	msg_send_opts,
 	msg_send,
+	0,
 };
 
 const struct cli_cmd cli_recv_cmd = {
@@ -316,12 +301,13 @@ const struct cli_cmd cli_recv_cmd = {
 	"  --no-ack          do not acknowledge: the messages come again later\n"
 	"  --quiet           print only the payloads, byte for byte, nothing between\n"
 	"                    them; dead letters go to standard error\n"
-	MSG_API_HELP
+	CLI_API_HELP
 	"\n"
 	"Exit codes: 0 (also when there was no message without --wait), 1 error,\n"
 	"2 usage, 3 --wait given and nothing arrived in time.\n",
 	msg_recv_opts,
 	msg_recv,
+	0,
 };
 
 const struct cli_cmd cli_status_cmd = {
@@ -340,7 +326,8 @@ const struct cli_cmd cli_status_cmd = {
 	"  received=N          messages received since the spoke started\n"
 	"\n"
 	"Options:\n"
-	MSG_API_HELP,
+	CLI_API_HELP,
 	msg_status_opts,
 	msg_status,
+	0,
 };

@@ -1,5 +1,5 @@
-/* onestop registry init|add|revoke|suspend|activate|sign|show: the
- * operator's edits of the signed node registry. Every edit loads the file,
+/* onestop registry init|add|revoke|suspend|activate|dataset|sign|show:
+ * the operator's edits of the signed node registry. Every edit loads the file,
  * checks it was signed by the root key given, changes it, bumps the
  * version, re-signs it and replaces the file atomically. */
 #include <stdio.h>
@@ -310,6 +310,54 @@ static int regcmd_activate(const struct cli_cmd *cmd, const struct cli_args *a)
 	return regcmd_set_status(cmd, a, REG_ACTIVE);
 }
 
+static int regcmd_dataset(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+	struct os_keypair root;
+	struct registry *reg = NULL;
+	uint64_t now = os_now_ms(), expires = 0;
+	enum reg_ds_mode mode;
+	int rc;
+
+	memset(&root, 0, sizeof(root));
+	const char *key = cli_need(cmd, a, "root-key");
+	const char *path = key ? cli_need(cmd, a, "registry") : NULL;
+	const char *name = path ? cli_need(cmd, a, "name") : NULL;
+	const char *mode_s = name ? cli_need(cmd, a, "mode") : NULL;
+	if (mode_s == NULL)
+		return CLI_USAGE;
+	if (strcmp(mode_s, "full") == 0)
+		mode = REG_DS_FULL;
+	else if (strcmp(mode_s, "cached") == 0)
+		mode = REG_DS_CACHED;
+	else
+		return cli_usage(cmd, "--mode must be full or cached, not '%s'", mode_s);
+	if (os_name_valid(name) != 0)
+		return cli_usage(cmd, "bad dataset name '%s' (dotted labels [a-z0-9-]{1,32})", name);
+	if (cli_has(a, "valid-days") && (rc = regcmd_days(cmd, a, now, &expires)) != 0)
+		return rc;
+	if ((rc = regcmd_read_root(cmd, key, &root)) != CLI_OK)
+		goto out;
+	if ((rc = regcmd_load(cmd, path, &root, &reg)) != CLI_OK)
+		goto out;
+	const struct reg_dataset *d = registry_find_dataset(reg, name);
+	if (d != NULL && d->mode == mode && expires == 0) {
+		printf("dataset %s is already declared %s; %s unchanged\n", name, mode_s, path);
+		rc = CLI_OK;
+		goto out;
+	}
+	if ((rc = registry_set_dataset(reg, name, mode)) != 0) {
+		rc = cli_fail(cmd, "cannot declare dataset %s: %s", name, os_strerror(rc));
+		goto out;
+	}
+	if (expires != 0)
+		reg->expires_ms = expires;
+	rc = regcmd_save(cmd, reg, path, &root, now, 0);
+out:
+	registry_free(&reg);
+	crypto_keypair_wipe(&root);
+	return rc;
+}
+
 static int regcmd_sign(const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	struct os_keypair root;
@@ -379,9 +427,10 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 
 	cli_iso_time(reg->issued_ms, issued);
 	cli_iso_time(reg->expires_ms, expires);
-	printf("registry=%s\nversion=%llu\nissued=%s\nexpires=%s%s\nsignature=%s\nnodes=%zu\n",
+	printf("registry=%s\nversion=%llu\nissued=%s\nexpires=%s%s\nsignature=%s\nnodes=%zu\n"
+	       "datasets=%zu\n",
 	       path, (unsigned long long)reg->version, issued, expires,
-	       expired ? " EXPIRED" : "", sig, reg->n_nodes);
+	       expired ? " EXPIRED" : "", sig, reg->n_nodes, reg->n_datasets);
 	for (size_t i = 0; i < reg->n_nodes; i++) {
 		const struct reg_node *n = &reg->nodes[i];
 		os_hex(sh, n->sign_pk, sizeof(os_sign_pk));
@@ -392,6 +441,16 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 		regcmd_print_list("topics", n->topics, n->n_topics);
 		regcmd_print_list("allowed_types", n->allowed_types, n->n_types);
 		regcmd_print_list("publish", n->publish, n->n_publish);
+		putchar('\n');
+	}
+	for (size_t i = 0; i < reg->n_datasets; i++) {
+		const struct reg_dataset *d = &reg->datasets[i];
+		printf("dataset=%s mode=%s publishers=", d->name,
+		       d->mode == REG_DS_FULL ? "full" : d->mode == REG_DS_CACHED ? "cached" : "?");
+		size_t np = 0;
+		for (size_t k = 0; k < reg->n_nodes; k++)
+			if (registry_may_publish(&reg->nodes[k], d->name))
+				printf("%s%s", np++ ? "," : "", reg->nodes[k].name);
 		putchar('\n');
 	}
 	rc = CLI_OK;
@@ -421,6 +480,10 @@ static const struct cli_opt regcmd_sign_opts[] = {
 	{"root-key", CLI_ARG, 0}, {"registry", CLI_ARG, 0}, {"valid-days", CLI_ARG, 0},
 	{NULL, CLI_NOARG, 0},
 };
+static const struct cli_opt regcmd_dataset_opts[] = {
+	{"root-key", CLI_ARG, 0}, {"registry", CLI_ARG, 0},   {"name", CLI_ARG, 0},
+	{"mode", CLI_ARG, 0},     {"valid-days", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
+};
 static const struct cli_opt regcmd_show_opts[] = {
 	{"registry", CLI_ARG, 0}, {"anchor", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
 };
@@ -445,6 +508,7 @@ static const struct cli_cmd regcmd_init_cmd = {
 	"  --valid-days D    days until it expires, 1..36500 (default 365)\n",
 	regcmd_init_opts,
 	regcmd_init,
+	0,
 };
 
 static const struct cli_cmd regcmd_add_cmd = {
@@ -471,6 +535,7 @@ static const struct cli_cmd regcmd_add_cmd = {
 	"  --valid-days D    also renew: expire D days from now (default: keep the expiry)\n",
 	regcmd_add_opts,
 	regcmd_add,
+	0,
 };
 
 #define REGCMD_STATUS_HELP(verb, what)                                               \
@@ -491,6 +556,7 @@ static const struct cli_cmd regcmd_revoke_cmd = {
 			   "and messages to it are dead-lettered."),
 	regcmd_status_opts,
 	regcmd_revoke,
+	0,
 };
 
 static const struct cli_cmd regcmd_suspend_cmd = {
@@ -501,6 +567,7 @@ static const struct cli_cmd regcmd_suspend_cmd = {
 			   "'onestop registry activate' admits it again."),
 	regcmd_status_opts,
 	regcmd_suspend,
+	0,
 };
 
 static const struct cli_cmd regcmd_activate_cmd = {
@@ -509,6 +576,30 @@ static const struct cli_cmd regcmd_activate_cmd = {
 	REGCMD_STATUS_HELP("activate", "Mark node N active."),
 	regcmd_status_opts,
 	regcmd_activate,
+	0,
+};
+
+static const struct cli_cmd regcmd_dataset_cmd = {
+	"registry dataset",
+	"declare a replicated dataset",
+	"Usage: onestop registry dataset --root-key K --registry R --name D --mode full|cached\n"
+	"         [--valid-days D]\n"
+	"\n"
+	"Declare the replicated dataset D, or change its mode. full: every spoke\n"
+	"holds every entry (items). cached: the hub holds every entry and a spoke\n"
+	"holds those it looked up (identity). Who may publish it: 'registry add\n"
+	"--publish D'.\n"
+	REGCMD_EDIT_NOTE
+	"\n"
+	"Options:\n"
+	"  --root-key K      the root key file (required)\n"
+	"  --registry R      the registry file to change (required)\n"
+	"  --name D          the dataset's name, e.g. items (required)\n"
+	"  --mode M          full or cached (required)\n"
+	"  --valid-days D    also renew: expire D days from now (default: keep the expiry)\n",
+	regcmd_dataset_opts,
+	regcmd_dataset,
+	0,
 };
 
 static const struct cli_cmd regcmd_sign_cmd = {
@@ -526,6 +617,7 @@ static const struct cli_cmd regcmd_sign_cmd = {
 	"  --valid-days D    days until it expires, 1..36500 (default 365)\n",
 	regcmd_sign_opts,
 	regcmd_sign,
+	0,
 };
 
 static const struct cli_cmd regcmd_show_cmd = {
@@ -540,9 +632,12 @@ static const struct cli_cmd regcmd_show_cmd = {
 	"  expires=ISO-8601 UTC, followed by \" EXPIRED\" once it has expired\n"
 	"  signature=verified | BAD | not checked (without --anchor)\n"
 	"  nodes=N\n"
+	"  datasets=N\n"
 	"then one line per node:\n"
 	"  name=N roles=R,.. status=S key_version=V sign_pk=HEX box_pk=HEX\n"
 	"  topics=T,.. allowed_types=T,.. publish=D,..\n"
+	"and one line per dataset:\n"
+	"  dataset=D mode=full|cached publishers=N,..\n"
 	"Exits 1 (after printing) when the signature is BAD or the registry expired.\n"
 	"\n"
 	"Options:\n"
@@ -551,11 +646,13 @@ static const struct cli_cmd regcmd_show_cmd = {
 	"                    to check the signature against\n",
 	regcmd_show_opts,
 	regcmd_show,
+	0,
 };
 
 const struct cli_cmd *const cli_registry_cmds[] = {
-	&regcmd_init_cmd,     &regcmd_add_cmd,  &regcmd_revoke_cmd, &regcmd_suspend_cmd,
-	&regcmd_activate_cmd, &regcmd_sign_cmd, &regcmd_show_cmd,   NULL,
+	&regcmd_init_cmd,     &regcmd_add_cmd,     &regcmd_revoke_cmd, &regcmd_suspend_cmd,
+	&regcmd_activate_cmd, &regcmd_dataset_cmd, &regcmd_sign_cmd,   &regcmd_show_cmd,
+	NULL,
 };
 
 const char cli_registry_help[] =
@@ -572,6 +669,7 @@ const char cli_registry_help[] =
 	"  revoke     revoke a node\n"
 	"  suspend    suspend a node\n"
 	"  activate   make a node active again\n"
+	"  dataset    declare a replicated dataset\n"
 	"  sign       re-sign (renew) a registry\n"
 	"  show       print a registry\n"
 	"\n"

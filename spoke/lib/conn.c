@@ -23,6 +23,14 @@ void conn_seterr(struct onestop *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+size_t conn_strlen_max(const char *s, size_t max)
+{
+	if (s == NULL)
+		return 0;
+	size_t len = strnlen(s, max + 1);
+	return len > max ? SIZE_MAX : len;
+}
+
 int conn_open(struct onestop *c)
 {
 	if (c->sock != NULL) {

@@ -24,6 +24,10 @@ struct onestop {
 	char err[512];        /* onestop_last_error() */
 };
 
+/* Length of s if it is at most max bytes, else SIZE_MAX; NULL counts as
+ * "". For bounding the strings of a reply before copying them. */
+size_t conn_strlen_max(const char *s, size_t max);
+
 /* Printf into c->err (truncating). */
 void conn_seterr(struct onestop *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
