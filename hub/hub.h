@@ -33,6 +33,7 @@ struct hub_conf {
 	long long heartbeat_ms;
 	long long queue_quota;
 	char *log_level;
+	long long dataset_log_max;
 };
 
 /* Counters since start, logged by the stats line. */
@@ -51,6 +52,7 @@ struct hub_stats {
 struct queue;
 struct link;
 struct route;
+struct dataset;
 
 struct hub {
 	struct hub_conf conf;
@@ -66,6 +68,7 @@ struct hub {
 	struct queue *queue;
 	struct link *link;
 	struct route *route;
+	struct dataset *ds;           /* replicated datasets (dataset.c) */
 	struct batchsig_cache *sigcache;
 	struct hub_stats stats;
 	uint64_t now_ms;              /* wall clock at the start of the iteration */

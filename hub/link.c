@@ -9,6 +9,7 @@
  *   none   any other frame                        LinkError EHELLO -> none
  *   LIVE   Hello                                  restart deliver stream, Welcome -> LIVE
  *   LIVE   push, deliver_ack, heartbeat           handle; replies after commit -> LIVE
+ *   LIVE   dataset_ack, fetch                     dataset.c; replies after commit -> LIVE
  *   LIVE   no ack progress for 3 heartbeats       resend from the oldest unacked -> LIVE
  *   LIVE   silent for 3 heartbeats                -> ENDED
  *   LIVE   node no longer active                  LinkError EREVOKED -> ENDED
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "dataset.h"
 #include "err.h"
 #include "log.h"
 #include "map.h"
@@ -54,7 +56,10 @@ struct session {
 	uint64_t progress_ms;           /* when acks last advanced (or sending began) */
 	int more;                       /* the queue may hold entries past scan_after */
 	int flush_blocked;              /* a deliver frame failed in this flush */
+	int ds_blocked;                 /* a dataset stream frame failed in this flush */
 };
+
+enum out_kind { OUT_CONTROL, OUT_DELIVER, OUT_DATASET };
 
 /* A frame held until the iteration's commit. */
 struct out_frame {
@@ -63,7 +68,7 @@ struct out_frame {
 	size_t rid_len;
 	uint8_t *data;
 	size_t len;
-	int deliver;
+	int deliver;                    /* enum out_kind */
 };
 
 struct link {
@@ -238,6 +243,7 @@ static void link_end(struct hub *h, struct session *s, const char *reason)
 		return;
 	s->ended = 1;
 	h->link->live--;
+	dataset_session_end(h, s->name);
 	os_log(OS_LOG_INFO, "session_end", "node=%s reason=%s", s->name, reason);
 }
 
@@ -377,6 +383,7 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 	f.welcome = &w;
 	if (link_pack(&f, &buf, &len) == 0)
 		link_hold(h, s, s->rid, s->rid_len, buf, len, 0);
+	dataset_hello(h, s->name, hello);
 	os_hex(ehex, s->outbox_epoch, QUEUE_EPOCH_LEN);
 	os_log(OS_LOG_INFO, "session_start",
 	       "node=%s epoch=%s accepted_seq=%llu window=%u registry_version=%llu", s->name,
@@ -499,6 +506,12 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 	case ONESTOP__LINK_FRAME__BODY_DELIVER_ACK:
 		link_deliver_ack(h, s, f->deliver_ack);
 		break;
+	case ONESTOP__LINK_FRAME__BODY_DATASET_ACK:
+		dataset_ack(h, s->name, f->dataset_ack);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_FETCH:
+		dataset_fetch(h, s->name, f->fetch);
+		break;
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		break;
 	case ONESTOP__LINK_FRAME__BODY_ERROR:
@@ -594,7 +607,7 @@ static void topup_emit(struct topup *t)
 	f.body_case = ONESTOP__LINK_FRAME__BODY_DELIVER;
 	f.deliver = &tr;
 	if (link_pack(&f, &buf, &len) == 0)
-		link_hold(t->h, t->s, t->s->rid, t->s->rid_len, buf, len, 1);
+		link_hold(t->h, t->s, t->s->rid, t->s->rid_len, buf, len, OUT_DELIVER);
 	else
 		t->h->failed = OS_ENOMEM; /* the stream restarts after the abort */
 	topup_free_items(t);
@@ -696,28 +709,34 @@ void link_commit_done(struct hub *h)
 		struct out_frame *f = &l->out[i];
 		int rc;
 
-		if (f->s && (f->s->ended || (f->deliver && f->s->flush_blocked)))
+		if (f->s && (f->s->ended ||
+			     (f->deliver == OUT_DELIVER && f->s->flush_blocked) ||
+			     (f->deliver == OUT_DATASET && f->s->ds_blocked)))
 			continue;
 		rc = link_send_now(h, f->rid, f->rid_len, f->data, f->len);
 		if (rc == 0 || !f->s)
 			continue;
-		if (rc == OS_EAGAIN && f->deliver) {
+		if (rc == OS_EAGAIN && f->deliver == OUT_DELIVER) {
 			/* Its pipe is full: send again from the oldest unacked
 			 * entry later rather than leave a hole in the stream. */
 			f->s->flush_blocked = 1;
 			link_restart_stream(f->s, 0);
+		} else if (rc == OS_EAGAIN && f->deliver == OUT_DATASET) {
+			f->s->ds_blocked = 1;
+			dataset_blocked(h, f->s->name);
 		} else if (rc == OS_ECONN) {
 			link_end(h, f->s, "unreachable");
 		}
 	}
 	link_out_clear(l);
 	for (struct session *s = l->head; s; s = s->next)
-		s->flush_blocked = 0;
+		s->flush_blocked = s->ds_blocked = 0;
 }
 
 void link_commit_failed(struct hub *h)
 {
 	link_out_clear(h->link);
+	dataset_commit_failed(h);
 	for (struct session *s = h->link->head; s; s = s->next) {
 		s->ack_due = 0;
 		link_restart_stream(s, 1);
@@ -827,6 +846,17 @@ void link_registry_changed(struct hub *h, int changed)
 			link_end(h, s, "unreachable");
 	}
 	free(buf);
+}
+
+void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t len, int stream)
+{
+	struct session *s = link_find(h->link, node);
+
+	if (!s) {
+		free(data);
+		return;
+	}
+	link_hold(h, s, s->rid, s->rid_len, data, len, stream ? OUT_DATASET : OUT_CONTROL);
 }
 
 unsigned link_sessions(const struct hub *h)

@@ -6,6 +6,7 @@
 #ifndef HUB_LINK_H
 #define HUB_LINK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hub.h"
@@ -53,6 +54,12 @@ int link_inflight(const struct hub *h, const char *dest, uint64_t qseq);
 /* After a registry change: end the sessions of nodes no longer active,
  * and when changed is set send the new registry to every session. */
 void link_registry_changed(struct hub *h, int changed);
+
+/* Hold a packed frame (consumed) for node's live session until the
+ * iteration's commit; freed at once when node has no live session. A
+ * stream frame (stream != 0) that finds the pipe full is not sent, nor are
+ * the later ones to that node, and dataset_blocked restarts its streams. */
+void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t len, int stream);
 
 /* Number of live sessions. */
 unsigned link_sessions(const struct hub *h);

@@ -14,6 +14,7 @@
 #include "batchsig.h"
 #include "config.h"
 #include "crypto.h"
+#include "dataset.h"
 #include "err.h"
 #include "hub.h"
 #include "link.h"
@@ -51,6 +52,8 @@ static const struct cfg_opt hub_opts[] = {
 	OPT_INT(queue_quota, "1000000", 1, 1000000000000LL, 1,
 		"entries a destination queue may hold before pushes to it wait"),
 	OPT_STR(log_level, "info", 0, 1, "debug, info, warn or error"),
+	OPT_INT(dataset_log_max, "100000", 10, 1000000000000LL, 1,
+		"changes kept per dataset log before compaction from the front"),
 	{ NULL, CFG_STR, NULL, 0, 0, 0, 0, NULL, 0 },
 };
 
@@ -285,6 +288,8 @@ static void hub_iteration(struct hub *h, int sweep)
 		h->failed = rc;
 	if (!h->failed)
 		link_topup(h);
+	if (!h->failed)
+		dataset_topup(h);
 	if (!h->failed && (rc = route_flush(h)) != 0)
 		h->failed = rc;
 	if (!h->failed)
@@ -351,7 +356,8 @@ static int hub_loop(struct hub *h)
 		now = os_now_ms();
 		/* After a failed iteration pending work would retry at once;
 		 * give the store a moment instead of spinning. */
-		if ((!link_work_pending(h) || now < h->backoff_until_ms) && next_tick > now)
+		if (((!link_work_pending(h) && !dataset_work_pending(h)) ||
+		     now < h->backoff_until_ms) && next_tick > now)
 			timeout = (long)(next_tick - now);
 		if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
 			os_log(OS_LOG_ERROR, "poll_failed", "error=\"%s\"", zmq_strerror(errno));
@@ -378,6 +384,7 @@ static int hub_loop(struct hub *h)
 		hub_iteration(h, sweep);
 		if (h->now_ms >= next_tick) {
 			link_timers(h);
+			dataset_timers(h);
 			next_tick = h->now_ms + tick;
 		}
 		if (h->now_ms >= next_stats) {
@@ -440,6 +447,12 @@ static int hub_start(struct hub *h)
 		       h->conf.data_dir, os_errname(rc), os_strerror(rc));
 		return rc;
 	}
+	rc = dataset_open(h);
+	if (rc) {
+		os_log(OS_LOG_ERROR, "start_failed", "what=dataset_store data_dir=%s code=%s",
+		       h->conf.data_dir, os_errname(rc));
+		return rc;
+	}
 	if ((rc = batchsig_cache_new(HUB_SIGCACHE_SLOTS, &h->sigcache)) ||
 	    (rc = route_new(&h->route)) || (rc = route_registry_changed(h)) ||
 	    (rc = link_new(&h->link))) {
@@ -476,6 +489,7 @@ static void hub_stop(struct hub *h)
 		zmq_ctx_term(h->zctx);
 	link_destroy(&h->link);
 	route_destroy(&h->route);
+	dataset_close(h);
 	batchsig_cache_destroy(&h->sigcache);
 	queue_close(&h->queue);
 	registry_free(&h->reg);
@@ -490,28 +504,47 @@ int main(int argc, char **argv)
 {
 	struct hub h;
 	char **args;
+	const char *digest = NULL;
 	int nargs = 0, check = 0, rc = 0;
 	enum cfg_action act;
 
 	memset(&h, 0, sizeof(h));
 	/* --check-config is handled here so that it also checks the key, the
-	 * registry and the hub's node, not only the option table. */
+	 * registry and the hub's node, not only the option table; so is the
+	 * --dataset-digest mode, which only reads the store. */
 	args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args)
 		return 1;
 	for (int i = 0; i < argc; i++) {
-		if (i > 0 && strcmp(argv[i], "--check-config") == 0)
+		if (i > 0 && strcmp(argv[i], "--check-config") == 0) {
 			check = 1;
-		else
+		} else if (i > 0 && strcmp(argv[i], "--dataset-digest") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: --dataset-digest needs a dataset name\n", HUB_PROG);
+				free(args);
+				return 2;
+			}
+			digest = argv[++i];
+		} else {
 			args[nargs++] = argv[i];
+		}
 	}
 	act = cfg_parse(hub_opts, &h.conf, HUB_PROG,
-			"OneStop hub: routes signed messages between spokes, durably.",
+			"OneStop hub: routes signed messages between spokes, durably. "
+			"--dataset-digest NAME prints a dataset's seq, count and digest from the store.",
 			nargs, args, &h.config_path);
 	if (act != CFG_RUN) {
 		free(args);
 		cfg_free(hub_opts, &h.conf);
 		return act == CFG_EXIT_OK ? 0 : 2;
+	}
+	if (digest) {
+		rc = crypto_setup() == 0 ? dataset_digest_print(h.conf.data_dir,
+								(size_t)h.conf.map_size_mb, digest)
+					 : OS_EINVAL;
+		free(args);
+		cfg_free(hub_opts, &h.conf);
+		return rc == 0 ? 0 : (rc == OS_ENAME ? 2 : 1);
 	}
 	if (crypto_setup() != 0) {
 		fprintf(stderr, "%s: cannot initialise the crypto library\n", HUB_PROG);

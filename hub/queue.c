@@ -185,7 +185,7 @@ int queue_open(const char *dir, size_t map_mb, struct queue **out)
 	rc = map_new(&q->dests);
 	if (rc)
 		goto out;
-	rc = store_open(dir, map_mb, 8, &q->st);
+	rc = store_open(dir, map_mb, 16, &q->st);
 	if (rc)
 		goto out;
 	if ((rc = store_dbi_open(q->st, "meta", &q->meta)) ||
@@ -249,6 +249,16 @@ void queue_close(struct queue **qp)
 const uint8_t *queue_epoch(const struct queue *q)
 {
 	return q->epoch;
+}
+
+struct store *queue_store(struct queue *q)
+{
+	return q->st;
+}
+
+struct store_txn *queue_txn(struct queue *q)
+{
+	return q->txn;
 }
 
 int queue_begin(struct queue *q)

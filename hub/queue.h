@@ -15,6 +15,8 @@
 #define QUEUE_EPOCH_LEN 16
 
 struct queue;
+struct store;
+struct store_txn;
 
 /* Open (or create) the store in dir with a map of map_mb MiB, create the
  * hub epoch on first use and count the entries of every queue.
@@ -25,6 +27,12 @@ void queue_close(struct queue **q);
 
 /* The 16-byte epoch naming this store; valid while q lives. */
 const uint8_t *queue_epoch(const struct queue *q);
+
+/* The store the queues live in (other hub modules open their databases in
+ * it at start-up), and the iteration's open write transaction or NULL;
+ * both borrowed while q lives. */
+struct store *queue_store(struct queue *q);
+struct store_txn *queue_txn(struct queue *q);
 
 /* Start the iteration's write transaction unless one is open. 0 or
  * OS_ESTORE. Every call below that touches the store needs it. */

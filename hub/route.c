@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "envelope.h"
 #include "err.h"
 #include "link.h"
@@ -232,6 +233,28 @@ static int route_store(struct hub *h, const char *const *dests, size_t n,
 	return 0;
 }
 
+/* A dataset change addressed to the hub: sequenced in this transaction,
+ * or refused with a dead letter naming the reason. */
+static int route_change(struct hub *h, const char *origin, const struct env *e,
+			const uint8_t *msg, size_t len, enum route_outcome *outcome)
+{
+	char reason[200], why[200] = "";
+	uint64_t seq = 0;
+	int code = 0;
+	int rc = dataset_apply(h, e, msg, len, &code, why, sizeof(why), &seq);
+
+	if (rc)
+		return rc;
+	if (code) {
+		route_reason(reason, sizeof(reason), "%s", why[0] ? why : os_strerror(code));
+		route_refuse(h, origin, e->id, e->destination, e->type, code, reason);
+		return 0;
+	}
+	h->stats.accepted++;
+	*outcome = ROUTE_ACCEPTED;
+	return 0;
+}
+
 /* Decide one pushed message from origin. Returns 0 or a store error;
  * *outcome says what became of it. */
 static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size_t len,
@@ -275,6 +298,12 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 		route_reason(reason, sizeof(reason), "%s", os_strerror(rc));
 		route_refuse(h, origin, e.id, e.destination, e.type, rc, reason);
 		rc = 0;
+		goto out;
+	}
+	/* A change is governed by the publish rights of the registry
+	 * (ds_change_allowed), not by the types the node may send. */
+	if (strcmp(e.destination, h->conf.name) == 0 && strcmp(e.type, DS_CHANGE_TYPE) == 0) {
+		rc = route_change(h, origin, &e, msg, len, outcome);
 		goto out;
 	}
 	from = registry_find(h->reg, origin);

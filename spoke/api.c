@@ -18,6 +18,8 @@
 
 #include "onestop.pb-c.h"
 
+#include "cache.h"
+#include "dataset.h"
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
@@ -25,21 +27,12 @@
 #include "uplink.h"
 #include "util.h"
 
-#define API_MAX_BATCH 10000u         /* messages per Send, Recv or Ack */
-#define API_MAX_ROUTE 4u             /* envelope frames before the body */
+#define API_MAX_BATCH 10000u         /* messages per Send, Recv, Ack or Put */
 #define API_ROUTE_BYTES 256u         /* longest routing frame we echo */
 #define API_MAX_PARKED 10000u        /* Recv requests waiting at once */
 #define API_RECV_BYTES (64u << 20)   /* payload bytes in one Recv reply */
 #define API_MAX_WAIT_MS 3600000u     /* longest Recv wait honoured */
 #define API_MSG_LEN 200
-
-/* The frames before the body, echoed before the reply: the ROUTER's
- * routing id, and an empty delimiter when the client is a REQ. */
-struct api_route {
-	unsigned n;
-	size_t len[API_MAX_ROUTE];
-	uint8_t *buf; /* the frames, concatenated */
-};
 
 /* One request drained in this iteration, waiting for its reply. */
 struct api_req {
@@ -50,7 +43,9 @@ struct api_req {
 	char msg[API_MSG_LEN];
 	Onestop__ApiRequest *req;    /* unpacked; Send drafts point into it */
 	uint64_t at_ms;              /* when a Send was accepted: its ttl counts from here */
-	os_msgid *ids;               /* Send: the ids, once signed */
+	os_msgid *ids;               /* Send, Put: the ids, once signed */
+	uint8_t **puts;              /* Put: the packed ChangeRequests */
+	size_t *put_lens;
 	uint32_t acked;              /* Ack: entries deleted */
 };
 
@@ -73,7 +68,7 @@ struct api {
 
 static uint8_t api_empty[1];
 
-static void api_route_free(struct api_route *rt)
+void api_route_free(struct api_route *rt)
 {
 	free(rt->buf);
 	rt->buf = NULL;
@@ -98,10 +93,8 @@ static void api_free_buf(void *data, void *hint)
 	free(data);
 }
 
-/* Pack and send a reply behind its routing frames. A client that is gone
- * or not reading loses it; nothing else depends on it. */
-static void api_send_reply(struct spoke *sp, const struct api_route *rt,
-			   const Onestop__ApiReply *rep)
+void api_send_reply(struct spoke *sp, const struct api_route *rt,
+		    const Onestop__ApiReply *rep)
 {
 	void *s = sp->api->sock;
 	size_t n = onestop__api_reply__get_packed_size(rep);
@@ -194,6 +187,17 @@ static int api_recv(struct api *a, struct api_route *rt, zmq_msg_t *body)
 	return 1;
 }
 
+static void api_req_free_puts(struct api_req *r)
+{
+	if (r->puts)
+		for (size_t i = 0; i < r->req->put->n_puts; i++)
+			free(r->puts[i]);
+	free(r->puts);
+	free(r->put_lens);
+	r->puts = NULL;
+	r->put_lens = NULL;
+}
+
 static struct api_req *api_req_add(struct api *a)
 {
 	if (a->n_reqs == a->cap_reqs) {
@@ -211,9 +215,93 @@ static struct api_req *api_req_add(struct api *a)
 
 static void api_refused(struct spoke *sp, const struct api_req *r)
 {
+	char msg[API_MSG_LEN];
+	size_t i = 0;
+
 	sp->stats.refused++;
-	os_log(OS_LOG_INFO, "send_refused", "request_id=%llu code=%s reason=\"%s\"",
-	       (unsigned long long)r->request_id, os_errname(r->code), r->msg);
+	/* A Put's reason may quote keys: keep the log value printable. */
+	for (; r->msg[i] && i + 1 < sizeof msg; i++)
+		msg[i] = r->msg[i] == '"' || r->msg[i] == '\\' ||
+				 (unsigned char)r->msg[i] < 0x20 ? '?' : r->msg[i];
+	msg[i] = '\0';
+	os_log(OS_LOG_INFO, r->op == ONESTOP__API_REQUEST__OP_PUT ? "put_refused" : "send_refused",
+	       "request_id=%llu code=%s reason=\"%s\"", (unsigned long long)r->request_id,
+	       os_errname(r->code), msg);
+}
+
+/* Messages a pending Send or Put signs. */
+static size_t api_req_count(const struct api_req *r)
+{
+	return r->op == ONESTOP__API_REQUEST__OP_PUT ? r->req->put->n_puts
+						      : r->req->send->n_messages;
+}
+
+/* Check a Put: each change is packed and checked locally against the
+ * registry and the copy held here (the hub checks again), then it waits
+ * to be signed with the iteration's Sends. */
+static void api_check_put(struct spoke *sp, struct api_req *r, uint64_t now_ms)
+{
+	const Onestop__PutRequest *p = r->req->put;
+	size_t n = p->n_puts;
+	char reason[API_MSG_LEN];
+	int rc;
+	if (n == 0 || n > API_MAX_BATCH) {
+		api_fail(r, OS_EINVAL, "a Put carries 1..%u changes, this one %zu", API_MAX_BATCH, n);
+		goto refused;
+	}
+	if (spoke_registry_expired(sp, now_ms)) {
+		api_fail(r, OS_EEXPIRED,
+			 "the registry (version %llu) has expired; changes are refused until a current one arrives",
+			 (unsigned long long)sp->reg->version);
+		goto refused;
+	}
+	r->puts = calloc(n, sizeof *r->puts);
+	r->put_lens = calloc(n, sizeof *r->put_lens);
+	if (!r->puts || !r->put_lens) {
+		api_fail(r, OS_ENOMEM, "out of memory");
+		goto refused;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Onestop__DatasetPut *d = p->puts[i];
+		if (!d) {
+			api_fail(r, OS_EDECODE, "change %zu is missing", i);
+			goto refused;
+		}
+		if (!d->dataset || os_name_valid(d->dataset) != 0) {
+			api_fail(r, OS_EINVAL, "change %zu: the dataset must be a name like \"items\"", i);
+			goto refused;
+		}
+		if (!d->key || ds_key_valid(d->key) != 0) {
+			api_fail(r, OS_EINVAL, "change %zu: the key must be 1..%u printable ASCII characters",
+				 i, DS_KEY_MAX);
+			goto refused;
+		}
+		rc = ds_change_pack(d->dataset, d->key, d->delete_, d->value.data, d->value.len,
+				    &r->puts[i], &r->put_lens[i]);
+		if (rc < 0) {
+			api_fail(r, rc, "change %zu (%s): %s", i, d->key,
+				 rc == OS_ETOOBIG ? "the value is larger than 65536 bytes" : os_strerror(rc));
+			goto refused;
+		}
+		reason[0] = '\0';
+		rc = cache_put_check(sp, d->dataset, d->key, d->delete_, d->value.data, d->value.len,
+				     reason, sizeof reason);
+		if (rc < 0) {
+			api_fail(r, rc, "change %zu: %s", i, reason[0] ? reason : os_strerror(rc));
+			goto refused;
+		}
+	}
+	uint64_t held = sp->ob.count + sp->api->pending_msgs;
+	if (held + n > (uint64_t)sp->conf.outbox_quota) {
+		api_fail(r, OS_EFULL, "the outbox is full (%llu of %lld messages); retry later",
+			 (unsigned long long)held, sp->conf.outbox_quota);
+		goto refused;
+	}
+	sp->api->pending_msgs += n;
+	r->at_ms = now_ms;
+	return;
+refused:
+	api_refused(sp, r);
 }
 
 static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
@@ -323,8 +411,16 @@ int api_drain(struct spoke *sp, unsigned budget)
 		case ONESTOP__API_REQUEST__OP_ACK:
 			rc = api_do_ack(sp, r);
 			break;
+		case ONESTOP__API_REQUEST__OP_PUT:
+			api_check_put(sp, r, now_ms);
+			break;
 		case ONESTOP__API_REQUEST__OP_RECV:
 		case ONESTOP__API_REQUEST__OP_STATUS:
+		case ONESTOP__API_REQUEST__OP_GET:
+		case ONESTOP__API_REQUEST__OP_LIST:
+		case ONESTOP__API_REQUEST__OP_DATASETS:
+		case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
+		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
 			break; /* served after the commit */
 		default:
 			api_fail(r, OS_EINVAL, "the request names no operation");
@@ -338,7 +434,8 @@ int api_drain(struct spoke *sp, unsigned budget)
 
 static int api_is_pending_send(const struct api_req *r)
 {
-	return r->op == ONESTOP__API_REQUEST__OP_SEND && r->code == 0 && !r->ids;
+	return (r->op == ONESTOP__API_REQUEST__OP_SEND || r->op == ONESTOP__API_REQUEST__OP_PUT) &&
+	       r->code == 0 && !r->ids;
 }
 
 /* Sign the pending Sends among reqs[from, to) (total messages) as one
@@ -358,6 +455,18 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 		struct api_req *r = &a->reqs[i];
 		if (!api_is_pending_send(r))
 			continue;
+		if (r->op == ONESTOP__API_REQUEST__OP_PUT) {
+			/* A change goes to the hub, which sequences it. */
+			uint64_t ttl = (uint64_t)sp->conf.default_ttl_s;
+			for (size_t m = 0; m < r->req->put->n_puts; m++, k++) {
+				d[k].destination = sp->conf.hub_name;
+				d[k].type = DS_CHANGE_TYPE;
+				d[k].payload = r->puts[m];
+				d[k].payload_len = r->put_lens[m];
+				d[k].expires_ms = r->at_ms + ttl * 1000u;
+			}
+			continue;
+		}
 		const Onestop__SendRequest *s = r->req->send;
 		for (size_t m = 0; m < s->n_messages; m++, k++) {
 			const Onestop__Outgoing *o = s->messages[m];
@@ -383,7 +492,7 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 		struct api_req *r = &a->reqs[i];
 		if (!api_is_pending_send(r))
 			continue;
-		size_t n = r->req->send->n_messages;
+		size_t n = api_req_count(r);
 		r->ids = malloc(n * sizeof *r->ids);
 		if (r->ids)
 			memcpy(r->ids, ids[k], n * sizeof *r->ids);
@@ -428,7 +537,7 @@ int api_flush_sends(struct spoke *sp)
 			const struct api_req *r = &a->reqs[j];
 			if (!api_is_pending_send(r))
 				continue;
-			size_t n = r->req->send->n_messages;
+			size_t n = api_req_count(r);
 			if (total + n > BATCHSIG_MAX_LEAVES)
 				break;
 			total += n;
@@ -572,6 +681,30 @@ static void api_reply_send(struct spoke *sp, const struct api_req *r)
 	free(ids);
 }
 
+static void api_reply_put(struct spoke *sp, const struct api_req *r)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__PutResult res = ONESTOP__PUT_RESULT__INIT;
+	size_t n = r->req->put->n_puts;
+	ProtobufCBinaryData *ids = calloc(n, sizeof *ids);
+	if (!ids) {
+		api_reply_code(sp, &r->route, r->request_id, OS_ENOMEM,
+			       "the changes were stored but the reply could not be built");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i].data = r->ids[i];
+		ids[i].len = sizeof r->ids[i];
+	}
+	res.n_ids = n;
+	res.ids = ids;
+	rep.request_id = r->request_id;
+	rep.result_case = ONESTOP__API_REPLY__RESULT_PUT;
+	rep.put = &res;
+	api_send_reply(sp, &r->route, &rep);
+	free(ids);
+}
+
 static void api_reply_ack(struct spoke *sp, const struct api_req *r)
 {
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
@@ -669,9 +802,10 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 	for (size_t i = 0; i < a->n_reqs; i++) {
 		struct api_req *r = &a->reqs[i];
 		if (r->code == 0 && commit_rc < 0 &&
-		    (r->op == ONESTOP__API_REQUEST__OP_SEND || r->op == ONESTOP__API_REQUEST__OP_ACK)) {
+		    (r->op == ONESTOP__API_REQUEST__OP_SEND || r->op == ONESTOP__API_REQUEST__OP_ACK ||
+		     r->op == ONESTOP__API_REQUEST__OP_PUT)) {
 			api_fail(r, commit_rc, "the store could not commit: %s", os_strerror(commit_rc));
-			if (r->op == ONESTOP__API_REQUEST__OP_SEND)
+			if (r->op != ONESTOP__API_REQUEST__OP_ACK)
 				api_refused(sp, r);
 		}
 		if (r->code != 0) {
@@ -688,6 +822,17 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 			break;
 		case ONESTOP__API_REQUEST__OP_STATUS:
 			api_reply_status(sp, r);
+			break;
+		case ONESTOP__API_REQUEST__OP_PUT:
+			api_reply_put(sp, r);
+			break;
+		case ONESTOP__API_REQUEST__OP_GET:
+		case ONESTOP__API_REQUEST__OP_LIST:
+		case ONESTOP__API_REQUEST__OP_DATASETS:
+		case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
+		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
+			/* Read from the committed store; may wait for the hub. */
+			cache_serve(sp, &r->route, r->req);
 			break;
 		default:
 			break; /* Recv: below, after the parked ones */
@@ -710,6 +855,7 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 	for (size_t i = 0; i < a->n_reqs; i++) {
 		struct api_req *r = &a->reqs[i];
 		api_route_free(&r->route);
+		api_req_free_puts(r);
 		if (r->req)
 			onestop__api_request__free_unpacked(r->req, NULL);
 		free(r->ids);
@@ -861,6 +1007,7 @@ void api_close(struct spoke *sp)
 	free(a->parked);
 	for (size_t i = 0; i < a->n_reqs; i++) {
 		api_route_free(&a->reqs[i].route);
+		api_req_free_puts(&a->reqs[i]);
 		if (a->reqs[i].req)
 			onestop__api_request__free_unpacked(a->reqs[i].req, NULL);
 		free(a->reqs[i].ids);

@@ -1,6 +1,7 @@
 /* The spoke's local API: a ROUTER socket (ipc:// or loopback tcp://) on
- * which apps send ApiRequests (Send, Recv, Ack, Status) and get ApiReplies
- * with the same request_id. Replies that depend on stored data go out only
+ * which apps send ApiRequests (Send, Recv, Ack, Status, Put; the dataset
+ * reads and assertions are served by cache.c) and get ApiReplies with the
+ * same request_id. Replies that depend on stored data go out only
  * after the iteration's commit. */
 #ifndef SPOKE_API_H
 #define SPOKE_API_H
@@ -9,6 +10,26 @@
 #include <stdint.h>
 
 struct spoke;
+struct Onestop__ApiReply;
+
+#define API_MAX_ROUTE 4u             /* envelope frames before the body */
+
+/* The frames before a request's body (the ROUTER's routing id, and an
+ * empty delimiter for a REQ client), echoed before its reply. buf holds
+ * them concatenated (malloc'd; NULL once moved or freed). */
+struct api_route {
+	unsigned n;
+	size_t len[API_MAX_ROUTE];
+	uint8_t *buf;
+};
+
+/* Free rt's frames (rt itself is the caller's). */
+void api_route_free(struct api_route *rt);
+
+/* Pack rep and send it now behind rt's frames. A client that is gone or
+ * not reading loses it; nothing else depends on it. */
+void api_send_reply(struct spoke *sp, const struct api_route *rt,
+		    const struct Onestop__ApiReply *rep);
 
 /* Bind the API socket at sp->conf.api (for ipc://, create the directory
  * and remove a stale socket file first; refuse a socket a live process
@@ -28,8 +49,8 @@ void *api_socket(const struct spoke *sp);
  * store error that poisoned the iteration. */
 int api_drain(struct spoke *sp, unsigned budget);
 
-/* Sign every Send accepted in this iteration as one batch (split at
- * BATCHSIG_MAX_LEAVES) and append it to the outbox, in the iteration's
+/* Sign every Send and Put accepted in this iteration as one batch (split
+ * at BATCHSIG_MAX_LEAVES) and append it to the outbox, in the iteration's
  * transaction. 0 or a store error. */
 int api_flush_sends(struct spoke *sp);
 

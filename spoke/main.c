@@ -22,6 +22,7 @@
 #include "util.h"
 
 #include "api.h"
+#include "cache.h"
 #include "spoke.h"
 #include "uplink.h"
 
@@ -70,6 +71,11 @@ static const struct cfg_opt spoke_opts[] = {
 	{"reconnect_max_ms", CFG_INT, "5000", 10, 3600000, 0, 0, "longest reconnect delay",
 	 OPT(reconnect_max_ms)},
 	{"log_level", CFG_STR, "info", 0, 0, 0, 1, "debug, info, warn or error", OPT(log_level)},
+	{"cache_entries", CFG_INT, "100000", 1, 1000000000, 0, 0,
+	 "entries kept per cached-mode dataset (least recently used evicted beyond)",
+	 OPT(cache_entries)},
+	{"fetch_timeout_ms", CFG_INT, "2000", 1, 3600000, 0, 0,
+	 "how long a cached-mode miss waits for the hub", OPT(fetch_timeout_ms)},
 	{NULL, 0, NULL, 0, 0, 0, 0, NULL, 0},
 };
 
@@ -178,6 +184,7 @@ static void spoke_reload(struct spoke *sp)
 	store_abort(&t);
 	if (rc < 0)
 		os_log(OS_LOG_ERROR, "store_reload_failed", "code=%s", os_errname(rc));
+	cache_reload(sp);
 }
 
 /* ------------------------------------------------------------ registry */
@@ -374,7 +381,7 @@ static int spoke_check_conf(struct spoke *sp)
 
 static int spoke_open_store(struct spoke *sp)
 {
-	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 8, &sp->st);
+	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 12, &sp->st);
 	if (rc < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=\"%s\"",
 		       sp->conf.data_dir, os_errname(rc), os_strerror(rc));
@@ -384,7 +391,8 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "outbox", &sp->db_outbox)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "inbox", &sp->db_inbox)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0) {
+	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
+	    (rc = cache_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=\"cannot open databases\"",
 		       sp->conf.data_dir, os_errname(rc));
 		return rc;
@@ -423,6 +431,12 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		sp->txn_err = 0;
 		return rc;
 	}
+	/* The dataset copies need the registry (modes) and a write
+	 * transaction (an interrupted snapshot is dropped). */
+	if ((rc = spoke_txn(sp, &t)) < 0 || (rc = cache_open(sp, t)) < 0 || sp->txn_err < 0) {
+		rc = rc < 0 ? rc : sp->txn_err;
+		goto store_fail;
+	}
 	if ((rc = spoke_commit(sp)) < 0)
 		goto store_fail;
 
@@ -458,6 +472,7 @@ store_fail:
 static void spoke_shutdown(struct spoke *sp)
 {
 	store_abort(&sp->txn);
+	cache_close(sp);
 	api_close(sp);
 	uplink_destroy(sp);
 	if (sp->zctx)
@@ -505,6 +520,9 @@ static int spoke_poll_timeout(const struct spoke *sp, uint64_t now)
 {
 	uint64_t d = uplink_deadline_us(sp);
 	uint64_t a = api_deadline_us(sp);
+	if (a < d)
+		d = a;
+	a = cache_deadline_us(sp);
 	if (a < d)
 		d = a;
 	if (sp->ib.prune_due_us < d)
@@ -566,6 +584,7 @@ static int spoke_loop(struct spoke *sp)
 			spoke_reload(sp);
 		}
 		api_after_commit(sp, rc);
+		cache_after_commit(sp, rc);
 		uplink_after_commit(sp, rc);
 
 		if (now >= stats_at) {

@@ -1,6 +1,7 @@
 /* The spoke daemon's shared state: configuration, keys, store handles,
  * registry, counters and the loop's one write transaction. main.c owns it;
- * uplink.c, outbox.c, inbox.c and api.c work on it within one loop iteration. */
+ * uplink.c, outbox.c, inbox.c, cache.c and api.c work on it within one loop
+ * iteration. */
 #ifndef SPOKE_H
 #define SPOKE_H
 
@@ -37,6 +38,8 @@ struct spoke_conf {
 	long long reconnect_min_ms;
 	long long reconnect_max_ms;
 	char *log_level;
+	long long cache_entries;
+	long long fetch_timeout_ms;
 };
 
 /* Counters since start, reported by Status and the debug stats line. */
@@ -52,6 +55,7 @@ struct spoke_stats {
 
 struct uplink;
 struct api;
+struct cache;
 
 struct spoke {
 	struct spoke_conf conf;
@@ -62,6 +66,7 @@ struct spoke {
 
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
+	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (cache.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
@@ -71,6 +76,7 @@ struct spoke {
 	struct inbox ib;
 	struct uplink *up;
 	struct api *api;
+	struct cache *ds;             /* dataset copies (cache.c) */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once by main.c. txn_err poisons it after the first failed write so

@@ -2,7 +2,8 @@
  * machine of docs/ARCHITECTURE.md "The link". The spoke says Hello, the hub
  * answers Welcome; then the outbox flows out as the push stream under the
  * hub's window and the deliver stream flows in, each acknowledged
- * cumulatively only after the receiver's commit.
+ * cumulatively only after the receiver's commit. Dataset frames (Changes,
+ * Snapshot, Fetched) go to cache.c, which acknowledges after the commit.
  *
  *   state       event                           action -> next state
  *   DOWN        backoff over                    open socket, Hello -> HELLO_SENT
@@ -22,6 +23,7 @@
 
 #include "onestop.pb-c.h"
 
+#include "cache.h"
 #include "err.h"
 #include "log.h"
 #include "spoke.h"
@@ -95,6 +97,13 @@ static int uplink_send(struct spoke *sp, const Onestop__LinkFrame *f)
 		return e == EAGAIN ? OS_EAGAIN : OS_ECONN;
 	}
 	return 0;
+}
+
+int uplink_send_frame(struct spoke *sp, const Onestop__LinkFrame *f)
+{
+	if (!sp->up || sp->up->state != UPLINK_UP)
+		return OS_ECONN;
+	return uplink_send(sp, f);
 }
 
 static uint64_t uplink_backoff_us(const struct spoke *sp)
@@ -202,9 +211,18 @@ static void uplink_hello(struct spoke *sp, uint64_t now)
 	h.outbox_epoch.data = sp->ob.epoch;
 	h.outbox_epoch.len = OUTBOX_EPOCH_LEN;
 	h.window = (uint32_t)sp->conf.window;
+	/* Where each dataset copy stands; without them (no memory) the hub
+	 * sends snapshots, which is slower but right. */
+	Onestop__DatasetPosition **pos = NULL;
+	size_t npos = 0;
+	if (cache_positions(sp, &pos, &npos) == 0) {
+		h.datasets = pos;
+		h.n_datasets = npos;
+	}
 	f.body_case = ONESTOP__LINK_FRAME__BODY_HELLO;
 	f.hello = &h;
 	int rc = uplink_send(sp, &f);
+	cache_positions_free(pos, npos);
 	if (rc < 0)
 		os_log(OS_LOG_DEBUG, "hello_unsent", "code=%s", os_errname(rc));
 	/* Either way the silence timer decides what happens next. */
@@ -359,6 +377,17 @@ static int uplink_frame(struct spoke *sp, const Onestop__LinkFrame *f, uint64_t 
 	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
 		spoke_registry_offer(sp, f->registry.data, f->registry.len, "hub", NULL);
 		return sp->txn_err;
+	case ONESTOP__LINK_FRAME__BODY_CHANGES:
+	case ONESTOP__LINK_FRAME__BODY_SNAPSHOT:
+	case ONESTOP__LINK_FRAME__BODY_FETCHED:
+		/* Dataset frames follow the Welcome of their session. */
+		if (sp->up->state != UPLINK_UP)
+			return 0;
+		if (f->body_case == ONESTOP__LINK_FRAME__BODY_CHANGES)
+			return cache_changes(sp, f->changes);
+		if (f->body_case == ONESTOP__LINK_FRAME__BODY_SNAPSHOT)
+			return cache_snapshot(sp, f->snapshot);
+		return cache_fetched(sp, f->fetched);
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		return 0; /* being heard is all it is for */
 	case ONESTOP__LINK_FRAME__BODY_ERROR:

@@ -41,6 +41,12 @@ void uplink_after_commit(struct spoke *sp, int commit_rc);
  * when it has work now. */
 uint64_t uplink_deadline_us(const struct spoke *sp);
 
+struct Onestop__LinkFrame;
+
+/* Pack and send f to the hub now, while a session is up. 0, OS_ECONN (no
+ * session), OS_EAGAIN (the pipe is full) or OS_ENOMEM. */
+int uplink_send_frame(struct spoke *sp, const struct Onestop__LinkFrame *f);
+
 /* The hub's transport key changed (registry update): reconnect with the
  * new key once the current iteration is done. */
 void uplink_request_restart(struct spoke *sp);

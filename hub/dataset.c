@@ -1,0 +1,1004 @@
+/* The hub's dataset sequencer and streams. Entries, the change log and each
+ * dataset's position live in the hub's store beside the queues (queue.c
+ * owns the iteration's transaction); each session's stream state is kept
+ * in memory and planned again from the spoke's position at every Hello.
+ *
+ *   phase     event                                   action -> next phase
+ *   PLAN      topup                                   snapshot needed? -> SNAPSHOT
+ *                                                     else stream from its seq -> CHANGES
+ *   CHANGES   topup                                   Changes within the window
+ *   CHANGES   the log no longer reaches the next seq  -> SNAPSHOT
+ *   CHANGES   ack above what was sent, or below        -> PLAN (from the acked seq)
+ *   SNAPSHOT  topup                                   chunks, at most 8 unacknowledged
+ *   SNAPSHOT  ack of the last chunk (seq=snapshot_seq) -> CHANGES from snapshot_seq
+ *   CHANGES   acks stall 3 heartbeats, commit failed   resend from the acked seq
+ *   SNAPSHOT  acks stall 3 heartbeats, commit failed   -> PLAN (a new snapshot) */
+#include "dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "link.h"
+#include "log.h"
+#include "map.h"
+#include "queue.h"
+#include "store.h"
+#include "util.h"
+
+#define DS_EKEY_MAX (OS_NAME_MAX + DS_KEY_MAX + 1)   /* dataset NUL key */
+#define DS_LKEY_MAX (OS_NAME_MAX + 8)                /* dataset NUL u64be seq */
+#define DS_META_LEN 16                               /* u64be last || u64be first */
+#define DS_STALL_BEATS 3u
+
+enum ds_phase { DS_PLAN, DS_CHANGES, DS_SNAPSHOT };
+
+/* One dataset stream to one spoke. */
+struct ds_stream {
+	char name[OS_NAME_MAX];
+	enum ds_phase phase;
+	uint64_t start;            /* PLAN: the seq the spoke holds */
+	int force_snapshot;        /* PLAN: its copy cannot be continued */
+	uint64_t acked;            /* CHANGES: the spoke holds everything up to it */
+	uint64_t sent;             /* CHANGES: last seq sent */
+	uint64_t snap_seq;         /* SNAPSHOT: the dataset's seq when it began */
+	uint32_t chunks_sent;
+	uint32_t chunks_acked;
+	int snap_done;             /* the last chunk went out */
+	char snap_after[DS_KEY_MAX + 1]; /* key of the last entry sent */
+	size_t snap_after_len;
+	uint64_t progress_ms;      /* acks last advanced, or sending began */
+	int more;                  /* topup should look at this stream */
+	int keep;                  /* scratch for the registry sync */
+};
+
+struct ds_session {
+	char node[OS_NAME_MAX];
+	uint32_t window;
+	uint64_t reg_version;      /* the registry its stream list was made from */
+	struct ds_stream *streams;
+	size_t n;
+};
+
+struct dataset {
+	store_dbi entries, log, meta;
+	struct map *sessions;      /* node -> struct ds_session */
+	int wake;                  /* a change was sequenced: every stream looks again */
+	char (*compact)[OS_NAME_MAX]; /* datasets whose log passed dataset_log_max */
+	size_t n_compact, cap_compact;
+	uint8_t *rec;              /* scratch: u64be seq || Signed */
+	size_t rec_cap;
+	Onestop__Change items[DATASET_FRAME_ITEMS];
+	Onestop__Change *ptrs[DATASET_FRAME_ITEMS];
+};
+
+/* ---------------------------------------------------------------- keys */
+
+static size_t ds_ekey(uint8_t *buf, const char *ds, const char *key, size_t klen)
+{
+	size_t dl = strlen(ds);
+
+	if (dl == 0 || dl >= OS_NAME_MAX || klen > DS_KEY_MAX)
+		return 0;
+	memcpy(buf, ds, dl);
+	buf[dl] = 0;
+	memcpy(buf + dl + 1, key, klen);
+	return dl + 1 + klen;
+}
+
+static size_t ds_lkey(uint8_t *buf, const char *ds, uint64_t seq)
+{
+	size_t dl = strlen(ds);
+
+	if (dl == 0 || dl >= OS_NAME_MAX)
+		return 0;
+	memcpy(buf, ds, dl);
+	buf[dl] = 0;
+	os_put_u64be(buf + dl + 1, seq);
+	return dl + 9;
+}
+
+/* last: the dataset's last seq (0: none yet); first: the oldest seq in the
+ * log (last + 1 when the log is empty). */
+static int ds_meta_get(struct dataset *d, struct store_txn *t, const char *name,
+		       uint64_t *last, uint64_t *first)
+{
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, d->meta, name, strlen(name), &v, &vl);
+
+	*last = 0;
+	*first = 1;
+	if (rc == OS_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (vl != DS_META_LEN) {
+		os_log(OS_LOG_ERROR, "dataset_meta_bad", "dataset=%s bytes=%zu", name, vl);
+		return OS_ESTORE;
+	}
+	*last = os_get_u64be(v);
+	*first = os_get_u64be((const uint8_t *)v + 8);
+	return 0;
+}
+
+static int ds_meta_put(struct dataset *d, struct store_txn *t, const char *name,
+		       uint64_t last, uint64_t first)
+{
+	uint8_t v[DS_META_LEN];
+
+	os_put_u64be(v, last);
+	os_put_u64be(v + 8, first);
+	return store_put(t, d->meta, name, strlen(name), v, sizeof(v));
+}
+
+/* The change a stored record (u64be seq || Signed) holds, into *c (the
+ * caller clears it). It was verified when it was stored: only unpacked. */
+static int ds_record_change(const uint8_t *rec, size_t len, size_t max, struct ds_change *c)
+{
+	Onestop__Signed *sg;
+	Onestop__Envelope *env = NULL;
+	int rc = OS_EDECODE;
+
+	if (len <= 8 || len - 8 > max)
+		return OS_EDECODE;
+	sg = onestop__signed__unpack(NULL, len - 8, rec + 8);
+	if (sg)
+		env = onestop__envelope__unpack(NULL, sg->envelope.len, sg->envelope.data);
+	if (env)
+		rc = ds_change_unpack(env->payload.data, env->payload.len, c);
+	if (env)
+		onestop__envelope__free_unpacked(env, NULL);
+	if (sg)
+		onestop__signed__free_unpacked(sg, NULL);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- life */
+
+int dataset_open(struct hub *h)
+{
+	struct dataset *d = calloc(1, sizeof(*d));
+	struct store *st = queue_store(h->queue);
+	int rc;
+
+	if (!d)
+		return OS_ENOMEM;
+	rc = map_new(&d->sessions);
+	if (rc == 0)
+		rc = store_dbi_open(st, "ds_entries", &d->entries);
+	if (rc == 0)
+		rc = store_dbi_open(st, "ds_log", &d->log);
+	if (rc == 0)
+		rc = store_dbi_open(st, "ds_meta", &d->meta);
+	if (rc) {
+		map_free(&d->sessions);
+		free(d);
+		return rc;
+	}
+	for (size_t i = 0; i < DATASET_FRAME_ITEMS; i++)
+		d->ptrs[i] = &d->items[i];
+	h->ds = d;
+	return 0;
+}
+
+static void ds_session_free(struct ds_session *s)
+{
+	if (!s)
+		return;
+	free(s->streams);
+	free(s);
+}
+
+void dataset_close(struct hub *h)
+{
+	struct dataset *d = h->ds;
+	struct ds_session *s;
+	size_t pos = 0;
+
+	if (!d)
+		return;
+	while ((s = map_next(d->sessions, &pos, NULL)))
+		ds_session_free(s);
+	map_free(&d->sessions);
+	free(d->compact);
+	free(d->rec);
+	free(d);
+	h->ds = NULL;
+}
+
+/* ---------------------------------------------------------------- sequencing */
+
+/* Remember that name's log may need compacting. */
+static void ds_compact_mark(struct dataset *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_compact; i++)
+		if (strcmp(d->compact[i], name) == 0)
+			return;
+	if (d->n_compact == d->cap_compact) {
+		size_t cap = d->cap_compact ? d->cap_compact * 2 : 8;
+		char(*c)[OS_NAME_MAX] = realloc(d->compact, cap * sizeof(*c));
+
+		if (!c)
+			return; /* the next change marks it again */
+		d->compact = c;
+		d->cap_compact = cap;
+	}
+	snprintf(d->compact[d->n_compact++], OS_NAME_MAX, "%s", name);
+}
+
+int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t len,
+		  int *code, char *reason, size_t reason_size, uint64_t *seq_out)
+{
+	struct dataset *d = h->ds;
+	struct store_txn *t = queue_txn(h->queue);
+	struct ds_change c, cur;
+	const uint8_t *cur_val = NULL;
+	size_t cur_len = 0, ekl, lkl;
+	uint8_t ek[DS_EKEY_MAX], lk[DS_LKEY_MAX];
+	uint64_t last, first, seq;
+	const void *v;
+	size_t vl;
+	int rc, allowed;
+
+	*code = 0;
+	*seq_out = 0;
+	memset(&cur, 0, sizeof(cur));
+	if (!t)
+		return OS_ESTORE;
+	rc = ds_change_unpack(e->payload, e->payload_len, &c);
+	if (rc == OS_ENOMEM)
+		return rc;
+	if (rc) {
+		*code = rc == OS_ETOOBIG ? OS_ETOOBIG : OS_EDECODE;
+		snprintf(reason, reason_size, "the payload is not a valid ChangeRequest: %s",
+			 os_strerror(rc));
+		return 0;
+	}
+	ekl = ds_ekey(ek, c.dataset, c.key, strlen(c.key));
+	if (ekl == 0) {
+		*code = OS_EINVAL;
+		snprintf(reason, reason_size, "dataset name or key too long");
+		goto out;
+	}
+	/* Only items need the stored value: its owner decides who may
+	 * replace or delete it. */
+	if (strcmp(c.dataset, DS_ITEMS) == 0) {
+		rc = store_get(t, d->entries, ek, ekl, &v, &vl);
+		if (rc == 0) {
+			if (ds_record_change(v, vl, (size_t)h->conf.max_message_bytes, &cur) == 0) {
+				cur_val = cur.value;
+				cur_len = cur.value_len;
+			} else {
+				os_log(OS_LOG_ERROR, "dataset_entry_bad", "dataset=%s", c.dataset);
+			}
+		} else if (rc != OS_ENOTFOUND) {
+			goto out;
+		}
+		rc = 0;
+	}
+	allowed = ds_change_allowed(h->reg, e->origin, &c, cur_val, cur_len, reason,
+				    reason_size);
+	if (allowed) {
+		*code = allowed;
+		goto out;
+	}
+	rc = ds_meta_get(d, t, c.dataset, &last, &first);
+	if (rc)
+		goto out;
+	seq = last + 1;
+	if (c.is_delete) {
+		rc = store_del(t, d->entries, ek, ekl);
+		if (rc == OS_ENOTFOUND)
+			rc = 0;
+	} else {
+		if (len + 8 > d->rec_cap) {
+			uint8_t *r = realloc(d->rec, len + 8);
+
+			if (!r) {
+				rc = OS_ENOMEM;
+				goto out;
+			}
+			d->rec = r;
+			d->rec_cap = len + 8;
+		}
+		os_put_u64be(d->rec, seq);
+		memcpy(d->rec + 8, msg, len);
+		rc = store_put(t, d->entries, ek, ekl, d->rec, len + 8);
+	}
+	if (rc)
+		goto out;
+	lkl = ds_lkey(lk, c.dataset, seq);
+	rc = store_put(t, d->log, lk, lkl, msg, len);
+	if (rc == 0)
+		rc = ds_meta_put(d, t, c.dataset, seq, first);
+	if (rc)
+		goto out;
+	d->wake = 1;
+	if (seq - first + 1 > (uint64_t)h->conf.dataset_log_max)
+		ds_compact_mark(d, c.dataset);
+	*seq_out = seq;
+out:
+	ds_change_clear(&c);
+	ds_change_clear(&cur);
+	return rc;
+}
+
+/* Drop the front of name's log down to dataset_log_max changes, at most
+ * budget of them now; *done when nothing is left to drop. */
+static int ds_compact_one(struct hub *h, struct store_txn *t, const char *name,
+			  unsigned budget, int *done)
+{
+	struct dataset *d = h->ds;
+	struct store_cursor *c = NULL;
+	uint64_t last, first, upto, keep = (uint64_t)h->conf.dataset_log_max;
+	uint8_t lk[DS_LKEY_MAX];
+	size_t lkl, dl = strlen(name);
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	*done = 1;
+	rc = ds_meta_get(d, t, name, &last, &first);
+	if (rc || last < first || last - first + 1 <= keep)
+		return rc;
+	upto = last - keep;
+	if (upto - first + 1 > budget) {
+		upto = first + budget - 1;
+		*done = 0;
+	}
+	lkl = ds_lkey(lk, name, first);
+	if (lkl == 0)
+		return 0;
+	rc = store_cursor_open(t, d->log, &c);
+	if (rc)
+		return rc;
+	rc = store_cursor_seek(c, lk, lkl, &k, &kl, &v, &vl);
+	while (rc == 0) {
+		if (kl != dl + 9 || memcmp(k, lk, dl + 1) != 0 ||
+		    os_get_u64be((const uint8_t *)k + dl + 1) > upto)
+			break;
+		rc = store_cursor_del(c);
+		if (rc == 0)
+			rc = store_cursor_next(c, &k, &kl, &v, &vl);
+	}
+	store_cursor_close(&c);
+	if (rc == OS_ENOTFOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = ds_meta_put(d, t, name, last, upto + 1);
+	if (rc == 0)
+		os_log(OS_LOG_DEBUG, "dataset_log_compacted", "dataset=%s first=%llu last=%llu",
+		       name, (unsigned long long)(upto + 1), (unsigned long long)last);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static struct ds_stream *ds_stream_find(struct ds_session *s, const char *name)
+{
+	if (!s || !name)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->streams[i].name, name) == 0)
+			return &s->streams[i];
+	return NULL;
+}
+
+static void ds_replan(struct ds_stream *st, uint64_t start, int force)
+{
+	st->phase = DS_PLAN;
+	st->start = start;
+	st->force_snapshot = force;
+	st->more = 1;
+}
+
+/* Go back to the last acknowledged point after frames were lost. */
+static void ds_stream_restart(struct ds_stream *st)
+{
+	if (st->phase == DS_CHANGES) {
+		st->sent = st->acked;
+		st->more = 1;
+	} else if (st->phase == DS_SNAPSHOT) {
+		/* Snapshot chunks carry no index: start the snapshot over. */
+		ds_replan(st, 0, 1);
+	}
+}
+
+/* Make s's stream list follow the registry's declared datasets; streams
+ * of datasets declared since its Hello start with a snapshot (its
+ * position there is unknown). */
+static int ds_session_sync(struct hub *h, struct ds_session *s)
+{
+	const struct registry *reg = h->reg;
+	struct ds_stream *ns;
+	size_t n = 0;
+
+	if (s->reg_version == reg->version)
+		return 0;
+	ns = calloc(reg->n_datasets ? reg->n_datasets : 1, sizeof(*ns));
+	if (!ns)
+		return OS_ENOMEM;
+	for (size_t i = 0; i < reg->n_datasets; i++) {
+		struct ds_stream *old = ds_stream_find(s, reg->datasets[i].name);
+
+		if (old) {
+			ns[n] = *old;
+		} else {
+			snprintf(ns[n].name, sizeof(ns[n].name), "%s", reg->datasets[i].name);
+			ds_replan(&ns[n], 0, 1);
+		}
+		n++;
+	}
+	free(s->streams);
+	s->streams = ns;
+	s->n = n;
+	s->reg_version = reg->version;
+	return 0;
+}
+
+void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
+{
+	struct dataset *d = h->ds;
+	const struct registry *reg = h->reg;
+	struct ds_session *s = map_get(d->sessions, node);
+	struct ds_stream *ns;
+
+	ns = calloc(reg->n_datasets ? reg->n_datasets : 1, sizeof(*ns));
+	if (!ns) {
+		h->failed = OS_ENOMEM;
+		return;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || map_put(d->sessions, node, s) != 0) {
+			free(s);
+			free(ns);
+			h->failed = OS_ENOMEM;
+			return;
+		}
+		snprintf(s->node, sizeof(s->node), "%s", node);
+	}
+	free(s->streams);
+	s->streams = ns;
+	s->n = reg->n_datasets;
+	s->reg_version = reg->version;
+	s->window = hello->window ? hello->window : (uint32_t)h->conf.window;
+	if (s->window > LINK_WINDOW_MAX)
+		s->window = LINK_WINDOW_MAX;
+	for (size_t i = 0; i < s->n; i++) {
+		struct ds_stream *st = &s->streams[i];
+		const Onestop__DatasetPosition *pos = NULL;
+
+		snprintf(st->name, sizeof(st->name), "%s", reg->datasets[i].name);
+		for (size_t j = 0; j < hello->n_datasets; j++) {
+			const Onestop__DatasetPosition *p = hello->datasets[j];
+
+			if (p && p->dataset && strcmp(p->dataset, st->name) == 0) {
+				pos = p;
+				break;
+			}
+		}
+		if (!pos)
+			/* Its registry does not know the dataset yet. */
+			ds_replan(st, 0, 1);
+		else if (pos->epoch.len == QUEUE_EPOCH_LEN)
+			/* A copy made from another hub store cannot be continued. */
+			ds_replan(st, pos->seq,
+				  memcmp(pos->epoch.data, queue_epoch(h->queue), QUEUE_EPOCH_LEN) != 0);
+		else
+			ds_replan(st, pos->seq, pos->seq != 0);
+	}
+}
+
+void dataset_session_end(struct hub *h, const char *node)
+{
+	if (h->ds)
+		ds_session_free(map_del(h->ds->sessions, node));
+}
+
+void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a)
+{
+	struct ds_stream *st;
+
+	if (!a || !a->dataset)
+		return;
+	st = ds_stream_find(map_get(h->ds->sessions, node), a->dataset);
+	if (!st)
+		return;
+	switch (st->phase) {
+	case DS_PLAN:
+		break; /* a plan made from its Hello or a later ack is pending */
+	case DS_SNAPSHOT:
+		if (st->snap_done && a->seq == st->snap_seq &&
+		    a->snapshot_chunks >= st->chunks_sent) {
+			os_log(OS_LOG_INFO, "snapshot_done", "node=%s dataset=%s seq=%llu chunks=%u",
+			       node, st->name, (unsigned long long)st->snap_seq, st->chunks_sent);
+			st->phase = DS_CHANGES;
+			st->acked = st->sent = st->snap_seq;
+			st->progress_ms = h->now_ms;
+			st->more = 1;
+		} else if (a->seq == 0) {
+			uint32_t n = a->snapshot_chunks < st->chunks_sent ? a->snapshot_chunks
+									   : st->chunks_sent;
+
+			if (n > st->chunks_acked) {
+				st->chunks_acked = n;
+				st->progress_ms = h->now_ms;
+				st->more = 1;
+			}
+		}
+		break;
+	case DS_CHANGES:
+		if (a->seq > st->acked && a->seq <= st->sent) {
+			st->acked = a->seq;
+			st->progress_ms = h->now_ms;
+			st->more = 1;
+		} else if (a->seq > st->sent) {
+			/* It holds more than this stream sent (frames of an
+			 * iteration that failed here were applied there). */
+			ds_replan(st, a->seq, 0);
+		} else if (a->seq < st->acked) {
+			/* It lost what it had acknowledged: start it afresh. */
+			os_log(OS_LOG_WARN, "dataset_ack_regressed", "node=%s dataset=%s seq=%llu acked=%llu",
+			       node, st->name, (unsigned long long)a->seq,
+			       (unsigned long long)st->acked);
+			ds_replan(st, 0, 1);
+		}
+		break;
+	}
+}
+
+void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f)
+{
+	struct dataset *d = h->ds;
+	Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
+	Onestop__Fetched r = ONESTOP__FETCHED__INIT;
+	Onestop__Change ch = ONESTOP__CHANGE__INIT;
+	uint8_t ek[DS_EKEY_MAX];
+	size_t ekl = 0, len;
+	const void *v;
+	size_t vl;
+	uint8_t *buf;
+	int rc;
+
+	if (!f)
+		return;
+	r.request_id = f->request_id;
+	r.dataset = f->dataset;
+	r.key = f->key;
+	if (!f->dataset || !registry_find_dataset(h->reg, f->dataset)) {
+		r.code = OS_ENOTFOUND;
+	} else if (!f->key || ds_key_valid(f->key) != 0 ||
+		   (ekl = ds_ekey(ek, f->dataset, f->key, strlen(f->key))) == 0) {
+		r.code = OS_EINVAL;
+	} else {
+		rc = queue_begin(h->queue);
+		if (rc == 0)
+			rc = store_get(queue_txn(h->queue), d->entries, ek, ekl, &v, &vl);
+		if (rc == 0 && vl > 8) {
+			r.found = 1;
+			ch.seq = os_get_u64be(v);
+			ch.signed_.data = (uint8_t *)v + 8;
+			ch.signed_.len = vl - 8;
+			r.entry = &ch;
+		} else if (rc != 0 && rc != OS_ENOTFOUND) {
+			h->failed = rc;
+			return;
+		}
+	}
+	lf.body_case = ONESTOP__LINK_FRAME__BODY_FETCHED;
+	lf.fetched = &r;
+	len = onestop__link_frame__get_packed_size(&lf);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return; /* the spoke's request times out */
+	onestop__link_frame__pack(&lf, buf);
+	link_hold_dataset(h, node, buf, len, 0);
+}
+
+/* ---------------------------------------------------------------- streaming */
+
+/* Pack frame lf and hold it for node's session (a stream frame). */
+static int ds_hold(struct hub *h, const char *node, const Onestop__LinkFrame *lf)
+{
+	size_t len = onestop__link_frame__get_packed_size(lf);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		return OS_ENOMEM;
+	onestop__link_frame__pack(lf, buf);
+	link_hold_dataset(h, node, buf, len, 1);
+	return 0;
+}
+
+static void ds_snapshot_begin(struct hub *h, const char *node, struct ds_stream *st,
+			      uint64_t last)
+{
+	const struct reg_dataset *rd = registry_find_dataset(h->reg, st->name);
+
+	st->phase = DS_SNAPSHOT;
+	st->snap_seq = last;
+	st->chunks_sent = st->chunks_acked = 0;
+	st->snap_done = 0;
+	st->snap_after_len = 0;
+	st->acked = st->sent = 0;
+	st->force_snapshot = 0;
+	st->progress_ms = h->now_ms;
+	os_log(OS_LOG_INFO, "snapshot_start", "node=%s dataset=%s seq=%llu mode=%s", node,
+	       st->name, (unsigned long long)last,
+	       rd && rd->mode == REG_DS_CACHED ? "cached" : "full");
+}
+
+static void ds_plan(struct hub *h, const char *node, struct ds_stream *st, uint64_t last,
+		    uint64_t first)
+{
+	if (st->force_snapshot || st->start > last || first > st->start + 1) {
+		ds_snapshot_begin(h, node, st, last);
+		return;
+	}
+	st->phase = DS_CHANGES;
+	st->acked = st->sent = st->start;
+	st->progress_ms = h->now_ms;
+}
+
+/* Changes frames from sent + 1 while the window has room. */
+static int ds_send_changes(struct hub *h, struct store_txn *t, struct ds_session *s,
+			   struct ds_stream *st, uint64_t last)
+{
+	struct dataset *d = h->ds;
+	size_t dl = strlen(st->name);
+	int rc = 0;
+
+	while (st->sent < last && st->sent - st->acked < s->window) {
+		Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
+		Onestop__Changes ch = ONESTOP__CHANGES__INIT;
+		struct store_cursor *c = NULL;
+		uint64_t upto = st->acked + s->window, expect = st->sent + 1;
+		uint8_t lk[DS_LKEY_MAX];
+		size_t lkl = ds_lkey(lk, st->name, expect), n = 0, bytes = 0;
+		const void *k, *v;
+		size_t kl, vl;
+
+		if (upto > last)
+			upto = last;
+		if (lkl == 0)
+			return 0;
+		rc = store_cursor_open(t, d->log, &c);
+		if (rc)
+			return rc;
+		rc = store_cursor_seek(c, lk, lkl, &k, &kl, &v, &vl);
+		while (rc == 0 && expect <= upto && n < DATASET_FRAME_ITEMS &&
+		       bytes < DATASET_FRAME_BYTES) {
+			if (kl != dl + 9 || memcmp(k, lk, dl + 1) != 0 ||
+			    os_get_u64be((const uint8_t *)k + dl + 1) != expect)
+				break;
+			onestop__change__init(&d->items[n]);
+			d->items[n].seq = expect;
+			d->items[n].signed_.data = (uint8_t *)v;
+			d->items[n].signed_.len = vl;
+			n++;
+			bytes += vl;
+			expect++;
+			rc = store_cursor_next(c, &k, &kl, &v, &vl);
+		}
+		if (rc == OS_ENOTFOUND)
+			rc = 0;
+		if (rc == 0 && n == 0) {
+			/* The log was compacted past this spoke's position. */
+			store_cursor_close(&c);
+			ds_snapshot_begin(h, s->node, st, last);
+			return 0;
+		}
+		if (rc == 0) {
+			ch.dataset = st->name;
+			ch.epoch.data = (uint8_t *)queue_epoch(h->queue);
+			ch.epoch.len = QUEUE_EPOCH_LEN;
+			ch.n_items = n;
+			ch.items = d->ptrs;
+			lf.body_case = ONESTOP__LINK_FRAME__BODY_CHANGES;
+			lf.changes = &ch;
+			rc = ds_hold(h, s->node, &lf);
+		}
+		store_cursor_close(&c);
+		if (rc)
+			return rc;
+		if (st->sent == st->acked)
+			st->progress_ms = h->now_ms;
+		st->sent = expect - 1;
+	}
+	return 0;
+}
+
+/* One snapshot chunk: the next entries in key order after snap_after
+ * (none for a cached-mode dataset). */
+static int ds_send_chunk(struct hub *h, struct store_txn *t, struct ds_session *s,
+			 struct ds_stream *st)
+{
+	struct dataset *d = h->ds;
+	const struct reg_dataset *rd = registry_find_dataset(h->reg, st->name);
+	Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
+	Onestop__Snapshot sn = ONESTOP__SNAPSHOT__INIT;
+	struct store_cursor *c = NULL;
+	uint8_t ek[DS_EKEY_MAX];
+	size_t ekl, pl = strlen(st->name) + 1, n = 0, bytes = 0;
+	const void *k, *v, *lastk = NULL;
+	size_t kl, vl, lastkl = 0;
+	int rc = 0, end = 1;
+
+	ekl = ds_ekey(ek, st->name, st->snap_after, st->snap_after_len);
+	if (ekl == 0)
+		return 0;
+	if (rd && rd->mode == REG_DS_FULL) {
+		end = 0;
+		rc = store_cursor_open(t, d->entries, &c);
+		if (rc)
+			return rc;
+		rc = store_cursor_seek(c, ek, ekl, &k, &kl, &v, &vl);
+		/* Resume after the last key sent. */
+		if (rc == 0 && st->snap_after_len > 0 && kl == ekl && memcmp(k, ek, kl) == 0)
+			rc = store_cursor_next(c, &k, &kl, &v, &vl);
+		for (;;) {
+			if (rc == OS_ENOTFOUND || (rc == 0 && (kl <= pl || memcmp(k, ek, pl) != 0))) {
+				end = 1;
+				rc = 0;
+				break;
+			}
+			if (rc || n >= DATASET_FRAME_ITEMS || bytes >= DATASET_FRAME_BYTES)
+				break;
+			if (vl > 8 && kl - pl <= DS_KEY_MAX) {
+				onestop__change__init(&d->items[n]);
+				d->items[n].seq = os_get_u64be(v);
+				d->items[n].signed_.data = (uint8_t *)v + 8;
+				d->items[n].signed_.len = vl - 8;
+				n++;
+				bytes += vl;
+				lastk = k;
+				lastkl = kl;
+			}
+			rc = store_cursor_next(c, &k, &kl, &v, &vl);
+		}
+	}
+	if (rc == 0) {
+		sn.dataset = st->name;
+		sn.epoch.data = (uint8_t *)queue_epoch(h->queue);
+		sn.epoch.len = QUEUE_EPOCH_LEN;
+		sn.snapshot_seq = st->snap_seq;
+		sn.first = st->chunks_sent == 0;
+		sn.last = end;
+		sn.n_entries = n;
+		sn.entries = d->ptrs;
+		lf.body_case = ONESTOP__LINK_FRAME__BODY_SNAPSHOT;
+		lf.snapshot = &sn;
+		rc = ds_hold(h, s->node, &lf);
+	}
+	if (rc == 0 && lastk) {
+		st->snap_after_len = lastkl - pl;
+		memcpy(st->snap_after, (const uint8_t *)lastk + pl, st->snap_after_len);
+	}
+	store_cursor_close(&c);
+	if (rc)
+		return rc;
+	if (st->chunks_sent == st->chunks_acked)
+		st->progress_ms = h->now_ms;
+	st->chunks_sent++;
+	st->snap_done = end;
+	return 0;
+}
+
+static int ds_stream_fill(struct hub *h, struct store_txn *t, struct ds_session *s,
+			  struct ds_stream *st)
+{
+	uint64_t last, first;
+	int rc = ds_meta_get(h->ds, t, st->name, &last, &first);
+
+	if (rc)
+		return rc;
+	if (st->phase == DS_PLAN)
+		ds_plan(h, s->node, st, last, first);
+	if (st->phase == DS_CHANGES) {
+		rc = ds_send_changes(h, t, s, st, last);
+		if (rc)
+			return rc;
+	}
+	while (st->phase == DS_SNAPSHOT && !st->snap_done &&
+	       st->chunks_sent - st->chunks_acked < DATASET_SNAP_INFLIGHT) {
+		rc = ds_send_chunk(h, t, s, st);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int ds_any_more(const struct dataset *d)
+{
+	const struct ds_session *s;
+	size_t pos = 0;
+
+	while ((s = map_next(d->sessions, &pos, NULL)))
+		for (size_t i = 0; i < s->n; i++)
+			if (s->streams[i].more)
+				return 1;
+	return 0;
+}
+
+void dataset_topup(struct hub *h)
+{
+	struct dataset *d = h->ds;
+	struct store_txn *t;
+	struct ds_session *s;
+	size_t pos = 0, j = 0;
+	int rc;
+
+	if (!d->wake && d->n_compact == 0 && !ds_any_more(d))
+		return;
+	rc = queue_begin(h->queue);
+	if (rc) {
+		h->failed = rc;
+		return;
+	}
+	t = queue_txn(h->queue);
+	while ((s = map_next(d->sessions, &pos, NULL))) {
+		rc = ds_session_sync(h, s);
+		if (rc) {
+			h->failed = rc;
+			return;
+		}
+		for (size_t i = 0; i < s->n; i++) {
+			struct ds_stream *st = &s->streams[i];
+
+			if (!st->more && !d->wake)
+				continue;
+			rc = ds_stream_fill(h, t, s, st);
+			if (rc) {
+				h->failed = rc;
+				return;
+			}
+			st->more = 0;
+		}
+	}
+	d->wake = 0;
+	/* After the streams took what they could: a spoke that keeps up is
+	 * not pushed into a snapshot by this iteration's own changes. */
+	for (size_t i = 0; i < d->n_compact; i++) {
+		int done = 1;
+
+		rc = ds_compact_one(h, t, d->compact[i], DATASET_COMPACT_BUDGET, &done);
+		if (rc) {
+			h->failed = rc;
+			return;
+		}
+		if (!done)
+			memmove(d->compact[j++], d->compact[i], OS_NAME_MAX);
+	}
+	d->n_compact = j;
+}
+
+void dataset_blocked(struct hub *h, const char *node)
+{
+	struct ds_session *s = map_get(h->ds->sessions, node);
+
+	if (!s)
+		return;
+	os_log(OS_LOG_DEBUG, "dataset_stream_blocked", "node=%s", node);
+	for (size_t i = 0; i < s->n; i++)
+		ds_stream_restart(&s->streams[i]);
+}
+
+void dataset_commit_failed(struct hub *h)
+{
+	struct ds_session *s;
+	size_t pos = 0;
+
+	while ((s = map_next(h->ds->sessions, &pos, NULL)))
+		for (size_t i = 0; i < s->n; i++)
+			ds_stream_restart(&s->streams[i]);
+	h->ds->wake = 1;
+}
+
+void dataset_timers(struct hub *h)
+{
+	uint64_t stall = DS_STALL_BEATS * (uint64_t)h->conf.heartbeat_ms;
+	struct ds_session *s;
+	size_t pos = 0;
+
+	while ((s = map_next(h->ds->sessions, &pos, NULL))) {
+		for (size_t i = 0; i < s->n; i++) {
+			struct ds_stream *st = &s->streams[i];
+			int waiting = (st->phase == DS_CHANGES && st->sent > st->acked) ||
+				      (st->phase == DS_SNAPSHOT &&
+				       (st->chunks_sent > st->chunks_acked || st->snap_done));
+
+			if (!waiting || h->now_ms < st->progress_ms + stall)
+				continue;
+			os_log(OS_LOG_DEBUG, "dataset_retransmit", "node=%s dataset=%s phase=%s acked=%llu",
+			       s->node, st->name, st->phase == DS_SNAPSHOT ? "snapshot" : "changes",
+			       (unsigned long long)st->acked);
+			ds_stream_restart(st);
+			st->progress_ms = h->now_ms;
+		}
+	}
+}
+
+int dataset_work_pending(const struct hub *h)
+{
+	const struct dataset *d = h->ds;
+
+	return d->wake || d->n_compact > 0 || ds_any_more(d);
+}
+
+/* ---------------------------------------------------------------- digest */
+
+int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name)
+{
+	struct store *st = NULL;
+	struct store_txn *t = NULL;
+	struct store_cursor *c = NULL;
+	store_dbi entries, meta;
+	struct ds_digest dg;
+	struct stat sb;
+	char path[4096], hex[2 * sizeof(os_hash) + 1];
+	uint8_t pk[OS_NAME_MAX + 1];
+	size_t pl = strlen(name) + 1, kl, vl;
+	const void *k, *v;
+	uint64_t last = 0;
+	os_hash out;
+	int rc;
+
+	if (os_name_valid(name) != 0) {
+		fprintf(stderr, "onestop-hub: --dataset-digest: \"%s\" is not a dataset name\n", name);
+		return OS_ENAME;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", data_dir);
+	if (stat(path, &sb) != 0) {
+		fprintf(stderr, "onestop-hub: --dataset-digest: no hub store in %s\n", data_dir);
+		return OS_EIO;
+	}
+	rc = store_open(data_dir, map_mb, 16, &st);
+	if (rc == 0)
+		rc = store_dbi_open(st, "ds_entries", &entries);
+	if (rc == 0)
+		rc = store_dbi_open(st, "ds_meta", &meta);
+	if (rc == 0)
+		rc = store_begin(st, 1, &t);
+	if (rc == 0) {
+		rc = store_get(t, meta, name, strlen(name), &v, &vl);
+		if (rc == 0 && vl == DS_META_LEN)
+			last = os_get_u64be(v);
+		if (rc == OS_ENOTFOUND || rc == 0)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = store_cursor_open(t, entries, &c);
+	if (rc)
+		goto out;
+	memcpy(pk, name, pl);
+	ds_digest_init(&dg);
+	for (rc = store_cursor_seek(c, pk, pl, &k, &kl, &v, &vl); rc == 0;
+	     rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
+		if (kl <= pl || memcmp(k, pk, pl) != 0)
+			break;
+		if (vl > 8)
+			ds_digest_add(&dg, (const char *)k + pl, kl - pl, (const uint8_t *)v + 8,
+				      vl - 8);
+	}
+	if (rc == OS_ENOTFOUND)
+		rc = 0;
+	if (rc)
+		goto out;
+	ds_digest_final(&dg, out);
+	os_hex(hex, out, sizeof(out));
+	printf("dataset=%s seq=%llu count=%llu digest=%s\n", name, (unsigned long long)last,
+	       (unsigned long long)dg.count, hex);
+out:
+	store_cursor_close(&c);
+	store_abort(&t);
+	store_close(&st);
+	if (rc)
+		fprintf(stderr, "onestop-hub: --dataset-digest: %s (%s)\n", os_strerror(rc),
+			os_errname(rc));
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* The hub's replicated datasets (docs/ARCHITECTURE.md "Shared datasets"):
+ * the sequencer that applies accepted changes into ds_entries, ds_log and
+ * ds_meta inside the iteration's transaction, log compaction, and the
+ * per-session streams of Changes and Snapshot frames under the spoke's
+ * window, with DatasetAcks and Fetch answers. */
+#ifndef HUB_DATASET_H
+#define HUB_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* This header shadows common/dataset.h for quoted includes made from hub/,
+ * so the common one (DS_* names, ds_change_*) is named by its path. */
+#include "../common/dataset.h"
+#include "envelope.h"
+#include "hub.h"
+#include "onestop.pb-c.h"
+
+#define DATASET_FRAME_ITEMS 1000u        /* changes or entries per frame */
+#define DATASET_FRAME_BYTES (4u << 20)   /* soft bound on one frame */
+#define DATASET_SNAP_INFLIGHT 8u         /* snapshot chunks unacknowledged */
+#define DATASET_COMPACT_BUDGET 20000u    /* log entries removed per iteration */
+
+struct dataset;
+
+/* Open the dataset databases in the hub's store (after queue_open) and
+ * the module state in h->ds. 0, OS_ENOMEM or a store error. */
+int dataset_open(struct hub *h);
+/* Free h->ds (NULL allowed). */
+void dataset_close(struct hub *h);
+
+/* Sequence one change: e is the verified envelope (type DS_CHANGE_TYPE,
+ * destination this hub) and msg its packed Signed of len bytes. Inside the
+ * iteration's transaction it checks the change with ds_change_allowed
+ * against the stored entry, gives it the dataset's next seq, writes or
+ * deletes the entry and appends msg to the log. A refused change leaves
+ * the store untouched and sets *code (nonzero) and reason (one sentence);
+ * an accepted one sets *code to 0 and *seq. Returns 0, or a store error
+ * that spoils the iteration. */
+int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t len,
+		  int *code, char *reason, size_t reason_size, uint64_t *seq);
+
+/* A session (re)started with Hello: plan a stream per declared dataset
+ * from the positions it reports. Sets h->failed on ENOMEM. */
+void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello);
+/* node's session ended: forget its streams. */
+void dataset_session_end(struct hub *h, const char *node);
+
+/* A DatasetAck from node. */
+void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a);
+/* A Fetch from node: the answer (read in the iteration's transaction) is
+ * held until the commit. Sets h->failed on a store error. */
+void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f);
+
+/* Compact the logs that grew past dataset_log_max (bounded) and fill every
+ * session's dataset streams: Changes within the window, Snapshot chunks
+ * (at most DATASET_SNAP_INFLIGHT unacknowledged). Frames are held until the
+ * commit. Sets h->failed on a store error. */
+void dataset_topup(struct hub *h);
+
+/* A dataset frame to node found its pipe full and was not sent: its
+ * streams go back to the last acknowledged point. */
+void dataset_blocked(struct hub *h, const char *node);
+/* The iteration's transaction failed: held frames were dropped, every
+ * stream goes back to its last acknowledged point. */
+void dataset_commit_failed(struct hub *h);
+
+/* Streams whose acks stalled for three heartbeats start again from the
+ * last acknowledged point (a snapshot starts over). */
+void dataset_timers(struct hub *h);
+
+/* 1 when dataset_topup has work it could do now. */
+int dataset_work_pending(const struct hub *h);
+
+/* `onestop-hub --dataset-digest NAME`: open the store in data_dir (also
+ * while the hub runs; nothing is written), print
+ * "dataset=NAME seq=N count=N digest=HEX" on stdout. 0, or an error
+ * (printed on stderr). */
+int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name);
+
+#endif
