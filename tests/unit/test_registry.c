@@ -693,7 +693,7 @@ static void test_dataset_parse_table(void **state)
 	enum { D_MAX = 65 };
 	static Onestop__Dataset dv[D_MAX];
 	static Onestop__Dataset *dp[D_MAX];
-	static char names[D_MAX][16];
+	static char names[D_MAX][32];
 	static const struct {
 		const char *what;
 		size_t n;       /* datasets d0..d(n-1), full mode */
