@@ -570,6 +570,10 @@ int net_registry_add(struct net *n, struct net_proc *p, const struct net_node_op
 			argv[k++] = "--allow-type";
 			argv[k++] = o->allow_types[i];
 		}
+		if (o->publish[i]) {
+			argv[k++] = "--publish";
+			argv[k++] = o->publish[i];
+		}
 	}
 	argv[k] = NULL;
 	rc = cmd_run(argv, NULL, 0, h_ms(60000), &r);
@@ -715,6 +719,15 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 	H_REQUIRE(n, net_cli(n, NULL, "registry", "init", "--root-key", n->root_key,
 			     "--out", n->registry, NULL) == 0,
 		  "registry init");
+	for (int i = 0; i < NET_MAX_DATASETS && opts->datasets[i].name; i++) {
+		const struct net_dataset *d = &opts->datasets[i];
+		const char *mode = d->mode ? d->mode : "full";
+
+		H_REQUIRE(n, net_cli(n, NULL, "registry", "dataset", "--root-key", n->root_key,
+				     "--registry", n->registry, "--name", d->name, "--mode", mode,
+				     NULL) == 0,
+			  "registry dataset %s --mode %s", d->name, mode);
+	}
 	{
 		struct net_node_opts hub_o;
 
@@ -1117,6 +1130,49 @@ void net_start_all(struct net *n)
 		H_REQUIRE(n, net_spoke_ready(n, &n->spoke[i], 1, h_ms(30000)) == 0,
 			  "spoke %s ready and hub_connected", n->spoke[i].name);
 	}
+}
+
+int net_hub_digest(struct net *n, const char *dataset, struct net_digest *out)
+{
+	char prog[H_PATH + 32], logpath[H_PATH + 16], want[160], line[H_PATH + 256];
+	const char *argv[] = { prog, "-c", n->hub.conf, "--dataset-digest", dataset, NULL };
+	struct cmd_out r;
+	const char *s;
+	unsigned long long seq, count;
+	char hex[65];
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	snprintf(prog, sizeof prog, "%s/onestop-hub", n->bin);
+	if (cmd_run(argv, NULL, 0, h_ms(60000), &r) != 0) {
+		cmd_out_free(&r);
+		return -1;
+	}
+	snprintf(logpath, sizeof logpath, "%s/cli.log", n->dir);
+	snprintf(line, sizeof line, "$ onestop-hub -c %s --dataset-digest %s\n[exit %d]\n",
+		 n->hub.conf, dataset, r.code);
+	append_text(logpath, line, strlen(line));
+	append_text(logpath, r.out, r.out_len < 4096 ? r.out_len : 4096);
+	append_text(logpath, r.err, r.err_len < 4096 ? r.err_len : 4096);
+	snprintf(want, sizeof want, "dataset=%s seq=", dataset);
+	s = strstr(r.out, want);
+	if (r.code == 0 && s &&
+	    sscanf(s, "dataset=%*s seq=%llu count=%llu digest=%64[0-9a-fA-F]", &seq, &count,
+		   hex) == 3 &&
+	    strlen(hex) == 64) {
+		out->seq = seq;
+		out->count = count;
+		for (int i = 0; i < 64; i++)
+			out->digest[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
+		out->digest[64] = '\0';
+		rc = 0;
+	} else {
+		fprintf(stderr, "  onestop-hub --dataset-digest %s: exit %d, stdout: %.200s "
+				"stderr: %.300s\n",
+			dataset, r.code, r.out, r.err);
+	}
+	cmd_out_free(&r);
+	return rc;
 }
 
 void net_dump_logs(struct net *n)

@@ -18,6 +18,7 @@
 #define NET_MAX_SPOKES 8
 #define NET_MAX_LIST 4
 #define NET_MAX_CONF 16
+#define NET_MAX_DATASETS 4
 
 /* ------------------------------------------------------------ checks */
 
@@ -64,12 +65,21 @@ struct net_node_opts {
 			       * "absent" (key and config made, not registered) */
 	int foreign_key;      /* run with a fresh key, not the registered one */
 	struct net_kv conf[NET_MAX_CONF];       /* config overrides */
+	const char *publish[NET_MAX_LIST];      /* --publish DATASET */
+};
+
+/* A replicated dataset declared in the registry (`onestop registry
+ * dataset --name NAME --mode MODE`). */
+struct net_dataset {
+	const char *name;
+	const char *mode;                       /* "full" or "cached" */
 };
 
 struct net_opts {
 	struct net_node_opts spoke[NET_MAX_SPOKES];
 	struct net_kv hub_conf[NET_MAX_CONF];   /* config overrides */
 	const char *log_level;                  /* default "info" */
+	struct net_dataset datasets[NET_MAX_DATASETS]; /* declared before the nodes */
 };
 
 struct net_proc {
@@ -166,12 +176,25 @@ int st_registry_above(const onestop_status_t *st, const void *arg);
 int net_connect(struct net_proc *p, int timeout_ms, onestop_t **c);
 
 /* Append "onestop registry add" of p's registered key with o's roles,
- * topics and allowed types. 0 or -1. */
+ * topics, allowed types and datasets it may publish. 0 or -1. */
 int net_registry_add(struct net *n, struct net_proc *p, const struct net_node_opts *o);
 
 /* The version of the registry file, as `onestop registry show` prints it;
  * 0 if it cannot be read. */
 uint64_t net_registry_version(struct net *n);
+
+/* What `onestop-hub -c hub.conf --dataset-digest NAME` prints: the hub's
+ * copy of a dataset, read from its store (also while the hub runs). */
+struct net_digest {
+	uint64_t seq;
+	uint64_t count;
+	char digest[65];        /* hex */
+};
+
+/* Run the hub's --dataset-digest mode for dataset into *out. 0, or -1 when
+ * it did not exit 0 or printed no `dataset=NAME seq=N count=N digest=HEX`
+ * line (the output is in <dir>/cli.log). */
+int net_hub_digest(struct net *n, const char *dataset, struct net_digest *out);
 
 /* Dump the tail of every daemon log to stderr. */
 void net_dump_logs(struct net *n);
