@@ -93,13 +93,20 @@ int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root,
 	return 0;
 }
 
-int batchsig_root(const os_hash leaf, const struct batchsig_proof *p, os_hash root)
+int batchsig_proof_check(const struct batchsig_proof *p)
 {
 	if (p->count < 1 || p->count > BATCHSIG_MAX_LEAVES || p->index >= p->count)
 		return OS_EBADSIG;
 	/* The shape of the tree fixes the path length exactly: a truncated or
 	 * padded path is refused before any hashing. */
 	if (p->path_len > BATCHSIG_MAX_PATH || p->path_len != batchsig_path_len(p->index, p->count))
+		return OS_EBADSIG;
+	return 0;
+}
+
+int batchsig_root(const os_hash leaf, const struct batchsig_proof *p, os_hash root)
+{
+	if (batchsig_proof_check(p) != 0)
 		return OS_EBADSIG;
 	os_hash h;
 	memcpy(h, leaf, sizeof(os_hash));

@@ -30,6 +30,11 @@ void batchsig_leaf(os_hash out, const uint8_t *env, size_t len);
 int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root,
 		   struct batchsig_proof *proofs);
 
+/* Check the proof's shape without hashing: count in 1..BATCHSIG_MAX_LEAVES,
+ * index < count, and exactly the path length that index and count imply.
+ * 0 or OS_EBADSIG. */
+int batchsig_proof_check(const struct batchsig_proof *p);
+
 /* Recompute the root from a leaf and its proof. 0, or OS_EBADSIG when the
  * index, count or path length are inconsistent. */
 int batchsig_root(const os_hash leaf, const struct batchsig_proof *p, os_hash root);

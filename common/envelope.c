@@ -13,11 +13,76 @@
 #define ENV_DEADLETTER_MAX (64u * 1024u)
 #define ENV_REASON_MAX 255
 
-/* What env.priv_ holds: the unpacked protobufs the env points into. */
+/* Arena blocks for the unpacks of one env_decode (see env_arena_alloc). */
+struct env_block {
+	struct env_block *next;
+	size_t cap, used;
+	_Alignas(16) uint8_t data[];
+};
+
+#define ENV_BLOCK_MIN 2048u
+
+/* What env.priv_ holds: the unpacked protobufs the env points into, and
+ * the arena they were unpacked into. */
 struct env_priv {
 	Onestop__Signed *signed_msg;
 	Onestop__Envelope *envelope;
+	ProtobufCAllocator alloc;
+	struct env_block *blocks;
 };
+
+/* protobuf-c allocates every message, field and path element separately;
+ * a decoded envelope lives and dies as a whole, so its allocations come
+ * from a few blocks (usually one, sized from the input) freed together by
+ * env_clear. */
+static void *env_arena_alloc(void *arg, size_t size)
+{
+	struct env_priv *p = arg;
+	if (size > SIZE_MAX / 2)
+		return NULL;
+	size = (size + 15) & ~(size_t)15;
+	struct env_block *b = p->blocks;
+	if (b == NULL || b->cap - b->used < size) {
+		size_t cap = size > ENV_BLOCK_MIN ? size : ENV_BLOCK_MIN;
+		b = malloc(sizeof(*b) + cap);
+		if (b == NULL)
+			return NULL;
+		b->cap = cap;
+		b->used = 0;
+		b->next = p->blocks;
+		p->blocks = b;
+	}
+	void *r = b->data + b->used;
+	b->used += size;
+	return r;
+}
+
+static void env_arena_free(void *arg, void *ptr)
+{
+	(void)arg;
+	(void)ptr; /* freed with the whole arena */
+}
+
+/* A fresh arena whose first block holds cap bytes. */
+static struct env_priv *env_priv_new(size_t cap)
+{
+	struct env_priv *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->alloc.alloc = env_arena_alloc;
+	p->alloc.free = env_arena_free;
+	p->alloc.allocator_data = p;
+	if (cap <= SIZE_MAX - sizeof(struct env_block)) {
+		struct env_block *b = malloc(sizeof(*b) + cap);
+		if (b != NULL) {
+			b->cap = cap;
+			b->used = 0;
+			b->next = NULL;
+			p->blocks = b;
+		}
+	}
+	return p;
+}
 
 static const uint8_t env_empty[1];
 
@@ -79,10 +144,11 @@ int env_sign_batch(const char *origin, uint32_t key_version, const os_sign_sk sk
 	    local_ids == NULL)
 		goto out;
 
+	/* One call for all ids: each call is a getrandom system call. */
+	crypto_random(local_ids, n * sizeof(os_msgid));
 	for (size_t i = 0; i < n; i++) {
 		const struct env_draft *d = &drafts[i];
 		Onestop__Envelope pe = ONESTOP__ENVELOPE__INIT;
-		crypto_random(local_ids[i], sizeof(os_msgid));
 		pe.id.data = local_ids[i];
 		pe.id.len = sizeof(os_msgid);
 		pe.origin = (char *)origin;
@@ -150,9 +216,14 @@ void env_clear(struct env *e)
 	struct env_priv *p = e->priv_;
 	if (p != NULL) {
 		if (p->envelope != NULL)
-			onestop__envelope__free_unpacked(p->envelope, NULL);
+			onestop__envelope__free_unpacked(p->envelope, &p->alloc);
 		if (p->signed_msg != NULL)
-			onestop__signed__free_unpacked(p->signed_msg, NULL);
+			onestop__signed__free_unpacked(p->signed_msg, &p->alloc);
+		while (p->blocks != NULL) {
+			struct env_block *b = p->blocks;
+			p->blocks = b->next;
+			free(b);
+		}
 		free(p);
 	}
 	memset(e, 0, sizeof(*e));
@@ -168,6 +239,33 @@ static int env_copy_str(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/* Unpack the Envelope bytes env (env_len) into p's arena and fill e from
+ * it, checking every field. 0, OS_EDECODE or OS_ENAME. */
+static int env_fill(struct env *e, struct env_priv *p, const uint8_t *env, size_t env_len)
+{
+	p->envelope = onestop__envelope__unpack(&p->alloc, env_len, env);
+	if (p->envelope == NULL)
+		return OS_EDECODE;
+	const Onestop__Envelope *pe = p->envelope;
+	if (pe->id.len != sizeof(os_msgid) || pe->expires_ms == 0)
+		return OS_EDECODE;
+	if (os_name_valid(pe->origin) != 0 || os_dest_valid(pe->destination) != 0)
+		return OS_ENAME;
+	if (os_type_valid(pe->type) != 0)
+		return OS_EDECODE;
+	if (env_copy_str(e->origin, sizeof(e->origin), pe->origin) != 0 ||
+	    env_copy_str(e->destination, sizeof(e->destination), pe->destination) != 0 ||
+	    env_copy_str(e->type, sizeof(e->type), pe->type) != 0)
+		return OS_EDECODE;
+	memcpy(e->id, pe->id.data, sizeof(os_msgid));
+	e->created_ms = pe->created_ms;
+	e->expires_ms = pe->expires_ms;
+	e->key_version = pe->key_version;
+	e->payload = pe->payload.len > 0 ? pe->payload.data : env_empty;
+	e->payload_len = pe->payload.len;
+	return 0;
+}
+
 int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e)
 {
 	int rc = OS_EDECODE;
@@ -179,12 +277,14 @@ int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e)
 		return OS_ETOOBIG;
 	if (buf == NULL && len > 0)
 		return OS_EINVAL;
-	p = calloc(1, sizeof(*p));
+	/* Room for the envelope copy, its payload, names, signature and path
+	 * (16 elements at most), and the message structs. */
+	p = env_priv_new(len <= (SIZE_MAX - 2048) / 2 ? 2 * len + 2048 : 0);
 	if (p == NULL)
 		return OS_ENOMEM;
 	e->priv_ = p;
 
-	p->signed_msg = onestop__signed__unpack(NULL, len, buf);
+	p->signed_msg = onestop__signed__unpack(&p->alloc, len, buf);
 	if (p->signed_msg == NULL)
 		goto out;
 	const Onestop__Signed *s = p->signed_msg;
@@ -202,40 +302,99 @@ int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e)
 		memcpy(e->proof.path[k], s->path[k].data, sizeof(os_hash));
 	}
 	/* A path whose length does not fit the tree shape is malformed, not
-	 * merely unverified: check it with a throw-away leaf. */
-	os_hash dummy_leaf = {0}, dummy_root;
-	if (batchsig_root(dummy_leaf, &e->proof, dummy_root) != 0)
+	 * merely unverified (checked without hashing: every decode pays it). */
+	if (batchsig_proof_check(&e->proof) != 0)
 		goto out;
 	memcpy(e->sig, s->signature.data, sizeof(os_sig));
 
-	p->envelope = onestop__envelope__unpack(NULL, s->envelope.len, s->envelope.data);
-	if (p->envelope == NULL)
+	rc = env_fill(e, p, s->envelope.data, s->envelope.len);
+	if (rc != 0)
 		goto out;
-	const Onestop__Envelope *pe = p->envelope;
-	if (pe->id.len != sizeof(os_msgid))
-		goto out;
-	if (pe->expires_ms == 0)
-		goto out;
-	rc = OS_ENAME;
-	if (os_name_valid(pe->origin) != 0 || os_dest_valid(pe->destination) != 0)
-		goto out;
-	rc = OS_EDECODE;
-	if (os_type_valid(pe->type) != 0)
-		goto out;
-	if (env_copy_str(e->origin, sizeof(e->origin), pe->origin) != 0 ||
-	    env_copy_str(e->destination, sizeof(e->destination), pe->destination) != 0 ||
-	    env_copy_str(e->type, sizeof(e->type), pe->type) != 0)
-		goto out;
-	memcpy(e->id, pe->id.data, sizeof(os_msgid));
-	e->created_ms = pe->created_ms;
-	e->expires_ms = pe->expires_ms;
-	e->key_version = pe->key_version;
-	e->payload = pe->payload.len > 0 ? pe->payload.data : env_empty;
-	e->payload_len = pe->payload.len;
 	e->env_bytes = s->envelope.data;
 	e->env_len = s->envelope.len;
-	rc = 0;
 out:
+	if (rc != 0)
+		env_clear(e);
+	return rc;
+}
+
+/* Read a varint at *i of buf (len bytes), advancing *i. 0 or OS_EDECODE. */
+static int env_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 64 && *i < len; shift += 7) {
+		uint8_t b = buf[(*i)++];
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return OS_EDECODE;
+}
+
+/* Where field 1 (Signed.envelope) lies in a packed Signed, found by walking
+ * the wire format (the last occurrence wins, as for an unpack) without
+ * copying anything. 0 or OS_EDECODE. */
+static int env_find_envelope(const uint8_t *buf, size_t len, const uint8_t **env,
+			     size_t *env_len)
+{
+	size_t i = 0;
+	int found = 0;
+	while (i < len) {
+		uint64_t tag, v;
+		if (env_varint(buf, len, &i, &tag) != 0 || tag >> 3 == 0)
+			return OS_EDECODE;
+		switch (tag & 7) {
+		case 0:
+			if (env_varint(buf, len, &i, &v) != 0)
+				return OS_EDECODE;
+			break;
+		case 1:
+			if (len - i < 8)
+				return OS_EDECODE;
+			i += 8;
+			break;
+		case 5:
+			if (len - i < 4)
+				return OS_EDECODE;
+			i += 4;
+			break;
+		case 2:
+			if (env_varint(buf, len, &i, &v) != 0 || v > len - i)
+				return OS_EDECODE;
+			if (tag >> 3 == 1) {
+				*env = buf + i;
+				*env_len = (size_t)v;
+				found = 1;
+			}
+			i += (size_t)v;
+			break;
+		default:
+			return OS_EDECODE;
+		}
+	}
+	return found ? 0 : OS_EDECODE;
+}
+
+int env_decode_stored(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e)
+{
+	const uint8_t *env = NULL;
+	size_t env_len = 0;
+	int rc;
+	if (e == NULL)
+		return OS_EINVAL;
+	memset(e, 0, sizeof(*e));
+	if (len > max_bytes)
+		return OS_ETOOBIG;
+	if (buf == NULL && len > 0)
+		return OS_EINVAL;
+	if ((rc = env_find_envelope(buf, len, &env, &env_len)) != 0)
+		return rc;
+	/* Room for the payload, names and the message struct. */
+	struct env_priv *p = env_priv_new(env_len + 1024);
+	if (p == NULL)
+		return OS_ENOMEM;
+	e->priv_ = p;
+	rc = env_fill(e, p, env, env_len);
 	if (rc != 0)
 		env_clear(e);
 	return rc;

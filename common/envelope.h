@@ -59,6 +59,15 @@ int env_sign_batch(const char *origin, uint32_t key_version, const os_sign_sk sk
  * buffer is not retained. */
 int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e);
 
+/* Decode only the Envelope inside a packed Signed that was decoded and
+ * verified before (e.g. read back from a store): the same checks on the
+ * envelope's fields as env_decode, but the Signed is not unpacked (its
+ * envelope bytes are found in place, not copied) and proof, signature and
+ * env_bytes are left empty, so the result cannot be given to env_verify.
+ * The buffer is not retained. Errors as env_decode; the caller calls
+ * env_clear(e) on success. */
+int env_decode_stored(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e);
+
 void env_clear(struct env *e);
 
 /* Verify a decoded envelope against the registry at now_ms: origin known

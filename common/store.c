@@ -6,19 +6,36 @@
 #include <errno.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "err.h"
 #include "log.h"
 #include "util.h"
 
+/* LMDB reads through a shared read-only map of the data file: every page
+ * read stays mapped, so a process's resident size would grow to the size of
+ * its largest backlog. Once the file is past STORE_MAP_KEEP bytes, the map
+ * is dropped from the page tables (the pages stay in the page cache) at
+ * most every STORE_MAP_RELEASE_US, after a write commit. */
+#define STORE_MAP_KEEP ((size_t)8 << 20)
+#define STORE_MAP_RELEASE_US 5000u
+
 struct store {
 	MDB_env *env;
+	size_t psize;
+	void *map;                   /* LMDB's map of the data file, or NULL */
+	size_t map_len;
+	size_t map_size;             /* the map size it was found at */
+	uint64_t released_us;        /* when the map was last released */
 };
 
 struct store_txn {
+	struct store *s;
 	MDB_txn *txn;
 	int read_only;
 	int full;                    /* a write hit the map size: commit says EFULL */
@@ -114,6 +131,8 @@ int store_open(const char *dir, size_t map_mb, unsigned max_dbs, struct store **
 		goto out;
 	}
 	s->env = env;
+	MDB_stat est;
+	s->psize = mdb_env_stat(env, &est) == 0 ? est.ms_psize : 4096;
 	env = NULL;
 	*out = s;
 	rc = 0;
@@ -168,8 +187,67 @@ int store_begin(struct store *s, int read_only, struct store_txn **out)
 		return rc == OS_EFULL ? OS_EFULL : OS_ESTORE;
 	}
 	t->read_only = read_only;
+	t->s = s;
 	*out = t;
 	return 0;
+}
+
+/* Find LMDB's map of the data file among this process's mappings (LMDB
+ * does not tell its address unless the map is fixed): the mapping of the
+ * file's device and inode at offset 0. Leaves s->map NULL if not found. */
+static void store_find_map(struct store *s, size_t mapsize)
+{
+	struct stat st;
+	char line[512];
+	int fd = -1;
+	FILE *f;
+
+	s->map = NULL;
+	s->map_len = 0;
+	s->map_size = mapsize;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	f = fopen("/proc/self/maps", "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi, off, ino;
+		unsigned maj, mnr;
+		char perm[8];
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perm, &off, &maj, &mnr,
+			   &ino) != 7)
+			continue;
+		if (ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
+		    mnr == minor(st.st_dev) && off == 0 && hi > lo) {
+			s->map = (void *)lo;
+			s->map_len = hi - lo;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* Drop the map's pages from this process's page tables when the file has
+ * grown past STORE_MAP_KEEP (see there). Safe at any time: a shared file
+ * mapping re-reads a dropped page from the page cache on the next access,
+ * so pointers into the map keep their meaning. */
+static void store_release_map(struct store *s)
+{
+	MDB_envinfo info;
+	uint64_t now = os_mono_us();
+	if (now - s->released_us < STORE_MAP_RELEASE_US)
+		return;
+	if (mdb_env_info(s->env, &info) != 0)
+		return;
+	size_t used = ((size_t)info.me_last_pgno + 1) * s->psize;
+	if (used <= STORE_MAP_KEEP)
+		return;
+	if (info.me_mapsize != s->map_size)
+		store_find_map(s, info.me_mapsize); /* the map was moved */
+	if (s->map == NULL)
+		return;
+	s->released_us = now;
+	(void)madvise(s->map, used < s->map_len ? used : s->map_len, MADV_DONTNEED);
 }
 
 /* Close the txn's cursors before LMDB frees them with the txn. */
@@ -192,6 +270,8 @@ int store_commit(struct store_txn **tp)
 	*tp = NULL;
 	store_txn_detach_cursors(t);
 	int rc;
+	struct store *s = t->s;
+	int wrote = !t->read_only;
 	if (t->full) {
 		mdb_txn_abort(t->txn);
 		rc = OS_EFULL;
@@ -202,6 +282,8 @@ int store_commit(struct store_txn **tp)
 			rc = OS_ESTORE;
 	}
 	free(t);
+	if (wrote && rc == 0)
+		store_release_map(s);
 	return rc;
 }
 
@@ -376,6 +458,13 @@ int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl, const 
 {
 	MDB_val mk = {0};
 	return store_cursor_get(c, &mk, MDB_NEXT, k, kl, v, vl);
+}
+
+int store_cursor_last(struct store_cursor *c, const void **k, size_t *kl, const void **v,
+		      size_t *vl)
+{
+	MDB_val mk = {0};
+	return store_cursor_get(c, &mk, MDB_LAST, k, kl, v, vl);
 }
 
 int store_cursor_del(struct store_cursor *c)

@@ -62,6 +62,10 @@ int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
 		      const void **k, size_t *kl, const void **v, size_t *vl);
 int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
 		      const void **v, size_t *vl);
+/* Position at the last key. 0 or OS_ENOTFOUND (empty). Results valid as
+ * for store_get. */
+int store_cursor_last(struct store_cursor *c, const void **k, size_t *kl,
+		      const void **v, size_t *vl);
 /* Delete the entry under the cursor. */
 int store_cursor_del(struct store_cursor *c);
 

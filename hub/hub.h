@@ -18,6 +18,8 @@
 #define HUB_STATS_MS 10000u        /* interval of the stats log line */
 #define HUB_DEADLETTER_TTL_MS (7ull * 24 * 3600 * 1000)
 #define HUB_FAIL_BACKOFF_MS 1000u  /* pushes wait this long after a failed commit */
+#define HUB_LAZY_DELETE_MS 10u     /* acked entries wait at most this long for a commit */
+#define HUB_ACK_DELAY_MS 5u        /* a push ack may wait this long for company */
 
 /* Options; the table in main.c maps names to these fields. */
 struct hub_conf {

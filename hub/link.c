@@ -43,9 +43,12 @@ struct session {
 	uint64_t last_heard_ms;
 	uint64_t last_hb_ms;
 	int ended;                      /* freed at the next link_timers */
-	/* push stream: the ack owed after this iteration's commit */
+	/* push stream: the ack owed (sent after a commit, see link_prepare_acks) */
 	int ack_due;
+	int ack_now;                    /* owed to a resending spoke: no delay */
 	uint64_t ack_seq;
+	uint64_t ack_sent;              /* seq of the last ack sent */
+	uint64_t ack_since_ms;          /* when the owed ack became due */
 	/* deliver stream */
 	uint64_t scan_after;            /* next transfer is the first qseq > this */
 	uint64_t prev_sent;             /* seq of the transfer sent last; 0 at start */
@@ -366,6 +369,8 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 	s->last_heard_ms = h->now_ms;
 	s->last_hb_ms = h->now_ms;
 	s->ack_due = 0;
+	s->ack_now = 0;
+	s->ack_sent = last;
 	s->sent_max = 0;
 	s->acked = 0;
 	link_restart_stream(s, 1);
@@ -419,14 +424,17 @@ static void link_push(struct hub *h, struct session *s, const Onestop__Transfers
 		return;
 	}
 	if (ack) {
+		if (!s->ack_due)
+			s->ack_since_ms = h->now_ms;
 		s->ack_due = 1;
 		s->ack_seq = seq;
+		if (ack == 2)
+			s->ack_now = 1;
 	}
 }
 
 static void link_deliver_ack(struct hub *h, struct session *s, const Onestop__Ack *a)
 {
-	uint64_t removed = 0;
 	int rc;
 
 	if (!a)
@@ -438,14 +446,14 @@ static void link_deliver_ack(struct hub *h, struct session *s, const Onestop__Ac
 	}
 	if (a->seq <= s->acked)
 		return;
-	rc = queue_begin(h->queue);
-	if (rc == 0)
-		rc = queue_ack(h->queue, s->name, a->seq, &removed);
+	/* The spoke has committed them: the entries are dealt with. Their
+	 * deletion rides on the next commit that happens anyway (see
+	 * queue_ack_later), so that acks cost no fsync of their own. */
+	rc = queue_ack_later(h->queue, s->name, a->seq, h->now_ms);
 	if (rc) {
 		h->failed = rc;
 		return;
 	}
-	h->stats.delivered += removed;
 	s->acked = a->seq;
 	link_ring_pop(s, a->seq);
 	if (s->scan_after < a->seq)
@@ -680,6 +688,20 @@ void link_topup(struct hub *h)
 
 /* ---------------------------------------------------------------- commit */
 
+/* Whether s's owed push ack goes out now. Acks are cumulative, so a light
+ * trickle of pushes is acked once per HUB_ACK_DELAY_MS rather than once per
+ * push (each ack wakes the spoke); a quarter of the window unacknowledged
+ * or a resending spoke gets it at once. */
+static int link_ack_ready(const struct hub *h, const struct session *s)
+{
+	uint64_t quarter = (uint64_t)h->conf.window / 4;
+
+	if (s->ack_now || s->ack_seq < s->ack_sent)
+		return 1;
+	return s->ack_seq - s->ack_sent >= (quarter ? quarter : 1) ||
+	       h->now_ms >= s->ack_since_ms + HUB_ACK_DELAY_MS;
+}
+
 void link_prepare_acks(struct hub *h)
 {
 	for (struct session *s = h->link->head; s; s = s->next) {
@@ -688,9 +710,11 @@ void link_prepare_acks(struct hub *h)
 		uint8_t *buf;
 		size_t len;
 
-		if (!s->ack_due || s->ended)
+		if (!s->ack_due || s->ended || !link_ack_ready(h, s))
 			continue;
 		s->ack_due = 0;
+		s->ack_now = 0;
+		s->ack_sent = s->ack_seq;
 		a.seq = s->ack_seq;
 		a.epoch.data = s->outbox_epoch;
 		a.epoch.len = QUEUE_EPOCH_LEN;
@@ -739,6 +763,7 @@ void link_commit_failed(struct hub *h)
 	dataset_commit_failed(h);
 	for (struct session *s = h->link->head; s; s = s->next) {
 		s->ack_due = 0;
+		s->ack_now = 0;
 		link_restart_stream(s, 1);
 	}
 }
@@ -795,6 +820,16 @@ void link_timers(struct hub *h)
 			}
 		}
 	}
+}
+
+uint64_t link_ack_deadline(const struct hub *h)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (const struct session *s = h->link->head; s; s = s->next)
+		if (s->ack_due && !s->ended && s->ack_since_ms + HUB_ACK_DELAY_MS < d)
+			d = s->ack_since_ms + HUB_ACK_DELAY_MS;
+	return d;
 }
 
 int link_work_pending(const struct hub *h)

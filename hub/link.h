@@ -30,8 +30,12 @@ void link_drain(struct hub *h, unsigned max, unsigned *n);
  * entries met on the way). Sets h->failed on a store error. */
 void link_topup(struct hub *h);
 
-/* Turn the push acks due in this iteration into frames. */
+/* Turn the push acks due in this iteration into frames (a light trickle
+ * of pushes is acked after up to HUB_ACK_DELAY_MS, see link.c). */
 void link_prepare_acks(struct hub *h);
+
+/* When an owed push ack must go out at the latest (ms), or UINT64_MAX. */
+uint64_t link_ack_deadline(const struct hub *h);
 
 /* The transaction committed: send every held frame. */
 void link_commit_done(struct hub *h);

@@ -3,6 +3,9 @@
  * drains frames, commits once per iteration and only then replies. */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -273,6 +276,27 @@ static void hub_check_expiry(struct hub *h)
 	       (unsigned long long)h->reg->version, (unsigned long long)h->reg->expires_ms);
 }
 
+/* Delete the entries the spokes acknowledged when this iteration's
+ * transaction writes anyway, or once the oldest ack has waited
+ * HUB_LAZY_DELETE_MS (or always, when force is set). */
+static void hub_settle_acks(struct hub *h, int force)
+{
+	uint64_t since, removed = 0;
+	int rc;
+
+	if (!queue_acks_pending(h->queue, &since))
+		return;
+	if (!force && !queue_dirty(h->queue) && h->now_ms < since + HUB_LAZY_DELETE_MS)
+		return;
+	rc = queue_begin(h->queue);
+	if (rc == 0)
+		rc = queue_settle_acks(h->queue, &removed);
+	if (rc)
+		h->failed = rc;
+	else
+		h->stats.delivered += removed;
+}
+
 /* One group commit: drain and handle frames, sweep, dead letters, deliver
  * windows, all in one transaction; commit once; only then send. */
 static void hub_iteration(struct hub *h, int sweep)
@@ -284,16 +308,31 @@ static void hub_iteration(struct hub *h, int sweep)
 	link_drain(h, HUB_DRAIN_MAX, &n);
 	if (!h->failed && sweep && (rc = route_sweep(h)) != 0)
 		h->failed = rc;
-	if (!h->failed && (rc = route_flush(h)) != 0)
-		h->failed = rc;
-	if (!h->failed)
-		link_topup(h);
-	if (!h->failed)
-		dataset_topup(h);
-	if (!h->failed && (rc = route_flush(h)) != 0)
-		h->failed = rc;
+	for (int round = 0; round < 2 && !h->failed; round++) {
+		unsigned more = 0;
+
+		if ((rc = route_flush(h)) != 0)
+			h->failed = rc;
+		if (!h->failed)
+			link_topup(h);
+		if (!h->failed)
+			dataset_topup(h);
+		if (!h->failed && (rc = route_flush(h)) != 0)
+			h->failed = rc;
+		/* This iteration commits (fsyncs) anyway: frames that arrived
+		 * while it worked join the commit instead of waiting a whole
+		 * one. */
+		if (round > 0 || h->failed || !queue_dirty(h->queue))
+			break;
+		link_drain(h, HUB_DRAIN_MAX, &more);
+		if (more == 0)
+			break;
+		n += more;
+	}
 	if (!h->failed)
 		link_prepare_acks(h);
+	if (!h->failed)
+		hub_settle_acks(h, 0);
 	if (!h->failed) {
 		if (!queue_active(h->queue)) {
 			link_commit_done(h);
@@ -357,8 +396,21 @@ static int hub_loop(struct hub *h)
 		/* After a failed iteration pending work would retry at once;
 		 * give the store a moment instead of spinning. */
 		if (((!link_work_pending(h) && !dataset_work_pending(h)) ||
-		     now < h->backoff_until_ms) && next_tick > now)
+		     now < h->backoff_until_ms) && next_tick > now) {
+			uint64_t since, due = link_ack_deadline(h);
+
+			/* Wake for owed push acks, and for acked entries that
+			 * wait for their deletion (not before a backoff ends). */
+			if (queue_acks_pending(h->queue, &since) && since + HUB_LAZY_DELETE_MS < due)
+				due = since + HUB_LAZY_DELETE_MS;
+			if (due < h->backoff_until_ms)
+				due = h->backoff_until_ms;
 			timeout = (long)(next_tick - now);
+			if (due <= now)
+				timeout = 0;
+			else if (due - now < (uint64_t)timeout)
+				timeout = (long)(due - now);
+		}
 		if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
 			os_log(OS_LOG_ERROR, "poll_failed", "error=\"%s\"", zmq_strerror(errno));
 			return OS_EIO;
@@ -392,6 +444,13 @@ static int hub_loop(struct hub *h)
 			next_stats = h->now_ms + HUB_STATS_MS;
 		}
 	}
+	/* A clean stop leaves no delivered entry behind to be sent again. */
+	h->now_ms = os_now_ms();
+	h->failed = 0;
+	hub_settle_acks(h, 1);
+	if (!h->failed && queue_active(h->queue) && queue_commit(h->queue) != 0)
+		os_log(OS_LOG_WARN, "stop_commit_failed", "reason=\"acked entries are delivered again after the restart\"");
+	queue_abort(h->queue);
 	return 0;
 }
 
@@ -500,6 +559,19 @@ static void hub_stop(struct hub *h)
 			close(sig_pipe[i]);
 }
 
+/* Every iteration allocates and frees frames of up to a few MiB. With
+ * glibc's defaults those come from fresh mappings, or the heap is trimmed
+ * after each burst, so each iteration pays page faults and zeroing for the
+ * same memory again. Keep up to a few MiB: a fixed bound, not one that
+ * grows with load. */
+static void hub_tune_malloc(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	struct hub h;
@@ -509,6 +581,7 @@ int main(int argc, char **argv)
 	enum cfg_action act;
 
 	memset(&h, 0, sizeof(h));
+	hub_tune_malloc();
 	/* --check-config is handled here so that it also checks the key, the
 	 * registry and the hub's node, not only the option table; so is the
 	 * --dataset-digest mode, which only reads the store. */

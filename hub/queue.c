@@ -22,6 +22,14 @@ struct qdest {
 	int64_t delta;
 	int touched;
 	struct qdest *next_touched;
+	/* acknowledged by the reader: entries <= acked are gone for every
+	 * purpose but the disk; those <= deleted are gone there too */
+	uint64_t acked;
+	uint64_t deleted;
+	uint64_t deleting;          /* what the open transaction deletes up to */
+	int pending;                /* on the queue's pending list */
+	struct qdest *next_pending;
+	char name[OS_NAME_MAX];
 };
 
 struct queue {
@@ -29,10 +37,12 @@ struct queue {
 	store_dbi meta, msgs, queues, qnext, origins;
 	uint8_t epoch[QUEUE_EPOCH_LEN];
 	struct store_txn *txn;
-	uint64_t next_msgno;       /* valid while txn is open */
-	int msgno_dirty;
+	uint64_t next_msgno;       /* see queue_find_next_msgno */
 	struct map *dests;         /* dest -> struct qdest */
 	struct qdest *touched;
+	struct qdest *pending;     /* acked entries not yet deleted durably */
+	uint64_t pending_since_ms;
+	int dirty;                 /* the open transaction wrote */
 	uint64_t total;
 	int64_t total_delta;
 	uint8_t sweep_key[QKEY_MAX]; /* where the next sweep starts; empty: first */
@@ -82,9 +92,12 @@ static struct qdest *qdest_get(struct queue *q, const char *dest, int create)
 
 	if (d || !create)
 		return d;
+	if (strlen(dest) >= OS_NAME_MAX)
+		return NULL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	memcpy(d->name, dest, strlen(dest) + 1);
 	if (map_put(q->dests, dest, d) != 0) {
 		free(d);
 		return NULL;
@@ -106,6 +119,28 @@ static void qdest_change(struct queue *q, const char *dest, int64_t by)
 		d->touched = 1;
 		d->next_touched = q->touched;
 		q->touched = d;
+	}
+}
+
+/* The end of a transaction for the pending deletions: committed ones are
+ * done, aborted ones wait for the next transaction. */
+static void qdest_settle_acks(struct queue *q, int committed)
+{
+	struct qdest **pp = &q->pending;
+
+	while (*pp) {
+		struct qdest *d = *pp;
+
+		if (committed && d->deleting > d->deleted)
+			d->deleted = d->deleting;
+		d->deleting = d->deleted;
+		if (d->deleted >= d->acked) {
+			d->pending = 0;
+			*pp = d->next_pending;
+			d->next_pending = NULL;
+			continue;
+		}
+		pp = &d->next_pending;
 	}
 }
 
@@ -172,6 +207,38 @@ out:
 	return rc;
 }
 
+/* Message numbers need not survive a restart: a body exists exactly while
+ * a queue entry refers to it, so a new number only has to be above every
+ * stored one. It is kept in memory from the stored bodies' last number
+ * (and the "next_msgno" older versions stored, as a floor), which spares
+ * every commit a write to meta. */
+static int queue_find_next_msgno(struct queue *q)
+{
+	struct store_txn *t = NULL;
+	struct store_cursor *c = NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	rc = store_begin(q->st, 1, &t);
+	if (rc == 0)
+		rc = store_get_u64(t, q->meta, "next_msgno", 1, &q->next_msgno);
+	if (rc == 0)
+		rc = store_cursor_open(t, q->msgs, &c);
+	if (rc == 0) {
+		rc = store_cursor_last(c, &k, &kl, &v, &vl);
+		if (rc == 0 && kl == 8 && os_get_u64be(k) >= q->next_msgno)
+			q->next_msgno = os_get_u64be(k) + 1;
+		if (rc == OS_ENOTFOUND)
+			rc = 0;
+	}
+	if (q->next_msgno == 0)
+		q->next_msgno = 1;
+	store_cursor_close(&c);
+	store_abort(&t);
+	return rc;
+}
+
 int queue_open(const char *dir, size_t map_mb, struct queue **out)
 {
 	struct queue *q = calloc(1, sizeof(*q));
@@ -216,6 +283,8 @@ int queue_open(const char *dir, size_t map_mb, struct queue **out)
 		goto out;
 	}
 	rc = queue_count_all(q);
+	if (rc == 0)
+		rc = queue_find_next_msgno(q);
 out:
 	store_abort(&t);
 	if (rc) {
@@ -270,12 +339,7 @@ int queue_begin(struct queue *q)
 	rc = store_begin(q->st, 0, &q->txn);
 	if (rc)
 		return rc;
-	rc = store_get_u64(q->txn, q->meta, "next_msgno", 1, &q->next_msgno);
-	if (rc) {
-		store_abort(&q->txn);
-		return rc;
-	}
-	q->msgno_dirty = 0;
+	q->dirty = 0;
 	return 0;
 }
 
@@ -284,18 +348,30 @@ int queue_active(const struct queue *q)
 	return q->txn != NULL;
 }
 
+int queue_dirty(const struct queue *q)
+{
+	return q->txn != NULL && q->dirty;
+}
+
+/* Note the outcome of a write in the open transaction. */
+static int queue_wrote(struct queue *q, int rc)
+{
+	if (rc == 0)
+		q->dirty = 1;
+	return rc;
+}
+
 int queue_commit(struct queue *q)
 {
 	int rc = 0;
 
 	if (!q->txn)
 		return 0;
-	if (q->msgno_dirty)
-		rc = store_put_u64(q->txn, q->meta, "next_msgno", q->next_msgno);
-	if (rc == 0)
-		rc = store_commit(&q->txn);
+	rc = store_commit(&q->txn);
 	store_abort(&q->txn);
 	qdest_settle(q, rc == 0);
+	qdest_settle_acks(q, rc == 0);
+	q->dirty = 0;
 	return rc;
 }
 
@@ -303,6 +379,8 @@ void queue_abort(struct queue *q)
 {
 	store_abort(&q->txn);
 	qdest_settle(q, 0);
+	qdest_settle_acks(q, 0);
+	q->dirty = 0;
 }
 
 int queue_origin_get(struct queue *q, const char *origin,
@@ -333,7 +411,7 @@ int queue_origin_put(struct queue *q, const char *origin,
 		return OS_ESTORE;
 	memcpy(v, epoch, QUEUE_EPOCH_LEN);
 	os_put_u64be(v + QUEUE_EPOCH_LEN, last);
-	return store_put(q->txn, q->origins, origin, strlen(origin), v, sizeof(v));
+	return queue_wrote(q, store_put(q->txn, q->origins, origin, strlen(origin), v, sizeof(v)));
 }
 
 static int qnext_get(struct queue *q, const char *dest, uint64_t *next)
@@ -373,8 +451,10 @@ int queue_put(struct queue *q, const char *const *dests, size_t n,
 		return OS_ENOMEM;
 	put_u32be(body, (uint32_t)n);
 	memcpy(body + 4, msg, len);
+	/* Numbers used in a transaction that is aborted are not reused: the
+	 * counter only moves forward. */
 	msgno = q->next_msgno++;
-	q->msgno_dirty = 1;
+	q->dirty = 1;
 	os_put_u64be(mk, msgno);
 	rc = store_put(q->txn, q->msgs, mk, 8, body, len + 4);
 	if (rc)
@@ -442,6 +522,7 @@ static int queue_release(struct queue *q, uint64_t msgno)
 	if (rc)
 		return rc;
 	refs = vl >= 4 ? get_u32be(v) : 0;
+	q->dirty = 1;
 	if (refs <= 1)
 		return store_del(q->txn, q->msgs, k, 8);
 	/* Copy first: the value points into the map, which the put rewrites. */
@@ -466,6 +547,7 @@ static int queue_drop_entry(struct queue *q, const char *dest, const uint8_t *k,
 		return 0;
 	if (rc)
 		return rc;
+	q->dirty = 1;
 	qdest_change(q, dest, -1);
 	return queue_release(q, msgno);
 }
@@ -481,6 +563,13 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 	*at_end = 0;
 	if (!q->txn)
 		return OS_ESTORE;
+	{
+		const struct qdest *d = qdest_get(q, dest, 0);
+
+		/* Acknowledged entries waiting for deletion are not there. */
+		if (d && after < d->acked)
+			after = d->acked;
+	}
 	if (after == UINT64_MAX) {
 		*at_end = 1;
 		return 0;
@@ -517,7 +606,7 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 		if (cvl != 16) {
 			os_log(OS_LOG_ERROR, "queue_entry_bad", "dest=%s qseq=%llu", dest,
 			       (unsigned long long)qseq);
-			rc = store_cursor_del(c);
+			rc = queue_wrote(q, store_cursor_del(c));
 			if (rc)
 				break;
 			qdest_change(q, dest, -1);
@@ -650,6 +739,12 @@ int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget,
 		expires = os_get_u64be((const uint8_t *)cv + 8);
 		if (expires > now_ms)
 			goto next;
+		{
+			const struct qdest *d = qdest_get(q, dest, 0);
+
+			if (d && qseq <= d->acked)
+				goto next; /* delivered; its deletion is pending */
+		}
 		os_put_u64be(mk, msgno);
 		rc = store_get(q->txn, q->msgs, mk, 8, &mv, &mvl);
 		if (rc == OS_ENOTFOUND || (rc == 0 && mvl < 4)) {
@@ -678,4 +773,53 @@ next:
 		q->sweep_klen = kl;
 	}
 	return rc;
+}
+
+int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t now_ms)
+{
+	struct qdest *d = qdest_get(q, dest, 1);
+
+	if (!d)
+		return OS_ENOMEM;
+	if (upto <= d->acked)
+		return 0;
+	d->acked = upto;
+	if (!d->pending) {
+		if (!q->pending)
+			q->pending_since_ms = now_ms;
+		d->pending = 1;
+		d->next_pending = q->pending;
+		q->pending = d;
+	}
+	return 0;
+}
+
+int queue_acks_pending(const struct queue *q, uint64_t *since_ms)
+{
+	if (since_ms)
+		*since_ms = q->pending_since_ms;
+	for (const struct qdest *d = q->pending; d; d = d->next_pending)
+		if (d->acked > d->deleting)
+			return 1;
+	return 0;
+}
+
+int queue_settle_acks(struct queue *q, uint64_t *removed)
+{
+	*removed = 0;
+	if (!q->txn)
+		return OS_ESTORE;
+	for (struct qdest *d = q->pending; d; d = d->next_pending) {
+		uint64_t n = 0;
+		int rc;
+
+		if (d->acked <= d->deleting)
+			continue;
+		rc = queue_ack(q, d->name, d->acked, &n);
+		if (rc)
+			return rc;
+		d->deleting = d->acked;
+		*removed += n;
+	}
+	return 0;
 }

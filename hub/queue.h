@@ -2,7 +2,8 @@
  * common/store.h). One write transaction spans a loop iteration: the
  * queue_* calls below run inside it, queue_commit makes it durable.
  *
- * Databases: meta ("epoch" 16 bytes, "next_msgno"), msgs (u64be msgno ->
+ * Databases: meta ("epoch" 16 bytes; "next_msgno" is only read, as a floor,
+ * from stores of older versions), msgs (u64be msgno ->
  * u32be refcount || Signed), queues (dest NUL u64be qseq -> u64be msgno ||
  * u64be expires_ms), qnext (dest -> u64be next qseq), origins (origin ->
  * 16-byte outbox epoch || u64be last push seq). */
@@ -79,6 +80,26 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 /* Delete dest's entries with qseq <= upto (a cumulative ack), releasing
  * message bodies whose last reference goes. *removed gets the count. */
 int queue_ack(struct queue *q, const char *dest, uint64_t upto, uint64_t *removed);
+
+/* dest's reader has committed everything <= upto (a cumulative ack, at
+ * now_ms). The entries are deleted later, by queue_settle_acks in a write
+ * transaction that happens anyway (or once they have waited long enough):
+ * a deletion lost in a crash only makes the hub deliver them again, which
+ * the reader's stream rule drops. From now on queue_scan and queue_sweep
+ * skip them. Needs no transaction. 0 or OS_ENOMEM. */
+int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t now_ms);
+
+/* 1 when acknowledged entries wait for deletion; *since_ms (may be NULL)
+ * gets when the oldest of those acks came. */
+int queue_acks_pending(const struct queue *q, uint64_t *since_ms);
+
+/* Delete every acknowledged entry in the open transaction. They count as
+ * deleted once queue_commit succeeds; after an abort they wait again.
+ * *removed gets the number of entries deleted. 0 or OS_ESTORE / OS_EFULL. */
+int queue_settle_acks(struct queue *q, uint64_t *removed);
+
+/* 1 when the open transaction has written something (its commit syncs). */
+int queue_dirty(const struct queue *q);
 
 /* Called by queue_sweep for an expired entry; return 1 to delete it, 0 to
  * keep it (e.g. it is in flight). msg valid only during the call. */

@@ -394,7 +394,7 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 		if (it->seq <= last) {
 			/* Already dealt with: ack again, store nothing. */
 			h->stats.duplicates++;
-			*ack = 1;
+			*ack = 2;
 			continue;
 		}
 		if (it->prev_seq > last) {
@@ -408,7 +408,8 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 			break; /* not acked: the origin keeps it and retries */
 		last = it->seq;
 		dirty = 1;
-		*ack = 1;
+		if (*ack == 0)
+			*ack = 1;
 	}
 	if (gaps)
 		os_log(OS_LOG_DEBUG, "push_gap", "origin=%s ignored=%u last=%llu", origin, gaps,

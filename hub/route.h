@@ -23,8 +23,10 @@ int route_registry_changed(struct hub *h);
 /* Apply a push frame from origin (the authenticated node, whose session
  * carries the outbox epoch). Each transfer follows the stream rule
  * prev_seq <= last < seq; accepted and refused ones advance last, a full
- * destination queue stops the stream there. *ack_seq gets last and *ack is
- * set when an ack is due. 0, or a store error that spoils the iteration. */
+ * destination queue stops the stream there. *ack_seq gets last; *ack is 0
+ * when no ack is due, 1 when last advanced, 2 when a transfer was a
+ * duplicate (the spoke is resending: it should hear at once). 0, or a
+ * store error that spoils the iteration. */
 int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 	       const Onestop__Transfers *t, uint64_t *ack_seq, int *ack);
 

@@ -42,7 +42,6 @@ struct api_req {
 	int code;
 	char msg[API_MSG_LEN];
 	Onestop__ApiRequest *req;    /* unpacked; Send drafts point into it */
-	uint64_t at_ms;              /* when a Send was accepted: its ttl counts from here */
 	os_msgid *ids;               /* Send, Put: the ids, once signed */
 	uint8_t **puts;              /* Put: the packed ChangeRequests */
 	size_t *put_lens;
@@ -298,7 +297,6 @@ static void api_check_put(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 		goto refused;
 	}
 	sp->api->pending_msgs += n;
-	r->at_ms = now_ms;
 	return;
 refused:
 	api_refused(sp, r);
@@ -348,7 +346,6 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 		goto refused;
 	}
 	sp->api->pending_msgs += n;
-	r->at_ms = now_ms;
 	return;
 refused:
 	api_refused(sp, r);
@@ -449,6 +446,8 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 	os_msgid *ids = calloc(total, sizeof *ids);
 	size_t k = 0;
 	int rc = OS_ENOMEM, signed_ok = 0;
+	/* One clock reading: created_ms, and every ttl counts from it. */
+	uint64_t now_ms = os_now_ms();
 	if (!d || !out || !olen || !ids)
 		goto fail;
 	for (size_t i = from; i < to; i++) {
@@ -463,7 +462,7 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 				d[k].type = DS_CHANGE_TYPE;
 				d[k].payload = r->puts[m];
 				d[k].payload_len = r->put_lens[m];
-				d[k].expires_ms = r->at_ms + ttl * 1000u;
+				d[k].expires_ms = now_ms + ttl * 1000u;
 			}
 			continue;
 		}
@@ -475,10 +474,10 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 			d[k].type = o->type;
 			d[k].payload = o->payload.data ? o->payload.data : api_empty;
 			d[k].payload_len = o->payload.len;
-			d[k].expires_ms = r->at_ms + ttl * 1000u;
+			d[k].expires_ms = now_ms + ttl * 1000u;
 		}
 	}
-	rc = env_sign_batch(sp->conf.name, sp->key_version, sp->kp.sign_sk, d, total, os_now_ms(),
+	rc = env_sign_batch(sp->conf.name, sp->key_version, sp->kp.sign_sk, d, total, now_ms,
 			    out, olen, ids);
 	if (rc < 0)
 		goto fail;
@@ -552,51 +551,63 @@ int api_flush_sends(struct spoke *sp)
 
 /* ------------------------------------------------------------ replies */
 
+/* The messages handed to one Recv: decoded envelopes kept until the reply
+ * is packed, so that it points into them instead of copying each field. */
 struct api_recv_ctx {
-	Onestop__Incoming **msgs;
+	struct env *envs;
+	uint64_t *seqs;
 	size_t n;
 };
 
-static void api_incoming_free(Onestop__Incoming *in)
-{
-	if (!in)
-		return;
-	free(in->id.data);
-	free(in->origin);
-	free(in->destination);
-	free(in->type);
-	free(in->payload.data);
-	free(in);
-}
-
-static int api_collect(void *arg, uint64_t seq, const struct env *e)
+static int api_collect(void *arg, uint64_t seq, struct env *e)
 {
 	struct api_recv_ctx *c = arg;
-	Onestop__Incoming *in = calloc(1, sizeof *in);
-	if (!in)
-		return OS_ENOMEM;
-	onestop__incoming__init(in);
-	in->seq = seq;
-	in->created_ms = e->created_ms;
-	in->expires_ms = e->expires_ms;
-	in->id.data = malloc(sizeof e->id);
-	in->origin = strdup(e->origin);
-	in->destination = strdup(e->destination);
-	in->type = strdup(e->type);
-	if (e->payload_len > 0)
-		in->payload.data = malloc(e->payload_len);
-	if (!in->id.data || !in->origin || !in->destination || !in->type ||
-	    (e->payload_len > 0 && !in->payload.data)) {
-		api_incoming_free(in);
-		return OS_ENOMEM;
+	c->envs[c->n] = *e; /* taken over: cleared after the reply */
+	c->seqs[c->n] = seq;
+	c->n++;
+	return INBOX_KEEP;
+}
+
+/* Pack and send the Recv reply for c's messages, pointing into them. */
+static void api_reply_recv(struct spoke *sp, const struct api_route *rt, uint64_t request_id,
+			   const struct api_recv_ctx *c)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__RecvResult res = ONESTOP__RECV_RESULT__INIT;
+	Onestop__Incoming *in = NULL, **ptrs = NULL;
+	if (c->n > 0) {
+		in = calloc(c->n, sizeof *in);
+		ptrs = calloc(c->n, sizeof *ptrs);
+		if (!in || !ptrs) {
+			free(in);
+			free(ptrs);
+			api_reply_code(sp, rt, request_id, OS_ENOMEM, "the reply could not be built");
+			return;
+		}
 	}
-	memcpy(in->id.data, e->id, sizeof e->id);
-	in->id.len = sizeof e->id;
-	if (e->payload_len > 0)
-		memcpy(in->payload.data, e->payload, e->payload_len);
-	in->payload.len = e->payload_len;
-	c->msgs[c->n++] = in;
-	return 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct env *e = &c->envs[i];
+		onestop__incoming__init(&in[i]);
+		in[i].seq = c->seqs[i];
+		in[i].id.data = e->id;
+		in[i].id.len = sizeof e->id;
+		in[i].origin = e->origin;
+		in[i].destination = e->destination;
+		in[i].type = e->type;
+		in[i].created_ms = e->created_ms;
+		in[i].expires_ms = e->expires_ms;
+		in[i].payload.data = (uint8_t *)e->payload;
+		in[i].payload.len = e->payload_len;
+		ptrs[i] = &in[i];
+	}
+	res.n_messages = c->n;
+	res.messages = ptrs;
+	rep.request_id = request_id;
+	rep.result_case = ONESTOP__API_REPLY__RESULT_RECV;
+	rep.recv = &res;
+	api_send_reply(sp, rt, &rep);
+	free(in);
+	free(ptrs);
 }
 
 /* Hand out up to max messages to one Recv. When some were found, or force
@@ -614,28 +625,23 @@ static int api_serve_recv(struct spoke *sp, struct store_txn **t, const struct a
 	if (want > sp->ib.count)
 		want = (size_t)sp->ib.count;
 	if (want > 0) {
-		if (!(c.msgs = calloc(want, sizeof *c.msgs))) {
+		c.envs = calloc(want, sizeof *c.envs);
+		c.seqs = calloc(want, sizeof *c.seqs);
+		if (!c.envs || !c.seqs) {
 			rc = OS_ENOMEM;
 			goto out;
 		}
 		rc = inbox_take(sp, *t, want, API_RECV_BYTES, now_us, api_collect, &c, &taken);
 	}
 out:
-	if (rc < 0) {
+	if (rc < 0)
 		api_reply_code(sp, rt, request_id, rc, "the inbox could not be read");
-	} else if (c.n > 0 || force) {
-		Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
-		Onestop__RecvResult res = ONESTOP__RECV_RESULT__INIT;
-		res.n_messages = c.n;
-		res.messages = c.msgs;
-		rep.request_id = request_id;
-		rep.result_case = ONESTOP__API_REPLY__RESULT_RECV;
-		rep.recv = &res;
-		api_send_reply(sp, rt, &rep);
-	}
+	else if (c.n > 0 || force)
+		api_reply_recv(sp, rt, request_id, &c);
 	for (size_t i = 0; i < c.n; i++)
-		api_incoming_free(c.msgs[i]);
-	free(c.msgs);
+		env_clear(&c.envs[i]);
+	free(c.envs);
+	free(c.seqs);
 	return rc < 0 ? rc : (int)c.n;
 }
 

@@ -15,8 +15,23 @@
 #define META_HUB_EPOCH "hub_epoch"
 #define META_LAST "deliver_last"
 #define META_NEXT "inbox_next"
+#define META_SEEN_FORMAT "seen_format"
+#define SEEN_FORMAT 2u            /* keys u64be(expires_ms) || id; 1 was id alone */
+#define SEEN_KEY_LEN (8u + sizeof(os_msgid))
+#define SEEN_UPGRADE_CHUNK 4096u
 #define PRUNE_EVERY_US 1000000u
+#define PRUNE_AGAIN_US 10000u     /* a sweep that hit its budget goes on this soon */
 #define HELD_LOG_EVERY_US 60000000u
+
+/* The `seen` key of an envelope: its expiry first, so that ids received
+ * together sit together (an insert dirties the B-tree's right edge, not a
+ * random page) and expired ids are a prefix of the table. A replay carries
+ * the same signed envelope, hence the same key. */
+static void seen_key(uint8_t key[SEEN_KEY_LEN], uint64_t expires_ms, const os_msgid id)
+{
+	os_put_u64be(key, expires_ms);
+	memcpy(key + 8, id, sizeof(os_msgid));
+}
 
 int inbox_load(struct spoke *sp, struct store_txn *t)
 {
@@ -45,6 +60,61 @@ int inbox_load(struct spoke *sp, struct store_txn *t)
 	if (!ib->has_epoch)
 		ib->last = 0;
 	return 0;
+}
+
+int inbox_upgrade(struct spoke *sp, struct store_txn *t)
+{
+	struct store_cursor *c = NULL;
+	uint8_t (*keys)[SEEN_KEY_LEN] = NULL;
+	uint8_t old[sizeof(os_msgid)];
+	uint64_t format, moved = 0;
+	int rc, resume = 0;
+
+	if ((rc = store_get_u64(t, sp->db_meta, META_SEEN_FORMAT, 1, &format)) < 0)
+		return rc;
+	if (format == SEEN_FORMAT)
+		return 0;
+	keys = malloc(SEEN_UPGRADE_CHUNK * sizeof *keys);
+	if (!keys)
+		return OS_ENOMEM;
+	/* Old entries are id -> u64be(expires_ms). Move them a chunk at a time:
+	 * collect, then rewrite (a cursor does not survive the writes). New
+	 * keys are longer than old ones, so a walk never takes one for old. */
+	for (;;) {
+		const void *k, *v;
+		size_t kl, vl, n = 0;
+		if ((rc = store_cursor_open(t, sp->db_seen, &c)) < 0)
+			goto out;
+		rc = store_cursor_seek(c, resume ? old : NULL, resume ? sizeof old : 0, &k, &kl, &v,
+				       &vl);
+		for (; rc == 0 && n < SEEN_UPGRADE_CHUNK; rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
+			if (kl != sizeof(os_msgid))
+				continue;
+			/* An unreadable expiry keeps the id for the longest lifetime. */
+			seen_key(keys[n++], vl == 8 ? os_get_u64be(v) : UINT64_MAX, k);
+		}
+		store_cursor_close(&c);
+		if (rc < 0 && rc != OS_ENOTFOUND)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			if ((rc = store_del(t, sp->db_seen, keys[i] + 8, sizeof(os_msgid))) < 0 ||
+			    (rc = store_put(t, sp->db_seen, keys[i], SEEN_KEY_LEN, "", 0)) < 0)
+				goto out;
+		}
+		moved += n;
+		if (n < SEEN_UPGRADE_CHUNK)
+			break;
+		memcpy(old, keys[n - 1] + 8, sizeof old); /* deleted: the walk resumes past it */
+		resume = 1;
+	}
+	rc = store_put_u64(t, sp->db_meta, META_SEEN_FORMAT, SEEN_FORMAT);
+	if (rc == 0 && moved > 0)
+		os_log(OS_LOG_INFO, "store_upgraded", "table=seen entries=%llu format=%u",
+		       (unsigned long long)moved, SEEN_FORMAT);
+out:
+	store_cursor_close(&c);
+	free(keys);
+	return rc;
 }
 
 void inbox_clear(struct spoke *sp)
@@ -109,9 +179,11 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 		       const uint8_t *msg, size_t len)
 {
 	struct inbox *ib = &sp->ib;
+	uint8_t skey[SEEN_KEY_LEN];
 	const void *v;
 	size_t vl;
-	int rc = store_get(t, sp->db_seen, e->id, sizeof e->id, &v, &vl);
+	seen_key(skey, e->expires_ms, e->id);
+	int rc = store_get(t, sp->db_seen, skey, sizeof skey, &v, &vl);
 	if (rc == 0) {
 		char idhex[2 * sizeof(os_msgid) + 1];
 		os_hex(idhex, e->id, sizeof e->id);
@@ -121,16 +193,13 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 	}
 	if (rc != OS_ENOTFOUND)
 		return spoke_wrote(sp, rc);
-	uint8_t key[8], exp[8];
+	uint8_t key[8];
 	os_put_u64be(key, ib->next);
-	os_put_u64be(exp, e->expires_ms);
 	if ((rc = spoke_wrote(sp, store_append(t, sp->db_inbox, key, sizeof key, msg, len))) < 0)
 		return rc;
-	if ((rc = spoke_wrote(sp, store_put(t, sp->db_seen, e->id, sizeof e->id, exp,
-					    sizeof exp))) < 0)
+	if ((rc = spoke_wrote(sp, store_put(t, sp->db_seen, skey, sizeof skey, "", 0))) < 0)
 		return rc;
-	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_NEXT, ib->next + 1))) < 0)
-		return rc;
+	ib->meta_dirty = 1;
 	ib->next++;
 	ib->count++;
 	sp->stats.received++;
@@ -187,8 +256,10 @@ int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t
 	} else if ((rc = inbox_store(sp, t, &e, msg, len)) < 0) {
 		goto out;
 	}
-	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_LAST, seq))) < 0)
-		goto out;
+	/* `last` (and `next`) reach the store once per iteration, in
+	 * inbox_flush, in this same transaction. */
+	spoke_wrote(sp, 0);
+	ib->meta_dirty = 1;
 	ib->last = seq;
 	*verdict = INBOX_ACCEPTED;
 	rc = 0;
@@ -196,6 +267,21 @@ out:
 	if (decoded)
 		env_clear(&e);
 	return rc;
+}
+
+int inbox_flush(struct spoke *sp)
+{
+	struct inbox *ib = &sp->ib;
+	struct store_txn *t = NULL;
+	int rc;
+	if (!ib->meta_dirty)
+		return 0;
+	ib->meta_dirty = 0;
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_LAST, ib->last))) < 0)
+		return rc;
+	return spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_NEXT, ib->next));
 }
 
 /* Index of seq in the sorted lease array, or where it would go. */
@@ -256,21 +342,40 @@ int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 		return 0;
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
+	struct inbox *ib = &sp->ib;
+	size_t dropped = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t key[8];
 		os_put_u64be(key, seqs[i]);
 		rc = store_del(t, sp->db_inbox, key, sizeof key);
-		if (rc == OS_ENOTFOUND)
+		if (rc == OS_ENOTFOUND) {
+			rc = 0;
 			continue;
+		}
 		if ((rc = spoke_wrote(sp, rc)) < 0)
-			return rc;
-		inbox_lease_drop(&sp->ib, seqs[i]);
-		if (sp->ib.count)
-			sp->ib.count--;
+			break;
+		/* Mark the lease (0: gone) and compact once below: an app acks a
+		 * whole batch, and dropping one at a time would move the array
+		 * once per message. */
+		int found;
+		size_t at = inbox_lease_find(ib, seqs[i], &found);
+		if (found && ib->leases[at].until_us != 0) {
+			ib->leases[at].until_us = 0;
+			dropped++;
+		}
+		if (ib->count)
+			ib->count--;
 		done++;
 	}
+	if (dropped > 0) {
+		size_t j = 0;
+		for (size_t i = 0; i < ib->n_leases; i++)
+			if (ib->leases[i].until_us != 0)
+				ib->leases[j++] = ib->leases[i];
+		ib->n_leases = j;
+	}
 	*acked = done;
-	return 0;
+	return rc;
 }
 
 /* One entry for inbox_take: 0 skipped, 1 handed out, 2 over the byte
@@ -287,7 +392,8 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 		return 0;
 	struct env e;
 	memset(&e, 0, sizeof e);
-	int rc = env_decode(v, vl, dmax, &e);
+	/* Verified when it was stored: only the envelope is read again. */
+	int rc = env_decode_stored(v, vl, dmax, &e);
 	if (rc < 0) {
 		/* It verified when stored; an entry that no longer decodes is
 		 * left for the operator rather than handed out. */
@@ -302,7 +408,8 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 	}
 	if ((rc = inbox_lease_set(ib, seq, now_us + INBOX_LEASE_MS * 1000ull)) == 0)
 		rc = fn(arg, seq, &e);
-	env_clear(&e);
+	if (rc != INBOX_KEEP)
+		env_clear(&e);
 	if (rc < 0) {
 		inbox_lease_drop(ib, seq);
 		return rc;
@@ -378,7 +485,7 @@ int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigne
 	struct store_cursor *c = NULL;
 	const void *k, *v;
 	size_t kl, vl;
-	unsigned seen = 0;
+	unsigned gone = 0;
 	int rc;
 
 	if (now_us < ib->prune_due_us)
@@ -388,27 +495,22 @@ int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigne
 		return rc;
 	if ((rc = store_cursor_open(t, sp->db_seen, &c)) < 0)
 		return spoke_wrote(sp, rc);
-	rc = store_cursor_seek(c, ib->prune_has_from ? ib->prune_from : NULL,
-			       ib->prune_has_from ? sizeof ib->prune_from : 0, &k, &kl, &v, &vl);
-	while (rc == 0 && seen < budget) {
-		seen++;
-		if (vl == 8 && os_get_u64be(v) < now_ms) {
-			if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
-				goto out;
+	/* Keys start with the expiry: the expired ids are the table's head. */
+	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
+	while (rc == 0 && kl == SEEN_KEY_LEN && os_get_u64be(k) < now_ms) {
+		if (gone == budget) {
+			ib->prune_due_us = now_us + PRUNE_AGAIN_US;
+			break;
 		}
+		if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
+			goto out;
+		gone++;
 		rc = store_cursor_next(c, &k, &kl, &v, &vl);
 	}
-	if (rc == 0 && kl == sizeof ib->prune_from) {
-		/* Stopped on budget: the next sweep resumes at this key. */
-		memcpy(ib->prune_from, k, kl);
-		ib->prune_has_from = 1;
+	if (rc == OS_ENOTFOUND)
 		rc = 0;
-	} else if (rc == 0 || rc == OS_ENOTFOUND) {
-		ib->prune_has_from = 0;
-		rc = 0;
-	} else {
+	if (rc < 0)
 		spoke_wrote(sp, rc);
-	}
 out:
 	store_cursor_close(&c);
 	return rc;

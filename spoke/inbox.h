@@ -26,13 +26,12 @@ struct inbox {
 	uint64_t last;       /* deliver stream: last seq accepted (durable) */
 	uint64_t next;       /* inbox seq the next stored message gets */
 	uint64_t count;      /* entries held, including this iteration's writes */
+	int meta_dirty;      /* last or next changed in this iteration: inbox_flush */
 
 	struct inbox_lease *leases; /* sorted by seq */
 	size_t n_leases, cap_leases;
 
-	uint8_t prune_from[16];     /* where the next `seen` sweep starts */
-	int prune_has_from;
-	uint64_t prune_due_us;
+	uint64_t prune_due_us;      /* when the next `seen` sweep runs */
 	uint64_t held_log_us;       /* rate limit for the expired-registry line */
 };
 
@@ -46,6 +45,12 @@ enum inbox_verdict {
 /* Load the deliver-stream and inbox state through t (any transaction).
  * In-memory leases are kept. 0 or a store error. */
 int inbox_load(struct spoke *sp, struct store_txn *t);
+
+/* At start, in the start-up write transaction t: bring the `seen` table
+ * of a store written by an older version (keyed by id alone) to the
+ * current layout (keyed by expiry, then id) and mark the store as such.
+ * 0 or a store error. */
+int inbox_upgrade(struct spoke *sp, struct store_txn *t);
 
 /* Free the leases. */
 void inbox_clear(struct spoke *sp);
@@ -64,14 +69,21 @@ int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *cha
 int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t *msg,
 		size_t len, uint64_t now_ms, enum inbox_verdict *verdict);
 
+/* Write the stream state changed in this iteration (last, next) into the
+ * iteration's transaction, once, before it commits. 0 or a store error. */
+int inbox_flush(struct spoke *sp);
+
 /* Delete the inbox entries with these seqs in the iteration's transaction
  * and drop their leases; unknown seqs are ignored. *acked counts the
  * deleted ones. 0 or a store error. */
 int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked);
 
-/* Called by inbox_take for each handed-out message; e is valid only during
- * the call. Return 0, or a negative error to stop. */
-typedef int (*inbox_fn)(void *arg, uint64_t seq, const struct env *e);
+/* Called by inbox_take for each handed-out message. Return 0 (e is valid
+ * only during the call), INBOX_KEEP (the callee has taken *e over, moved
+ * out by a struct copy, and env_clears it when done), or a negative error
+ * to stop. */
+typedef int (*inbox_fn)(void *arg, uint64_t seq, struct env *e);
+#define INBOX_KEEP 1
 
 /* Hand out up to max of the oldest entries that are not leased, leasing
  * each for INBOX_LEASE_MS, stopping before the payloads would pass
@@ -89,9 +101,9 @@ int inbox_available(const struct spoke *sp);
 /* The earliest lease expiry (monotonic us), or 0 without leases. */
 uint64_t inbox_lease_next_expiry(const struct spoke *sp);
 
-/* Delete expired `seen` ids, examining at most budget entries from where
- * the last sweep stopped, when due (once a second), in the iteration's
- * transaction. 0 or a store error. */
+/* Delete expired `seen` ids, at most budget of them, when due (once a
+ * second, or at once while a sweep finds more than its budget), in the
+ * iteration's transaction. 0 or a store error. */
 int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget);
 
 #endif

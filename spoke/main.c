@@ -4,6 +4,9 @@
  * pushes (docs/ARCHITECTURE.md "Processes and sockets"). */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -157,6 +160,12 @@ int spoke_wrote(struct spoke *sp, int rc)
  * that lost it (then nothing of the iteration is durable). */
 static int spoke_commit(struct spoke *sp)
 {
+	/* Acked outbox entries go when the transaction writes anyway (or
+	 * have waited long enough); counters that changed with the data go
+	 * in with it, once. */
+	if (!sp->txn_err && outbox_settle(sp, os_mono_us(), 0) == 0 && outbox_flush(sp) == 0)
+		inbox_flush(sp);
+	sp->ib.meta_dirty = 0;
 	int rc = sp->txn_err;
 	if (rc < 0)
 		store_abort(&sp->txn);
@@ -166,6 +175,7 @@ static int spoke_commit(struct spoke *sp)
 		store_abort(&sp->txn);
 	if (rc == 0 && sp->txn_dirty)
 		sp->stats.commits++;
+	outbox_committed(sp, rc == 0);
 	sp->txn_dirty = 0;
 	sp->txn_err = 0;
 	return rc;
@@ -423,7 +433,8 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 	 * settled in one transaction before anything talks to anyone. */
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		goto store_fail;
-	if ((rc = outbox_load(sp, t, 1)) < 0 || (rc = inbox_load(sp, t)) < 0)
+	if ((rc = outbox_load(sp, t, 1)) < 0 || (rc = inbox_load(sp, t)) < 0 ||
+	    (rc = inbox_upgrade(sp, t)) < 0)
 		goto store_fail;
 	spoke_wrote(sp, 0);
 	if ((rc = spoke_registry_start(sp)) < 0) {
@@ -527,6 +538,8 @@ static int spoke_poll_timeout(const struct spoke *sp, uint64_t now)
 		d = a;
 	if (sp->ib.prune_due_us < d)
 		d = sp->ib.prune_due_us;
+	if (outbox_deadline_us(sp) < d)
+		d = outbox_deadline_us(sp);
 	if (d <= now)
 		return 0;
 	uint64_t ms = (d - now + 999) / 1000;
@@ -576,6 +589,13 @@ static int spoke_loop(struct spoke *sp)
 		api_flush_sends(sp);
 		uint64_t now = os_mono_us();
 		inbox_prune_seen(sp, os_now_ms(), now, SEEN_PRUNE_BUDGET);
+		if (sp->txn_dirty && !sp->txn_err) {
+			/* This iteration commits (fsyncs) anyway: what arrived while
+			 * it worked joins the commit instead of waiting a whole one. */
+			api_drain(sp, API_BUDGET);
+			uplink_drain(sp, UPLINK_BUDGET);
+			api_flush_sends(sp);
+		}
 
 		int rc = spoke_commit(sp);
 		if (rc < 0) {
@@ -583,16 +603,35 @@ static int spoke_loop(struct spoke *sp)
 			       os_errname(rc), os_strerror(rc));
 			spoke_reload(sp);
 		}
+		uplink_commit_done(sp, rc);
 		api_after_commit(sp, rc);
 		cache_after_commit(sp, rc);
-		uplink_after_commit(sp, rc);
+		uplink_after_commit(sp);
 
 		if (now >= stats_at) {
 			spoke_log_stats(sp);
 			stats_at = now + STATS_EVERY_US;
 		}
 	}
+	/* A clean stop leaves no acknowledged entry waiting for deletion, and
+	 * no delivery unacknowledged. */
+	if (outbox_settle(sp, os_mono_us(), 1) == 0 && spoke_commit(sp) < 0)
+		spoke_reload(sp);
+	uplink_stop(sp);
 	return 0;
+}
+
+/* Every iteration allocates and frees frames of up to a few MiB. With
+ * glibc's defaults those come from fresh mappings, or the heap is trimmed
+ * after each burst, so each iteration pays page faults and zeroing for the
+ * same memory again. Keep up to a few MiB: a fixed bound, not one that
+ * grows with load. */
+static void spoke_tune_malloc(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
 }
 
 int main(int argc, char **argv)
@@ -600,6 +639,8 @@ int main(int argc, char **argv)
 	static struct spoke sp;
 	char bound[512];
 	int code = 0;
+
+	spoke_tune_malloc();
 
 	enum cfg_action act = cfg_parse(spoke_opts, &sp.conf, "onestop-spoke",
 					"OneStop spoke: signs, stores and exchanges messages with the hub for local apps",

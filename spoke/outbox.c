@@ -1,7 +1,9 @@
 /* The spoke's outbox in LMDB: appending batch-signed messages, deleting
  * what the hub acknowledged, and walking what is left for the push stream.
- * Seqs are contiguous: they are handed out in the same transaction that
- * stores the next one in meta, so a failed commit gives them back. */
+ * Seqs are contiguous and deletions only ever take a prefix, so the last
+ * entry's seq + 1 is the next seq; meta holds it only for when the outbox
+ * is empty (written in outbox_flush). A failed commit gives the seqs of its
+ * appends back. */
 #include "outbox.h"
 
 #include <string.h>
@@ -36,6 +38,18 @@ int outbox_load(struct spoke *sp, struct store_txn *t, int create)
 	uint64_t next;
 	if ((rc = store_get_u64(t, sp->db_meta, META_NEXT, 1, &next)) < 0)
 		return rc;
+	sp->ob.next_stored = next;
+	struct store_cursor *c = NULL;
+	const void *k;
+	size_t kl;
+	if ((rc = store_cursor_open(t, sp->db_outbox, &c)) < 0)
+		return rc;
+	rc = store_cursor_last(c, &k, &kl, &v, &vl);
+	if (rc == 0 && kl == 8 && os_get_u64be(k) >= next)
+		next = os_get_u64be(k) + 1;
+	store_cursor_close(&c);
+	if (rc < 0 && rc != OS_ENOTFOUND)
+		return rc;
 	sp->ob.next = next ? next : 1;
 	uint64_t n;
 	if ((rc = store_count(t, sp->db_outbox, &n)) < 0)
@@ -55,12 +69,66 @@ int outbox_append(struct spoke *sp, const uint8_t *msg, size_t len, uint64_t *se
 	os_put_u64be(key, s);
 	if ((rc = spoke_wrote(sp, store_append(t, sp->db_outbox, key, sizeof key, msg, len))) < 0)
 		return rc;
-	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_NEXT, s + 1))) < 0)
-		return rc;
 	sp->ob.next = s + 1;
 	sp->ob.count++;
 	if (seq)
 		*seq = s;
+	return 0;
+}
+
+void outbox_ack(struct spoke *sp, uint64_t upto, uint64_t now_us)
+{
+	struct outbox *ob = &sp->ob;
+	if (upto <= ob->acked)
+		return;
+	ob->acked = upto;
+	if (ob->acked_us == 0)
+		ob->acked_us = now_us ? now_us : 1;
+}
+
+int outbox_settle(struct spoke *sp, uint64_t now_us, int force)
+{
+	struct outbox *ob = &sp->ob;
+	if (ob->acked <= ob->deleting)
+		return 0;
+	if (!force && !sp->txn_dirty && now_us < ob->acked_us + OUTBOX_LAZY_DELETE_US)
+		return 0;
+	int rc = outbox_delete_upto(sp, ob->acked, NULL);
+	if (rc == 0)
+		ob->deleting = ob->acked;
+	return rc;
+}
+
+void outbox_committed(struct spoke *sp, int committed)
+{
+	struct outbox *ob = &sp->ob;
+	if (committed)
+		ob->deleted = ob->deleting;
+	else if (ob->deleting > ob->deleted)
+		ob->acked_us = os_mono_us(); /* try again in a while, not at once */
+	ob->deleting = ob->deleted;
+	if (ob->deleted >= ob->acked)
+		ob->acked_us = 0;
+}
+
+uint64_t outbox_deadline_us(const struct spoke *sp)
+{
+	const struct outbox *ob = &sp->ob;
+	return ob->acked > ob->deleted ? ob->acked_us + OUTBOX_LAZY_DELETE_US : UINT64_MAX;
+}
+
+int outbox_flush(struct spoke *sp)
+{
+	struct store_txn *t = NULL;
+	int rc;
+	/* While entries are held the last one tells the next seq. */
+	if (sp->ob.count > 0 || sp->ob.next == sp->ob.next_stored)
+		return 0;
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+	if ((rc = spoke_wrote(sp, store_put_u64(t, sp->db_meta, META_NEXT, sp->ob.next))) < 0)
+		return rc;
+	sp->ob.next_stored = sp->ob.next; /* a failed commit reloads it */
 	return 0;
 }
 

@@ -16,8 +16,20 @@ struct spoke;
 struct outbox {
 	uint8_t epoch[OUTBOX_EPOCH_LEN];
 	uint64_t next;    /* seq the next appended message gets (>= 1) */
+	uint64_t next_stored; /* the next seq meta holds (see outbox_flush) */
 	uint64_t count;   /* entries held, including this iteration's writes */
+	/* Entries the hub acknowledged are deleted lazily (outbox_settle):
+	 * those <= deleted are gone durably, those <= acked are gone for the
+	 * push stream and wait for a commit that happens anyway. */
+	uint64_t acked;
+	uint64_t deleted;
+	uint64_t deleting;     /* what the iteration's transaction deletes up to */
+	uint64_t acked_us;     /* when acked first passed deleted; 0: none waits */
 };
+
+/* How long acknowledged entries wait for a commit of other work before
+ * one is made for them alone. */
+#define OUTBOX_LAZY_DELETE_US 10000u
 
 /* Load the outbox state (epoch, next seq, count) through t, which must be
  * a write transaction when create is nonzero: a store without an epoch
@@ -28,6 +40,29 @@ int outbox_load(struct spoke *sp, struct store_txn *t, int create);
 /* Append one packed Signed in the iteration's transaction; *seq (may be
  * NULL) gets its seq. 0 or a store error (the iteration is poisoned). */
 int outbox_append(struct spoke *sp, const uint8_t *msg, size_t len, uint64_t *seq);
+
+/* Before the iteration commits: when the outbox is left empty, write the
+ * next seq into meta (while entries are held, the last one's seq + 1 is
+ * the next seq; outbox_load reads either). 0 or a store error. */
+int outbox_flush(struct spoke *sp);
+
+/* The hub has committed every push <= upto (a push ack or a Welcome): the
+ * entries are to be deleted, without a commit of their own. A deletion
+ * lost in a crash is harmless: the next Welcome names what the hub holds. */
+void outbox_ack(struct spoke *sp, uint64_t upto, uint64_t now_us);
+
+/* Before the iteration commits: delete the acknowledged entries in its
+ * transaction when it writes anyway, when they waited
+ * OUTBOX_LAZY_DELETE_US, or when force is set. 0 or a store error. */
+int outbox_settle(struct spoke *sp, uint64_t now_us, int force);
+
+/* After the commit (committed: it succeeded): settle what the deletions
+ * achieved. */
+void outbox_committed(struct spoke *sp, int committed);
+
+/* When outbox_settle next has work to do on its own (monotonic us), or
+ * UINT64_MAX. */
+uint64_t outbox_deadline_us(const struct spoke *sp);
 
 /* Delete every entry with seq <= upto in the iteration's transaction;
  * *deleted (may be NULL) counts them. 0 or a store error. */

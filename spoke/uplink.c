@@ -35,6 +35,7 @@
 #define SILENCE_BEATS 3u             /* heartbeats without a frame: the hub is gone */
 #define RETRANSMIT_BEATS 3u          /* heartbeats without ack progress: resend */
 #define BACKOFF_MAX_SHIFT 20u
+#define ACK_DELAY_US 5000u           /* a deliver ack may wait this long for company */
 
 struct uplink {
 	void *sock;
@@ -49,6 +50,8 @@ struct uplink {
 	int last_error;            /* last LinkError code logged, and when: repeats are quieter */
 	uint64_t last_error_us;
 	int ack_due;               /* a deliver ack must follow the commit */
+	uint32_t ack_unsent;       /* deliveries accepted since the last ack sent */
+	uint64_t ack_since_us;     /* when the first of them was accepted */
 	uint32_t window;           /* the hub's push window */
 
 	/* Push stream. Outbox seqs are contiguous, so the transfers in flight
@@ -196,6 +199,7 @@ static void uplink_close(struct spoke *sp)
 	up->sock = NULL;
 	up->state = UPLINK_DOWN;
 	up->ack_due = 0;
+	up->ack_unsent = 0;
 	up->hello_due = 0;
 	up->hello_sent_us = 0;
 }
@@ -255,7 +259,8 @@ static int uplink_welcome(struct spoke *sp, const Onestop__Welcome *w, uint64_t 
 	}
 	if (rc < 0)
 		return rc;
-	if ((rc = outbox_delete_upto(sp, w->accepted_seq, NULL)) < 0)
+	outbox_ack(sp, w->accepted_seq, now);
+	if ((rc = outbox_settle(sp, now, 1)) < 0)
 		return rc;
 	if (w->registry.len > 0) {
 		spoke_registry_offer(sp, w->registry.data, w->registry.len, "hub", NULL);
@@ -291,9 +296,9 @@ static int uplink_push_ack(struct spoke *sp, const Onestop__Ack *a, uint64_t now
 		       (unsigned long long)a->seq);
 		return 0;
 	}
-	int rc = outbox_delete_upto(sp, a->seq, NULL);
-	if (rc < 0)
-		return rc;
+	/* Deleted with the next commit that happens anyway (outbox_settle):
+	 * an ack is not worth an fsync of its own. */
+	outbox_ack(sp, a->seq, now);
 	if (a->seq > up->push_base) {
 		up->push_base = a->seq;
 		up->progress_us = now;
@@ -319,10 +324,29 @@ static int uplink_deliver(struct spoke *sp, const Onestop__Transfers *ts)
 		int rc = inbox_offer(sp, x->seq, x->prev_seq, x->msg.data, x->msg.len, now_ms, &v);
 		if (rc < 0)
 			return rc;
-		if (v == INBOX_ACCEPTED || v == INBOX_DUPLICATE)
-			up->ack_due = 1;
+		if (v == INBOX_ACCEPTED) {
+			if (up->ack_unsent++ == 0)
+				up->ack_since_us = os_mono_us();
+		} else if (v == INBOX_DUPLICATE) {
+			up->ack_due = 1; /* the hub is resending: tell it at once */
+		}
 	}
 	return 0;
+}
+
+/* Whether the deliver ack goes out after this commit. Acks are cumulative,
+ * so a light trickle of deliveries is acked once per ACK_DELAY_US rather
+ * than once per delivery (each ack wakes the hub); a quarter of the window
+ * unacknowledged, a duplicate or a new session sends it at once. */
+static int uplink_ack_ready(const struct spoke *sp, uint64_t now)
+{
+	const struct uplink *up = sp->up;
+	uint64_t quarter = (uint64_t)sp->conf.window / 4;
+	if (up->ack_due)
+		return 1;
+	if (up->ack_unsent == 0)
+		return 0;
+	return up->ack_unsent >= (quarter ? quarter : 1) || now >= up->ack_since_us + ACK_DELAY_US;
 }
 
 static void uplink_link_error(struct spoke *sp, const Onestop__LinkError *e)
@@ -336,6 +360,7 @@ static void uplink_link_error(struct spoke *sp, const Onestop__LinkError *e)
 		up->state = UPLINK_HELLO_SENT;
 		up->hello_due = 1;
 		up->ack_due = 0;
+		up->ack_unsent = 0;
 		return;
 	}
 	if (e->code == OS_EREVOKED) {
@@ -346,6 +371,7 @@ static void uplink_link_error(struct spoke *sp, const Onestop__LinkError *e)
 		       sp->conf.hub_name);
 		up->restart_due = 2;
 		up->ack_due = 0;
+		up->ack_unsent = 0;
 		return;
 	}
 	uint64_t now = os_mono_us();
@@ -565,7 +591,7 @@ static void uplink_timers(struct spoke *sp, uint64_t now)
 	}
 }
 
-void uplink_after_commit(struct spoke *sp, int commit_rc)
+void uplink_commit_done(struct spoke *sp, int commit_rc)
 {
 	struct uplink *up = sp->up;
 	uint64_t now = os_mono_us();
@@ -573,6 +599,7 @@ void uplink_after_commit(struct spoke *sp, int commit_rc)
 		/* Nothing of this iteration is durable: acknowledge nothing and
 		 * let a fresh session restart both streams from stored state. */
 		up->ack_due = 0;
+		up->ack_unsent = 0;
 		uplink_push_rewind(up, now);
 		if (up->state != UPLINK_DOWN) {
 			up->state = UPLINK_HELLO_SENT;
@@ -580,9 +607,24 @@ void uplink_after_commit(struct spoke *sp, int commit_rc)
 			up->hello_sent_us = 0;
 		}
 	}
-	if (up->ack_due && up->state == UPLINK_UP && sp->ib.has_epoch)
+	/* What the commit made durable heads for the hub first: it is on the
+	 * way to another app, the replies to local apps are not. */
+	if (!up->restart_due)
+		uplink_push(sp, now);
+}
+
+void uplink_after_commit(struct spoke *sp)
+{
+	struct uplink *up = sp->up;
+	uint64_t now = os_mono_us();
+	if (up->state != UPLINK_UP || !sp->ib.has_epoch) {
+		up->ack_due = 0;
+		up->ack_unsent = 0;
+	} else if (uplink_ack_ready(sp, now)) {
 		uplink_send_deliver_ack(sp);
-	up->ack_due = 0;
+		up->ack_due = 0;
+		up->ack_unsent = 0;
+	}
 	if (up->restart_due == 2) {
 		uplink_close(sp);
 		up->fails++;
@@ -619,6 +661,8 @@ uint64_t uplink_deadline_us(const struct spoke *sp)
 	}
 	if (up->next_hb_us < d)
 		d = up->next_hb_us;
+	if (up->ack_unsent > 0 && up->ack_since_us + ACK_DELAY_US < d)
+		d = up->ack_since_us + ACK_DELAY_US;
 	if (up->push_hi > up->push_base && up->progress_us + RETRANSMIT_BEATS * beat < d)
 		d = up->progress_us + RETRANSMIT_BEATS * beat;
 	return d;
@@ -651,6 +695,23 @@ int uplink_new(struct spoke *sp)
 	up->reconnect_at_us = 0; /* connect at the first timer run */
 	uplink_timers(sp, os_mono_us());
 	return 0;
+}
+
+void uplink_stop(struct spoke *sp)
+{
+	struct uplink *up = sp->up;
+	if (!up || !up->sock || up->state != UPLINK_UP || !sp->ib.has_epoch)
+		return;
+	if (up->ack_due || up->ack_unsent > 0) {
+		/* A delayed ack would otherwise be lost with the socket: the
+		 * hub would send those deliveries again (harmless, but a store
+		 * recreated before the restart could not tell). */
+		uplink_send_deliver_ack(sp);
+		up->ack_due = 0;
+		up->ack_unsent = 0;
+		int linger = 200;
+		zmq_setsockopt(up->sock, ZMQ_LINGER, &linger, sizeof linger);
+	}
 }
 
 void uplink_destroy(struct spoke *sp)

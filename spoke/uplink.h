@@ -18,6 +18,10 @@ enum uplink_state {
  * says Hello at once). 0, OS_ENOMEM or OS_EIO. */
 int uplink_new(struct spoke *sp);
 
+/* At a clean stop, after the last commit: send the deliver ack still owed
+ * and let the socket linger briefly so that it leaves. */
+void uplink_stop(struct spoke *sp);
+
 /* Close the socket and free sp->up (NULL allowed). */
 void uplink_destroy(struct spoke *sp);
 
@@ -32,10 +36,14 @@ int uplink_is_up(const struct spoke *sp);
  * store error that poisoned the iteration. */
 int uplink_drain(struct spoke *sp, unsigned budget);
 
-/* After the iteration's commit (commit_rc its result): send the deliver
- * ack, push what the window allows, run the timers (heartbeat, silence,
- * retransmit, reconnect). */
-void uplink_after_commit(struct spoke *sp, int commit_rc);
+/* Right after the iteration's commit (commit_rc its result): after a
+ * failed commit restart the session; push what the window allows. */
+void uplink_commit_done(struct spoke *sp, int commit_rc);
+
+/* Then, after the API's replies: send the deliver ack, push what the
+ * window allows, run the timers (heartbeat, silence, retransmit,
+ * reconnect). */
+void uplink_after_commit(struct spoke *sp);
 
 /* The next time (monotonic us) uplink_after_commit has timer work, or 0
  * when it has work now. */
