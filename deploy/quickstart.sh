@@ -6,9 +6,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
-cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
-BIN=$(pwd)/build/bin
+cmake -S . -B "${BUILD_DIR:-build}" >/dev/null
+cmake --build "${BUILD_DIR:-build}" -j"$(nproc)" >/dev/null
+BIN=$(cd "${BUILD_DIR:-build}" && pwd)/bin
 ONESTOP=$BIN/onestop
 
 W=$(mktemp -d /tmp/onestop-quickstart.XXXXXX)
@@ -29,9 +29,11 @@ ANCHOR=$($ONESTOP pubkey --key "$W/root.key" | sed -n 's/.*sign_public=\([0-9a-f
 step "registry: signed by the root key"
 R=$W/registry.bin
 $ONESTOP registry init --root-key "$W/root.key" --out "$R"
+$ONESTOP registry dataset --root-key "$W/root.key" --registry "$R" --name items --mode full
+$ONESTOP registry dataset --root-key "$W/root.key" --registry "$R" --name identity --mode cached
 $ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name hub --role hub --pub "$W/hub.key.pub"
-$ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name gd.sz.market --pub "$W/gd.sz.market.key.pub" --topic supervision
-$ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name mps.idp --role spoke --role idp --pub "$W/mps.idp.key.pub" --topic supervision
+$ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name gd.sz.market --pub "$W/gd.sz.market.key.pub" --topic supervision --publish items
+$ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name mps.idp --role spoke --role idp --pub "$W/mps.idp.key.pub" --topic supervision --publish identity
 $ONESTOP registry show --registry "$R" --anchor "$ANCHOR"
 
 PORT=$((20000 + $$ % 20000))
@@ -86,6 +88,30 @@ step "delivered to mps.idp"
 $ONESTOP recv $B --wait 5000 --count 3
 step "delivered to gd.sz.market (the reply, the topic message and a dead letter)"
 $ONESTOP recv $A --wait 5000 --count 3
+
+step "shared data: gd.sz.market publishes two service items (one offline-only)"
+$ONESTOP put $A items 11440300MB2D --json '{"name":"Business licence","owner":"gd.sz.market",
+  "kind":"licence","online":true,"materials":[{"name":"ID card","shared_data":"identity"}],
+  "legal_days":20,"promised_days":5,"fee_cents":0,"regions":["gd.sz"],"min_level":2}'
+$ONESTOP put $A items 11440300MB3F --json '{"name":"Food production permit","owner":"gd.sz.market",
+  "kind":"permit","online":false,"offline_reason":"on-site inspection of the premises",
+  "legal_days":20,"promised_days":10,"fee_cents":0,"regions":["gd.sz"],"min_level":3}'
+step "mps.idp refuses to publish an item: only owners publish items"
+$ONESTOP put $B items 11440300MB2D --json '{"name":"x","owner":"mps.idp","kind":"licence","online":true}' || true
+step "mps.idp (identity authority) publishes a subject and issues a real-name assertion"
+$ONESTOP put $B identity subj-7f3a --json '{"kind":"person","level":3,"status":"active","authority":"mps.idp"}'
+ASSERTION=$($ONESTOP assert issue $B --subject subj-7f3a --level 2 --audience gd.sz.market)
+i=0
+until $ONESTOP items $B --offline 2>/dev/null | grep -q MB3F; do
+	i=$((i + 1)); [ $i -lt 100 ] || break
+	sleep 0.1
+done
+step "offline-only items, listed from mps.idp's local copy"
+$ONESTOP items $B --offline
+step "gd.sz.market verifies the assertion locally (identity filled through the hub)"
+$ONESTOP assert verify $A --level 2 "$ASSERTION"
+$ONESTOP assert verify $A --level 3 "$ASSERTION" || true
+$ONESTOP datasets $A
 
 step "status"
 $ONESTOP status $A
