@@ -663,50 +663,36 @@ static void api_reply_status(struct spoke *sp, const struct api_req *r)
 	api_send_reply(sp, &r->route, &rep);
 }
 
-static void api_reply_send(struct spoke *sp, const struct api_req *r)
+/* Answer a Send or a Put, once committed, with the ids of its envelopes. */
+static void api_reply_ids(struct spoke *sp, const struct api_req *r)
 {
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
-	Onestop__SendResult res = ONESTOP__SEND_RESULT__INIT;
-	size_t n = r->req->send->n_messages;
+	Onestop__SendResult send = ONESTOP__SEND_RESULT__INIT;
+	Onestop__PutResult put = ONESTOP__PUT_RESULT__INIT;
+	int is_put = r->op == ONESTOP__API_REQUEST__OP_PUT;
+	size_t n = is_put ? r->req->put->n_puts : r->req->send->n_messages;
 	ProtobufCBinaryData *ids = calloc(n, sizeof *ids);
 	if (!ids) {
 		api_reply_code(sp, &r->route, r->request_id, OS_ENOMEM,
-			       "the messages were stored but the reply could not be built");
+			       "stored, but the reply could not be built");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		ids[i].data = r->ids[i];
 		ids[i].len = sizeof r->ids[i];
 	}
-	res.n_ids = n;
-	res.ids = ids;
 	rep.request_id = r->request_id;
-	rep.result_case = ONESTOP__API_REPLY__RESULT_SEND;
-	rep.send = &res;
-	api_send_reply(sp, &r->route, &rep);
-	free(ids);
-}
-
-static void api_reply_put(struct spoke *sp, const struct api_req *r)
-{
-	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
-	Onestop__PutResult res = ONESTOP__PUT_RESULT__INIT;
-	size_t n = r->req->put->n_puts;
-	ProtobufCBinaryData *ids = calloc(n, sizeof *ids);
-	if (!ids) {
-		api_reply_code(sp, &r->route, r->request_id, OS_ENOMEM,
-			       "the changes were stored but the reply could not be built");
-		return;
+	if (is_put) {
+		put.n_ids = n;
+		put.ids = ids;
+		rep.result_case = ONESTOP__API_REPLY__RESULT_PUT;
+		rep.put = &put;
+	} else {
+		send.n_ids = n;
+		send.ids = ids;
+		rep.result_case = ONESTOP__API_REPLY__RESULT_SEND;
+		rep.send = &send;
 	}
-	for (size_t i = 0; i < n; i++) {
-		ids[i].data = r->ids[i];
-		ids[i].len = sizeof r->ids[i];
-	}
-	res.n_ids = n;
-	res.ids = ids;
-	rep.request_id = r->request_id;
-	rep.result_case = ONESTOP__API_REPLY__RESULT_PUT;
-	rep.put = &res;
 	api_send_reply(sp, &r->route, &rep);
 	free(ids);
 }
@@ -821,7 +807,7 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		switch (r->op) {
 		case ONESTOP__API_REQUEST__OP_SEND:
 			sp->stats.sent += r->req->send->n_messages;
-			api_reply_send(sp, r);
+			api_reply_ids(sp, r);
 			break;
 		case ONESTOP__API_REQUEST__OP_ACK:
 			api_reply_ack(sp, r);
@@ -830,7 +816,7 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 			api_reply_status(sp, r);
 			break;
 		case ONESTOP__API_REQUEST__OP_PUT:
-			api_reply_put(sp, r);
+			api_reply_ids(sp, r);
 			break;
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
