@@ -218,6 +218,16 @@ struct cache_ds {
 	int reset_due;         /* Hello said 0 for a partial snapshot: drop it first */
 	int ack_due;
 	struct lru lru;        /* cached mode */
+	/* The digest of what is held, kept between Datasets calls: every
+	 * write to the entries bumps gen and marks the dataset dirty until
+	 * the commit, so a digest is reused only for the committed state it
+	 * was computed from. */
+	uint64_t gen;
+	int dirty;
+	int dg_ok;
+	uint64_t dg_gen;
+	uint64_t dg_count;
+	os_hash dg;
 };
 
 enum wait_state { WAIT_PENDING, WAIT_FILLED, WAIT_NOTFOUND, WAIT_FAILED };
@@ -321,6 +331,8 @@ static int cache_pos_write(struct spoke *sp, struct store_txn *t, struct cache_d
 /* Delete every held entry of d. */
 static int cache_drop_all(struct spoke *sp, struct store_txn *t, struct cache_ds *d)
 {
+	d->gen++;
+	d->dirty = 1;
 	struct store_cursor *cur = NULL;
 	uint8_t pk[OS_NAME_MAX];
 	size_t pl = strlen(d->name) + 1, kl, vl;
@@ -366,6 +378,8 @@ static int cache_reset(struct spoke *sp, struct store_txn *t, struct cache_ds *d
 /* Evict least recently used entries of d past cache_entries. */
 static int cache_evict(struct spoke *sp, struct store_txn *t, struct cache_ds *d)
 {
+	d->gen++;
+	d->dirty = 1;
 	uint8_t ek[CACHE_EKEY_MAX];
 	int rc = 0;
 
@@ -641,6 +655,8 @@ static int cache_apply_one(struct spoke *sp, struct store_txn *t, struct cache_d
 			   int cached, uint64_t seq, const uint8_t *sg, size_t sglen,
 			   enum cache_src src, const char *want_key, int *code)
 {
+	d->gen++;
+	d->dirty = 1;
 	struct cache *c = sp->ds;
 	struct env e;
 	struct cache_rec er, cr;
@@ -1343,22 +1359,33 @@ static void cache_serve_datasets(struct spoke *sp, struct api_route *rt, uint64_
 							  : ONESTOP__DATASET_MODE__DATASET_MODE_FULL;
 		infos[i].seq = d && !d->syncing ? d->seq : 0;
 		infos[i].syncing = d && d->syncing;
-		ds_digest_init(&dg);
-		memcpy(pk, rd->name, pl);
-		rc = store_cursor_open(t, sp->db_ds_cache, &cur);
-		for (rc = rc ? rc : store_cursor_seek(cur, pk, pl, &k, &kl, &v, &vl); rc == 0;
-		     rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
-			if (kl <= pl || memcmp(k, pk, pl) != 0)
-				break;
-			if (vl > 8)
-				ds_digest_add(&dg, (const char *)k + pl, kl - pl,
-					      (const uint8_t *)v + 8, vl - 8);
+		if (d && !d->dirty && d->dg_ok && d->dg_gen == d->gen) {
+			memcpy(digests[i], d->dg, sizeof(os_hash));
+			infos[i].count = d->dg_count;
+		} else {
+			ds_digest_init(&dg);
+			memcpy(pk, rd->name, pl);
+			rc = store_cursor_open(t, sp->db_ds_cache, &cur);
+			for (rc = rc ? rc : store_cursor_seek(cur, pk, pl, &k, &kl, &v, &vl);
+			     rc == 0; rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
+				if (kl <= pl || memcmp(k, pk, pl) != 0)
+					break;
+				if (vl > 8)
+					ds_digest_add(&dg, (const char *)k + pl, kl - pl,
+						      (const uint8_t *)v + 8, vl - 8);
+			}
+			store_cursor_close(&cur);
+			if (rc == OS_ENOTFOUND)
+				rc = 0;
+			ds_digest_final(&dg, digests[i]);
+			infos[i].count = dg.count;
+			if (rc == 0 && d && !d->dirty) {
+				memcpy(d->dg, digests[i], sizeof(os_hash));
+				d->dg_count = dg.count;
+				d->dg_gen = d->gen;
+				d->dg_ok = 1;
+			}
 		}
-		store_cursor_close(&cur);
-		if (rc == OS_ENOTFOUND)
-			rc = 0;
-		ds_digest_final(&dg, digests[i]);
-		infos[i].count = dg.count;
 		infos[i].digest.data = digests[i];
 		infos[i].digest.len = sizeof(os_hash);
 		ptrs[i] = &infos[i];
@@ -1549,8 +1576,10 @@ void cache_after_commit(struct spoke *sp, int commit_rc)
 
 	if (commit_rc == 0 && up)
 		cache_send_acks(sp);
-	for (size_t i = 0; i < c->n_ds; i++)
+	for (size_t i = 0; i < c->n_ds; i++) {
 		c->ds[i]->ack_due = 0;
+		c->ds[i]->dirty = 0;
+	}
 	for (size_t i = 0; i < c->n_waits; i++) {
 		struct cache_wait *w = &c->waits[i];
 		char msg[640];
