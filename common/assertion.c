@@ -245,21 +245,6 @@ out:
 	return rc;
 }
 
-static const char *as_status_str(int s)
-{
-	switch (s) {
-	case ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE:
-		return "active";
-	case ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_SUSPENDED:
-		return "suspended";
-	case ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_REVOKED:
-		return "revoked";
-	case ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_DECEASED:
-		return "deceased";
-	}
-	return "of unknown status";
-}
-
 int assertion_check_subject(const struct assertion *a, const uint8_t *identity,
 			    size_t identity_len, uint32_t min_level, char *reason,
 			    size_t reason_size)
@@ -285,7 +270,8 @@ int assertion_check_subject(const struct assertion *a, const uint8_t *identity,
 	int rc = OS_ESUBJECT;
 	if (iv->status != ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE) {
 		as_reason(reason, reason_size, "subject %s is %s", a->subject,
-			  as_status_str(iv->status));
+			  ds_subject_status_str(iv->status) ? ds_subject_status_str(iv->status)
+								 : "of unknown status");
 		goto out;
 	}
 	rc = OS_ELEVEL;

@@ -139,7 +139,7 @@ static const char *ds_subject_kind_str(int k)
 	return NULL;
 }
 
-static const char *ds_subject_status_str(int s)
+const char *ds_subject_status_str(int s)
 {
 	switch (s) {
 	case ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE:

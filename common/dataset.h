@@ -62,6 +62,10 @@ int ds_change_allowed(const struct registry *reg, const char *publisher,
  * valid node name. items: name 1..256 bytes, owner a valid node name, an
  * offline-only item (online false) carries a non-empty offline_reason,
  * min_level 0..3, at most 64 materials and regions. */
+/* "active", "suspended", "revoked" or "deceased" for an IdentityValue
+ * status; NULL for any other value. */
+const char *ds_subject_status_str(int status);
+
 int ds_identity_check(const uint8_t *value, size_t len, char *reason, size_t reason_size);
 int ds_item_check(const uint8_t *value, size_t len, char *reason, size_t reason_size);
 
