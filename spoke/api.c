@@ -235,6 +235,40 @@ static size_t api_req_count(const struct api_req *r)
 						      : r->req->send->n_messages;
 }
 
+/* The checks every Send and Put starts with: 1..API_MAX_BATCH items
+ * (what names them: "messages", "changes") and a current registry. 0, or
+ * -1 with r failed. */
+static int api_check_batch(struct spoke *sp, struct api_req *r, const char *op,
+			   const char *what, size_t n, uint64_t now_ms)
+{
+	if (n == 0 || n > API_MAX_BATCH) {
+		api_fail(r, OS_EINVAL, "a %s carries 1..%u %s, this one %zu", op, API_MAX_BATCH,
+			 what, n);
+		return -1;
+	}
+	if (spoke_registry_expired(sp, now_ms)) {
+		api_fail(r, OS_EEXPIRED,
+			 "the registry (version %llu) has expired; new %s are refused until a current one arrives",
+			 (unsigned long long)sp->reg->version, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reserve room for n messages in the outbox quota (they are signed and
+ * stored at the end of the iteration). 0, or -1 with r failed. */
+static int api_reserve(struct spoke *sp, struct api_req *r, size_t n)
+{
+	uint64_t held = sp->ob.count + sp->api->pending_msgs;
+	if (held + n > (uint64_t)sp->conf.outbox_quota) {
+		api_fail(r, OS_EFULL, "the outbox is full (%llu of %lld messages); retry later",
+			 (unsigned long long)held, sp->conf.outbox_quota);
+		return -1;
+	}
+	sp->api->pending_msgs += n;
+	return 0;
+}
+
 /* Check a Put: each change is packed and checked locally against the
  * registry and the copy held here (the hub checks again), then it waits
  * to be signed with the iteration's Sends. */
@@ -244,16 +278,8 @@ static void api_check_put(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 	size_t n = p->n_puts;
 	char reason[API_MSG_LEN];
 	int rc;
-	if (n == 0 || n > API_MAX_BATCH) {
-		api_fail(r, OS_EINVAL, "a Put carries 1..%u changes, this one %zu", API_MAX_BATCH, n);
+	if (api_check_batch(sp, r, "Put", "changes", n, now_ms) < 0)
 		goto refused;
-	}
-	if (spoke_registry_expired(sp, now_ms)) {
-		api_fail(r, OS_EEXPIRED,
-			 "the registry (version %llu) has expired; changes are refused until a current one arrives",
-			 (unsigned long long)sp->reg->version);
-		goto refused;
-	}
 	r->puts = calloc(n, sizeof *r->puts);
 	r->put_lens = calloc(n, sizeof *r->put_lens);
 	if (!r->puts || !r->put_lens) {
@@ -290,14 +316,8 @@ static void api_check_put(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 			goto refused;
 		}
 	}
-	uint64_t held = sp->ob.count + sp->api->pending_msgs;
-	if (held + n > (uint64_t)sp->conf.outbox_quota) {
-		api_fail(r, OS_EFULL, "the outbox is full (%llu of %lld messages); retry later",
-			 (unsigned long long)held, sp->conf.outbox_quota);
-		goto refused;
-	}
-	sp->api->pending_msgs += n;
-	return;
+	if (api_reserve(sp, r, n) == 0)
+		return;
 refused:
 	api_refused(sp, r);
 }
@@ -306,16 +326,8 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 {
 	const Onestop__SendRequest *s = r->req->send;
 	size_t n = s->n_messages;
-	if (n == 0 || n > API_MAX_BATCH) {
-		api_fail(r, OS_EINVAL, "a Send carries 1..%u messages, this one %zu", API_MAX_BATCH, n);
+	if (api_check_batch(sp, r, "Send", "messages", n, now_ms) < 0)
 		goto refused;
-	}
-	if (spoke_registry_expired(sp, now_ms)) {
-		api_fail(r, OS_EEXPIRED,
-			 "the registry (version %llu) has expired; new messages are refused until a current one arrives",
-			 (unsigned long long)sp->reg->version);
-		goto refused;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const Onestop__Outgoing *o = s->messages[i];
 		if (!o) {
@@ -339,14 +351,8 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 			goto refused;
 		}
 	}
-	uint64_t held = sp->ob.count + sp->api->pending_msgs;
-	if (held + n > (uint64_t)sp->conf.outbox_quota) {
-		api_fail(r, OS_EFULL, "the outbox is full (%llu of %lld messages); retry later",
-			 (unsigned long long)held, sp->conf.outbox_quota);
-		goto refused;
-	}
-	sp->api->pending_msgs += n;
-	return;
+	if (api_reserve(sp, r, n) == 0)
+		return;
 refused:
 	api_refused(sp, r);
 }
