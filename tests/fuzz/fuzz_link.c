@@ -6,25 +6,10 @@
 #include "envelope.h"
 #include "err.h"
 #include "fuzz.h"
+#include "fuzz_walk.h"
 #include "onestop.pb-c.h"
 
 static volatile uint64_t sink;
-
-static void fuzz_bytes(ProtobufCBinaryData b)
-{
-	if (b.len > 0 && b.data == NULL)
-		__builtin_trap();
-	for (size_t i = 0; i < b.len; i += 64)
-		sink += b.data[i];
-	sink += b.len;
-}
-
-static void fuzz_str(const char *s)
-{
-	if (s == NULL)
-		__builtin_trap();
-	sink += strlen(s);
-}
 
 static void fuzz_signed(ProtobufCBinaryData msg)
 {
