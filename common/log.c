@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "util.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -48,14 +49,9 @@ void os_log(enum os_log_level level, const char *event, const char *fmt, ...)
 		return;
 	int saved_errno = errno;
 	char line[LOG_LINE_MAX];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line),
-			 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, log_names[level],
+	char ts[OS_ISO_TIME_MAX];
+	os_iso_time(ts, os_now_ms());
+	int n = snprintf(line, sizeof(line), "ts=%s level=%s event=%s", ts, log_names[level],
 			 event ? event : "unnamed");
 	if (n < 0)
 		goto restore;
@@ -85,4 +81,38 @@ void os_log(enum os_log_level level, const char *event, const char *fmt, ...)
 	} while (w < 0 && errno == EINTR);
 restore:
 	errno = saved_errno;
+}
+
+const char *os_log_quote(char *buf, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (size < 3) {
+		if (size > 0)
+			buf[0] = 0;
+		return buf;
+	}
+	buf[n++] = '"';
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		size_t need = ch == '"' || ch == '\\' ? 2 : (ch < 0x20 || ch > 0x7e) ? 4 : 1;
+
+		if (n + need + 2 > size)
+			break;
+		if (need == 2) {
+			buf[n++] = '\\';
+			buf[n++] = (char)ch;
+		} else if (need == 4) {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[ch >> 4];
+			buf[n++] = hex[ch & 15];
+		} else {
+			buf[n++] = (char)ch;
+		}
+	}
+	buf[n++] = '"';
+	buf[n] = 0;
+	return buf;
 }

@@ -3,6 +3,8 @@
 #ifndef OS_LOG_H
 #define OS_LOG_H
 
+#include <stddef.h>
+
 enum os_log_level { OS_LOG_DEBUG, OS_LOG_INFO, OS_LOG_WARN, OS_LOG_ERROR };
 
 /* Set the least level printed (default OS_LOG_INFO). */
@@ -16,5 +18,17 @@ int os_log_parse_level(const char *s, enum os_log_level *out);
  * to quote). Never logs payloads or secrets: callers pass ids and sizes. */
 void os_log(enum os_log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Quote s as one logfmt value into buf (size bytes, at least 3): a double
+ * quote, s with '"' and '\\' escaped by a backslash and every other byte
+ * outside printable ASCII written as \xNN, and a closing quote; cut short
+ * (still closed) when buf is too small. Text that came from the network or
+ * from a user goes through here before it reaches a log line. Returns buf. */
+const char *os_log_quote(char *buf, size_t size, const char *s);
+
+#define OS_LOG_QUOTE_MAX 256
+/* os_log_quote into a buffer that lives until the end of the enclosing
+ * block: os_log(..., "reason=%s", OS_Q(why)). NULL quotes as "". */
+#define OS_Q(s) os_log_quote((char[OS_LOG_QUOTE_MAX]){ 0 }, OS_LOG_QUOTE_MAX, (s))
 
 #endif

@@ -474,3 +474,85 @@ int store_cursor_del(struct store_cursor *c)
 	int rc = mdb_cursor_del(c->cur, 0);
 	return rc == 0 ? 0 : store_write_err(c->t, rc, "cursor_del");
 }
+
+/* ------------------------------------------------------------ walks */
+
+static int store_key_before(const void *k, size_t kl, const void *end, size_t el)
+{
+	size_t n = kl < el ? kl : el;
+	int c = memcmp(k, end, n);
+
+	return c < 0 || (c == 0 && kl < el);
+}
+
+int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen,
+	       const void *from, size_t flen, store_walk_fn fn, void *arg)
+{
+	struct store_cursor *c = NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	if (!from || (plen > 0 && store_key_before(from, flen, prefix, plen))) {
+		from = plen > 0 ? prefix : NULL;
+		flen = plen;
+	}
+	rc = store_cursor_open(t, db, &c);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, from, flen, &k, &kl, &v, &vl); rc == 0;
+	     rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
+		int what;
+
+		if (plen > 0 && (kl < plen || memcmp(k, prefix, plen) != 0))
+			break;
+		what = fn(arg, k, kl, v, vl);
+		if (what < 0 || what == STORE_STOP) {
+			rc = what < 0 ? what : 0;
+			goto out;
+		}
+		if (what == STORE_DROP && (rc = store_cursor_del(c)) != 0)
+			goto out;
+	}
+	rc = rc == OS_ENOTFOUND || rc == 0 ? 0 : rc;
+out:
+	store_cursor_close(&c);
+	return rc;
+}
+
+int store_del_range(struct store_txn *t, store_dbi db, const void *from, size_t flen,
+		    const void *to, size_t tlen, uint64_t max, uint64_t *deleted, int *more)
+{
+	struct store_cursor *c = NULL;
+	const void *k;
+	size_t kl;
+	uint64_t n = 0;
+	int rc;
+
+	if (more)
+		*more = 0;
+	if (t->read_only)
+		return OS_EINVAL;
+	rc = store_cursor_open(t, db, &c);
+	if (rc)
+		return rc;
+	for (rc = store_cursor_seek(c, from, flen, &k, &kl, NULL, NULL); rc == 0;
+	     rc = store_cursor_next(c, &k, &kl, NULL, NULL)) {
+		if (to && !store_key_before(k, kl, to, tlen))
+			break;
+		if (max && n == max) {
+			if (more)
+				*more = 1;
+			break;
+		}
+		if ((rc = store_cursor_del(c)) != 0)
+			goto out;
+		n++;
+	}
+	rc = rc == OS_ENOTFOUND || rc == 0 ? 0 : rc;
+out:
+	store_cursor_close(&c);
+	if (deleted)
+		*deleted = n;
+	return rc;
+}

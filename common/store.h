@@ -69,4 +69,35 @@ int store_cursor_last(struct store_cursor *c, const void **k, size_t *kl,
 /* Delete the entry under the cursor. */
 int store_cursor_del(struct store_cursor *c);
 
+/* ------------------------------------------------------------ walks
+ * The one way to visit or delete a range of keys; modules do not hand-roll
+ * cursor loops. */
+
+enum store_visit {
+	STORE_NEXT = 0,  /* go on */
+	STORE_STOP = 1,  /* end the walk; the entry is kept */
+	STORE_DROP = 2,  /* delete this entry (write transactions only) and go on */
+};
+
+/* Called for each entry by store_walk; k and v are valid only during the
+ * call. Returns an enum store_visit, or a negative error that ends the walk
+ * and is returned by it. */
+typedef int (*store_walk_fn)(void *arg, const void *k, size_t kl, const void *v, size_t vl);
+
+/* Visit, in key order, db's entries whose keys begin with prefix (plen 0:
+ * every key), starting at the first key >= from (NULL: the prefix's first
+ * key). 0 when the walk ended (at the end, past the prefix, or by
+ * STORE_STOP), fn's negative error, OS_EINVAL (STORE_DROP in a read-only
+ * transaction), OS_ENOMEM or a store error (OS_ESTORE, OS_EFULL). */
+int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen,
+	       const void *from, size_t flen, store_walk_fn fn, void *arg);
+
+/* Delete db's entries with from <= key < to in key order (from NULL: from
+ * the first key; to NULL: to the last), at most max of them (0: no limit).
+ * *deleted (may be NULL) gets the number deleted, *more (may be NULL) is
+ * set to 1 when max stopped it before the range's end. 0, OS_EINVAL (a
+ * read-only transaction), OS_ENOMEM or a store error. */
+int store_del_range(struct store_txn *t, store_dbi db, const void *from, size_t flen,
+		    const void *to, size_t tlen, uint64_t max, uint64_t *deleted, int *more);
+
 #endif

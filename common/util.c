@@ -305,3 +305,22 @@ out:
 		unlink(tmp);
 	return rc;
 }
+
+const char *os_iso_time(char out[OS_ISO_TIME_MAX], uint64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000u);
+	struct tm tm;
+
+	if (ms / 1000u > (uint64_t)INT64_MAX || gmtime_r(&secs, &tm) == NULL ||
+	    tm.tm_year + 1900 > 9999) {
+		snprintf(out, OS_ISO_TIME_MAX, "@%llu", (unsigned long long)ms);
+		return out;
+	}
+	/* Fields are bounded by gmtime_r (and the year by the check above):
+	 * 24 characters and the NUL always fit. */
+	snprintf(out, OS_ISO_TIME_MAX, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)(ms % 1000u));
+	return out;
+}

@@ -11,6 +11,12 @@ uint64_t os_now_ms(void);
 /* Monotonic clock, microseconds; for intervals and benchmarks. */
 uint64_t os_mono_us(void);
 
+#define OS_ISO_TIME_MAX 32
+/* Unix milliseconds as UTC ISO 8601 with milliseconds into out:
+ * "2026-01-31T12:00:00.892Z"; "@MS" when the time cannot be represented.
+ * Returns out. */
+const char *os_iso_time(char out[OS_ISO_TIME_MAX], uint64_t ms);
+
 /* Write 2*n lowercase hex chars and a NUL to out (size >= 2*n+1). */
 void os_hex(char *out, const uint8_t *in, size_t n);
 /* Decode exactly 2*n hex chars of s into out; 0 or OS_EINVAL. */

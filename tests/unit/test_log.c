@@ -124,12 +124,26 @@ static void test_levels(void **state)
 	assert_int_equal(os_log_parse_level(NULL, &l), OS_EINVAL);
 }
 
+static void test_quote(void **state)
+{
+	char small[8];
+	(void)state;
+	assert_string_equal(OS_Q("plain text"), "\"plain text\"");
+	assert_string_equal(OS_Q(NULL), "\"\"");
+	assert_string_equal(OS_Q("say \"hi\" \\ bye"), "\"say \\\"hi\\\" \\\\ bye\"");
+	assert_string_equal(OS_Q("a\nb\x01\xc3"), "\"a\\x0ab\\x01\\xc3\"");
+	/* Cut short, still closed, never half an escape. */
+	assert_string_equal(os_log_quote(small, sizeof(small), "abcdefghij"), "\"abcde\"");
+	assert_string_equal(os_log_quote(small, sizeof(small), "abcd\n"), "\"abcd\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

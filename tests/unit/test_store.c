@@ -284,6 +284,98 @@ static void test_open_errors(void **state)
 	store_close(&s); /* NULL is allowed */
 }
 
+struct walk_seen {
+	char keys[16][8];
+	int n;
+	const char *stop_at;
+	const char *drop_prefix;
+};
+
+static int walk_record(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct walk_seen *w = arg;
+	(void)v;
+	(void)vl;
+	if (w->stop_at && kl == strlen(w->stop_at) && memcmp(k, w->stop_at, kl) == 0)
+		return STORE_STOP;
+	if (w->n < 16 && kl < 8) {
+		memcpy(w->keys[w->n], k, kl);
+		w->keys[w->n][kl] = 0;
+		w->n++;
+	}
+	if (w->drop_prefix && kl >= 1 && memcmp(k, w->drop_prefix, 1) == 0)
+		return STORE_DROP;
+	return STORE_NEXT;
+}
+
+static int walk_fail(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(void)arg, (void)k, (void)kl, (void)v, (void)vl;
+	return OS_EDECODE;
+}
+
+static void test_walk_and_range_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	store_dbi db, meta;
+	static const char *keys[] = { "a1", "b1", "b2", "b3", "c1", "c2" };
+	struct walk_seen w;
+	uint64_t n = 0, count = 0;
+	int more = 0;
+
+	open_db(f->path, &s, &db, &meta);
+	assert_int_equal(store_begin(s, 0, &t), 0);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(store_put(t, db, keys[i], 2, "v", 1), 0);
+
+	/* A prefix walk sees exactly the prefix's keys, in order. */
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(store_walk(t, db, "b", 1, NULL, 0, walk_record, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_string_equal(w.keys[0], "b1");
+	assert_string_equal(w.keys[2], "b3");
+	/* From a key inside the prefix; and STORE_STOP keeps the rest. */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = "c2";
+	assert_int_equal(store_walk(t, db, NULL, 0, "b2", 2, walk_record, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_string_equal(w.keys[0], "b2");
+	assert_string_equal(w.keys[2], "c1");
+	/* A callback's error ends the walk and comes back. */
+	assert_int_equal(store_walk(t, db, NULL, 0, NULL, 0, walk_fail, NULL), OS_EDECODE);
+	/* STORE_DROP deletes while walking and the walk still sees every key. */
+	memset(&w, 0, sizeof(w));
+	w.drop_prefix = "b";
+	assert_int_equal(store_walk(t, db, NULL, 0, NULL, 0, walk_record, &w), 0);
+	assert_int_equal(w.n, 6);
+	assert_int_equal(store_count(t, db, &count), 0);
+	assert_int_equal(count, 3);
+	assert_int_equal(store_get(t, db, "b2", 2, &(const void *){ NULL }, &(size_t){ 0 }),
+			 OS_ENOTFOUND);
+
+	/* Range delete: [a1, c2) with a bound of one, then the rest. */
+	assert_int_equal(store_del_range(t, db, "a1", 2, "c2", 2, 1, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(more, 1);
+	assert_int_equal(store_del_range(t, db, NULL, 0, "c2", 2, 0, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(more, 0);
+	assert_int_equal(store_count(t, db, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_commit(&t), 0);
+
+	/* Read-only transactions may walk but neither drop nor delete. */
+	assert_int_equal(store_begin(s, 1, &t), 0);
+	memset(&w, 0, sizeof(w));
+	w.drop_prefix = "c";
+	assert_int_equal(store_walk(t, db, NULL, 0, NULL, 0, walk_record, &w), OS_EINVAL);
+	assert_int_equal(store_del_range(t, db, NULL, 0, NULL, 0, 0, &n, NULL), OS_EINVAL);
+	store_abort(&t);
+	store_close(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +385,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_and_range_delete, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,9 +267,19 @@ static void test_errors(void **state)
 	assert_non_null(os_errname(-1000));
 }
 
+static void test_iso_time(void **state)
+{
+	char out[OS_ISO_TIME_MAX];
+	(void)state;
+	assert_string_equal(os_iso_time(out, 0), "1970-01-01T00:00:00.000Z");
+	assert_string_equal(os_iso_time(out, 1769860800892ull), "2026-01-31T12:00:00.892Z");
+	assert_string_equal(os_iso_time(out, UINT64_MAX), "@18446744073709551615");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test(test_name_table), cmocka_unit_test(test_dest_table),
 		cmocka_unit_test(test_type_table), cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_u64be),      cmocka_unit_test(test_clocks),

@@ -1,8 +1,9 @@
-/* A small string-keyed hash map for the hub's in-memory indexes (sessions by
- * node name, queue counters by destination). Keys are copied; values are
- * borrowed pointers the caller owns. Not thread-safe. */
-#ifndef HUB_MAP_H
-#define HUB_MAP_H
+/* The one string-keyed hash map of the daemons' in-memory indexes
+ * (sessions by node name, queue counters by destination, a replica's LRU).
+ * Keys are copied; values are borrowed pointers the caller owns. Not
+ * thread-safe. */
+#ifndef OS_MAP_H
+#define OS_MAP_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* String-keyed hash map with separate chaining (FNV-1a), doubling when the
- * load passes one entry per bucket. Used for the hub's per-node indexes. */
+ * load passes one entry per bucket. Used for the daemons' in-memory indexes. */
 #include "map.h"
 
 #include <stdint.h>
