@@ -24,7 +24,6 @@
 #include "err.h"
 #include "log.h"
 #include "spoke.h"
-#include "uplink.h"
 #include "util.h"
 
 #define API_MAX_BATCH 10000u         /* messages per Send, Recv, Ack or Put */
@@ -309,7 +308,7 @@ static void api_check_put(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 			goto refused;
 		}
 		reason[0] = '\0';
-		rc = cache_put_check(sp, d->dataset, d->key, d->delete_, d->value.data, d->value.len,
+		rc = replica_put_check(sp, d->dataset, d->key, d->delete_, d->value.data, d->value.len,
 				     reason, sizeof reason);
 		if (rc < 0) {
 			api_fail(r, rc, "change %zu: %s", i, reason[0] ? reason : os_strerror(rc));
@@ -656,7 +655,7 @@ static void api_reply_status(struct spoke *sp, const struct api_req *r)
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
 	Onestop__StatusResult s = ONESTOP__STATUS_RESULT__INIT;
 	s.node = sp->conf.name;
-	s.hub_connected = uplink_is_up(sp);
+	s.hub_connected = spoke_hub_up(sp);
 	s.outbox = sp->ob.count;
 	s.inbox = sp->ib.count;
 	s.registry_version = sp->reg->version;
@@ -830,7 +829,7 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
 		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
 			/* Read from the committed store; may wait for the hub. */
-			cache_serve(sp, &r->route, r->req);
+			replica_serve(sp, &r->route, r->req);
 			break;
 		default:
 			break; /* Recv: below, after the parked ones */

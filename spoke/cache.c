@@ -20,7 +20,6 @@
 #include "log.h"
 #include "registry.h"
 #include "spoke.h"
-#include "uplink.h"
 
 #define CACHE_EPOCH_LEN 16
 #define CACHE_POS_LEN (CACHE_EPOCH_LEN + 9)          /* epoch || u64be seq || u8 syncing */
@@ -490,7 +489,7 @@ static int cache_load(struct spoke *sp, struct store_txn *t)
 	return rc == OS_ENOTFOUND ? 0 : rc;
 }
 
-int cache_open(struct spoke *sp, struct store_txn *t)
+int replica_open(struct spoke *sp, struct store_txn *t)
 {
 	int rc;
 
@@ -538,7 +537,7 @@ int cache_open(struct spoke *sp, struct store_txn *t)
 /* Answer a waiting request with an error and forget its route. */
 static void cache_wait_fail(struct spoke *sp, struct cache_wait *w, int code, const char *msg);
 
-void cache_close(struct spoke *sp)
+void replica_close(struct spoke *sp)
 {
 	struct cache *c = sp->ds;
 
@@ -556,7 +555,7 @@ void cache_close(struct spoke *sp)
 	sp->ds = NULL;
 }
 
-void cache_reload(struct spoke *sp)
+void replica_reload(struct spoke *sp)
 {
 	struct store_txn *t = NULL;
 	int rc = store_begin(sp->st, 1, &t);
@@ -574,7 +573,7 @@ void cache_reload(struct spoke *sp)
 			sp->ds->ds[i]->reset_due = 1;
 }
 
-int cache_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t *n)
+int replica_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t *n)
 {
 	const struct registry *reg = sp->reg;
 	Onestop__DatasetPosition **pos;
@@ -591,7 +590,7 @@ int cache_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t *n
 		Onestop__DatasetPosition *p = calloc(1, sizeof(*p));
 
 		if (!p) {
-			cache_positions_free(pos, i);
+			replica_positions_free(pos, i);
 			return OS_ENOMEM;
 		}
 		onestop__dataset_position__init(p);
@@ -614,7 +613,7 @@ int cache_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t *n
 	return 0;
 }
 
-void cache_positions_free(Onestop__DatasetPosition **pos, size_t n)
+void replica_positions_free(Onestop__DatasetPosition **pos, size_t n)
 {
 	if (!pos)
 		return;
@@ -809,7 +808,7 @@ static struct cache_ds *cache_frame_ds(struct spoke *sp, const char *name,
 	return d;
 }
 
-int cache_changes(struct spoke *sp, const Onestop__Changes *ch)
+int replica_changes(struct spoke *sp, const Onestop__Changes *ch)
 {
 	struct store_txn *t = NULL;
 	struct cache_ds *d;
@@ -853,7 +852,7 @@ int cache_changes(struct spoke *sp, const Onestop__Changes *ch)
 	return cache_pos_write(sp, t, d);
 }
 
-int cache_snapshot(struct spoke *sp, const Onestop__Snapshot *s)
+int replica_snapshot(struct spoke *sp, const Onestop__Snapshot *s)
 {
 	struct store_txn *t = NULL;
 	struct cache_ds *d;
@@ -912,7 +911,7 @@ static struct cache_wait *cache_wait_by_fetch(struct spoke *sp, uint64_t id)
 	return NULL;
 }
 
-int cache_fetched(struct spoke *sp, const Onestop__Fetched *f)
+int replica_fetched(struct spoke *sp, const Onestop__Fetched *f)
 {
 	struct store_txn *t = NULL;
 	struct cache_wait *w;
@@ -1069,7 +1068,7 @@ static int cache_park(struct spoke *sp, struct api_route *rt, uint64_t request_i
 	struct cache_wait *w;
 	int rc;
 
-	if (!uplink_is_up(sp))
+	if (!spoke_hub_up(sp))
 		return OS_ECONN;
 	if (c->n_waits >= CACHE_MAX_WAITS)
 		return OS_EAGAIN;
@@ -1087,7 +1086,7 @@ static int cache_park(struct spoke *sp, struct api_route *rt, uint64_t request_i
 	fe.key = (char *)key;
 	lf.body_case = ONESTOP__LINK_FRAME__BODY_FETCH;
 	lf.fetch = &fe;
-	rc = uplink_send_frame(sp, &lf);
+	rc = spoke_hub_send(sp, &lf);
 	if (rc < 0)
 		return rc;
 	w = &c->waits[c->n_waits++];
@@ -1488,7 +1487,7 @@ static void cache_serve_verify(struct spoke *sp, struct api_route *rt, uint64_t 
 				 os_strerror(rc));
 }
 
-void cache_serve(struct spoke *sp, struct api_route *rt, const Onestop__ApiRequest *req)
+void replica_serve(struct spoke *sp, struct api_route *rt, const Onestop__ApiRequest *req)
 {
 	uint64_t id = req->request_id;
 
@@ -1532,7 +1531,7 @@ static void cache_send_acks(struct spoke *sp)
 		a.snapshot_chunks = d->chunks;
 		lf.body_case = ONESTOP__LINK_FRAME__BODY_DATASET_ACK;
 		lf.dataset_ack = &a;
-		rc = uplink_send_frame(sp, &lf);
+		rc = spoke_hub_send(sp, &lf);
 		if (rc < 0)
 			os_log(OS_LOG_DEBUG, "dataset_ack_unsent", "dataset=%s seq=%llu code=%s",
 			       d->name, (unsigned long long)a.seq, os_errname(rc));
@@ -1567,11 +1566,11 @@ static void cache_finish_wait(struct spoke *sp, struct cache_wait *w)
 	api_route_free(&w->route);
 }
 
-void cache_after_commit(struct spoke *sp, int commit_rc)
+void replica_after_commit(struct spoke *sp, int commit_rc)
 {
 	struct cache *c = sp->ds;
 	uint64_t now = os_mono_us();
-	int up = uplink_is_up(sp);
+	int up = spoke_hub_up(sp);
 	size_t j = 0;
 
 	if (commit_rc == 0 && up)
@@ -1605,7 +1604,7 @@ void cache_after_commit(struct spoke *sp, int commit_rc)
 	c->n_waits = j;
 }
 
-uint64_t cache_deadline_us(const struct spoke *sp)
+uint64_t replica_deadline_us(const struct spoke *sp)
 {
 	uint64_t d = UINT64_MAX;
 
@@ -1619,7 +1618,7 @@ uint64_t cache_deadline_us(const struct spoke *sp)
 
 /* ------------------------------------------------------------ put */
 
-int cache_put_check(struct spoke *sp, const char *dataset, const char *key, int is_delete,
+int replica_put_check(struct spoke *sp, const char *dataset, const char *key, int is_delete,
 		    const uint8_t *value, size_t len, char *reason, size_t reason_size)
 {
 	struct ds_change c;

@@ -128,46 +128,46 @@ int cache_env_view(const uint8_t *sg, size_t len, struct cache_arena *a, struct 
  * snapshot that was interrupted (its position goes back to seq 0), and
  * rebuild the LRU order of cached-mode datasets by a scan (evicting past
  * cache_entries). 0, OS_ENOMEM or a store error. */
-int cache_open(struct spoke *sp, struct store_txn *t);
+int replica_open(struct spoke *sp, struct store_txn *t);
 /* Free sp->ds (NULL allowed); requests still waiting get OS_ECONN. */
-void cache_close(struct spoke *sp);
+void replica_close(struct spoke *sp);
 /* After a failed commit: positions and LRU go back to what the store
  * holds. */
-void cache_reload(struct spoke *sp);
+void replica_reload(struct spoke *sp);
 
 /* The positions for Hello, one per dataset declared in the registry:
- * *out is a malloc'd array of *n (free with cache_positions_free). A
+ * *out is a malloc'd array of *n (free with replica_positions_free). A
  * dataset whose snapshot is incomplete reports seq 0, and its partial copy
  * is dropped before the next frame of it is applied. 0 or OS_ENOMEM. */
-int cache_positions(struct spoke *sp, struct Onestop__DatasetPosition ***out, size_t *n);
-void cache_positions_free(struct Onestop__DatasetPosition **pos, size_t n);
+int replica_positions(struct spoke *sp, struct Onestop__DatasetPosition ***out, size_t *n);
+void replica_positions_free(struct Onestop__DatasetPosition **pos, size_t n);
 
 /* Frames from the hub, applied in the iteration's write transaction; a
  * DatasetAck is due after the commit. 0, or the store error that
  * poisoned the iteration. */
-int cache_changes(struct spoke *sp, const struct Onestop__Changes *c);
-int cache_snapshot(struct spoke *sp, const struct Onestop__Snapshot *s);
-int cache_fetched(struct spoke *sp, const struct Onestop__Fetched *f);
+int replica_changes(struct spoke *sp, const struct Onestop__Changes *c);
+int replica_snapshot(struct spoke *sp, const struct Onestop__Snapshot *s);
+int replica_fetched(struct spoke *sp, const struct Onestop__Fetched *f);
 
 /* After the commit (commit_rc its result): send the due DatasetAcks (when
  * it succeeded), answer requests whose fill arrived, was refused or timed
  * out, or whose commit failed. */
-void cache_after_commit(struct spoke *sp, int commit_rc);
+void replica_after_commit(struct spoke *sp, int commit_rc);
 
 /* The next time (monotonic us) a waiting request times out, or UINT64_MAX. */
-uint64_t cache_deadline_us(const struct spoke *sp);
+uint64_t replica_deadline_us(const struct spoke *sp);
 
 /* The local check of one Put before it is signed: ds_change_allowed
  * against this node's registry entry, with the locally held value of the
  * entry (read through the iteration's transaction) as the current one.
  * 0, or the refusal code with one sentence in reason. */
-int cache_put_check(struct spoke *sp, const char *dataset, const char *key, int is_delete,
+int replica_put_check(struct spoke *sp, const char *dataset, const char *key, int is_delete,
 		    const uint8_t *value, size_t len, char *reason, size_t reason_size);
 
 /* Answer a Get, List, Datasets, AssertIssue or AssertVerify request (after
  * the iteration's commit, outside any transaction). A request that must
  * wait for the hub (a cached-mode miss) takes over rt (rt->buf is NULL
- * afterwards) and is answered later by cache_after_commit. */
-void cache_serve(struct spoke *sp, struct api_route *rt, const struct Onestop__ApiRequest *req);
+ * afterwards) and is answered later by replica_after_commit. */
+void replica_serve(struct spoke *sp, struct api_route *rt, const struct Onestop__ApiRequest *req);
 
 #endif

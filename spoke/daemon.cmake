@@ -8,6 +8,7 @@ target_link_libraries(onestop_spoke_cache PUBLIC onestop_common onestop_proto)
 
 add_executable(onestop-spoke
   ${CMAKE_CURRENT_LIST_DIR}/main.c
+  ${CMAKE_CURRENT_LIST_DIR}/state.c
   ${CMAKE_CURRENT_LIST_DIR}/uplink.c
   ${CMAKE_CURRENT_LIST_DIR}/outbox.c
   ${CMAKE_CURRENT_LIST_DIR}/inbox.c

@@ -128,34 +128,6 @@ static void signals_drain(void)
 		;
 }
 
-/* ------------------------------------------------------------ transaction */
-
-int spoke_txn(struct spoke *sp, struct store_txn **out)
-{
-	if (sp->txn_err)
-		return sp->txn_err;
-	if (!sp->txn) {
-		int rc = store_begin(sp->st, 0, &sp->txn);
-		if (rc < 0) {
-			sp->txn_err = rc;
-			return rc;
-		}
-	}
-	*out = sp->txn;
-	return 0;
-}
-
-int spoke_wrote(struct spoke *sp, int rc)
-{
-	if (rc < 0) {
-		if (!sp->txn_err)
-			sp->txn_err = rc;
-	} else {
-		sp->txn_dirty = 1;
-	}
-	return rc;
-}
-
 /* Commit the iteration's transaction if it wrote anything. 0 or the error
  * that lost it (then nothing of the iteration is durable). */
 static int spoke_commit(struct spoke *sp)
@@ -194,20 +166,10 @@ static void spoke_reload(struct spoke *sp)
 	store_abort(&t);
 	if (rc < 0)
 		os_log(OS_LOG_ERROR, "store_reload_failed", "code=%s", os_errname(rc));
-	cache_reload(sp);
+	replica_reload(sp);
 }
 
 /* ------------------------------------------------------------ registry */
-
-const struct reg_node *spoke_self(const struct spoke *sp)
-{
-	return sp->reg ? registry_find(sp->reg, sp->conf.name) : NULL;
-}
-
-int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms)
-{
-	return sp->reg && sp->reg->expires_ms != 0 && sp->reg->expires_ms <= now_ms;
-}
 
 /* Warn about what would make every message of ours refused. */
 static void spoke_check_self(struct spoke *sp)
@@ -410,6 +372,16 @@ static int spoke_open_store(struct spoke *sp)
 	return 0;
 }
 
+static int spoke_hub_io_send(void *ctx, const struct Onestop__LinkFrame *f)
+{
+	return uplink_send_frame(ctx, f);
+}
+
+static int spoke_hub_io_up(void *ctx)
+{
+	return uplink_is_up(ctx);
+}
+
 static int spoke_start(struct spoke *sp, char *bound, size_t size)
 {
 	struct store_txn *t = NULL;
@@ -444,7 +416,7 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 	}
 	/* The dataset copies need the registry (modes) and a write
 	 * transaction (an interrupted snapshot is dropped). */
-	if ((rc = spoke_txn(sp, &t)) < 0 || (rc = cache_open(sp, t)) < 0 || sp->txn_err < 0) {
+	if ((rc = spoke_txn(sp, &t)) < 0 || (rc = replica_open(sp, t)) < 0 || sp->txn_err < 0) {
 		rc = rc < 0 ? rc : sp->txn_err;
 		goto store_fail;
 	}
@@ -471,6 +443,7 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		return rc;
 	if ((rc = uplink_new(sp)) < 0)
 		return rc;
+	sp->hub_io = (struct spoke_hub_io){ spoke_hub_io_send, spoke_hub_io_up, sp };
 	return 0;
 store_fail:
 	store_abort(&sp->txn);
@@ -483,7 +456,7 @@ store_fail:
 static void spoke_shutdown(struct spoke *sp)
 {
 	store_abort(&sp->txn);
-	cache_close(sp);
+	replica_close(sp);
 	api_close(sp);
 	uplink_destroy(sp);
 	if (sp->zctx)
@@ -533,7 +506,7 @@ static int spoke_poll_timeout(const struct spoke *sp, uint64_t now)
 	uint64_t a = api_deadline_us(sp);
 	if (a < d)
 		d = a;
-	a = cache_deadline_us(sp);
+	a = replica_deadline_us(sp);
 	if (a < d)
 		d = a;
 	if (sp->ib.prune_due_us < d)
@@ -605,7 +578,7 @@ static int spoke_loop(struct spoke *sp)
 		}
 		uplink_commit_done(sp, rc);
 		api_after_commit(sp, rc);
-		cache_after_commit(sp, rc);
+		replica_after_commit(sp, rc);
 		uplink_after_commit(sp);
 
 		if (now >= stats_at) {

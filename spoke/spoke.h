@@ -1,6 +1,7 @@
 /* The spoke daemon's shared state: configuration, keys, store handles,
- * registry, counters and the loop's one write transaction. main.c owns it;
- * uplink.c, outbox.c, inbox.c, cache.c and api.c work on it within one loop
+ * registry, counters and the loop's one write transaction. main.c owns it,
+ * state.c implements its primitives (and calls no module); uplink.c,
+ * outbox.c, inbox.c, cache.c and api.c work on it within one loop
  * iteration. */
 #ifndef SPOKE_H
 #define SPOKE_H
@@ -56,6 +57,18 @@ struct spoke_stats {
 struct uplink;
 struct api;
 struct cache;
+struct Onestop__LinkFrame;
+
+/* How modules reach the hub without naming the link module: filled by the
+ * daemon when it wires the link. */
+struct spoke_hub_io {
+	/* Send f to the hub now, while a session is up. 0, OS_ECONN (no
+	 * session), OS_EAGAIN (the pipe is full) or OS_ENOMEM. */
+	int (*send)(void *ctx, const struct Onestop__LinkFrame *f);
+	/* 1 when a session with the hub is up. */
+	int (*up)(void *ctx);
+	void *ctx;
+};
 
 struct spoke {
 	struct spoke_conf conf;
@@ -77,6 +90,7 @@ struct spoke {
 	struct uplink *up;
 	struct api *api;
 	struct cache *ds;             /* dataset copies (cache.c) */
+	struct spoke_hub_io hub_io;   /* the hub link, as the daemon wired it */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once by main.c. txn_err poisons it after the first failed write so
@@ -111,5 +125,11 @@ const struct reg_node *spoke_self(const struct spoke *sp);
 
 /* 1 when the current registry has expired (new traffic is refused). */
 int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms);
+
+/* Send a frame to the hub through sp->hub_io: 0, OS_ECONN (no link wired
+ * or no session), OS_EAGAIN or OS_ENOMEM. */
+int spoke_hub_send(struct spoke *sp, const struct Onestop__LinkFrame *f);
+/* 1 when a session with the hub is up. */
+int spoke_hub_up(const struct spoke *sp);
 
 #endif

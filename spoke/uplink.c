@@ -219,14 +219,14 @@ static void uplink_hello(struct spoke *sp, uint64_t now)
 	 * sends snapshots, which is slower but right. */
 	Onestop__DatasetPosition **pos = NULL;
 	size_t npos = 0;
-	if (cache_positions(sp, &pos, &npos) == 0) {
+	if (replica_positions(sp, &pos, &npos) == 0) {
 		h.datasets = pos;
 		h.n_datasets = npos;
 	}
 	f.body_case = ONESTOP__LINK_FRAME__BODY_HELLO;
 	f.hello = &h;
 	int rc = uplink_send(sp, &f);
-	cache_positions_free(pos, npos);
+	replica_positions_free(pos, npos);
 	if (rc < 0)
 		os_log(OS_LOG_DEBUG, "hello_unsent", "code=%s", os_errname(rc));
 	/* Either way the silence timer decides what happens next. */
@@ -410,10 +410,10 @@ static int uplink_frame(struct spoke *sp, const Onestop__LinkFrame *f, uint64_t 
 		if (sp->up->state != UPLINK_UP)
 			return 0;
 		if (f->body_case == ONESTOP__LINK_FRAME__BODY_CHANGES)
-			return cache_changes(sp, f->changes);
+			return replica_changes(sp, f->changes);
 		if (f->body_case == ONESTOP__LINK_FRAME__BODY_SNAPSHOT)
-			return cache_snapshot(sp, f->snapshot);
-		return cache_fetched(sp, f->fetched);
+			return replica_snapshot(sp, f->snapshot);
+		return replica_fetched(sp, f->fetched);
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		return 0; /* being heard is all it is for */
 	case ONESTOP__LINK_FRAME__BODY_ERROR:

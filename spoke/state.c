@@ -1,0 +1,58 @@
+/* The spoke's shared state, beside its loop (Mosquitto's database.c beside
+ * loop.c): the iteration's one write transaction and its dirty and failed
+ * marks, this node's registry entry and the registry's expiry, and the
+ * daemon-filled table through which modules reach the hub link. It calls no
+ * module of the spoke. */
+#include "spoke.h"
+
+#include "err.h"
+#include "registry.h"
+#include "store.h"
+
+int spoke_txn(struct spoke *sp, struct store_txn **out)
+{
+	if (sp->txn_err)
+		return sp->txn_err;
+	if (!sp->txn) {
+		int rc = store_begin(sp->st, 0, &sp->txn);
+		if (rc < 0) {
+			sp->txn_err = rc;
+			return rc;
+		}
+	}
+	*out = sp->txn;
+	return 0;
+}
+
+int spoke_wrote(struct spoke *sp, int rc)
+{
+	if (rc < 0) {
+		if (!sp->txn_err)
+			sp->txn_err = rc;
+	} else {
+		sp->txn_dirty = 1;
+	}
+	return rc;
+}
+
+const struct reg_node *spoke_self(const struct spoke *sp)
+{
+	return sp->reg ? registry_find(sp->reg, sp->conf.name) : NULL;
+}
+
+int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms)
+{
+	return sp->reg && sp->reg->expires_ms != 0 && sp->reg->expires_ms <= now_ms;
+}
+
+int spoke_hub_send(struct spoke *sp, const struct Onestop__LinkFrame *f)
+{
+	if (!sp->hub_io.send)
+		return OS_ECONN;
+	return sp->hub_io.send(sp->hub_io.ctx, f);
+}
+
+int spoke_hub_up(const struct spoke *sp)
+{
+	return sp->hub_io.up ? sp->hub_io.up(sp->hub_io.ctx) : 0;
+}
