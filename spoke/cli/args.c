@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct cli_opt *args_find(const struct cli_opt *opts, const char *name,
 				       size_t len)
@@ -190,19 +189,6 @@ int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_
 	}
 	*out = v;
 	return 0;
-}
-
-void cli_iso_time(uint64_t ms, char out[32])
-{
-	time_t secs = (time_t)(ms / 1000u);
-	struct tm tm;
-	if (gmtime_r(&secs, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		snprintf(out, 32, "@%llu", (unsigned long long)ms);
-		return;
-	}
-	size_t len = strlen(out);
-	snprintf(out + len, 32 - len, ".%03uZ", (unsigned)(ms % 1000u));
 }
 
 void cli_print_quoted(FILE *out, const char *s)

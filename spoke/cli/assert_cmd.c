@@ -122,7 +122,7 @@ static int assert_verify(const struct cli_cmd *cmd, const struct cli_args *a)
 	size_t len = 0;
 	uint64_t level = 0;
 	onestop_assertion_t as;
-	char expires[32];
+	char expires[OS_ISO_TIME_MAX];
 	int rc, code;
 
 	if (cli_has(a, "level") && cli_uint(cmd, "level", cli_get(a, "level"), 0, 3, &level) != 0)
@@ -150,7 +150,7 @@ static int assert_verify(const struct cli_cmd *cmd, const struct cli_args *a)
 		rc = CLI_ERR;
 		goto out;
 	}
-	cli_iso_time(as.expires_ms, expires);
+	os_iso_time(expires, as.expires_ms);
 	printf("ok issuer=%s subject=%s level=%u expires=%s\n", as.issuer, as.subject, as.level,
 	       expires);
 	rc = cli_flush(cmd);

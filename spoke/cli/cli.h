@@ -73,9 +73,6 @@ char *cli_need(const struct cli_cmd *cmd, const struct cli_args *a, const char *
 int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_t min,
 	     uint64_t max, uint64_t *out);
 
-/* Unix milliseconds as ISO 8601 UTC, "2026-01-31T12:00:00.000Z". */
-void cli_iso_time(uint64_t ms, char out[32]);
-
 /* Print s in double quotes with \", \\ and control bytes escaped, so a
  * reason is always one token of one line. */
 void cli_print_quoted(FILE *out, const char *s);

@@ -40,7 +40,7 @@ static int data_get(const struct cli_cmd *cmd, const struct cli_args *a)
 	onestop_t *c = NULL;
 	onestop_entry_t *e = NULL;
 	char *text = NULL;
-	char err[DATA_ERR], updated[32];
+	char err[DATA_ERR], updated[OS_ISO_TIME_MAX];
 	uint64_t wait = 0;
 	int rc, code;
 
@@ -69,7 +69,7 @@ static int data_get(const struct cli_cmd *cmd, const struct cli_args *a)
 		rc = cli_fail(cmd, "%s %s: %s", ds, key, err[0] ? err : "out of memory");
 		goto out;
 	}
-	cli_iso_time(e->updated_ms, updated);
+	os_iso_time(updated, e->updated_ms);
 	printf("key=%s publisher=%s seq=%llu updated=%s\n", e->key, e->publisher,
 	       (unsigned long long)e->seq, updated);
 	if (text != NULL) {

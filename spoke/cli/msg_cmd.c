@@ -114,7 +114,7 @@ static void msg_print_deadletter(const onestop_msg_t *m, FILE *out)
 static void msg_print(const onestop_msg_t *m, int quiet)
 {
 	int dead = strcmp(m->type, ONESTOP_DEADLETTER_TYPE) == 0;
-	char hex[2 * ONESTOP_ID_LEN + 1], created[32];
+	char hex[2 * ONESTOP_ID_LEN + 1], created[OS_ISO_TIME_MAX];
 
 	if (quiet) {
 		/* Only payloads on stdout; a dead letter is not one. */
@@ -125,7 +125,7 @@ static void msg_print(const onestop_msg_t *m, int quiet)
 		return;
 	}
 	os_hex(hex, m->id, sizeof(m->id));
-	cli_iso_time(m->created_ms, created);
+	os_iso_time(created, m->created_ms);
 	printf("seq=%llu id=%s origin=%s to=%s type=%s created=%s size=%zu\n",
 	       (unsigned long long)m->seq, hex, m->origin, m->to, m->type, created, m->len);
 	if (dead) {
@@ -221,7 +221,7 @@ static int msg_status(const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	onestop_t *c = NULL;
 	onestop_status_t st;
-	char expires[32];
+	char expires[OS_ISO_TIME_MAX];
 	int rc, err;
 
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
@@ -231,7 +231,7 @@ static int msg_status(const struct cli_cmd *cmd, const struct cli_args *a)
 		goto out;
 	}
 	if (st.registry_expires_ms != 0)
-		cli_iso_time(st.registry_expires_ms, expires);
+		os_iso_time(expires, st.registry_expires_ms);
 	else
 		strcpy(expires, "none");
 	printf("node=%s\nhub_connected=%s\noutbox=%llu\ninbox=%llu\nregistry_version=%llu\n"

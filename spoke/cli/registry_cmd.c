@@ -63,7 +63,7 @@ static int regcmd_save(const struct cli_cmd *cmd, struct registry *reg, const ch
 {
 	const uint8_t *buf = NULL;
 	size_t len = 0;
-	char exp[32];
+	char exp[OS_ISO_TIME_MAX];
 
 	reg->version++;
 	reg->issued_ms = now;
@@ -76,7 +76,7 @@ static int regcmd_save(const struct cli_cmd *cmd, struct registry *reg, const ch
 				path);
 	if (rc != 0)
 		return cli_fail(cmd, "cannot write %s: %s", path, os_strerror(rc));
-	cli_iso_time(reg->expires_ms, exp);
+	os_iso_time(exp, reg->expires_ms);
 	printf("registry=%s version=%llu nodes=%zu expires=%s\n", path,
 	       (unsigned long long)reg->version, reg->n_nodes, exp);
 	if (reg->expires_ms <= now)
@@ -395,7 +395,7 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	struct registry *reg = NULL, *checked = NULL;
 	os_sign_pk anchor;
-	char issued[32], expires[32], roles[64], sh[65], bh[65];
+	char issued[OS_ISO_TIME_MAX], expires[OS_ISO_TIME_MAX], roles[64], sh[65], bh[65];
 	int rc;
 
 	const char *path = cli_need(cmd, a, "registry");
@@ -425,8 +425,8 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 	uint64_t now = os_now_ms();
 	int expired = reg->expires_ms <= now;
 
-	cli_iso_time(reg->issued_ms, issued);
-	cli_iso_time(reg->expires_ms, expires);
+	os_iso_time(issued, reg->issued_ms);
+	os_iso_time(expires, reg->expires_ms);
 	printf("registry=%s\nversion=%llu\nissued=%s\nexpires=%s%s\nsignature=%s\nnodes=%zu\n"
 	       "datasets=%zu\n",
 	       path, (unsigned long long)reg->version, issued, expires,
