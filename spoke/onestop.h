@@ -5,10 +5,47 @@
  * spoke does the signing, the durable outbox, inbox and dataset cache, and
  * the link to the hub.
  *
- * Error convention: every function returning int returns 0 or a negative
- * ONESTOP_E* code; onestop_strerror() gives its text and
- * onestop_last_error() the spoke's own message for the last failed call.
- * A connection is not thread-safe: use one per thread. */
+ * Errors. Every function returning int returns 0 or a negative ONESTOP_E*
+ * code, and each function below lists every code it can return.
+ * onestop_strerror() gives a code's text; onestop_last_error() the spoke's
+ * own message (or the library's explanation) for the last failed call.
+ *
+ * Request errors. A call that asks the spoke (it takes an onestop_t) can
+ * also fail in the exchange itself. These five are named "the request
+ * errors" below:
+ *   ONESTOP_ECONN     the socket could not be created, connected, written
+ *                     or read (the connection is re-established at the
+ *                     next call);
+ *   ONESTOP_ETIMEDOUT no reply within the request timeout (see
+ *                     onestop_connect): the connection is re-established
+ *                     on a new socket, so a late reply cannot answer a
+ *                     later request; the abandoned request may still have
+ *                     been carried out;
+ *   ONESTOP_EPROTO    the reply did not decode, was not the reply to this
+ *                     request, broke its bounds, or carried a code this
+ *                     library does not know (a spoke newer than it);
+ *   ONESTOP_ENOMEM    out of memory, here or at the spoke;
+ *   ONESTOP_EDECODE   the spoke could not decode the request (a library
+ *                     and a spoke that disagree on the protocol).
+ * A spoke whose store fails answers a request that reads or writes it
+ * with ONESTOP_ESTORE (and a write with ONESTOP_EFULL when the store's
+ * map is full); the calls that touch the store list both.
+ *
+ * Growing structs. The public structs may gain fields at their end in a
+ * later version without breaking programs built against this one: every
+ * call that takes, fills or allocates a public struct is a macro that
+ * passes the size of that struct as the program was compiled
+ * (onestop_recv(...) calls onestop_recv_sized(..., sizeof(onestop_msg_t))).
+ * The library reads and writes only that many bytes of each struct, lays
+ * out the arrays it returns with that stride, takes fields missing from an
+ * older program's struct as zero, and refuses (ONESTOP_EINVAL) a newer
+ * program's struct whose fields unknown to it are not zero. Bindings from
+ * other languages call the *_sized functions with the size of their copy
+ * of the struct. A size smaller than this version's layout, or one that
+ * is not a multiple of the struct's alignment, is ONESTOP_EINVAL.
+ *
+ * Threads. A connection is not thread-safe: use one per thread. The value
+ * codecs and onestop_strerror may be called from any thread. */
 #ifndef ONESTOP_H
 #define ONESTOP_H
 
@@ -17,6 +54,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+/* The result of a call that verifies or decodes must be checked: on error
+ * its output is zeroed or NULL, never a valid value. */
+#define ONESTOP_WUR __attribute__((warn_unused_result))
+#else
+#define ONESTOP_WUR
 #endif
 
 /* Error codes; the same numbers travel on the wire (docs/PROTOCOL.md). */
@@ -59,11 +104,16 @@ extern "C" {
  * wherever the CLI takes --api. */
 #define ONESTOP_DEFAULT_API "ipc:///run/onestop/spoke.sock"
 
+/* The library's version, "MAJOR.MINOR.PATCH" (the project's version); a
+ * static string. */
+const char *onestop_version(void);
+
 typedef struct onestop onestop_t;
 
 /* A message to send. `to` is a node name ("gd.sz.market") or a topic
- * ("@supervision"); `type` names the message type; ttl_s 0 uses the
- * spoke's default lifetime. Borrowed for the duration of the call. */
+ * ("@supervision"); `type` names the message type ([A-Za-z0-9._-]{1,128});
+ * ttl_s 0 uses the spoke's default lifetime. Borrowed for the duration of
+ * the call. */
 typedef struct {
 	const char *to;
 	const char *type;
@@ -73,7 +123,7 @@ typedef struct {
 } onestop_out_t;
 
 /* A received message. All pointers are owned by the array returned from
- * onestop_recv and valid until onestop_msgs_free. */
+ * onestop_recv (or onestop_recv_take) and valid until onestop_msgs_free. */
 typedef struct {
 	uint64_t seq;                 /* inbox sequence; pass to onestop_ack */
 	uint8_t id[ONESTOP_ID_LEN];
@@ -110,49 +160,165 @@ typedef struct {
 /* Connect to the spoke at endpoint (NULL or "": $ONESTOP_API, else
  * ONESTOP_DEFAULT_API). timeout_ms bounds every later request (0: 10 s).
  * Connecting does not wait for the spoke; the first request does.
- * A request that gets no reply in time returns ONESTOP_ETIMEDOUT and the
- * connection is re-established, so a late reply cannot answer a later
- * request; the abandoned request may still have been carried out.
- * On success *out is a handle to free with onestop_close. ONESTOP_EINVAL
- * for a malformed endpoint or a negative timeout. */
+ * On success *out is a handle that the caller owns and frees with
+ * onestop_close; on error *out is NULL (out itself must not be NULL).
+ * endpoint is copied. Errors:
+ *   ONESTOP_EINVAL  out NULL, timeout_ms negative, or an endpoint that
+ *                   ZeroMQ refuses (malformed, unknown transport, ipc path
+ *                   that cannot exist);
+ *   ONESTOP_ENOMEM  out of memory, or no ZeroMQ context could be made;
+ *   ONESTOP_ECONN   the socket could not be created or set up. */
 int onestop_connect(const char *endpoint, int timeout_ms, onestop_t **out);
 
-/* Close the connection and NULL *c (NULL allowed). */
+/* Close the connection and NULL *c (c or *c NULL: nothing happens).
+ * Requests not answered yet (a posted Recv included) are abandoned; the
+ * messages a posted Recv had leased are handed out again after the lease. */
 void onestop_close(onestop_t **c);
 
 /* Send n messages (1..ONESTOP_MAX_BATCH) in one request. Returns 0 only
  * after the spoke has committed all of them to its durable outbox; from
  * then on they will be delivered (or come back as dead letters) even if
- * any daemon crashes. ids (may be NULL) receives n message ids. On error
- * none was accepted (but see ONESTOP_ETIMEDOUT under onestop_connect). */
-int onestop_send(onestop_t *c, const onestop_out_t *msgs, size_t n,
-		 uint8_t (*ids)[ONESTOP_ID_LEN]);
+ * any daemon crashes. ids (may be NULL) receives n message ids (caller's
+ * array of n). msgs and what it points to are borrowed for the call. On
+ * error none was accepted (but see ONESTOP_ETIMEDOUT). Errors:
+ *   ONESTOP_EINVAL       c or msgs NULL, n outside 1..ONESTOP_MAX_BATCH, a
+ *                        message without to or type or with a NULL payload
+ *                        of nonzero len, a type that is not
+ *                        [A-Za-z0-9._-]{1,128} (the spoke);
+ *   ONESTOP_ENAME        a destination that is not a node name or @topic;
+ *   ONESTOP_ETOOBIG      a payload over the spoke's max_message_bytes, or
+ *                        a request over 1 GiB packed;
+ *   ONESTOP_EEXPIRED     the spoke's registry has expired: new messages
+ *                        are refused until a current one arrives;
+ *   ONESTOP_EFULL        the spoke's outbox quota is exhausted (retry
+ *                        later), or its store is full;
+ *   ONESTOP_ESTORE       the spoke could not store the messages;
+ *   and the request errors. */
+int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
+		       uint8_t (*ids)[ONESTOP_ID_LEN], size_t out_size);
+#define onestop_send(c, msgs, n, ids) \
+	onestop_send_sized((c), (msgs), (n), (ids), sizeof(onestop_out_t))
 
 /* Receive up to max messages (1..ONESTOP_MAX_BATCH), waiting up to wait_ms
- * for the first (0: do not wait); the call itself may take wait_ms plus
- * the request timeout. *msgs is an array of *n messages (possibly 0; then
- * *msgs is NULL), freed with onestop_msgs_free. Messages stay in the inbox
- * until acked; unacked ones are handed out again after the spoke's lease
- * (30 s) or a spoke restart, so an app sees a message again only if it
- * did not ack. */
-int onestop_recv(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs,
-		 size_t *n);
+ * for the first (0: do not wait; the spoke honours at most an hour); the
+ * call itself may take wait_ms plus the request timeout. *msgs is an array
+ * of *n messages (possibly 0; then *msgs is NULL) that the caller owns
+ * and frees with onestop_msgs_free; on error *msgs is NULL and *n 0.
+ * Messages stay in the inbox until acked; unacked ones are handed out
+ * again after the spoke's lease (30 s) or a spoke restart, so an app sees
+ * a message again only if it did not ack. Errors:
+ *   ONESTOP_EINVAL  c, msgs or n NULL, max outside 1..ONESTOP_MAX_BATCH,
+ *                   wait_ms negative, or a Recv posted on c and not taken
+ *                   yet (onestop_recv_post);
+ *   ONESTOP_EAGAIN  too many Recv requests are waiting at the spoke;
+ *   ONESTOP_ESTORE  the spoke could not read its inbox;
+ *   and the request errors. */
+int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs,
+		       size_t *n, size_t msg_size) ONESTOP_WUR;
+#define onestop_recv(c, max, wait_ms, msgs, n) \
+	onestop_recv_sized((c), (max), (wait_ms), (msgs), (n), sizeof(onestop_msg_t))
 
-/* Free what onestop_recv returned and NULL *msgs (NULL allowed). */
+/* Free what onestop_recv or onestop_recv_take returned and NULL *msgs
+ * (msgs or *msgs NULL: nothing happens). n is not used. */
 void onestop_msgs_free(onestop_msg_t **msgs, size_t n);
 
+/* ------------------------------------------------------------ event loops
+ * An application with its own event loop (poll, epoll, libuv, ...)
+ * receives without blocking: it posts a Recv, polls the connection's file
+ * descriptor with its other descriptors, and takes the answer:
+ *
+ *	onestop_fd(c, &fd);               // add fd to the loop, for POLLIN
+ *	onestop_recv_post(c, 100, 60000);
+ *	...right after the post, whenever fd is readable, and after any
+ *	   other call on c:
+ *	rc = onestop_recv_take(c, &msgs, &n);
+ *	if (rc == ONESTOP_EAGAIN)         // not there yet: poll again
+ *	else if (rc == 0)                 // n messages (0 when the wait ran
+ *		handle, ack, free, post again    out without any)
+ *	else                              // error: fd again, post again
+ *
+ * The descriptor is ZeroMQ's ZMQ_FD, and behaves like it: it is
+ * edge-triggered and signals that the connection's state may have changed,
+ * not that a reply is waiting. So it may be readable with nothing to take
+ * (onestop_recv_take then says ONESTOP_EAGAIN and re-arms it); never read
+ * from or write to it; and after onestop_recv_post or any other call on c
+ * while a Recv is posted, call onestop_recv_take before polling again:
+ * that call may have collected the reply, and the descriptor then stays
+ * quiet. Other requests (send, ack, get, ...) may be made while a Recv is
+ * posted. After any call on c returned ONESTOP_ETIMEDOUT, ONESTOP_ECONN or
+ * ONESTOP_EPROTO the connection is on a new socket: get the descriptor
+ * again (the old one is closed). */
+
+/* The descriptor to poll for POLLIN into *fd. It belongs to c: valid until
+ * c is closed or re-established (above); do not close it. Errors:
+ *   ONESTOP_EINVAL  c or fd NULL;
+ *   ONESTOP_ECONN   no socket could be made or its descriptor read. */
+int onestop_fd(onestop_t *c, int *fd);
+
+/* Post a Recv of up to max messages (1..ONESTOP_MAX_BATCH) that the spoke
+ * answers as soon as a message is there or wait_ms (at most an hour) has
+ * passed, and return without waiting; take the answer with
+ * onestop_recv_take. One Recv may be posted per connection. Errors:
+ *   ONESTOP_EINVAL     c NULL, max outside 1..ONESTOP_MAX_BATCH, wait_ms
+ *                      negative, or a Recv already posted and not taken;
+ *   ONESTOP_ETIMEDOUT  the request could not be handed to the socket
+ *                      within the request timeout;
+ *   ONESTOP_ECONN, ONESTOP_ENOMEM. */
+int onestop_recv_post(onestop_t *c, size_t max, int wait_ms);
+
+/* Take the answer to the posted Recv, without blocking: as onestop_recv
+ * (*msgs an array of *n, possibly 0, owned by the caller and freed with
+ * onestop_msgs_free; NULL and 0 on error). After 0 or an error other than
+ * ONESTOP_EAGAIN nothing is posted any more. Errors:
+ *   ONESTOP_EAGAIN     the answer is not there yet (the Recv stays posted);
+ *   ONESTOP_EINVAL     c, msgs or n NULL, or no Recv posted;
+ *   ONESTOP_ECONN      the posted Recv was lost: the connection was
+ *                      re-established on a new socket by another call
+ *                      that failed (its leased messages come again after
+ *                      the lease);
+ *   ONESTOP_ETIMEDOUT  no answer within the wait plus the request timeout
+ *                      (the connection is re-established);
+ *   ONESTOP_EFULL      the spoke refused the Recv because too many Recv
+ *                      requests wait there (it says EAGAIN; take says
+ *                      EFULL so that EAGAIN always means "not yet"): post
+ *                      again later;
+ *   ONESTOP_ESTORE, ONESTOP_EPROTO, ONESTOP_ENOMEM, ONESTOP_EDECODE as for
+ *   onestop_recv. */
+int onestop_recv_take_sized(onestop_t *c, onestop_msg_t **msgs, size_t *n,
+			    size_t msg_size) ONESTOP_WUR;
+#define onestop_recv_take(c, msgs, n) \
+	onestop_recv_take_sized((c), (msgs), (n), sizeof(onestop_msg_t))
+
+/* ------------------------------------------------------------ */
+
 /* Acknowledge (delete from the inbox) the messages with these seqs
- * (n 0..ONESTOP_MAX_BATCH; 0 does nothing). Acking a seq that is no
- * longer in the inbox is not an error. */
+ * (n 0..ONESTOP_MAX_BATCH; 0 does nothing and asks nothing). Acking a seq
+ * that is no longer in the inbox is not an error. seqs is borrowed.
+ * Errors:
+ *   ONESTOP_EINVAL   c NULL, seqs NULL with n > 0, n over ONESTOP_MAX_BATCH;
+ *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke could not update its inbox;
+ *   and the request errors. */
 int onestop_ack(onestop_t *c, const uint64_t *seqs, size_t n);
 
-/* The spoke's state and counters, into *out. */
-int onestop_status(onestop_t *c, onestop_status_t *out);
+/* The spoke's state and counters, into the caller's *out (zeroed first on
+ * success; left as it was on error). Errors:
+ *   ONESTOP_EINVAL  c or out NULL;
+ *   and the request errors. */
+int onestop_status_sized(onestop_t *c, onestop_status_t *out, size_t out_size);
+#define onestop_status(c, out) onestop_status_sized((c), (out), sizeof(onestop_status_t))
 
 /* Decode the payload of a message whose type is ONESTOP_DEADLETTER_TYPE
- * into *out (a reason too long for out->reason is cut). 0, ONESTOP_EINVAL
- * (another type) or ONESTOP_EDECODE (malformed payload). */
-int onestop_deadletter(const onestop_msg_t *m, onestop_deadletter_t *out);
+ * into the caller's *out (zeroed on error). Fields too long for out's
+ * arrays are cut. m is only read, and only its type, payload and len.
+ * Errors:
+ *   ONESTOP_EINVAL   m or out NULL, m of another type (or without one),
+ *                    a NULL payload of nonzero len;
+ *   ONESTOP_EDECODE  a malformed payload (not a DeadLetter, over 64 KiB,
+ *                    an id that is not ONESTOP_ID_LEN bytes). */
+int onestop_deadletter_sized(const onestop_msg_t *m, onestop_deadletter_t *out,
+			     size_t out_size) ONESTOP_WUR;
+#define onestop_deadletter(m, out) \
+	onestop_deadletter_sized((m), (out), sizeof(onestop_deadletter_t))
 
 /* ------------------------------------------------------------ datasets
  * Replicated datasets (docs/ARCHITECTURE.md "Shared datasets"): reads are
@@ -178,14 +344,36 @@ typedef struct {
 } onestop_entry_t;
 
 /* Look key up in dataset. For a cached-mode dataset a miss is filled
- * through the hub, waiting up to wait_ms (0: the spoke's default). On
- * success *out is an entry freed with onestop_entry_free.
- * ONESTOP_ENOTFOUND: no such entry; ONESTOP_ECONN: a cached-mode miss
- * while the hub is unreachable; ONESTOP_ENOTFOUND also for an undeclared
- * dataset (with a message saying so). */
-int onestop_get(onestop_t *c, const char *dataset, const char *key, int wait_ms,
-		onestop_entry_t **out);
-/* Free an entry from onestop_get and NULL *e (NULL allowed). */
+ * through the hub, waiting up to wait_ms (0: the spoke's fetch_timeout_ms;
+ * at most an hour); the call may take wait_ms plus the request timeout. On
+ * success *out is an entry that the caller owns and frees with
+ * onestop_entry_free; NULL on error. Errors:
+ *   ONESTOP_EINVAL     c, dataset, key or out NULL, wait_ms negative, a
+ *                      dataset that is not a name or a key that is not
+ *                      1..256 printable ASCII characters (the spoke);
+ *   ONESTOP_ENOTFOUND  no such entry (in a cached-mode dataset: not at the
+ *                      hub either), or a dataset the registry does not
+ *                      declare (the message says which);
+ *   ONESTOP_ECONN      a cached-mode miss while the hub is unreachable
+ *                      (or became unreachable while the spoke waited);
+ *                      also the request error;
+ *   ONESTOP_ETIMEDOUT  the hub did not answer a cached-mode miss within
+ *                      the wait; also the request error;
+ *   ONESTOP_EAGAIN     too many misses are waiting for the hub at the spoke;
+ *   ONESTOP_EDECODE, ONESTOP_EBADSIG, ONESTOP_EUNKNOWN, ONESTOP_EREVOKED,
+ *   ONESTOP_ENOTALLOWED, ONESTOP_EINVAL
+ *                      the hub's answer to a cached-mode miss did not
+ *                      verify at the spoke (the message says why); EDECODE
+ *                      also for an entry in the spoke's store that does not
+ *                      decode;
+ *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   and the request errors. */
+int onestop_get_sized(onestop_t *c, const char *dataset, const char *key, int wait_ms,
+		      onestop_entry_t **out, size_t entry_size);
+#define onestop_get(c, dataset, key, wait_ms, out) \
+	onestop_get_sized((c), (dataset), (key), (wait_ms), (out), sizeof(onestop_entry_t))
+/* Free an entry from onestop_get and NULL *e (e or *e NULL: nothing
+ * happens). */
 void onestop_entry_free(onestop_entry_t **e);
 
 /* Filters for onestop_list; zero fields do not filter. The item filters
@@ -199,14 +387,28 @@ typedef struct {
 } onestop_list_t;
 
 /* List local entries of dataset in key order, filtered (filter NULL: no
- * filter, 100 entries). *entries is an array of *n (possibly 0; then
- * *entries is NULL) freed with onestop_entries_free; *next_key (if
- * next_key is not NULL) is a malloc'd key to pass as after_key for the next
- * page, or NULL when there is no more; free it with free().
- * ONESTOP_EINVAL for online outside 0..2 or limit over ONESTOP_MAX_BATCH. */
-int onestop_list(onestop_t *c, const char *dataset, const onestop_list_t *filter,
-		 onestop_entry_t **entries, size_t *n, char **next_key);
-/* Free what onestop_list returned and NULL *entries (NULL allowed). */
+ * filter, 100 entries; borrowed for the call). *entries is an array of *n
+ * (possibly 0; then *entries is NULL) that the caller owns and frees with
+ * onestop_entries_free; *next_key (if next_key is not NULL) is a malloc'd
+ * key to pass as after_key for the next page, or NULL when there is no
+ * more; the caller frees it with free(). On error *entries and *next_key
+ * are NULL and *n 0. A page may hold fewer than limit entries and still
+ * have a next one (the spoke bounds the bytes and the entries it scans).
+ * Errors:
+ *   ONESTOP_EINVAL     c, dataset, entries or n NULL, online outside 0..2,
+ *                      limit over ONESTOP_MAX_BATCH, a dataset that is not
+ *                      a name or an after_key that is not a key (the spoke);
+ *   ONESTOP_ENOTFOUND  a dataset the registry does not declare;
+ *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   and the request errors. */
+int onestop_list_sized(onestop_t *c, const char *dataset, const onestop_list_t *filter,
+		       onestop_entry_t **entries, size_t *n, char **next_key,
+		       size_t filter_size, size_t entry_size);
+#define onestop_list(c, dataset, filter, entries, n, next_key)                       \
+	onestop_list_sized((c), (dataset), (filter), (entries), (n), (next_key), \
+			   sizeof(onestop_list_t), sizeof(onestop_entry_t))
+/* Free what onestop_list returned and NULL *entries (entries or *entries
+ * NULL: nothing happens). n is not used. */
 void onestop_entries_free(onestop_entry_t **entries, size_t n);
 
 /* A change to publish. value is a packed value (onestop_item_encode,
@@ -221,15 +423,31 @@ typedef struct {
 } onestop_put_t;
 
 /* Publish n changes (1..ONESTOP_MAX_BATCH). The spoke checks them against
- * its registry (ONESTOP_ENOTALLOWED: this node may not publish the dataset,
- * or an item it does not own; ONESTOP_EINVAL: a value that breaks the
- * dataset's schema, e.g. an offline-only item without a reason; the message
- * says which), signs them and commits them to its outbox before returning
+ * its registry, signs them and commits them to its outbox before returning
  * 0. The hub then sequences them; the change reaches every spoke's cache,
  * this one included. A change the hub refuses comes back as a dead letter.
- * ids (may be NULL) receives the change envelopes' ids. */
-int onestop_put(onestop_t *c, const onestop_put_t *puts, size_t n,
-		uint8_t (*ids)[ONESTOP_ID_LEN]);
+ * ids (may be NULL) receives the change envelopes' ids (caller's array of
+ * n); puts is borrowed for the call. On error none was accepted. Errors:
+ *   ONESTOP_EINVAL       c or puts NULL, n outside 1..ONESTOP_MAX_BATCH, a
+ *                        change without dataset or key or with a NULL
+ *                        value of nonzero len; at the spoke: a dataset that
+ *                        is not a name, a key that is not 1..256 printable
+ *                        ASCII characters, a value that breaks the
+ *                        dataset's schema (e.g. an offline-only item
+ *                        without its reason; the message says which);
+ *   ONESTOP_ENOTFOUND    a dataset the registry does not declare;
+ *   ONESTOP_ENOTALLOWED  this node may not publish the dataset, or the
+ *                        change is to an item another node owns;
+ *   ONESTOP_ETOOBIG      a value over 64 KiB, or a request over 1 GiB;
+ *   ONESTOP_EEXPIRED     the spoke's registry has expired;
+ *   ONESTOP_EFULL        the spoke's outbox quota is exhausted (retry
+ *                        later), or its store is full;
+ *   ONESTOP_ESTORE       the spoke could not store or read its copy;
+ *   and the request errors. */
+int onestop_put_sized(onestop_t *c, const onestop_put_t *puts, size_t n,
+		      uint8_t (*ids)[ONESTOP_ID_LEN], size_t put_size);
+#define onestop_put(c, puts, n, ids) \
+	onestop_put_sized((c), (puts), (n), (ids), sizeof(onestop_put_t))
 
 typedef struct {
 	char name[64];
@@ -241,8 +459,15 @@ typedef struct {
 } onestop_dataset_t;
 
 /* The datasets declared in the registry and where this spoke stands in
- * each. *out is an array of *n freed with free() (NULL when *n is 0). */
-int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n);
+ * each. *out is an array of *n that the caller owns and frees with free()
+ * (NULL when *n is 0, and on error). Errors:
+ *   ONESTOP_EINVAL  c, out or n NULL;
+ *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   and the request errors. */
+int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n,
+			   size_t dataset_size);
+#define onestop_datasets(c, out, n) \
+	onestop_datasets_sized((c), (out), (n), sizeof(onestop_dataset_t))
 
 /* ------------------------------------------------------------ values */
 
@@ -264,23 +489,35 @@ typedef struct {
 } onestop_identity_t;
 
 /* Pack v as an IdentityValue into a malloc'd buffer *out of *len bytes
- * (free with free()). The value is packed as given; its schema (kind,
- * level 1..3, status, authority a node name) is checked by the spoke when
- * it is published (onestop_put, ONESTOP_EINVAL with the reason).
- * ONESTOP_EINVAL only for v->authority without its NUL. */
-int onestop_identity_encode(const onestop_identity_t *v, uint8_t **out, size_t *len);
-/* Unpack an IdentityValue into *out. Kinds and statuses unknown to this
- * version are passed on as their numbers. ONESTOP_EDECODE for malformed
- * bytes or an authority too long for out->authority, ONESTOP_ETOOBIG for
- * more than a value may hold (64 KiB). */
-int onestop_identity_decode(const uint8_t *buf, size_t len, onestop_identity_t *out);
+ * that the caller frees with free() (NULL and 0 on error). The value is
+ * packed as given; its schema (kind, level 1..3, status, authority a node
+ * name) is checked by the spoke when it is published (onestop_put,
+ * ONESTOP_EINVAL with the reason). Errors:
+ *   ONESTOP_EINVAL  v, out or len NULL, v->authority without its NUL;
+ *   ONESTOP_ENOMEM  out of memory. */
+int onestop_identity_encode_sized(const onestop_identity_t *v, uint8_t **out, size_t *len,
+				  size_t v_size);
+#define onestop_identity_encode(v, out, len) \
+	onestop_identity_encode_sized((v), (out), (len), sizeof(onestop_identity_t))
+/* Unpack an IdentityValue (buf borrowed) into the caller's *out (zeroed
+ * on error). Kinds and statuses unknown to this version are passed on as
+ * their numbers. Errors:
+ *   ONESTOP_EINVAL   out NULL, buf NULL with len > 0;
+ *   ONESTOP_ETOOBIG  len over what a value may hold (64 KiB);
+ *   ONESTOP_EDECODE  malformed bytes, or an authority too long for
+ *                    out->authority. */
+int onestop_identity_decode_sized(const uint8_t *buf, size_t len, onestop_identity_t *out,
+				  size_t out_size) ONESTOP_WUR;
+#define onestop_identity_decode(buf, len, out) \
+	onestop_identity_decode_sized((buf), (len), (out), sizeof(onestop_identity_t))
 
 typedef struct {
 	const char *name;
 	const char *shared_data;      /* dataset replacing an upload, or NULL */
 } onestop_material_t;
 
-/* A value of dataset "items". */
+/* A value of dataset "items". Its materials grow only together with it:
+ * the size passed for onestop_item_t stands for onestop_material_t too. */
 typedef struct {
 	const char *name;
 	const char *owner;            /* owning node; must be the publisher */
@@ -297,20 +534,34 @@ typedef struct {
 	unsigned min_level;           /* minimum real-name level 0..3 */
 } onestop_item_t;
 
-/* Encode into a malloc'd buffer (free with free()); NULL strings pack as
- * "" and an online item's offline_reason is left out. The value is packed
- * as given: the spoke checks the schema when it is published (onestop_put:
+/* Encode v (borrowed) into a malloc'd buffer *out of *len bytes that the
+ * caller frees with free() (NULL and 0 on error); NULL strings pack as ""
+ * and an online item's offline_reason is left out. The value is packed as
+ * given: the spoke checks the schema when it is published (onestop_put:
  * ONESTOP_EINVAL saying what is wrong, e.g. an offline-only item without
- * its reason), so every integrator gets the same refusal.
- * ONESTOP_EINVAL only when a count has no array (n_materials, n_regions)
- * or is over 64; ONESTOP_ETOOBIG over 64 KiB packed. */
-int onestop_item_encode(const onestop_item_t *v, uint8_t **out, size_t *len);
-/* Decode into a new onestop_item_t whose strings it owns; free it with
- * onestop_item_free. Absent strings are "" (a material's shared_data is
- * NULL when empty), empty lists have NULL arrays. ONESTOP_EDECODE for
- * malformed bytes or more than 64 materials or regions. */
-int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out);
-/* Free an item from onestop_item_decode and NULL *v (NULL allowed). */
+ * its reason), so every integrator gets the same refusal. Errors:
+ *   ONESTOP_EINVAL   v, out or len NULL, a count without its array
+ *                    (n_materials, n_regions) or over 64;
+ *   ONESTOP_ETOOBIG  over 64 KiB packed;
+ *   ONESTOP_ENOMEM   out of memory. */
+int onestop_item_encode_sized(const onestop_item_t *v, uint8_t **out, size_t *len,
+			      size_t v_size);
+#define onestop_item_encode(v, out, len) \
+	onestop_item_encode_sized((v), (out), (len), sizeof(onestop_item_t))
+/* Decode (buf borrowed) into a new onestop_item_t that owns its strings
+ * and arrays (one allocation); the caller frees it with onestop_item_free.
+ * *out is NULL on error. Absent strings are "" (a material's shared_data
+ * is NULL when empty), empty lists have NULL arrays. Errors:
+ *   ONESTOP_EINVAL   out NULL, buf NULL with len > 0;
+ *   ONESTOP_ETOOBIG  len over what a value may hold (64 KiB);
+ *   ONESTOP_EDECODE  malformed bytes, more than 64 materials or regions;
+ *   ONESTOP_ENOMEM   out of memory. */
+int onestop_item_decode_sized(const uint8_t *buf, size_t len, onestop_item_t **out,
+			      size_t item_size) ONESTOP_WUR;
+#define onestop_item_decode(buf, len, out) \
+	onestop_item_decode_sized((buf), (len), (out), sizeof(onestop_item_t))
+/* Free an item from onestop_item_decode and NULL *v (v or *v NULL:
+ * nothing happens). */
 void onestop_item_free(onestop_item_t **v);
 
 /* ------------------------------------------------------------ real-name SSO */
@@ -325,27 +576,54 @@ typedef struct {
 } onestop_assertion_t;
 
 /* Issue an assertion (the local spoke must have role idp) for subject at
- * level 1..3, for audience (NULL or "": any), valid ttl_s seconds (0: 600).
- * *out is a malloc'd packed SignedAssertion of *len bytes (free()). */
+ * level 1..3, for audience (NULL or "": any), valid ttl_s seconds (0: 600;
+ * at most a day). *out is a malloc'd packed SignedAssertion of *len bytes
+ * that the caller frees with free() (NULL and 0 on error). Errors:
+ *   ONESTOP_EINVAL       c, subject, out or len NULL, subject "", level
+ *                        outside 1..3; at the spoke: a subject that is not
+ *                        a key, an audience that is not a node name, a ttl
+ *                        over a day;
+ *   ONESTOP_ENOTALLOWED  the spoke's node is not an active idp;
+ *   ONESTOP_EEXPIRED     the spoke's registry has expired;
+ *   and the request errors. */
 int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
 			 const char *audience, unsigned ttl_s, uint8_t **out, size_t *len);
 
-/* Verify an assertion at the local spoke, with no call to the hub except to
- * fill a missing identity entry: issuer an active idp (ONESTOP_EISSUER),
- * signature (ONESTOP_EBADSIG), validity (ONESTOP_EEXPIRED), audience
- * (ONESTOP_EAUDIENCE; NULL or "" means this spoke's node name), subject
- * known and active (ONESTOP_ESUBJECT), level at least min_level
- * (ONESTOP_ELEVEL). onestop_last_error names the reason. out (may be NULL)
- * receives the verified assertion on success (zeroed on failure). */
-int onestop_assert_verify(onestop_t *c, const uint8_t *assertion, size_t len,
-			  unsigned min_level, const char *audience, onestop_assertion_t *out);
+/* Verify an assertion (borrowed) at the local spoke, with no call to the
+ * hub except to fill a missing identity entry of a cached-mode identity
+ * dataset. audience NULL or "" means this spoke's node name. out (may be
+ * NULL) receives the verified assertion on success (zeroed on failure).
+ * onestop_last_error names the reason of a refusal. Errors, in the order
+ * checked:
+ *   ONESTOP_EINVAL     c NULL, assertion NULL or len 0;
+ *   ONESTOP_ETOOBIG    len over 4096 (here or at the spoke);
+ *   ONESTOP_EDECODE    not a SignedAssertion;
+ *   ONESTOP_EISSUER    the issuer is not an active idp in the registry;
+ *   ONESTOP_EBADSIG    key version or signature does not verify;
+ *   ONESTOP_EEXPIRED   issued in the future or expired;
+ *   ONESTOP_EAUDIENCE  issued for another audience;
+ *   ONESTOP_ESUBJECT   subject unknown or not active;
+ *   ONESTOP_ELEVEL     level above the subject's, or below min_level;
+ *   filling the subject's identity from the hub: ONESTOP_ECONN,
+ *   ONESTOP_ETIMEDOUT, ONESTOP_EAGAIN, ONESTOP_ENOTFOUND (the dataset is
+ *   no longer declared) and the hub's answer refused (ONESTOP_EDECODE,
+ *   ONESTOP_EBADSIG, ONESTOP_EUNKNOWN, ONESTOP_EREVOKED,
+ *   ONESTOP_ENOTALLOWED, ONESTOP_EINVAL), as for onestop_get;
+ *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   and the request errors. */
+int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t len,
+				unsigned min_level, const char *audience,
+				onestop_assertion_t *out, size_t out_size) ONESTOP_WUR;
+#define onestop_assert_verify(c, assertion, len, min_level, audience, out)           \
+	onestop_assert_verify_sized((c), (assertion), (len), (min_level), (audience), \
+				    (out), sizeof(onestop_assertion_t))
 
 /* Text of an error code; static, never NULL. */
 const char *onestop_strerror(int code);
 
 /* The spoke's message for the last failed call on c (or the library's own
  * explanation when the failure was local), "" after a successful call or
- * for c NULL; valid until the next call on c. */
+ * for c NULL. Owned by c; valid until the next call on c. */
 const char *onestop_last_error(const onestop_t *c);
 
 #ifdef __cplusplus

@@ -7,6 +7,7 @@
 #include "assertion.h"
 #include "conn.h"
 #include "onestop.h"
+#include "sized.h"
 #include "util.h"
 
 int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
@@ -90,15 +91,19 @@ out:
 	return rc;
 }
 
-int onestop_assert_verify(onestop_t *c, const uint8_t *assertion, size_t len,
-			  unsigned min_level, const char *audience, onestop_assertion_t *out)
+int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t len,
+				unsigned min_level, const char *audience, onestop_assertion_t *out,
+				size_t out_size)
 {
 	Onestop__ApiReply *rep = NULL;
 	onestop_assertion_t got;
 	int rc;
 
+	if (out != NULL &&
+	    sized_check(out_size, SIZED_ASSERTION_V1, _Alignof(onestop_assertion_t)) != 0)
+		return ONESTOP_EINVAL;
 	if (out != NULL)
-		memset(out, 0, sizeof(*out));
+		memset(out, 0, out_size);
 	if (c == NULL)
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
@@ -147,7 +152,7 @@ int onestop_assert_verify(onestop_t *c, const uint8_t *assertion, size_t len,
 		goto out;
 	}
 	if (out != NULL)
-		*out = got;
+		sized_out(out, out_size, &got, sizeof(got));
 	rc = 0;
 out:
 	onestop__api_reply__free_unpacked(rep, NULL);

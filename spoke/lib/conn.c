@@ -37,6 +37,11 @@ int conn_open(struct onestop *c)
 		zmq_close(c->sock);
 		c->sock = NULL;
 	}
+	/* A posted Recv's reply would have come to the old socket. */
+	if (c->post_id != 0 && c->post_rep == NULL) {
+		c->post_id = 0;
+		c->post_lost = 1;
+	}
 	void *s = zmq_socket(c->ctx, ZMQ_DEALER);
 	if (s == NULL) {
 		conn_seterr(c, "cannot create a socket: %s", zmq_strerror(errno));
@@ -114,8 +119,15 @@ static int conn_read_reply(struct onestop *c, Onestop__ApiReply **out)
 	return 0;
 }
 
-static int conn_send_request(struct onestop *c, Onestop__ApiRequest *req)
+int conn_send(struct onestop *c, Onestop__ApiRequest *req)
 {
+	int rc;
+
+	if (c->sock == NULL && (rc = conn_open(c)) != 0)
+		return rc;
+	if (c->next_id == 0)
+		c->next_id = 1; /* 0 is the id of answers to undecodable requests */
+	req->request_id = c->next_id++;
 	size_t len = onestop__api_request__get_packed_size(req);
 	if (len > CONN_REQUEST_MAX) {
 		conn_seterr(c, "request of %zu bytes is larger than %zu", len, CONN_REQUEST_MAX);
@@ -149,6 +161,66 @@ static int conn_send_request(struct onestop *c, Onestop__ApiRequest *req)
 	return 0;
 }
 
+/* Keep rep if it answers the posted Recv (1), else leave it (0). */
+static int conn_keep_posted(struct onestop *c, Onestop__ApiReply *rep)
+{
+	if (c->post_id == 0 || c->post_rep != NULL || rep->request_id != c->post_id)
+		return 0;
+	c->post_rep = rep;
+	return 1;
+}
+
+int conn_drain(struct onestop *c)
+{
+	Onestop__ApiReply *rep = NULL;
+
+	if (c->sock == NULL)
+		return 0;
+	for (;;) {
+		if (conn_read_reply(c, &rep) != 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				conn_seterr(c, "receiving from the spoke failed: %s",
+					    zmq_strerror(errno));
+				conn_open(c);
+				return ONESTOP_ECONN;
+			}
+			/* Nothing more for now. Asking for the events as well
+			 * lets ZeroMQ process what it holds, so the descriptor
+			 * signals again for whatever comes next. */
+			int events = 0;
+			size_t elen = sizeof(events);
+			if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &elen) == 0 &&
+			    (events & ZMQ_POLLIN))
+				continue;
+			return 0;
+		}
+		/* Undecodable replies and replies to abandoned requests go. */
+		if (rep != NULL && !conn_keep_posted(c, rep))
+			onestop__api_reply__free_unpacked(rep, NULL);
+		rep = NULL;
+	}
+}
+
+int conn_reply_code(struct onestop *c, Onestop__ApiReply *rep)
+{
+	int rc;
+
+	if (rep->code == 0)
+		return 0;
+	const char *msg = rep->message ? rep->message : "";
+	if (rep->code < OS_ERR_MIN || rep->code > 0) {
+		conn_seterr(c, "spoke replied with unknown code %d: %s", (int)rep->code, msg);
+		rc = ONESTOP_EPROTO;
+	} else {
+		conn_seterr(c, "%s", msg);
+		rc = rep->code;
+	}
+	onestop__api_reply__free_unpacked(rep, NULL);
+	return rc;
+}
+
 int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
 	      Onestop__ApiReply **out)
 {
@@ -157,15 +229,9 @@ int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
 
 	*out = NULL;
 	c->err[0] = '\0';
-	if (c->sock == NULL && (rc = conn_open(c)) != 0)
+	if ((rc = conn_send(c, req)) != 0)
 		return rc;
-
-	if (c->next_id == 0)
-		c->next_id = 1; /* 0 is the id of answers to undecodable requests */
-	uint64_t id = c->next_id++;
-	req->request_id = id;
-	if ((rc = conn_send_request(c, req)) != 0)
-		return rc;
+	uint64_t id = req->request_id;
 
 	int64_t budget_ms = (int64_t)c->timeout_ms + extra_ms;
 	uint64_t deadline_us = os_mono_us() + (uint64_t)budget_ms * 1000u;
@@ -203,27 +269,25 @@ int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
 			conn_open(c);
 			return ONESTOP_EPROTO;
 		}
-		/* The spoke answers a request it cannot decode with id 0; only
-		 * one request of ours is outstanding, so that answer is ours. */
+		/* The spoke answers a request it cannot decode with id 0; the
+		 * library's requests always decode, so that answer is taken as
+		 * the one to the request being waited for. */
 		if (rep->request_id == id || (rep->request_id == 0 && rep->code != 0))
 			break;
-		/* A reply to a request given up on: not ours. */
-		onestop__api_reply__free_unpacked(rep, NULL);
+		/* The posted Recv's reply is kept for onestop_recv_take; a
+		 * reply to a request given up on is not ours. */
+		if (!conn_keep_posted(c, rep))
+			onestop__api_reply__free_unpacked(rep, NULL);
 		rep = NULL;
 	}
+	/* Whatever else came (the posted Recv's reply) is read now, until the
+	 * socket has nothing more: only then does ZeroMQ signal the descriptor
+	 * an event loop polls when the next reply comes. */
+	if (c->post_id != 0 || c->fd_used)
+		(void)conn_drain(c);
 
-	if (rep->code != 0) {
-		const char *msg = rep->message ? rep->message : "";
-		if (rep->code < OS_ERR_MIN || rep->code > 0) {
-			conn_seterr(c, "spoke replied with unknown code %d: %s", (int)rep->code, msg);
-			rc = ONESTOP_EPROTO;
-		} else {
-			conn_seterr(c, "%s", msg);
-			rc = rep->code;
-		}
-		onestop__api_reply__free_unpacked(rep, NULL);
+	if ((rc = conn_reply_code(c, rep)) != 0)
 		return rc;
-	}
 	*out = rep;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "dataset.h"
 #include "onestop.h"
+#include "sized.h"
 #include "util.h"
 
 #define DATA_DEFAULT_LIMIT 100u
@@ -38,13 +39,13 @@ static const char *data_put_str(char **pos, const char *s)
 	return dst;
 }
 
-/* Copy n entries into one allocation (the array, then every key,
- * publisher and value), so that freeing them is one free(). The caller
- * has bounded n. */
+/* Copy n entries into one allocation (the array, entry_size apart in the
+ * caller's layout, then every key, publisher and value), so that freeing
+ * them is one free(). The caller has bounded n. */
 static int data_copy_entries(struct onestop *c, Onestop__Entry *const *src, size_t n,
-			     onestop_entry_t **out)
+			     onestop_entry_t **out, size_t entry_size)
 {
-	size_t total = n * sizeof(onestop_entry_t);
+	size_t total = n * entry_size;
 
 	*out = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -60,26 +61,38 @@ static int data_copy_entries(struct onestop *c, Onestop__Entry *const *src, size
 		conn_seterr(c, "out of memory for %zu entries", n);
 		return ONESTOP_ENOMEM;
 	}
-	onestop_entry_t *arr = (onestop_entry_t *)(void *)block;
-	char *pos = block + n * sizeof(onestop_entry_t);
+	char *pos = block + n * entry_size;
 	for (size_t i = 0; i < n; i++) {
 		const Onestop__Entry *e = src[i];
-		arr[i].key = data_put_str(&pos, e->key);
-		arr[i].publisher = data_put_str(&pos, e->publisher);
-		arr[i].len = e->value.len;
-		arr[i].value = (const uint8_t *)pos;
+		onestop_entry_t ent;
+		memset(&ent, 0, sizeof(ent));
+		ent.key = data_put_str(&pos, e->key);
+		ent.publisher = data_put_str(&pos, e->publisher);
+		ent.len = e->value.len;
+		ent.value = (const uint8_t *)pos;
 		if (e->value.len > 0)
 			memcpy(pos, e->value.data, e->value.len);
 		pos += e->value.len;
-		arr[i].seq = e->seq;
-		arr[i].updated_ms = e->updated_ms;
+		ent.seq = e->seq;
+		ent.updated_ms = e->updated_ms;
+		sized_out(block + i * entry_size, entry_size, &ent, sizeof(ent));
 	}
-	*out = arr;
+	*out = (onestop_entry_t *)(void *)block;
 	return 0;
 }
 
-int onestop_get(onestop_t *c, const char *dataset, const char *key, int wait_ms,
-		onestop_entry_t **out)
+/* 0 when the caller's size for entries is usable, else ONESTOP_EINVAL
+ * with the reason in c. */
+static int data_entry_size_ok(struct onestop *c, size_t entry_size)
+{
+	if (sized_check(entry_size, SIZED_ENTRY_V1, _Alignof(onestop_entry_t)) == 0)
+		return 0;
+	conn_seterr(c, "onestop_entry_t of %zu bytes is not one this library knows", entry_size);
+	return ONESTOP_EINVAL;
+}
+
+int onestop_get_sized(onestop_t *c, const char *dataset, const char *key, int wait_ms,
+		      onestop_entry_t **out, size_t entry_size)
 {
 	Onestop__ApiReply *rep = NULL;
 	int rc;
@@ -89,6 +102,8 @@ int onestop_get(onestop_t *c, const char *dataset, const char *key, int wait_ms,
 	if (c == NULL || out == NULL)
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
+	if (data_entry_size_ok(c, entry_size) != 0)
+		return ONESTOP_EINVAL;
 	if (dataset == NULL || key == NULL || wait_ms < 0) {
 		conn_seterr(c, "get takes a dataset, a key and wait_ms >= 0");
 		return ONESTOP_EINVAL;
@@ -115,7 +130,7 @@ int onestop_get(onestop_t *c, const char *dataset, const char *key, int wait_ms,
 		conn_seterr(c, "the spoke's reply to Get is for another key");
 		goto out;
 	}
-	rc = data_copy_entries(c, &rep->get->entry, 1, out);
+	rc = data_copy_entries(c, &rep->get->entry, 1, out, entry_size);
 out:
 	onestop__api_reply__free_unpacked(rep, NULL);
 	return rc;
@@ -129,11 +144,13 @@ void onestop_entry_free(onestop_entry_t **e)
 	*e = NULL;
 }
 
-int onestop_list(onestop_t *c, const char *dataset, const onestop_list_t *filter,
-		 onestop_entry_t **entries, size_t *n, char **next_key)
+int onestop_list_sized(onestop_t *c, const char *dataset, const onestop_list_t *filter_user,
+		       onestop_entry_t **entries, size_t *n, char **next_key, size_t filter_size,
+		       size_t entry_size)
 {
-	static const onestop_list_t none = {NULL, 0, NULL, NULL, 0};
 	Onestop__ApiReply *rep = NULL;
+	onestop_list_t f;
+	const onestop_list_t *filter = &f;
 	int rc;
 
 	if (entries != NULL)
@@ -145,8 +162,16 @@ int onestop_list(onestop_t *c, const char *dataset, const onestop_list_t *filter
 	if (c == NULL || entries == NULL || n == NULL)
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
-	if (filter == NULL)
-		filter = &none;
+	if (data_entry_size_ok(c, entry_size) != 0)
+		return ONESTOP_EINVAL;
+	memset(&f, 0, sizeof(f));
+	if (filter_user != NULL &&
+	    (sized_check(filter_size, SIZED_LIST_V1, _Alignof(onestop_list_t)) != 0 ||
+	     sized_in(&f, sizeof(f), filter_user, filter_size) != 0)) {
+		conn_seterr(c, "the filter is an onestop_list_t of %zu bytes this library does not know",
+			    filter_size);
+		return ONESTOP_EINVAL;
+	}
 	if (dataset == NULL || filter->limit > ONESTOP_MAX_BATCH || filter->online < 0 ||
 	    filter->online > 2) {
 		conn_seterr(c, "list takes a dataset, online 0..2 and limit 0..%d",
@@ -191,7 +216,7 @@ int onestop_list(onestop_t *c, const char *dataset, const onestop_list_t *filter
 		goto out;
 	}
 	if (res->n_entries > 0 &&
-	    (rc = data_copy_entries(c, res->entries, res->n_entries, entries)) != 0) {
+	    (rc = data_copy_entries(c, res->entries, res->n_entries, entries, entry_size)) != 0) {
 		free(next);
 		goto out;
 	}
@@ -213,8 +238,8 @@ void onestop_entries_free(onestop_entry_t **entries, size_t n)
 	*entries = NULL;
 }
 
-int onestop_put(onestop_t *c, const onestop_put_t *puts, size_t n,
-		uint8_t (*ids)[ONESTOP_ID_LEN])
+int onestop_put_sized(onestop_t *c, const onestop_put_t *puts, size_t n,
+		      uint8_t (*ids)[ONESTOP_ID_LEN], size_t put_size)
 {
 	Onestop__DatasetPut *dps = NULL;
 	Onestop__DatasetPut **ptrs = NULL;
@@ -224,16 +249,13 @@ int onestop_put(onestop_t *c, const onestop_put_t *puts, size_t n,
 	if (c == NULL)
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
+	if (sized_check(put_size, SIZED_PUT_V1, _Alignof(onestop_put_t)) != 0) {
+		conn_seterr(c, "onestop_put_t of %zu bytes is not one this library knows", put_size);
+		return ONESTOP_EINVAL;
+	}
 	if (puts == NULL || n < 1 || n > ONESTOP_MAX_BATCH) {
 		conn_seterr(c, "put takes 1..%d changes, not %zu", ONESTOP_MAX_BATCH, n);
 		return ONESTOP_EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (puts[i].dataset == NULL || puts[i].key == NULL ||
-		    (!puts[i].is_delete && puts[i].value == NULL && puts[i].len > 0)) {
-			conn_seterr(c, "change %zu lacks a dataset, a key or its value", i);
-			return ONESTOP_EINVAL;
-		}
 	}
 	dps = calloc(n, sizeof(*dps));
 	ptrs = calloc(n, sizeof(*ptrs));
@@ -243,13 +265,25 @@ int onestop_put(onestop_t *c, const onestop_put_t *puts, size_t n,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		onestop_put_t p;
+		if (sized_in(&p, sizeof(p), (const char *)puts + i * put_size, put_size) != 0) {
+			conn_seterr(c, "change %zu sets fields this library does not know", i);
+			rc = ONESTOP_EINVAL;
+			goto out;
+		}
+		if (p.dataset == NULL || p.key == NULL ||
+		    (!p.is_delete && p.value == NULL && p.len > 0)) {
+			conn_seterr(c, "change %zu lacks a dataset, a key or its value", i);
+			rc = ONESTOP_EINVAL;
+			goto out;
+		}
 		onestop__dataset_put__init(&dps[i]);
-		dps[i].dataset = (char *)puts[i].dataset;
-		dps[i].key = (char *)puts[i].key;
-		dps[i].delete_ = puts[i].is_delete ? 1 : 0;
-		if (!puts[i].is_delete) {
-			dps[i].value.data = (uint8_t *)puts[i].value;
-			dps[i].value.len = puts[i].len;
+		dps[i].dataset = (char *)p.dataset;
+		dps[i].key = (char *)p.key;
+		dps[i].delete_ = p.is_delete ? 1 : 0;
+		if (!p.is_delete) {
+			dps[i].value.data = (uint8_t *)p.value;
+			dps[i].value.len = p.len;
 		}
 		ptrs[i] = &dps[i];
 	}
@@ -287,10 +321,11 @@ out:
 	return rc;
 }
 
-int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n)
+int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n,
+			   size_t dataset_size)
 {
 	Onestop__ApiReply *rep = NULL;
-	onestop_dataset_t *arr = NULL;
+	char *arr = NULL;
 	int rc;
 
 	if (out != NULL)
@@ -300,6 +335,11 @@ int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n)
 	if (c == NULL || out == NULL || n == NULL)
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
+	if (sized_check(dataset_size, SIZED_DATASET_V1, _Alignof(onestop_dataset_t)) != 0) {
+		conn_seterr(c, "onestop_dataset_t of %zu bytes is not one this library knows",
+			    dataset_size);
+		return ONESTOP_EINVAL;
+	}
 	Onestop__DatasetsRequest dr = ONESTOP__DATASETS_REQUEST__INIT;
 	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
 	req.op_case = ONESTOP__API_REQUEST__OP_DATASETS;
@@ -317,7 +357,7 @@ int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n)
 		rc = 0;
 		goto out;
 	}
-	arr = calloc(res->n_datasets, sizeof(*arr));
+	arr = calloc(res->n_datasets, dataset_size);
 	if (arr == NULL) {
 		conn_seterr(c, "out of memory");
 		rc = ONESTOP_ENOMEM;
@@ -325,22 +365,25 @@ int onestop_datasets(onestop_t *c, onestop_dataset_t **out, size_t *n)
 	}
 	for (size_t i = 0; i < res->n_datasets; i++) {
 		const Onestop__DatasetInfo *d = res->datasets[i];
-		size_t ln = d != NULL ? conn_strlen_max(d->name, sizeof(arr[i].name) - 1) : SIZE_MAX;
+		onestop_dataset_t ds;
+		memset(&ds, 0, sizeof(ds));
+		size_t ln = d != NULL ? conn_strlen_max(d->name, sizeof(ds.name) - 1) : SIZE_MAX;
 		if (ln == SIZE_MAX || ln == 0 ||
 		    (d->digest.len != 0 && d->digest.len != DATA_DIGEST_LEN)) {
 			conn_seterr(c, "the spoke sent a malformed dataset (%zu of %zu)", i + 1,
 				    res->n_datasets);
 			goto out;
 		}
-		memcpy(arr[i].name, d->name, ln);
-		arr[i].mode = (int)d->mode;
-		arr[i].seq = d->seq;
-		arr[i].count = d->count;
+		memcpy(ds.name, d->name, ln);
+		ds.mode = (int)d->mode;
+		ds.seq = d->seq;
+		ds.count = d->count;
 		if (d->digest.len == DATA_DIGEST_LEN)
-			memcpy(arr[i].digest, d->digest.data, DATA_DIGEST_LEN);
-		arr[i].syncing = d->syncing ? 1 : 0;
+			memcpy(ds.digest, d->digest.data, DATA_DIGEST_LEN);
+		ds.syncing = d->syncing ? 1 : 0;
+		sized_out(arr + i * dataset_size, dataset_size, &ds, sizeof(ds));
 	}
-	*out = arr;
+	*out = (onestop_dataset_t *)(void *)arr;
 	*n = res->n_datasets;
 	arr = NULL;
 	rc = 0;

@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "dataset.h"
 #include "onestop.h"
+#include "sized.h"
 #include "util.h"
 
 /* The schema's bounds on lists (common/dataset.h); a decoded value beyond
@@ -35,13 +36,19 @@ static int val_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int onestop_identity_encode(const onestop_identity_t *v, uint8_t **out, size_t *len)
+int onestop_identity_encode_sized(const onestop_identity_t *v_user, uint8_t **out, size_t *len,
+				  size_t v_size)
 {
+	onestop_identity_t val;
+	const onestop_identity_t *v = &val;
+
 	if (out != NULL)
 		*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	if (v == NULL || out == NULL || len == NULL)
+	if (v_user == NULL || out == NULL || len == NULL ||
+	    sized_check(v_size, SIZED_IDENTITY_V1, _Alignof(onestop_identity_t)) != 0 ||
+	    sized_in(&val, sizeof(val), v_user, v_size) != 0)
 		return ONESTOP_EINVAL;
 	/* The value is packed as given: the spoke checks the schema when it
 	 * is published and says what is wrong. Only an authority that is not
@@ -57,12 +64,19 @@ int onestop_identity_encode(const onestop_identity_t *v, uint8_t **out, size_t *
 	return val_pack(&iv.base, out, len);
 }
 
-int onestop_identity_decode(const uint8_t *buf, size_t len, onestop_identity_t *out)
+int onestop_identity_decode_sized(const uint8_t *buf, size_t len, onestop_identity_t *out_user,
+				  size_t out_size)
 {
 	Onestop__IdentityValue *iv = NULL;
+	onestop_identity_t val;
+	onestop_identity_t *out = &val;
 	int rc = ONESTOP_EDECODE;
 
-	if (out == NULL || (buf == NULL && len > 0))
+	if (out_user == NULL ||
+	    sized_check(out_size, SIZED_IDENTITY_V1, _Alignof(onestop_identity_t)) != 0)
+		return ONESTOP_EINVAL;
+	memset(out_user, 0, out_size);
+	if (buf == NULL && len > 0)
 		return ONESTOP_EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (len > DS_VALUE_MAX)
@@ -81,6 +95,7 @@ int onestop_identity_decode(const uint8_t *buf, size_t len, onestop_identity_t *
 	if (la > 0)
 		memcpy(out->authority, iv->authority, la);
 	out->updated_ms = iv->updated_ms;
+	sized_out(out_user, out_size, out, sizeof(*out));
 	rc = 0;
 out:
 	onestop__identity_value__free_unpacked(iv, NULL);
@@ -94,18 +109,25 @@ static char *val_str(const char *s)
 	return (char *)(s != NULL ? s : "");
 }
 
-int onestop_item_encode(const onestop_item_t *v, uint8_t **out, size_t *len)
+int onestop_item_encode_sized(const onestop_item_t *v_user, uint8_t **out, size_t *len,
+			      size_t v_size)
 {
 	Onestop__Material *mats = NULL;
 	Onestop__Material **mptrs = NULL;
 	char **regions = NULL;
+	onestop_item_t val;
+	const onestop_item_t *v = &val;
 	int rc = ONESTOP_EINVAL;
 
 	if (out != NULL)
 		*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	if (v == NULL || out == NULL || len == NULL)
+	/* The materials grow with the item (onestop.h): one layout for both
+	 * so far. */
+	if (v_user == NULL || out == NULL || len == NULL ||
+	    sized_check(v_size, SIZED_ITEM_V1, _Alignof(onestop_item_t)) != 0 ||
+	    sized_in(&val, sizeof(val), v_user, v_size) != 0)
 		return ONESTOP_EINVAL;
 	/* Like identity values, items are packed as given and checked by the
 	 * spoke (an offline-only item without its reason included), so that
@@ -169,14 +191,16 @@ static const char *val_put_str(char **pos, const char *s)
 	return dst;
 }
 
-int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out)
+int onestop_item_decode_sized(const uint8_t *buf, size_t len, onestop_item_t **out,
+			      size_t item_size)
 {
 	Onestop__ItemValue *iv = NULL;
 	int rc = ONESTOP_EDECODE;
 
 	if (out != NULL)
 		*out = NULL;
-	if (out == NULL || (buf == NULL && len > 0))
+	if (out == NULL || (buf == NULL && len > 0) ||
+	    sized_check(item_size, SIZED_ITEM_V1, _Alignof(onestop_item_t)) != 0)
 		return ONESTOP_EINVAL;
 	if (len > DS_VALUE_MAX)
 		return ONESTOP_ETOOBIG;
@@ -189,8 +213,10 @@ int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out)
 		if (iv->materials[i] == NULL)
 			goto out;
 
-	/* One block: the item, its materials, its region pointers, then every
-	 * string. Strings are bounded by the value's length, so no sum wraps. */
+	/* One block: the item (item_size, the caller's layout), its materials,
+	 * its region pointers, then every string. Strings are bounded by the
+	 * value's length, so no sum wraps. item_size is a multiple of the
+	 * item's alignment, so the arrays after it are aligned. */
 	size_t strs = 0;
 	strs += (iv->name ? strlen(iv->name) : 0) + 1;
 	strs += (iv->owner ? strlen(iv->owner) : 0) + 1;
@@ -203,17 +229,17 @@ int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out)
 	}
 	for (size_t i = 0; i < iv->n_regions; i++)
 		strs += (iv->regions[i] ? strlen(iv->regions[i]) : 0) + 1;
-	size_t head = sizeof(onestop_item_t) + iv->n_materials * sizeof(onestop_material_t) +
+	size_t head = item_size + iv->n_materials * sizeof(onestop_material_t) +
 		      iv->n_regions * sizeof(char *);
 	char *block = malloc(head + strs);
 	if (block == NULL) {
 		rc = ONESTOP_ENOMEM;
 		goto out;
 	}
-	onestop_item_t *it = (onestop_item_t *)(void *)block;
-	onestop_material_t *mats =
-		(onestop_material_t *)(void *)(block + sizeof(onestop_item_t));
-	const char **regions = (const char **)(void *)(block + sizeof(onestop_item_t) +
+	onestop_item_t item;
+	onestop_item_t *it = &item;
+	onestop_material_t *mats = (onestop_material_t *)(void *)(block + item_size);
+	const char **regions = (const char **)(void *)(block + item_size +
 						       iv->n_materials * sizeof(onestop_material_t));
 	char *pos = block + head;
 	memset(it, 0, sizeof(*it));
@@ -238,7 +264,8 @@ int onestop_item_decode(const uint8_t *buf, size_t len, onestop_item_t **out)
 	it->promised_days = iv->promised_days;
 	it->fee_cents = iv->fee_cents;
 	it->min_level = iv->min_level;
-	*out = it;
+	sized_out(block, item_size, it, sizeof(*it));
+	*out = (onestop_item_t *)(void *)block;
 	rc = 0;
 out:
 	onestop__item_value__free_unpacked(iv, NULL);
