@@ -41,8 +41,11 @@
  * older program's struct as zero, and refuses (ONESTOP_EINVAL) a newer
  * program's struct whose fields unknown to it are not zero. Bindings from
  * other languages call the *_sized functions with the size of their copy
- * of the struct. A size smaller than this version's layout, or one that
- * is not a multiple of the struct's alignment, is ONESTOP_EINVAL.
+ * of the struct. A size smaller than the struct's first layout (the one
+ * in this header), or one that is not a multiple of the struct's
+ * alignment, is ONESTOP_EINVAL. (onestop_material_t grows only with
+ * onestop_item_t, and onestop_deadletter reads only fields of the message
+ * that every layout has.)
  *
  * Threads. A connection is not thread-safe: use one per thread. The value
  * codecs and onestop_strerror may be called from any thread. */
