@@ -10,6 +10,8 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "log.h"
+#include "loop.h"
 #include "spoke.h"
 #include "util.h"
 
@@ -192,4 +194,49 @@ int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn 
 		rc = 0;
 	store_cursor_close(&c);
 	return rc;
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void outbox_before_commit_hook(void *ctx)
+{
+	struct spoke *sp = ctx;
+	/* Acked entries go when the transaction writes anyway (or have waited
+	 * long enough); the next seq goes in with the data, once. */
+	if (outbox_settle(sp, os_mono_us(), 0) == 0)
+		outbox_flush(sp);
+}
+
+static void outbox_after_commit_hook(void *ctx, int commit_rc)
+{
+	struct spoke *sp = ctx;
+	struct store_txn *t = NULL;
+	int rc;
+	outbox_committed(sp, commit_rc == 0);
+	if (commit_rc == 0)
+		return;
+	/* Nothing of the iteration is durable: next and count go back to what
+	 * the store holds (the seqs of lost appends are given back). */
+	if ((rc = store_begin(sp->st, 1, &t)) == 0)
+		rc = outbox_load(sp, t, 0);
+	store_abort(&t);
+	if (rc < 0)
+		os_log(OS_LOG_ERROR, "store_reload_failed", "code=%s", os_errname(rc));
+}
+
+static uint64_t outbox_deadline_hook(void *ctx)
+{
+	return outbox_deadline_us(ctx);
+}
+
+int outbox_attach(struct spoke *sp, struct loop *l)
+{
+	struct loop_hooks h = {
+		.name = "outbox",
+		.before_commit = outbox_before_commit_hook,
+		.after_commit = outbox_after_commit_hook,
+		.deadline_us = outbox_deadline_hook,
+		.ctx = sp,
+	};
+	return loop_add(l, &h);
 }
