@@ -472,14 +472,33 @@ uint64_t inbox_lease_next_expiry(const struct spoke *sp)
 	return min;
 }
 
+struct inbox_prune {
+	uint64_t now_ms;
+	unsigned budget, gone;
+	int more;            /* expired ids remain past the budget */
+};
+
+/* Keys start with the expiry: the expired ids are the table's head. */
+static int inbox_prune_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct inbox_prune *p = arg;
+	(void)v;
+	(void)vl;
+	if (kl != SEEN_KEY_LEN || os_get_u64be(k) >= p->now_ms)
+		return STORE_STOP;
+	if (p->gone == p->budget) {
+		p->more = 1;
+		return STORE_STOP;
+	}
+	p->gone++;
+	return STORE_DROP;
+}
+
 int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget)
 {
 	struct inbox *ib = &sp->ib;
 	struct store_txn *t = NULL;
-	struct store_cursor *c = NULL;
-	const void *k, *v;
-	size_t kl, vl;
-	unsigned gone = 0;
+	struct inbox_prune p = { .now_ms = now_ms, .budget = budget };
 	int rc;
 
 	if (now_us < ib->prune_due_us)
@@ -487,26 +506,11 @@ int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigne
 	ib->prune_due_us = now_us + PRUNE_EVERY_US;
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
-	if ((rc = store_cursor_open(t, sp->db_seen, &c)) < 0)
-		return spoke_wrote(sp, rc);
-	/* Keys start with the expiry: the expired ids are the table's head. */
-	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
-	while (rc == 0 && kl == SEEN_KEY_LEN && os_get_u64be(k) < now_ms) {
-		if (gone == budget) {
-			ib->prune_due_us = now_us + PRUNE_AGAIN_US;
-			break;
-		}
-		if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
-			goto out;
-		gone++;
-		rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-	if (rc < 0)
+	rc = store_walk(t, sp->db_seen, NULL, 0, NULL, 0, inbox_prune_one, &p);
+	if (rc < 0 || p.gone > 0)
 		spoke_wrote(sp, rc);
-out:
-	store_cursor_close(&c);
+	if (p.more)
+		ib->prune_due_us = now_us + PRUNE_AGAIN_US;
 	return rc;
 }
 

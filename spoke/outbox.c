@@ -137,7 +137,7 @@ int outbox_flush(struct spoke *sp)
 int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 {
 	struct store_txn *t = NULL;
-	struct store_cursor *c = NULL;
+	uint8_t to[8];
 	uint64_t n = 0;
 	int rc;
 	if (deleted)
@@ -146,27 +146,12 @@ int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 		return 0;
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
-	if ((rc = store_cursor_open(t, sp->db_outbox, &c)) < 0) {
+	/* Keys are u64be seqs: everything below upto + 1. */
+	os_put_u64be(to, upto + 1);
+	rc = store_del_range(t, sp->db_outbox, NULL, 0, upto == UINT64_MAX ? NULL : to, sizeof to,
+			     0, &n, NULL);
+	if (rc < 0 || n > 0)
 		spoke_wrote(sp, rc);
-		goto out;
-	}
-	const void *k, *v;
-	size_t kl, vl;
-	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
-	while (rc == 0) {
-		if (kl != 8 || os_get_u64be(k) > upto)
-			break;
-		if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
-			goto out;
-		n++;
-		rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-	if (rc < 0)
-		spoke_wrote(sp, rc);
-out:
-	store_cursor_close(&c);
 	sp->ob.count = sp->ob.count >= n ? sp->ob.count - n : 0;
 	if (deleted)
 		*deleted = n;
