@@ -695,6 +695,7 @@ int uplink_new(const struct uplink_conf *conf, const struct uplink_ops *ops, voi
 	if (!conf->zctx || !conf->endpoint || !conf->peer || !conf->node || !conf->kp ||
 	    conf->heartbeat_ms == 0 || conf->reconnect_min_ms == 0 ||
 	    conf->reconnect_min_ms > conf->reconnect_max_ms || conf->window == 0 ||
+	    conf->max_frame_bytes <= 0 ||
 	    !o->peer_key || !o->hello || !o->welcome || !o->push_acked || !o->push_walk ||
 	    !o->deliver_pos || !o->deliver)
 		return OS_EINVAL;

@@ -37,7 +37,7 @@ struct uplink_conf {
 	uint32_t reconnect_min_ms;   /* >= 1, <= reconnect_max_ms */
 	uint32_t reconnect_max_ms;
 	uint32_t window;             /* deliveries this node takes unacknowledged (>= 1) */
-	int64_t max_frame_bytes;     /* largest frame accepted from the peer */
+	int64_t max_frame_bytes;     /* largest frame accepted from the peer (> 0) */
 };
 
 /* Called by uplink_ops.push_walk for each entry of the push source, in seq

@@ -93,11 +93,12 @@ struct spoke {
 	struct uplink *up;            /* the link to the hub (common/uplink.h, hublink.c) */
 	struct api *api;
 	struct cache *ds;             /* dataset copies (cache.c) */
-	struct spoke_hub_io hub_io;   /* the hub link, as the daemon wired it */
+	struct spoke_hub_io hub_io;   /* the hub link, as hublink.c wired it */
 
 	/* The iteration's write transaction: begun on first use, committed
-	 * once per loop iteration (spoke_commit). txn_err poisons it after the first failed write so
-	 * that nothing that depends on it is acknowledged. */
+	 * once per loop iteration (spoke_commit). txn_err poisons it after
+	 * the first failed write so that nothing that depends on it is
+	 * acknowledged. */
 	struct store_txn *txn;
 	int txn_dirty;
 	int txn_err;
