@@ -23,6 +23,20 @@ struct cfg_opt {
 			       * int for CFG_BOOL */
 };
 
+/* Table entries, one style for every daemon: type is the daemon's config
+ * struct, field a member of it (the option's name is the field's):
+ *   CFG_STR_OPT(struct x_conf, data_dir, "/var/lib/x", 0, 0, "help"),
+ *   CFG_INT_OPT(struct x_conf, window, "1000", 1, 1000000, 0, "help"),
+ *   CFG_END
+ * def is text (NULL: no default); required and reloadable are 0 or 1. */
+#define CFG_STR_OPT(type, field, def, required, reloadable, help) \
+	{ #field, CFG_STR, def, 0, 0, required, reloadable, help, offsetof(type, field) }
+#define CFG_INT_OPT(type, field, def, lo, hi, reloadable, help) \
+	{ #field, CFG_INT, def, lo, hi, 0, reloadable, help, offsetof(type, field) }
+#define CFG_BOOL_OPT(type, field, def, reloadable, help) \
+	{ #field, CFG_BOOL, def, 0, 0, 0, reloadable, help, offsetof(type, field) }
+#define CFG_END { NULL, CFG_STR, NULL, 0, 0, 0, 0, NULL, 0 }
+
 enum cfg_action { CFG_RUN, CFG_EXIT_OK, CFG_EXIT_FAIL };
 
 /* Fill conf from defaults, then the file named by --config / -c (if any),

@@ -1,4 +1,4 @@
-# onestop-spoke: the spoke daemon (start-up and loop, uplink to the hub,
+# onestop-spoke: the spoke daemon (start-up and loop, registry, link to the hub,
 # outbox, inbox, dataset cache, local API socket).
 # The local reads of the dataset copies (cache_dbis, cache_read), free of
 # the daemon: the benchmark links them too.
@@ -9,7 +9,8 @@ target_link_libraries(onestop_spoke_cache PUBLIC onestop_common onestop_proto)
 add_executable(onestop-spoke
   ${CMAKE_CURRENT_LIST_DIR}/main.c
   ${CMAKE_CURRENT_LIST_DIR}/state.c
-  ${CMAKE_CURRENT_LIST_DIR}/uplink.c
+  ${CMAKE_CURRENT_LIST_DIR}/trust.c
+  ${CMAKE_CURRENT_LIST_DIR}/hublink.c
   ${CMAKE_CURRENT_LIST_DIR}/outbox.c
   ${CMAKE_CURRENT_LIST_DIR}/inbox.c
   ${CMAKE_CURRENT_LIST_DIR}/api.c

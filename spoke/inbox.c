@@ -1,7 +1,7 @@
-/* The spoke's inbox in LMDB: the deliver stream's acceptance rule
- * (prev_seq <= last < seq), end-to-end verification of what the hub
- * delivers, de-duplication by message id, and the leases under which apps
- * receive stored messages until they acknowledge them. */
+/* The spoke's inbox in LMDB: the deliver stream's durable `last`,
+ * end-to-end verification of what the hub delivers, de-duplication by
+ * message id, and the leases under which apps receive stored messages
+ * until they acknowledge them. */
 #include "inbox.h"
 
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "spoke.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@
 #define PRUNE_EVERY_US 1000000u
 #define PRUNE_AGAIN_US 10000u     /* a sweep that hit its budget goes on this soon */
 #define HELD_LOG_EVERY_US 60000000u
+#define PRUNE_BUDGET 1024u        /* `seen` entries examined per sweep */
 
 /* The `seen` key of an envelope: its expiry first, so that ids received
  * together sit together (an insert dirties the B-tree's right edge, not a
@@ -206,22 +208,15 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 	return 0;
 }
 
-int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t *msg,
-		size_t len, uint64_t now_ms, enum inbox_verdict *verdict)
+int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len,
+		  uint64_t now_ms, int *held)
 {
 	struct inbox *ib = &sp->ib;
 	struct store_txn *t = NULL;
 	struct env e;
 	int decoded = 0, rc;
 
-	if (seq <= ib->last) {
-		*verdict = INBOX_DUPLICATE;
-		return 0;
-	}
-	if (prev_seq > ib->last) {
-		*verdict = INBOX_GAP;
-		return 0;
-	}
+	*held = 0;
 	if (spoke_registry_expired(sp, now_ms)) {
 		/* Fail closed without losing anything: the message stays queued
 		 * at the hub until a current registry arrives. */
@@ -232,7 +227,7 @@ int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t
 			       (unsigned long long)sp->reg->version);
 			ib->held_log_us = now_us;
 		}
-		*verdict = INBOX_HELD;
+		*held = 1;
 		return 0;
 	}
 	if ((rc = spoke_txn(sp, &t)) < 0)
@@ -261,7 +256,6 @@ int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t
 	spoke_wrote(sp, 0);
 	ib->meta_dirty = 1;
 	ib->last = seq;
-	*verdict = INBOX_ACCEPTED;
 	rc = 0;
 out:
 	if (decoded)
@@ -478,14 +472,33 @@ uint64_t inbox_lease_next_expiry(const struct spoke *sp)
 	return min;
 }
 
+struct inbox_prune {
+	uint64_t now_ms;
+	unsigned budget, gone;
+	int more;            /* expired ids remain past the budget */
+};
+
+/* Keys start with the expiry: the expired ids are the table's head. */
+static int inbox_prune_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct inbox_prune *p = arg;
+	(void)v;
+	(void)vl;
+	if (kl != SEEN_KEY_LEN || os_get_u64be(k) >= p->now_ms)
+		return STORE_STOP;
+	if (p->gone == p->budget) {
+		p->more = 1;
+		return STORE_STOP;
+	}
+	p->gone++;
+	return STORE_DROP;
+}
+
 int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget)
 {
 	struct inbox *ib = &sp->ib;
 	struct store_txn *t = NULL;
-	struct store_cursor *c = NULL;
-	const void *k, *v;
-	size_t kl, vl;
-	unsigned gone = 0;
+	struct inbox_prune p = { .now_ms = now_ms, .budget = budget };
 	int rc;
 
 	if (now_us < ib->prune_due_us)
@@ -493,25 +506,58 @@ int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigne
 	ib->prune_due_us = now_us + PRUNE_EVERY_US;
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
-	if ((rc = store_cursor_open(t, sp->db_seen, &c)) < 0)
-		return spoke_wrote(sp, rc);
-	/* Keys start with the expiry: the expired ids are the table's head. */
-	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
-	while (rc == 0 && kl == SEEN_KEY_LEN && os_get_u64be(k) < now_ms) {
-		if (gone == budget) {
-			ib->prune_due_us = now_us + PRUNE_AGAIN_US;
-			break;
-		}
-		if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
-			goto out;
-		gone++;
-		rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-	if (rc < 0)
+	rc = store_walk(t, sp->db_seen, NULL, 0, NULL, 0, inbox_prune_one, &p);
+	if (rc < 0 || p.gone > 0)
 		spoke_wrote(sp, rc);
-out:
-	store_cursor_close(&c);
+	if (p.more)
+		ib->prune_due_us = now_us + PRUNE_AGAIN_US;
 	return rc;
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void inbox_work_hook(void *ctx)
+{
+	inbox_prune_seen(ctx, os_now_ms(), os_mono_us(), PRUNE_BUDGET);
+}
+
+static void inbox_before_commit_hook(void *ctx)
+{
+	inbox_flush(ctx);
+}
+
+static void inbox_after_commit_hook(void *ctx, int commit_rc)
+{
+	struct spoke *sp = ctx;
+	struct store_txn *t = NULL;
+	int rc;
+	sp->ib.meta_dirty = 0;
+	if (commit_rc == 0)
+		return;
+	/* Nothing of the iteration is durable: `last` and `next` go back to
+	 * what the store holds. */
+	if ((rc = store_begin(sp->st, 1, &t)) == 0)
+		rc = inbox_load(sp, t);
+	store_abort(&t);
+	if (rc < 0)
+		os_log(OS_LOG_ERROR, "store_reload_failed", "code=%s", os_errname(rc));
+}
+
+static uint64_t inbox_deadline_hook(void *ctx)
+{
+	const struct spoke *sp = ctx;
+	return sp->ib.prune_due_us;
+}
+
+int inbox_attach(struct spoke *sp, struct loop *l)
+{
+	struct loop_hooks h = {
+		.name = "inbox",
+		.work = inbox_work_hook,
+		.before_commit = inbox_before_commit_hook,
+		.after_commit = inbox_after_commit_hook,
+		.deadline_us = inbox_deadline_hook,
+		.ctx = sp,
+	};
+	return loop_add(l, &h);
 }

@@ -1,6 +1,8 @@
 /* The spoke's inbox: the receiving end of the hub's deliver stream
- * (verified end to end, de-duplicated through the `seen` table) and the
- * messages waiting for apps, handed out under short in-memory leases. */
+ * (verified end to end, de-duplicated through the `seen` table, its `last`
+ * kept durable; the stream's seq/prev_seq rule is common/stream.h's, applied
+ * by the link) and the messages waiting for apps, handed out under short
+ * in-memory leases. */
 #ifndef SPOKE_INBOX_H
 #define SPOKE_INBOX_H
 
@@ -14,6 +16,7 @@
 #define INBOX_LEASE_MS 30000u
 
 struct spoke;
+struct loop;
 
 struct inbox_lease {
 	uint64_t seq;
@@ -35,13 +38,6 @@ struct inbox {
 	uint64_t held_log_us;       /* rate limit for the expired-registry line */
 };
 
-enum inbox_verdict {
-	INBOX_ACCEPTED,   /* in order: stored, or dropped as invalid or seen; last = seq */
-	INBOX_DUPLICATE,  /* seq <= last: already dealt with, ack again */
-	INBOX_GAP,        /* prev_seq > last: something before it is missing; ignore */
-	INBOX_HELD,       /* not taken now (registry expired); the hub will resend */
-};
-
 /* Load the deliver-stream and inbox state through t (any transaction).
  * In-memory leases are kept. 0 or a store error. */
 int inbox_load(struct spoke *sp, struct store_txn *t);
@@ -61,17 +57,25 @@ void inbox_clear(struct spoke *sp);
  * *changed (may be NULL) says whether it changed. 0 or an error. */
 int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *changed);
 
-/* One Transfer of the deliver stream, in the iteration's transaction:
- * decides by seq/prev_seq against last, and when accepted decodes,
- * verifies (registry, signature, destination), drops seen ids and stores
- * the rest. *verdict says what happened. 0 or a store error (the iteration
- * is then poisoned). */
-int inbox_offer(struct spoke *sp, uint64_t seq, uint64_t prev_seq, const uint8_t *msg,
-		size_t len, uint64_t now_ms, enum inbox_verdict *verdict);
+/* One in-order Transfer of the deliver stream (the caller applied the
+ * stream rule against ib.last), in the iteration's transaction: decode,
+ * verify (registry, signature, destination), drop seen ids, store the
+ * rest; last becomes seq, an invalid message included (dropped, logged as
+ * msg_rejected). While the registry is expired nothing is taken: *held is
+ * set to 1 (else 0) and the hub sends it again later. 0 or a store error
+ * (the iteration is then poisoned). */
+int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len,
+		  uint64_t now_ms, int *held);
 
 /* Write the stream state changed in this iteration (last, next) into the
  * iteration's transaction, once, before it commits. 0 or a store error. */
 int inbox_flush(struct spoke *sp);
+
+/* Register the inbox's hooks with the loop: the `seen` sweep (work, with
+ * its deadline), inbox_flush (before_commit), and after a failed commit
+ * the reload of the stream state from the store (after_commit). 0 or
+ * OS_EFULL (the loop has no room). */
+int inbox_attach(struct spoke *sp, struct loop *l);
 
 /* Delete the inbox entries with these seqs in the iteration's transaction
  * and drop their leases; unknown seqs are ignored. *acked counts the

@@ -10,6 +10,8 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "log.h"
+#include "loop.h"
 #include "spoke.h"
 #include "util.h"
 
@@ -135,7 +137,7 @@ int outbox_flush(struct spoke *sp)
 int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 {
 	struct store_txn *t = NULL;
-	struct store_cursor *c = NULL;
+	uint8_t to[8];
 	uint64_t n = 0;
 	int rc;
 	if (deleted)
@@ -144,27 +146,12 @@ int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 		return 0;
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
-	if ((rc = store_cursor_open(t, sp->db_outbox, &c)) < 0) {
+	/* Keys are u64be seqs: everything below upto + 1. */
+	os_put_u64be(to, upto + 1);
+	rc = store_del_range(t, sp->db_outbox, NULL, 0, upto == UINT64_MAX ? NULL : to, sizeof to,
+			     0, &n, NULL);
+	if (rc < 0 || n > 0)
 		spoke_wrote(sp, rc);
-		goto out;
-	}
-	const void *k, *v;
-	size_t kl, vl;
-	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
-	while (rc == 0) {
-		if (kl != 8 || os_get_u64be(k) > upto)
-			break;
-		if ((rc = spoke_wrote(sp, store_cursor_del(c))) < 0)
-			goto out;
-		n++;
-		rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-	if (rc < 0)
-		spoke_wrote(sp, rc);
-out:
-	store_cursor_close(&c);
 	sp->ob.count = sp->ob.count >= n ? sp->ob.count - n : 0;
 	if (deleted)
 		*deleted = n;
@@ -192,4 +179,49 @@ int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn 
 		rc = 0;
 	store_cursor_close(&c);
 	return rc;
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void outbox_before_commit_hook(void *ctx)
+{
+	struct spoke *sp = ctx;
+	/* Acked entries go when the transaction writes anyway (or have waited
+	 * long enough); the next seq goes in with the data, once. */
+	if (outbox_settle(sp, os_mono_us(), 0) == 0)
+		outbox_flush(sp);
+}
+
+static void outbox_after_commit_hook(void *ctx, int commit_rc)
+{
+	struct spoke *sp = ctx;
+	struct store_txn *t = NULL;
+	int rc;
+	outbox_committed(sp, commit_rc == 0);
+	if (commit_rc == 0)
+		return;
+	/* Nothing of the iteration is durable: next and count go back to what
+	 * the store holds (the seqs of lost appends are given back). */
+	if ((rc = store_begin(sp->st, 1, &t)) == 0)
+		rc = outbox_load(sp, t, 0);
+	store_abort(&t);
+	if (rc < 0)
+		os_log(OS_LOG_ERROR, "store_reload_failed", "code=%s", os_errname(rc));
+}
+
+static uint64_t outbox_deadline_hook(void *ctx)
+{
+	return outbox_deadline_us(ctx);
+}
+
+int outbox_attach(struct spoke *sp, struct loop *l)
+{
+	struct loop_hooks h = {
+		.name = "outbox",
+		.before_commit = outbox_before_commit_hook,
+		.after_commit = outbox_after_commit_hook,
+		.deadline_us = outbox_deadline_hook,
+		.ctx = sp,
+	};
+	return loop_add(l, &h);
 }

@@ -12,6 +12,7 @@
 #define OUTBOX_EPOCH_LEN 16
 
 struct spoke;
+struct loop;
 
 struct outbox {
 	uint8_t epoch[OUTBOX_EPOCH_LEN];
@@ -76,5 +77,11 @@ typedef int (*outbox_fn)(void *arg, uint64_t seq, const uint8_t *msg, size_t len
  * transaction). 0 or a store error. */
 int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn,
 		void *arg);
+
+/* Register the outbox's hooks with the loop: outbox_settle and
+ * outbox_flush (before_commit), outbox_committed and, after a failed
+ * commit, the reload of next and count from the store (after_commit), and
+ * outbox_deadline_us. 0 or OS_EFULL (the loop has no room). */
+int outbox_attach(struct spoke *sp, struct loop *l);
 
 #endif

@@ -1,8 +1,8 @@
 /* The spoke daemon's shared state: configuration, keys, store handles,
  * registry, counters and the loop's one write transaction. main.c owns it,
- * state.c implements its primitives (and calls no module); uplink.c,
- * outbox.c, inbox.c, cache.c and api.c work on it within one loop
- * iteration. */
+ * state.c implements its primitives (and calls no module); the modules
+ * (outbox.c, inbox.c, trust.c, hublink.c, cache.c, api.c) work on it within
+ * one loop iteration. */
 #ifndef SPOKE_H
 #define SPOKE_H
 
@@ -59,14 +59,17 @@ struct api;
 struct cache;
 struct Onestop__LinkFrame;
 
-/* How modules reach the hub without naming the link module: filled by the
- * daemon when it wires the link. */
+/* How modules reach the hub without naming the link module: filled by
+ * hublink.c when it wires the link. */
 struct spoke_hub_io {
 	/* Send f to the hub now, while a session is up. 0, OS_ECONN (no
 	 * session), OS_EAGAIN (the pipe is full) or OS_ENOMEM. */
 	int (*send)(void *ctx, const struct Onestop__LinkFrame *f);
 	/* 1 when a session with the hub is up. */
 	int (*up)(void *ctx);
+	/* The hub's transport key changed: reconnect with the new key once
+	 * the current iteration is done. */
+	void (*restart)(void *ctx);
 	void *ctx;
 };
 
@@ -87,14 +90,15 @@ struct spoke {
 	void *zctx;
 	struct outbox ob;
 	struct inbox ib;
-	struct uplink *up;
+	struct uplink *up;            /* the link to the hub (common/uplink.h, hublink.c) */
 	struct api *api;
 	struct cache *ds;             /* dataset copies (cache.c) */
-	struct spoke_hub_io hub_io;   /* the hub link, as the daemon wired it */
+	struct spoke_hub_io hub_io;   /* the hub link, as hublink.c wired it */
 
 	/* The iteration's write transaction: begun on first use, committed
-	 * once by main.c. txn_err poisons it after the first failed write so
-	 * that nothing that depends on it is acknowledged. */
+	 * once per loop iteration (spoke_commit). txn_err poisons it after
+	 * the first failed write so that nothing that depends on it is
+	 * acknowledged. */
 	struct store_txn *txn;
 	int txn_dirty;
 	int txn_err;
@@ -112,13 +116,11 @@ int spoke_txn(struct spoke *sp, struct store_txn **out);
  * will be aborted). Returns rc. */
 int spoke_wrote(struct spoke *sp, int rc);
 
-/* Offer a packed SignedRegistry (from the hub, the file or the store).
- * It is adopted when it verifies under the anchor and is newer than the
- * current one: stored in the iteration's transaction, swapped in, logged
- * as registry_updated. 0 when adopted or merely not newer (*adopted says
- * which, may be NULL), else the parse error (logged). */
-int spoke_registry_offer(struct spoke *sp, const uint8_t *buf, size_t len,
-			 const char *source, int *adopted);
+/* End the iteration's transaction: commit it when it wrote, abort it when
+ * a write failed or nothing was written; the dirty and failed marks are
+ * cleared. 0, or the error that lost the iteration's writes (the poisoning
+ * error, or store_commit's OS_EFULL / OS_ESTORE). */
+int spoke_commit(struct spoke *sp);
 
 /* This node's entry in the current registry, or NULL. */
 const struct reg_node *spoke_self(const struct spoke *sp);
@@ -131,5 +133,8 @@ int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms);
 int spoke_hub_send(struct spoke *sp, const struct Onestop__LinkFrame *f);
 /* 1 when a session with the hub is up. */
 int spoke_hub_up(const struct spoke *sp);
+/* Ask the hub link to reconnect (the hub's key changed); nothing when no
+ * link is wired. */
+void spoke_hub_restart(struct spoke *sp);
 
 #endif

@@ -1,8 +1,8 @@
 /* The spoke's shared state, beside its loop (Mosquitto's database.c beside
- * loop.c): the iteration's one write transaction and its dirty and failed
- * marks, this node's registry entry and the registry's expiry, and the
- * daemon-filled table through which modules reach the hub link. It calls no
- * module of the spoke. */
+ * loop.c): the iteration's one write transaction, its dirty and failed
+ * marks and its commit, this node's registry entry and the registry's
+ * expiry, and the table through which modules reach the hub link. It calls
+ * no module of the spoke. */
 #include "spoke.h"
 
 #include "err.h"
@@ -22,6 +22,22 @@ int spoke_txn(struct spoke *sp, struct store_txn **out)
 	}
 	*out = sp->txn;
 	return 0;
+}
+
+int spoke_commit(struct spoke *sp)
+{
+	int rc = sp->txn_err;
+	if (rc < 0)
+		store_abort(&sp->txn);
+	else if (sp->txn && sp->txn_dirty)
+		rc = store_commit(&sp->txn);
+	else
+		store_abort(&sp->txn);
+	if (rc == 0 && sp->txn_dirty)
+		sp->stats.commits++;
+	sp->txn_dirty = 0;
+	sp->txn_err = 0;
+	return rc;
 }
 
 int spoke_wrote(struct spoke *sp, int rc)
@@ -55,4 +71,10 @@ int spoke_hub_send(struct spoke *sp, const struct Onestop__LinkFrame *f)
 int spoke_hub_up(const struct spoke *sp)
 {
 	return sp->hub_io.up ? sp->hub_io.up(sp->hub_io.ctx) : 0;
+}
+
+void spoke_hub_restart(struct spoke *sp)
+{
+	if (sp->hub_io.restart)
+		sp->hub_io.restart(sp->hub_io.ctx);
 }
