@@ -100,9 +100,9 @@ int queue_acks_pending(const struct queue *q, uint64_t *since_us);
 /* Delete the acknowledged entries in the iteration's transaction when
  * force is set, when that transaction writes anyway, or once the oldest
  * ack has waited HUB_LAZY_DELETE_MS (h->now_us); else leave them waiting.
- * They count as deleted (and as delivered in h->stats) once the
- * transaction commits; after an abort they wait again. 0, or a store
- * error, which also spoils the iteration. */
+ * They are counted in h->stats.delivered at once, and count as deleted
+ * once the transaction commits; after an abort they wait again. 0, or a
+ * store error, which also spoils the iteration. */
 int queue_settle(struct queue *q, int force);
 
 /* Called by queue_sweep for an expired entry; return 1 to delete it, 0 to
