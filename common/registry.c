@@ -791,6 +791,13 @@ int registry_node_active(const struct reg_node *n)
 	return n != NULL && n->status == REG_ACTIVE;
 }
 
+const struct reg_node *registry_active_node(const struct registry *r, const char *name)
+{
+	const struct reg_node *n = r != NULL && name != NULL ? registry_find(r, name) : NULL;
+
+	return registry_node_active(n) ? n : NULL;
+}
+
 int registry_type_allowed(const struct reg_node *n, const char *type)
 {
 	if (n == NULL || type == NULL)

@@ -103,6 +103,12 @@ const struct reg_node *registry_find_box(const struct registry *r, const os_box_
 /* 1 when the node is REG_ACTIVE, else 0. */
 int registry_node_active(const struct reg_node *n);
 
+/* The node named name when r has it and it is REG_ACTIVE; NULL when it is
+ * absent, suspended or revoked (or r or name is NULL). The pointer lives
+ * as long as r. This is the check for everything a node sends: a frame
+ * from a node that is not active is refused. */
+const struct reg_node *registry_active_node(const struct registry *r, const char *name);
+
 /* 1 when the node may send messages of this type, else 0. */
 int registry_type_allowed(const struct reg_node *n, const char *type);
 

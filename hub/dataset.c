@@ -1,7 +1,9 @@
 /* The hub's dataset sequencer and streams. Entries, the change log and each
- * dataset's position live in the hub's store beside the queues (queue.c
- * owns the iteration's transaction); each session's stream state is kept
- * in memory and planned again from the spoke's position at every Hello.
+ * dataset's position live in the hub's store beside the queues, written in
+ * the iteration's transaction (hub_txn); each session's stream state is
+ * kept in memory and planned again from the spoke's position at every
+ * Hello. Frames go out through the link (link_hold_dataset); the link
+ * reaches this file only through the ops table main.c fills.
  *
  *   phase     event                                   action -> next phase
  *   PLAN      topup                                   snapshot needed? -> SNAPSHOT
@@ -24,6 +26,7 @@
 #include "err.h"
 #include "link.h"
 #include "log.h"
+#include "loop.h"
 #include "map.h"
 #include "queue.h"
 #include "store.h"
@@ -50,7 +53,7 @@ struct ds_stream {
 	int snap_done;             /* the last chunk went out */
 	char snap_after[DS_KEY_MAX + 1]; /* key of the last entry sent */
 	size_t snap_after_len;
-	uint64_t progress_ms;      /* acks last advanced, or sending began */
+	uint64_t progress_us;      /* acks last advanced, or sending began (monotonic) */
 	int more;                  /* topup should look at this stream */
 	int keep;                  /* scratch for the registry sync */
 };
@@ -71,6 +74,7 @@ struct dataset {
 	size_t n_compact, cap_compact;
 	uint8_t *rec;              /* scratch: u64be seq || Signed */
 	size_t rec_cap;
+	uint64_t next_tick_us;     /* when the stall timers run next */
 	Onestop__Change items[DATASET_FRAME_ITEMS];
 	Onestop__Change *ptrs[DATASET_FRAME_ITEMS];
 };
@@ -162,7 +166,7 @@ static int ds_record_change(const uint8_t *rec, size_t len, size_t max, struct d
 int dataset_open(struct hub *h)
 {
 	struct dataset *d = calloc(1, sizeof(*d));
-	struct store *st = queue_store(h->queue);
+	struct store *st = h->st;
 	int rc;
 
 	if (!d)
@@ -234,7 +238,7 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 		  int *code, char *reason, size_t reason_size, uint64_t *seq_out)
 {
 	struct dataset *d = h->ds;
-	struct store_txn *t = queue_txn(h->queue);
+	struct store_txn *t;
 	struct ds_change c, cur;
 	const uint8_t *cur_val = NULL;
 	size_t cur_len = 0, ekl, lkl;
@@ -247,8 +251,9 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 	*code = 0;
 	*seq_out = 0;
 	memset(&cur, 0, sizeof(cur));
-	if (!t)
-		return OS_ESTORE;
+	rc = hub_txn(h, &t);
+	if (rc)
+		return rc;
 	rc = ds_change_unpack(e->payload, e->payload_len, &c);
 	if (rc == OS_ENOMEM)
 		return rc;
@@ -294,6 +299,7 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 		rc = store_del(t, d->entries, ek, ekl);
 		if (rc == OS_ENOTFOUND)
 			rc = 0;
+		hub_wrote(h, rc);
 	} else {
 		if (len + 8 > d->rec_cap) {
 			uint8_t *r = realloc(d->rec, len + 8);
@@ -307,14 +313,14 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 		}
 		os_put_u64be(d->rec, seq);
 		memcpy(d->rec + 8, msg, len);
-		rc = store_put(t, d->entries, ek, ekl, d->rec, len + 8);
+		rc = hub_wrote(h, store_put(t, d->entries, ek, ekl, d->rec, len + 8));
 	}
 	if (rc)
 		goto out;
 	lkl = ds_lkey(lk, c.dataset, seq);
-	rc = store_put(t, d->log, lk, lkl, msg, len);
+	rc = hub_wrote(h, store_put(t, d->log, lk, lkl, msg, len));
 	if (rc == 0)
-		rc = ds_meta_put(d, t, c.dataset, seq, first);
+		rc = hub_wrote(h, ds_meta_put(d, t, c.dataset, seq, first));
 	if (rc)
 		goto out;
 	d->wake = 1;
@@ -333,12 +339,9 @@ static int ds_compact_one(struct hub *h, struct store_txn *t, const char *name,
 			  unsigned budget, int *done)
 {
 	struct dataset *d = h->ds;
-	struct store_cursor *c = NULL;
 	uint64_t last, first, upto, keep = (uint64_t)h->conf.dataset_log_max;
-	uint8_t lk[DS_LKEY_MAX];
-	size_t lkl, dl = strlen(name);
-	const void *k, *v;
-	size_t kl, vl;
+	uint8_t from[DS_LKEY_MAX], to[DS_LKEY_MAX];
+	size_t fl, tl;
 	int rc;
 
 	*done = 1;
@@ -350,26 +353,13 @@ static int ds_compact_one(struct hub *h, struct store_txn *t, const char *name,
 		upto = first + budget - 1;
 		*done = 0;
 	}
-	lkl = ds_lkey(lk, name, first);
-	if (lkl == 0)
+	fl = ds_lkey(from, name, first);
+	tl = ds_lkey(to, name, upto + 1);
+	if (fl == 0 || tl == 0)
 		return 0;
-	rc = store_cursor_open(t, d->log, &c);
-	if (rc)
-		return rc;
-	rc = store_cursor_seek(c, lk, lkl, &k, &kl, &v, &vl);
-	while (rc == 0) {
-		if (kl != dl + 9 || memcmp(k, lk, dl + 1) != 0 ||
-		    os_get_u64be((const uint8_t *)k + dl + 1) > upto)
-			break;
-		rc = store_cursor_del(c);
-		if (rc == 0)
-			rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	store_cursor_close(&c);
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
+	rc = hub_wrote(h, store_del_range(t, d->log, from, fl, to, tl, 0, NULL, NULL));
 	if (rc == 0)
-		rc = ds_meta_put(d, t, name, last, upto + 1);
+		rc = hub_wrote(h, ds_meta_put(d, t, name, last, upto + 1));
 	if (rc == 0)
 		os_log(OS_LOG_DEBUG, "dataset_log_compacted", "dataset=%s first=%llu last=%llu",
 		       name, (unsigned long long)(upto + 1), (unsigned long long)last);
@@ -449,7 +439,7 @@ void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
 
 	ns = calloc(reg->n_datasets ? reg->n_datasets : 1, sizeof(*ns));
 	if (!ns) {
-		h->failed = OS_ENOMEM;
+		hub_fail(h, OS_ENOMEM);
 		return;
 	}
 	if (!s) {
@@ -457,7 +447,7 @@ void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
 		if (!s || map_put(d->sessions, node, s) != 0) {
 			free(s);
 			free(ns);
-			h->failed = OS_ENOMEM;
+			hub_fail(h, OS_ENOMEM);
 			return;
 		}
 		snprintf(s->node, sizeof(s->node), "%s", node);
@@ -519,7 +509,7 @@ void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a)
 			       node, st->name, (unsigned long long)st->snap_seq, st->chunks_sent);
 			st->phase = DS_CHANGES;
 			st->acked = st->sent = st->snap_seq;
-			st->progress_ms = h->now_ms;
+			st->progress_us = h->now_us;
 			st->more = 1;
 		} else if (a->seq == 0) {
 			uint32_t n = a->snapshot_chunks < st->chunks_sent ? a->snapshot_chunks
@@ -527,7 +517,7 @@ void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a)
 
 			if (n > st->chunks_acked) {
 				st->chunks_acked = n;
-				st->progress_ms = h->now_ms;
+				st->progress_us = h->now_us;
 				st->more = 1;
 			}
 		}
@@ -535,7 +525,7 @@ void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a)
 	case DS_CHANGES:
 		if (a->seq > st->acked && a->seq <= st->sent) {
 			st->acked = a->seq;
-			st->progress_ms = h->now_ms;
+			st->progress_us = h->now_us;
 			st->more = 1;
 		} else if (a->seq > st->sent) {
 			/* It holds more than this stream sent (frames of an
@@ -576,9 +566,11 @@ void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f)
 		   (ekl = ds_ekey(ek, f->dataset, f->key, strlen(f->key))) == 0) {
 		r.code = OS_EINVAL;
 	} else {
-		rc = queue_begin(h->queue);
+		struct store_txn *t;
+
+		rc = hub_txn(h, &t);
 		if (rc == 0)
-			rc = store_get(queue_txn(h->queue), d->entries, ek, ekl, &v, &vl);
+			rc = store_get(t, d->entries, ek, ekl, &v, &vl);
 		if (rc == 0 && vl > 8) {
 			r.found = 1;
 			ch.seq = os_get_u64be(v);
@@ -586,7 +578,7 @@ void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f)
 			ch.signed_.len = vl - 8;
 			r.entry = &ch;
 		} else if (rc != 0 && rc != OS_ENOTFOUND) {
-			h->failed = rc;
+			hub_fail(h, rc);
 			return;
 		}
 	}
@@ -627,7 +619,7 @@ static void ds_snapshot_begin(struct hub *h, const char *node, struct ds_stream 
 	st->snap_after_len = 0;
 	st->acked = st->sent = 0;
 	st->force_snapshot = 0;
-	st->progress_ms = h->now_ms;
+	st->progress_us = h->now_us;
 	os_log(OS_LOG_INFO, "snapshot_start", "node=%s dataset=%s seq=%llu mode=%s", node,
 	       st->name, (unsigned long long)last,
 	       rd && rd->mode == REG_DS_CACHED ? "cached" : "full");
@@ -642,7 +634,7 @@ static void ds_plan(struct hub *h, const char *node, struct ds_stream *st, uint6
 	}
 	st->phase = DS_CHANGES;
 	st->acked = st->sent = st->start;
-	st->progress_ms = h->now_ms;
+	st->progress_us = h->now_us;
 }
 
 /* Changes frames from sent + 1 while the window has room. */
@@ -707,7 +699,7 @@ static int ds_send_changes(struct hub *h, struct store_txn *t, struct ds_session
 		if (rc)
 			return rc;
 		if (st->sent == st->acked)
-			st->progress_ms = h->now_ms;
+			st->progress_us = h->now_us;
 		st->sent = expect - 1;
 	}
 	return 0;
@@ -783,7 +775,7 @@ static int ds_send_chunk(struct hub *h, struct store_txn *t, struct ds_session *
 	if (rc)
 		return rc;
 	if (st->chunks_sent == st->chunks_acked)
-		st->progress_ms = h->now_ms;
+		st->progress_us = h->now_us;
 	st->chunks_sent++;
 	st->snap_done = end;
 	return 0;
@@ -825,7 +817,11 @@ static int ds_any_more(const struct dataset *d)
 	return 0;
 }
 
-void dataset_topup(struct hub *h)
+/* Compact the logs that grew past dataset_log_max (bounded) and fill every
+ * session's dataset streams: Changes within the window, Snapshot chunks
+ * (at most DATASET_SNAP_INFLIGHT unacknowledged). Frames are held until the
+ * commit. A store error spoils the iteration. */
+static void ds_topup(struct hub *h)
 {
 	struct dataset *d = h->ds;
 	struct store_txn *t;
@@ -835,16 +831,13 @@ void dataset_topup(struct hub *h)
 
 	if (!d->wake && d->n_compact == 0 && !ds_any_more(d))
 		return;
-	rc = queue_begin(h->queue);
-	if (rc) {
-		h->failed = rc;
+	rc = hub_txn(h, &t);
+	if (rc)
 		return;
-	}
-	t = queue_txn(h->queue);
 	while ((s = map_next(d->sessions, &pos, NULL))) {
 		rc = ds_session_sync(h, s);
 		if (rc) {
-			h->failed = rc;
+			hub_fail(h, rc);
 			return;
 		}
 		for (size_t i = 0; i < s->n; i++) {
@@ -854,7 +847,7 @@ void dataset_topup(struct hub *h)
 				continue;
 			rc = ds_stream_fill(h, t, s, st);
 			if (rc) {
-				h->failed = rc;
+				hub_fail(h, rc);
 				return;
 			}
 			st->more = 0;
@@ -868,7 +861,7 @@ void dataset_topup(struct hub *h)
 
 		rc = ds_compact_one(h, t, d->compact[i], DATASET_COMPACT_BUDGET, &done);
 		if (rc) {
-			h->failed = rc;
+			hub_fail(h, rc);
 			return;
 		}
 		if (!done)
@@ -888,7 +881,9 @@ void dataset_blocked(struct hub *h, const char *node)
 		ds_stream_restart(&s->streams[i]);
 }
 
-void dataset_commit_failed(struct hub *h)
+/* The iteration's transaction failed: held frames were dropped, every
+ * stream goes back to its last acknowledged point. */
+static void ds_commit_failed(struct hub *h)
 {
 	struct ds_session *s;
 	size_t pos = 0;
@@ -899,9 +894,11 @@ void dataset_commit_failed(struct hub *h)
 	h->ds->wake = 1;
 }
 
-void dataset_timers(struct hub *h)
+/* Streams whose acks stalled for three heartbeats start again from the
+ * last acknowledged point (a snapshot starts over). */
+static void ds_timers(struct hub *h, uint64_t now_us)
 {
-	uint64_t stall = DS_STALL_BEATS * (uint64_t)h->conf.heartbeat_ms;
+	uint64_t stall = DS_STALL_BEATS * (uint64_t)h->conf.heartbeat_ms * 1000;
 	struct ds_session *s;
 	size_t pos = 0;
 
@@ -912,38 +909,97 @@ void dataset_timers(struct hub *h)
 				      (st->phase == DS_SNAPSHOT &&
 				       (st->chunks_sent > st->chunks_acked || st->snap_done));
 
-			if (!waiting || h->now_ms < st->progress_ms + stall)
+			if (!waiting || now_us < st->progress_us + stall)
 				continue;
 			os_log(OS_LOG_DEBUG, "dataset_retransmit", "node=%s dataset=%s phase=%s acked=%llu",
 			       s->node, st->name, st->phase == DS_SNAPSHOT ? "snapshot" : "changes",
 			       (unsigned long long)st->acked);
 			ds_stream_restart(st);
-			st->progress_ms = h->now_ms;
+			st->progress_us = now_us;
 		}
 	}
 }
 
-int dataset_work_pending(const struct hub *h)
+/* ---------------------------------------------------------------- loop */
+
+static void ds_work(void *ctx)
 {
+	struct hub *h = ctx;
+
+	if (!h->failed)
+		ds_topup(h);
+}
+
+static void ds_after_commit(void *ctx, int rc)
+{
+	if (rc)
+		ds_commit_failed(ctx);
+}
+
+static void ds_hook_timers(void *ctx, uint64_t now_us)
+{
+	struct hub *h = ctx;
+
+	if (now_us < h->ds->next_tick_us)
+		return;
+	h->ds->next_tick_us = now_us + hub_tick_us(h);
+	ds_timers(h, now_us);
+}
+
+/* Work it could do now makes the loop go round at once (not before a
+ * backoff ends); else its next timer run. */
+static uint64_t ds_deadline(void *ctx)
+{
+	const struct hub *h = ctx;
 	const struct dataset *d = h->ds;
 
-	return d->wake || d->n_compact > 0 || ds_any_more(d);
+	if (d->wake || d->n_compact > 0 || ds_any_more(d))
+		return hub_not_before(h, 0);
+	return d->next_tick_us;
+}
+
+int dataset_attach(struct hub *h, struct loop *l)
+{
+	const struct loop_hooks hooks = {
+		.name = "dataset",
+		.work = ds_work,
+		.after_commit = ds_after_commit,
+		.timers = ds_hook_timers,
+		.deadline_us = ds_deadline,
+		.ctx = h,
+	};
+
+	return loop_add(l, &hooks);
 }
 
 /* ---------------------------------------------------------------- digest */
+
+struct ds_digest_walk {
+	struct ds_digest dg;
+	size_t pl;                 /* the key prefix: dataset name and NUL */
+};
+
+/* One entry (dataset NUL key -> u64be seq || Signed) into the digest. */
+static int ds_digest_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct ds_digest_walk *w = arg;
+
+	if (kl > w->pl && vl > 8)
+		ds_digest_add(&w->dg, (const char *)k + w->pl, kl - w->pl, (const uint8_t *)v + 8,
+			      vl - 8);
+	return STORE_NEXT;
+}
 
 int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name)
 {
 	struct store *st = NULL;
 	struct store_txn *t = NULL;
-	struct store_cursor *c = NULL;
 	store_dbi entries, meta;
-	struct ds_digest dg;
+	struct ds_digest_walk w;
 	struct stat sb;
 	char path[4096], hex[2 * sizeof(os_hash) + 1];
-	uint8_t pk[OS_NAME_MAX + 1];
-	size_t pl = strlen(name) + 1, kl, vl;
-	const void *k, *v;
+	size_t vl;
+	const void *v;
 	uint64_t last = 0;
 	os_hash out;
 	int rc;
@@ -971,30 +1027,19 @@ int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name)
 		if (rc == OS_ENOTFOUND || rc == 0)
 			rc = 0;
 	}
-	if (rc == 0)
-		rc = store_cursor_open(t, entries, &c);
 	if (rc)
 		goto out;
-	memcpy(pk, name, pl);
-	ds_digest_init(&dg);
-	for (rc = store_cursor_seek(c, pk, pl, &k, &kl, &v, &vl); rc == 0;
-	     rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		if (kl <= pl || memcmp(k, pk, pl) != 0)
-			break;
-		if (vl > 8)
-			ds_digest_add(&dg, (const char *)k + pl, kl - pl, (const uint8_t *)v + 8,
-				      vl - 8);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
+	ds_digest_init(&w.dg);
+	w.pl = strlen(name) + 1;
+	/* Its entries: the keys that begin with the name and its NUL. */
+	rc = store_walk(t, entries, name, w.pl, NULL, 0, ds_digest_one, &w);
 	if (rc)
 		goto out;
-	ds_digest_final(&dg, out);
+	ds_digest_final(&w.dg, out);
 	os_hex(hex, out, sizeof(out));
 	printf("dataset=%s seq=%llu count=%llu digest=%s\n", name, (unsigned long long)last,
-	       (unsigned long long)dg.count, hex);
+	       (unsigned long long)w.dg.count, hex);
 out:
-	store_cursor_close(&c);
 	store_abort(&t);
 	store_close(&st);
 	if (rc)

@@ -2,7 +2,9 @@
  * the sequencer that applies accepted changes into ds_entries, ds_log and
  * ds_meta inside the iteration's transaction, log compaction, and the
  * per-session streams of Changes and Snapshot frames under the spoke's
- * window, with DatasetAcks and Fetch answers. */
+ * window, with DatasetAcks and Fetch answers. Routing calls dataset_apply;
+ * the link reaches the session entry points (hello, ack, fetch, blocked,
+ * session end) through the ops table main.c fills from them. */
 #ifndef HUB_DATASET_H
 #define HUB_DATASET_H
 
@@ -22,12 +24,24 @@
 #define DATASET_COMPACT_BUDGET 20000u    /* log entries removed per iteration */
 
 struct dataset;
+struct loop;
 
-/* Open the dataset databases in the hub's store (after queue_open) and
- * the module state in h->ds. 0, OS_ENOMEM or a store error. */
+/* Open the dataset databases in h->st (no transaction may be open) and
+ * the module state in h->ds. 0, OS_ENOMEM or OS_ESTORE. */
 int dataset_open(struct hub *h);
 /* Free h->ds (NULL allowed). */
 void dataset_close(struct hub *h);
+
+/* Register the datasets' hook (after the link's): its work compacts the
+ * logs that grew past dataset_log_max (bounded) and fills every session's
+ * dataset streams: Changes within the window, Snapshot chunks (at most
+ * DATASET_SNAP_INFLIGHT unacknowledged), frames held by the link until the
+ * commit; after a failed commit every stream goes back to its last
+ * acknowledged point; its timers restart the streams whose acks stalled
+ * for three heartbeats (a snapshot starts over); its deadline is now
+ * while it has work (not before a backoff ends), else its next timer run.
+ * 0 or OS_EFULL. */
+int dataset_attach(struct hub *h, struct loop *l);
 
 /* Sequence one change: e is the verified envelope (type DS_CHANGE_TYPE,
  * destination this hub) and msg its packed Signed of len bytes. Inside the
@@ -41,7 +55,7 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 		  int *code, char *reason, size_t reason_size, uint64_t *seq);
 
 /* A session (re)started with Hello: plan a stream per declared dataset
- * from the positions it reports. Sets h->failed on ENOMEM. */
+ * from the positions it reports. OS_ENOMEM spoils the iteration. */
 void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello);
 /* node's session ended: forget its streams. */
 void dataset_session_end(struct hub *h, const char *node);
@@ -49,28 +63,12 @@ void dataset_session_end(struct hub *h, const char *node);
 /* A DatasetAck from node. */
 void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a);
 /* A Fetch from node: the answer (read in the iteration's transaction) is
- * held until the commit. Sets h->failed on a store error. */
+ * held until the commit. A store error spoils the iteration. */
 void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f);
-
-/* Compact the logs that grew past dataset_log_max (bounded) and fill every
- * session's dataset streams: Changes within the window, Snapshot chunks
- * (at most DATASET_SNAP_INFLIGHT unacknowledged). Frames are held until the
- * commit. Sets h->failed on a store error. */
-void dataset_topup(struct hub *h);
 
 /* A dataset frame to node found its pipe full and was not sent: its
  * streams go back to the last acknowledged point. */
 void dataset_blocked(struct hub *h, const char *node);
-/* The iteration's transaction failed: held frames were dropped, every
- * stream goes back to its last acknowledged point. */
-void dataset_commit_failed(struct hub *h);
-
-/* Streams whose acks stalled for three heartbeats start again from the
- * last acknowledged point (a snapshot starts over). */
-void dataset_timers(struct hub *h);
-
-/* 1 when dataset_topup has work it could do now. */
-int dataset_work_pending(const struct hub *h);
 
 /* `onestop-hub --dataset-digest NAME`: open the store in data_dir (also
  * while the hub runs; nothing is written), print

@@ -1,6 +1,7 @@
-/* The hub's shared state: configuration, node key, registry, sockets and the
- * handles of its modules (queue, link, route). main.c owns it and passes it
- * to every module; one thread uses it. */
+/* The hub's shared state: configuration, node key, registry, store, clocks,
+ * counters and the loop's one write transaction, with the handles of its
+ * modules. main.c owns it; state.c implements its primitives and calls no
+ * module; every module works on it within one loop iteration (one thread). */
 #ifndef HUB_HUB_H
 #define HUB_HUB_H
 
@@ -38,7 +39,8 @@ struct hub_conf {
 	long long dataset_log_max;
 };
 
-/* Counters since start, logged by the stats line. */
+/* Counters since start, and two gauges the modules keep current; logged
+ * by the stats line. */
 struct hub_stats {
 	uint64_t frames_in;
 	uint64_t accepted;
@@ -49,8 +51,14 @@ struct hub_stats {
 	uint64_t deadletters;
 	uint64_t commits;
 	uint64_t commit_failures;
+	unsigned sessions;            /* gauge: live sessions (link.c) */
+	uint64_t queued;              /* gauge: committed queue entries (queue.c) */
 };
 
+struct store;
+struct store_txn;
+struct loop;
+struct loop_state;
 struct queue;
 struct link;
 struct route;
@@ -67,18 +75,68 @@ struct hub {
 	void *zctx;
 	void *router;                 /* the spokes' link (CURVE server) */
 	void *zap;                    /* ZAP handler (REP, inproc) */
+	struct store *st;             /* the store of queues and datasets */
 	struct queue *queue;
 	struct link *link;
 	struct route *route;
 	struct dataset *ds;           /* replicated datasets (dataset.c) */
 	struct batchsig_cache *sigcache;
 	struct hub_stats stats;
-	uint64_t now_ms;              /* wall clock at the start of the iteration */
-	uint64_t backoff_until_ms; /* after a failed iteration: pushes wait until then */
-	int failed;                   /* a store error spoiled this iteration */
+
+	/* The iteration's write transaction: begun on first use (hub_txn),
+	 * committed once by the loop (hub_commit). failed poisons it after
+	 * the first error, so that nothing depending on it is sent. */
+	struct store_txn *txn;
+	int dirty;                    /* it has written: its commit syncs */
+	int failed;                   /* 0, or the error that spoils the iteration */
+
+	/* Clocks, read once at the start of each iteration. */
+	uint64_t now_ms;              /* wall clock: envelope and registry expiry */
+	uint64_t now_us;              /* monotonic clock (os_mono_us): every timer */
+	uint64_t backoff_until_us;    /* after a failed iteration: pushes wait until then */
+	int iterating;                /* between an iteration's first drain and its commit */
+	uint64_t iter_frames;         /* frames_in when the iteration began */
+	uint64_t next_stats_us;
 };
 
-/* The registry node named name if it is present and active, else NULL. */
-const struct reg_node *hub_active_node(const struct hub *h, const char *name);
+/* The iteration's write transaction, begun if needed, into *out (borrowed
+ * until the commit). 0, the error that already spoiled this iteration, or
+ * the store's error from beginning it (OS_ESTORE; it then spoils it). */
+int hub_txn(struct hub *h, struct store_txn **out);
+
+/* Record the outcome rc of a write in the iteration's transaction: 0 marks
+ * it dirty (its commit syncs), a negative rc spoils the iteration (it is
+ * aborted; the first error is kept). Returns rc. */
+int hub_wrote(struct hub *h, int rc);
+
+/* Spoil the iteration with rc (negative; the first error is kept), e.g.
+ * after an allocation failed half-way through. */
+void hub_fail(struct hub *h, int rc);
+
+/* End the iteration's transaction: abort it when the iteration is spoiled
+ * (returns that error), commit it (fsync) when it wrote, else abort it.
+ * Counts commits and commit failures. 0, the spoiling error, or the
+ * commit's error (OS_EFULL, OS_ESTORE). Afterwards no transaction is open
+ * and the dirty and failed marks are clear. */
+int hub_commit(struct hub *h);
+
+/* due, or the end of the backoff after a failed iteration when that is
+ * later: deadlines of work that waits for the backoff (monotonic us). */
+uint64_t hub_not_before(const struct hub *h, uint64_t due_us);
+
+/* The period of the modules' timers (heartbeats, retransmits, stalls):
+ * a quarter heartbeat within 10..250 ms, in us. */
+uint64_t hub_tick_us(const struct hub *h);
+
+/* Fill *out with the loop's view of the iteration's transaction
+ * (dirty, failed, hub_commit). */
+void hub_loop_state(struct hub *h, struct loop_state *out);
+
+/* Register the state's own hook, first of all: at an iteration's start it
+ * reads both clocks and fails closed once the registry has expired
+ * (registry_expired, logged once); after a failed commit it starts the
+ * HUB_FAIL_BACKOFF_MS backoff and logs iteration_failed; every
+ * HUB_STATS_MS it logs the stats line (debug). 0 or OS_EFULL. */
+int hub_state_attach(struct hub *h, struct loop *l);
 
 #endif

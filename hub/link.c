@@ -1,17 +1,21 @@
 /* Per-spoke sessions over the hub's ROUTER socket. A session starts with
  * Hello (answered by Welcome) and ends after three silent heartbeat
- * intervals. It carries the push acks and the deliver stream: transfers
- * from the spoke's queue in key order, at most `window` unacknowledged,
- * restarted from the queue head when acks stop coming.
+ * intervals. It receives the push stream (the stream_offer rule is applied
+ * above, by ops.push; the cumulative ack follows the stream_ack rule) and
+ * sends the deliver stream: transfers from the spoke's queue in key order,
+ * at most `window` unacknowledged (stream_tx), restarted from the oldest
+ * unacknowledged entry when acks stop coming. The other side of every
+ * stream is the link client a spoke runs.
  *
  *   state  event                                  action -> next state
- *   none   Hello                                  Welcome -> LIVE
+ *   none   Hello                                  Welcome, ops.hello -> LIVE
  *   none   any other frame                        LinkError EHELLO -> none
  *   LIVE   Hello                                  restart deliver stream, Welcome -> LIVE
- *   LIVE   push, deliver_ack, heartbeat           handle; replies after commit -> LIVE
- *   LIVE   dataset_ack, fetch                     dataset.c; replies after commit -> LIVE
+ *   LIVE   push                                   ops.push; ack after commit -> LIVE
+ *   LIVE   deliver_ack, heartbeat                 handle -> LIVE
+ *   LIVE   dataset_ack, fetch                     ops; replies after commit -> LIVE
  *   LIVE   no ack progress for 3 heartbeats       resend from the oldest unacked -> LIVE
- *   LIVE   silent for 3 heartbeats                -> ENDED
+ *   LIVE   silent for 3 heartbeats                ops.session_end -> ENDED
  *   LIVE   node no longer active                  LinkError EREVOKED -> ENDED
  *   LIVE   a send finds the peer gone             -> ENDED
  *   ENDED  next timer run                         freed (a Hello first revives it) */
@@ -22,41 +26,38 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "dataset.h"
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "map.h"
 #include "onestop.pb-c.h"
 #include "queue.h"
-#include "route.h"
+#include "registry.h"
+#include "stream.h"
 #include "util.h"
 
 #define LINK_RID_MAX 256
 
+/* Times are on the monotonic clock, in us. */
 struct session {
 	struct session *prev, *next;
 	char name[OS_NAME_MAX];
 	uint8_t rid[LINK_RID_MAX];      /* ROUTER routing id, learned from each frame */
 	size_t rid_len;
+	uint64_t last_heard_us;
+	uint64_t last_hb_us;
+	int ended;                      /* freed at the next timer run */
+	/* push stream (received): the ack owed, sent after a commit */
 	uint8_t outbox_epoch[QUEUE_EPOCH_LEN];
-	uint32_t window;                /* deliveries the spoke accepts unacked */
-	uint64_t last_heard_ms;
-	uint64_t last_hb_ms;
-	int ended;                      /* freed at the next link_timers */
-	/* push stream: the ack owed (sent after a commit, see link_prepare_acks) */
-	int ack_due;
-	int ack_now;                    /* owed to a resending spoke: no delay */
-	uint64_t ack_seq;
-	uint64_t ack_sent;              /* seq of the last ack sent */
-	uint64_t ack_since_ms;          /* when the owed ack became due */
-	/* deliver stream */
+	uint64_t push_last;             /* the last push seq taken: what the ack says */
+	struct stream_ack ack;
+	/* deliver stream (sent): window, in flight, acked, prev_seq, progress */
+	struct stream_tx tx;
 	uint64_t scan_after;            /* next transfer is the first qseq > this */
-	uint64_t prev_sent;             /* seq of the transfer sent last; 0 at start */
-	uint64_t acked;                 /* highest seq the spoke acked */
 	uint64_t sent_max;              /* highest seq sent in this session */
-	uint64_t *ring;                 /* qseqs in flight, oldest first */
-	uint32_t ring_head, ring_n;
-	uint64_t progress_ms;           /* when acks last advanced (or sending began) */
+	uint64_t *ring;                 /* the tx.inflight qseqs in flight, oldest first
+					 * (queue keys may skip: they are kept) */
+	uint32_t ring_head;
 	int more;                       /* the queue may hold entries past scan_after */
 	int flush_blocked;              /* a deliver frame failed in this flush */
 	int ds_blocked;                 /* a dataset stream frame failed in this flush */
@@ -75,13 +76,15 @@ struct out_frame {
 };
 
 struct link {
+	struct link_ops ops;
 	struct map *by_name;            /* name -> struct session */
 	struct session *head;
 	struct out_frame *out;
 	size_t n_out, cap_out;
 	unsigned live;
-	uint64_t refused_log_ms;        /* frame_refused lines: at most one a second */
+	uint64_t refused_log_us;        /* frame_refused lines: at most one a second */
 	unsigned refused_quiet;         /* refusals not logged since the last line */
+	uint64_t next_tick_us;          /* when the timers run next */
 };
 
 /* The deliver frame being filled by link_topup. */
@@ -94,13 +97,14 @@ struct topup {
 	size_t bytes;
 };
 
-int link_new(struct link **out)
+int link_new(const struct link_ops *ops, struct link **out)
 {
 	struct link *l = calloc(1, sizeof(*l));
 	int rc;
 
 	if (!l)
 		return OS_ENOMEM;
+	l->ops = *ops;
 	rc = map_new(&l->by_name);
 	if (rc) {
 		free(l);
@@ -229,61 +233,52 @@ static struct session *link_find(const struct link *l, const char *name)
 /* Go back to the oldest unacknowledged entry: the next transfer starts the
  * stream again (prev_seq 0). from_head also resends what was acked, for
  * when the deletion of acked entries may not have been committed. */
-static void link_restart_stream(struct session *s, int from_head)
+static void link_restart_stream(struct session *s, int from_head, uint64_t now_us)
 {
 	if (from_head)
-		s->acked = 0;
-	s->scan_after = s->acked;
-	s->prev_sent = 0;
+		s->tx.acked = 0;
+	s->scan_after = s->tx.acked;
+	stream_tx_rewind(&s->tx, now_us);
 	s->ring_head = 0;
-	s->ring_n = 0;
 	s->more = 1;
 }
 
 static void link_end(struct hub *h, struct session *s, const char *reason)
 {
+	struct link *l = h->link;
+
 	if (s->ended)
 		return;
 	s->ended = 1;
-	h->link->live--;
-	dataset_session_end(h, s->name);
+	l->live--;
+	h->stats.sessions = l->live;
+	l->ops.session_end(h, s->name);
 	os_log(OS_LOG_INFO, "session_end", "node=%s reason=%s", s->name, reason);
 }
 
-static void link_ring_pop(struct session *s, uint64_t upto)
+/* Release the entries in flight up to upto from the ring; returns how many
+ * (for stream_tx_ack, which counts them out of the flight). */
+static uint32_t link_ring_pop(struct session *s, uint64_t upto)
 {
-	uint32_t cap = s->window;
+	uint32_t cap = s->tx.window, n = 0;
 
-	while (s->ring_n > 0 && s->ring[s->ring_head] <= upto) {
-		s->ring_head = (s->ring_head + 1) % cap;
-		s->ring_n--;
-	}
-	if (s->ring_n == 0)
-		s->ring_head = 0;
+	while (n < s->tx.inflight && s->ring[(s->ring_head + n) % cap] <= upto)
+		n++;
+	s->ring_head = n == s->tx.inflight ? 0 : (s->ring_head + n) % cap;
+	return n;
 }
 
+/* Note qseq in flight; before stream_tx_send counts it. */
 static void link_ring_push(struct session *s, uint64_t qseq)
 {
-	s->ring[(s->ring_head + s->ring_n) % s->window] = qseq;
-	s->ring_n++;
-}
-
-/* Safe text of a peer's message for a quoted log value. */
-static void link_sanitize(char *out, size_t size, const char *in)
-{
-	size_t i = 0;
-
-	for (; in && in[i] && i + 1 < size; i++)
-		out[i] = (in[i] == '"' || in[i] == '\\' || (unsigned char)in[i] < 0x20 ||
-			  (unsigned char)in[i] > 0x7e) ? '?' : in[i];
-	out[i] = 0;
+	s->ring[(s->ring_head + s->tx.inflight) % s->tx.window] = qseq;
 }
 
 static void link_refuse_hello(struct hub *h, const char *node, const uint8_t *rid,
 			      size_t rid_len, int code, const char *why)
 {
-	os_log(OS_LOG_WARN, "hello_refused", "node=%s code=%s reason=\"%s\"", node,
-	       os_errname(code), why);
+	os_log(OS_LOG_WARN, "hello_refused", "node=%s code=%s reason=%s", node,
+	       os_errname(code), OS_Q(why));
 	link_send_error(h, rid, rid_len, code, why);
 }
 
@@ -314,9 +309,7 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 		link_refuse_hello(h, node, rid, rid_len, OS_EDECODE, "outbox_epoch must be 16 bytes");
 		return;
 	}
-	rc = queue_begin(h->queue);
-	if (rc == 0)
-		rc = queue_origin_get(h->queue, node, stored, &last);
+	rc = queue_origin_get(h->queue, node, stored, &last);
 	if (rc == OS_ENOTFOUND ||
 	    (rc == 0 && memcmp(stored, hello->outbox_epoch.data, QUEUE_EPOCH_LEN) != 0)) {
 		/* A new outbox store (or a first visit): a new push stream. */
@@ -324,7 +317,7 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 		rc = queue_origin_put(h->queue, node, hello->outbox_epoch.data, 0);
 	}
 	if (rc) {
-		h->failed = rc;
+		hub_fail(h, rc);
 		return;
 	}
 
@@ -337,7 +330,7 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 			s = calloc(1, sizeof(*s));
 			if (!s || map_put(l->by_name, node, s) != 0) {
 				free(s);
-				h->failed = OS_ENOMEM;
+				hub_fail(h, OS_ENOMEM);
 				return;
 			}
 			snprintf(s->name, sizeof(s->name), "%s", node);
@@ -350,30 +343,29 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 		if (s->ended) {
 			s->ended = 0;
 			l->live++;
+			h->stats.sessions = l->live;
 		}
 	}
-	if (window != s->window || !s->ring) {
+	if (window != s->tx.window || !s->ring) {
 		uint64_t *ring = realloc(s->ring, window * sizeof(*ring));
 
 		if (!ring) {
 			link_end(h, s, "nomem");
-			h->failed = OS_ENOMEM;
+			hub_fail(h, OS_ENOMEM);
 			return;
 		}
 		s->ring = ring;
-		s->window = window;
+		s->tx.window = window;
 	}
 	memcpy(s->rid, rid, rid_len);
 	s->rid_len = rid_len;
 	memcpy(s->outbox_epoch, hello->outbox_epoch.data, QUEUE_EPOCH_LEN);
-	s->last_heard_ms = h->now_ms;
-	s->last_hb_ms = h->now_ms;
-	s->ack_due = 0;
-	s->ack_now = 0;
-	s->ack_sent = last;
+	s->last_heard_us = h->now_us;
+	s->last_hb_us = h->now_us;
+	stream_ack_clear(&s->ack);
+	s->push_last = last;
 	s->sent_max = 0;
-	s->acked = 0;
-	link_restart_stream(s, 1);
+	link_restart_stream(s, 1, h->now_us);
 
 	w.protocol = HUB_PROTOCOL;
 	w.hub_epoch.data = (uint8_t *)queue_epoch(h->queue);
@@ -388,18 +380,17 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 	f.welcome = &w;
 	if (link_pack(&f, &buf, &len) == 0)
 		link_hold(h, s, s->rid, s->rid_len, buf, len, 0);
-	dataset_hello(h, s->name, hello);
+	l->ops.hello(h, s->name, hello);
 	os_hex(ehex, s->outbox_epoch, QUEUE_EPOCH_LEN);
 	os_log(OS_LOG_INFO, "session_start",
 	       "node=%s epoch=%s accepted_seq=%llu window=%u registry_version=%llu", s->name,
-	       ehex, (unsigned long long)last, s->window,
+	       ehex, (unsigned long long)last, s->tx.window,
 	       (unsigned long long)hello->registry_version);
 }
 
 static void link_push(struct hub *h, struct session *s, const Onestop__Transfers *t)
 {
-	uint64_t seq = 0;
-	int ack = 0, rc;
+	int rc;
 
 	if (!t)
 		return;
@@ -411,30 +402,19 @@ static void link_push(struct hub *h, struct session *s, const Onestop__Transfers
 		       s->name);
 		return;
 	}
-	if (h->now_ms < h->backoff_until_ms) {
+	if (h->now_us < h->backoff_until_us) {
 		/* Let acks free space first; the spoke retransmits. */
 		os_log(OS_LOG_DEBUG, "push_deferred", "node=%s reason=store_failed", s->name);
 		return;
 	}
-	rc = queue_begin(h->queue);
-	if (rc == 0)
-		rc = route_push(h, s->name, s->outbox_epoch, t, &seq, &ack);
-	if (rc) {
-		h->failed = rc;
-		return;
-	}
-	if (ack) {
-		if (!s->ack_due)
-			s->ack_since_ms = h->now_ms;
-		s->ack_due = 1;
-		s->ack_seq = seq;
-		if (ack == 2)
-			s->ack_now = 1;
-	}
+	rc = h->link->ops.push(h, s->name, s->outbox_epoch, t, &s->ack, &s->push_last);
+	if (rc)
+		hub_fail(h, rc);
 }
 
 static void link_deliver_ack(struct hub *h, struct session *s, const Onestop__Ack *a)
 {
+	uint32_t released;
 	int rc;
 
 	if (!a)
@@ -444,43 +424,42 @@ static void link_deliver_ack(struct hub *h, struct session *s, const Onestop__Ac
 		os_log(OS_LOG_DEBUG, "deliver_ack_ignored", "node=%s reason=epoch", s->name);
 		return;
 	}
-	if (a->seq <= s->acked)
+	if (a->seq <= s->tx.acked)
 		return;
 	/* The spoke has committed them: the entries are dealt with. Their
 	 * deletion rides on the next commit that happens anyway (see
 	 * queue_ack_later), so that acks cost no fsync of their own. */
-	rc = queue_ack_later(h->queue, s->name, a->seq, h->now_ms);
+	rc = queue_ack_later(h->queue, s->name, a->seq, h->now_us);
 	if (rc) {
-		h->failed = rc;
+		hub_fail(h, rc);
 		return;
 	}
-	s->acked = a->seq;
-	link_ring_pop(s, a->seq);
+	released = link_ring_pop(s, a->seq);
+	stream_tx_ack(&s->tx, a->seq, released, h->now_us);
 	if (s->scan_after < a->seq)
 		s->scan_after = a->seq;
-	s->progress_ms = h->now_ms;
 }
 
 /* Handle one frame from rid whose authenticated node is `node`. */
 static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size_t rid_len,
 		       const uint8_t *data, size_t len)
 {
+	struct link *l = h->link;
 	struct session *s;
 	Onestop__LinkFrame *f;
-	char msg[128];
 
-	if (!hub_active_node(h, node)) {
-		s = link_find(h->link, node);
+	if (!registry_active_node(h->reg, node)) {
+		s = link_find(l, node);
 		if (s)
 			link_end(h, s, "revoked");
 		/* A peer that keeps sending must not flood the log. */
-		if (h->now_ms >= h->link->refused_log_ms + 1000) {
+		if (h->now_us >= l->refused_log_us + 1000000) {
 			os_log(OS_LOG_WARN, "frame_refused", "node=%s code=EREVOKED suppressed=%u",
-			       node, h->link->refused_quiet);
-			h->link->refused_log_ms = h->now_ms;
-			h->link->refused_quiet = 0;
+			       node, l->refused_quiet);
+			l->refused_log_us = h->now_us;
+			l->refused_quiet = 0;
 		} else {
-			h->link->refused_quiet++;
+			l->refused_quiet++;
 		}
 		link_send_error(h, rid, rid_len, OS_EREVOKED, "node is not active in the registry");
 		return;
@@ -491,9 +470,9 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 		link_send_error(h, rid, rid_len, OS_EDECODE, "undecodable link frame");
 		return;
 	}
-	s = link_find(h->link, node);
+	s = link_find(l, node);
 	if (s) {
-		s->last_heard_ms = h->now_ms;
+		s->last_heard_us = h->now_us;
 		if (s->rid_len != rid_len || memcmp(s->rid, rid, rid_len) != 0) {
 			memcpy(s->rid, rid, rid_len);
 			s->rid_len = rid_len;
@@ -515,17 +494,17 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 		link_deliver_ack(h, s, f->deliver_ack);
 		break;
 	case ONESTOP__LINK_FRAME__BODY_DATASET_ACK:
-		dataset_ack(h, s->name, f->dataset_ack);
+		l->ops.ds_ack(h, s->name, f->dataset_ack);
 		break;
 	case ONESTOP__LINK_FRAME__BODY_FETCH:
-		dataset_fetch(h, s->name, f->fetch);
+		l->ops.fetch(h, s->name, f->fetch);
 		break;
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		break;
 	case ONESTOP__LINK_FRAME__BODY_ERROR:
-		link_sanitize(msg, sizeof(msg), f->error ? f->error->message : "");
-		os_log(OS_LOG_WARN, "link_error_received", "node=%s code=%s message=\"%s\"", node,
-		       os_errname(f->error ? f->error->code : 0), msg);
+		os_log(OS_LOG_WARN, "link_error_received", "node=%s code=%s message=%s", node,
+		       os_errname(f->error ? f->error->code : 0),
+		       OS_Q(f->error ? f->error->message : ""));
 		break;
 	default:
 		os_log(OS_LOG_WARN, "frame_unexpected", "node=%s body=%d", node, (int)f->body_case);
@@ -536,10 +515,14 @@ out:
 	onestop__link_frame__free_unpacked(f, NULL);
 }
 
-void link_drain(struct hub *h, unsigned max, unsigned *n)
+/* Receive and handle up to max frames from the ROUTER inside the
+ * iteration's transaction; returns how many. Stops when the iteration is
+ * spoiled. */
+static unsigned link_drain(struct hub *h, unsigned max)
 {
-	*n = 0;
-	while (*n < max && !h->failed) {
+	unsigned n = 0;
+
+	while (n < max && !h->failed) {
 		zmq_msg_t rid, data;
 		const char *user;
 		int extra = 0;
@@ -547,8 +530,8 @@ void link_drain(struct hub *h, unsigned max, unsigned *n)
 		zmq_msg_init(&rid);
 		if (zmq_msg_recv(&rid, h->router, ZMQ_DONTWAIT) < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				os_log(OS_LOG_ERROR, "link_recv_failed", "error=\"%s\"",
-				       zmq_strerror(errno));
+				os_log(OS_LOG_ERROR, "link_recv_failed", "error=%s",
+				       OS_Q(zmq_strerror(errno)));
 			zmq_msg_close(&rid);
 			break;
 		}
@@ -572,7 +555,7 @@ void link_drain(struct hub *h, unsigned max, unsigned *n)
 			       zmq_msg_more(&part);
 			zmq_msg_close(&part);
 		}
-		(*n)++;
+		n++;
 		h->stats.frames_in++;
 		user = zmq_msg_gets(&data, "User-Id");
 		if (!user || !*user || zmq_msg_size(&rid) > LINK_RID_MAX) {
@@ -586,6 +569,7 @@ void link_drain(struct hub *h, unsigned max, unsigned *n)
 		zmq_msg_close(&data);
 		zmq_msg_close(&rid);
 	}
+	return n;
 }
 
 /* ---------------------------------------------------------------- deliver */
@@ -617,7 +601,7 @@ static void topup_emit(struct topup *t)
 	if (link_pack(&f, &buf, &len) == 0)
 		link_hold(t->h, t->s, t->s->rid, t->s->rid_len, buf, len, OUT_DELIVER);
 	else
-		t->h->failed = OS_ENOMEM; /* the stream restarts after the abort */
+		hub_fail(t->h, OS_ENOMEM); /* the stream restarts after the abort */
 	topup_free_items(t);
 }
 
@@ -625,33 +609,31 @@ static enum queue_visit topup_one(void *arg, uint64_t qseq, uint64_t expires_ms,
 				  const uint8_t *msg, size_t len)
 {
 	struct topup *t = arg;
+	struct hub *h = t->h;
 	struct session *s = t->s;
 	Onestop__Transfer *it;
 	Onestop__Transfer init = ONESTOP__TRANSFER__INIT;
 
-	if (s->ring_n >= s->window || t->h->failed)
+	if (stream_tx_room(&s->tx) == 0 || h->failed)
 		return QUEUE_STOP;
-	if (expires_ms <= t->h->now_ms) {
-		route_expired(t->h, s->name, msg, len);
+	if (expires_ms <= h->now_ms) {
+		h->link->ops.expired(h, s->name, msg, len);
 		return QUEUE_DROP;
 	}
 	it = &t->items[t->n];
 	*it = init;
 	it->msg.data = malloc(len ? len : 1);
 	if (!it->msg.data) {
-		t->h->failed = OS_ENOMEM;
+		hub_fail(h, OS_ENOMEM);
 		return QUEUE_STOP;
 	}
 	memcpy(it->msg.data, msg, len);
 	it->msg.len = len;
 	it->seq = qseq;
-	it->prev_seq = s->prev_sent;
+	link_ring_push(s, qseq);
+	it->prev_seq = stream_tx_send(&s->tx, qseq, h->now_us);
 	t->n++;
 	t->bytes += len;
-	if (s->ring_n == 0)
-		s->progress_ms = t->h->now_ms;
-	link_ring_push(s, qseq);
-	s->prev_sent = qseq;
 	s->scan_after = qseq;
 	if (qseq > s->sent_max)
 		s->sent_max = qseq;
@@ -660,7 +642,9 @@ static enum queue_visit topup_one(void *arg, uint64_t qseq, uint64_t expires_ms,
 	return QUEUE_TAKE;
 }
 
-void link_topup(struct hub *h)
+/* Fill every session's deliver window from its queue (removing expired
+ * entries met on the way). A store error spoils the iteration. */
+static void link_topup(struct hub *h)
 {
 	struct topup t = { .h = h };
 	Onestop__Transfer items[LINK_FRAME_ITEMS];
@@ -671,14 +655,12 @@ void link_topup(struct hub *h)
 	for (struct session *s = h->link->head; s && !h->failed; s = s->next) {
 		int at_end = 0, rc;
 
-		if (s->ended || !s->more || s->ring_n >= s->window)
+		if (s->ended || !s->more || stream_tx_room(&s->tx) == 0)
 			continue;
-		rc = queue_begin(h->queue);
 		t.s = s;
-		if (rc == 0)
-			rc = queue_scan(h->queue, s->name, s->scan_after, topup_one, &t, &at_end);
+		rc = queue_scan(h->queue, s->name, s->scan_after, topup_one, &t, &at_end);
 		if (rc)
-			h->failed = rc;
+			hub_fail(h, rc);
 		if (at_end)
 			s->more = 0;
 		topup_emit(&t);
@@ -688,34 +670,26 @@ void link_topup(struct hub *h)
 
 /* ---------------------------------------------------------------- commit */
 
-/* Whether s's owed push ack goes out now. Acks are cumulative, so a light
- * trickle of pushes is acked once per HUB_ACK_DELAY_MS rather than once per
- * push (each ack wakes the spoke); a quarter of the window unacknowledged
- * or a resending spoke gets it at once. */
-static int link_ack_ready(const struct hub *h, const struct session *s)
+/* Turn the push acks due in this iteration into frames: acks are
+ * cumulative, so a light trickle of pushes is acked once per
+ * HUB_ACK_DELAY_MS rather than once per push (each ack wakes the spoke); a
+ * quarter of the window unacknowledged or a resending spoke gets it at
+ * once (stream_ack_ready). */
+static void link_prepare_acks(struct hub *h)
 {
-	uint64_t quarter = (uint64_t)h->conf.window / 4;
+	uint64_t delay = (uint64_t)HUB_ACK_DELAY_MS * 1000;
 
-	if (s->ack_now || s->ack_seq < s->ack_sent)
-		return 1;
-	return s->ack_seq - s->ack_sent >= (quarter ? quarter : 1) ||
-	       h->now_ms >= s->ack_since_ms + HUB_ACK_DELAY_MS;
-}
-
-void link_prepare_acks(struct hub *h)
-{
 	for (struct session *s = h->link->head; s; s = s->next) {
 		Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
 		Onestop__Ack a = ONESTOP__ACK__INIT;
 		uint8_t *buf;
 		size_t len;
 
-		if (!s->ack_due || s->ended || !link_ack_ready(h, s))
+		if (s->ended ||
+		    !stream_ack_ready(&s->ack, (uint32_t)h->conf.window, delay, h->now_us))
 			continue;
-		s->ack_due = 0;
-		s->ack_now = 0;
-		s->ack_sent = s->ack_seq;
-		a.seq = s->ack_seq;
+		stream_ack_clear(&s->ack);
+		a.seq = s->push_last;
 		a.epoch.data = s->outbox_epoch;
 		a.epoch.len = QUEUE_EPOCH_LEN;
 		f.body_case = ONESTOP__LINK_FRAME__BODY_PUSH_ACK;
@@ -725,7 +699,8 @@ void link_prepare_acks(struct hub *h)
 	}
 }
 
-void link_commit_done(struct hub *h)
+/* The transaction committed: send every held frame. */
+static void link_commit_done(struct hub *h)
 {
 	struct link *l = h->link;
 
@@ -744,10 +719,10 @@ void link_commit_done(struct hub *h)
 			/* Its pipe is full: send again from the oldest unacked
 			 * entry later rather than leave a hole in the stream. */
 			f->s->flush_blocked = 1;
-			link_restart_stream(f->s, 0);
+			link_restart_stream(f->s, 0, h->now_us);
 		} else if (rc == OS_EAGAIN && f->deliver == OUT_DATASET) {
 			f->s->ds_blocked = 1;
-			dataset_blocked(h, f->s->name);
+			l->ops.blocked(h, f->s->name);
 		} else if (rc == OS_ECONN) {
 			link_end(h, f->s, "unreachable");
 		}
@@ -757,14 +732,14 @@ void link_commit_done(struct hub *h)
 		s->flush_blocked = s->ds_blocked = 0;
 }
 
-void link_commit_failed(struct hub *h)
+/* The transaction failed: drop held frames and restart every deliver
+ * stream from its queue head, so nothing uncommitted is relied on. */
+static void link_commit_failed(struct hub *h)
 {
 	link_out_clear(h->link);
-	dataset_commit_failed(h);
 	for (struct session *s = h->link->head; s; s = s->next) {
-		s->ack_due = 0;
-		s->ack_now = 0;
-		link_restart_stream(s, 1);
+		stream_ack_clear(&s->ack);
+		link_restart_stream(s, 1, h->now_us);
 	}
 }
 
@@ -784,26 +759,27 @@ static void link_free(struct link *l, struct session *s)
 	free(s);
 }
 
-void link_timers(struct hub *h)
+/* Heartbeats, silent session expiry, retransmit timeouts. */
+static void link_timers(struct hub *h, uint64_t now_us)
 {
 	struct link *l = h->link;
-	uint64_t hb = (uint64_t)h->conf.heartbeat_ms;
+	uint64_t hb = (uint64_t)h->conf.heartbeat_ms * 1000;
 	struct session *s, *next;
 
 	for (s = l->head; s; s = next) {
 		next = s->next;
-		if (!s->ended && h->now_ms > s->last_heard_ms + 3 * hb)
+		if (!s->ended && now_us > s->last_heard_us + 3 * hb)
 			link_end(h, s, "silent");
 		if (s->ended) {
 			link_free(l, s);
 			continue;
 		}
-		if (s->ring_n > 0 && h->now_ms >= s->progress_ms + 3 * hb) {
+		if (stream_tx_stalled(&s->tx, 3 * hb, now_us)) {
 			os_log(OS_LOG_DEBUG, "deliver_retransmit", "node=%s inflight=%u acked=%llu",
-			       s->name, s->ring_n, (unsigned long long)s->acked);
-			link_restart_stream(s, 0);
+			       s->name, s->tx.inflight, (unsigned long long)s->tx.acked);
+			link_restart_stream(s, 0, now_us);
 		}
-		if (h->now_ms >= s->last_hb_ms + hb) {
+		if (now_us >= s->last_hb_us + hb) {
 			Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
 			Onestop__Heartbeat b = ONESTOP__HEARTBEAT__INIT;
 			uint8_t *buf;
@@ -812,7 +788,7 @@ void link_timers(struct hub *h)
 			b.now_ms = h->now_ms;
 			f.body_case = ONESTOP__LINK_FRAME__BODY_HEARTBEAT;
 			f.heartbeat = &b;
-			s->last_hb_ms = h->now_ms;
+			s->last_hb_us = now_us;
 			if (link_pack(&f, &buf, &len) == 0) {
 				if (link_send_now(h, s->rid, s->rid_len, buf, len) == OS_ECONN)
 					link_end(h, s, "unreachable");
@@ -822,23 +798,96 @@ void link_timers(struct hub *h)
 	}
 }
 
-uint64_t link_ack_deadline(const struct hub *h)
-{
-	uint64_t d = UINT64_MAX;
-
-	for (const struct session *s = h->link->head; s; s = s->next)
-		if (s->ack_due && !s->ended && s->ack_since_ms + HUB_ACK_DELAY_MS < d)
-			d = s->ack_since_ms + HUB_ACK_DELAY_MS;
-	return d;
-}
-
-int link_work_pending(const struct hub *h)
+/* 1 when some session has room in its window and may have queued entries. */
+static int link_work_pending(const struct hub *h)
 {
 	for (const struct session *s = h->link->head; s; s = s->next)
-		if (!s->ended && s->more && s->ring_n < s->window)
+		if (!s->ended && s->more && stream_tx_room(&s->tx) > 0)
 			return 1;
 	return 0;
 }
+
+/* ---------------------------------------------------------------- loop */
+
+static void *link_hook_socket(void *ctx)
+{
+	return ((struct hub *)ctx)->router;
+}
+
+static unsigned link_hook_drain(void *ctx)
+{
+	return link_drain(ctx, HUB_DRAIN_MAX);
+}
+
+static void link_hook_work(void *ctx)
+{
+	struct hub *h = ctx;
+
+	if (!h->failed)
+		link_topup(h);
+}
+
+static void link_hook_before_commit(void *ctx)
+{
+	link_prepare_acks(ctx);
+}
+
+static void link_hook_after_commit(void *ctx, int rc)
+{
+	if (rc == 0)
+		link_commit_done(ctx);
+	else
+		link_commit_failed(ctx);
+}
+
+static void link_hook_timers(void *ctx, uint64_t now_us)
+{
+	struct hub *h = ctx;
+	struct link *l = h->link;
+
+	if (now_us < l->next_tick_us)
+		return;
+	l->next_tick_us = now_us + hub_tick_us(h);
+	link_timers(h, now_us);
+}
+
+/* The next timer run; window work makes it now, and owed push acks their
+ * delay (neither before a backoff ends). */
+static uint64_t link_hook_deadline(void *ctx)
+{
+	const struct hub *h = ctx;
+	uint64_t delay = (uint64_t)HUB_ACK_DELAY_MS * 1000, d = h->link->next_tick_us, ack;
+
+	if (link_work_pending(h))
+		return hub_not_before(h, 0) < d ? hub_not_before(h, 0) : d;
+	for (const struct session *s = h->link->head; s; s = s->next) {
+		if (s->ended)
+			continue;
+		ack = stream_ack_deadline(&s->ack, delay);
+		if (ack != UINT64_MAX && hub_not_before(h, ack) < d)
+			d = hub_not_before(h, ack);
+	}
+	return d;
+}
+
+int link_attach(struct hub *h, struct loop *l)
+{
+	const struct loop_hooks hooks = {
+		.name = "link",
+		.socket = link_hook_socket,
+		.drain = link_hook_drain,
+		.work = link_hook_work,
+		.before_commit = link_hook_before_commit,
+		.after_commit = link_hook_after_commit,
+		.timers = link_hook_timers,
+		.deadline_us = link_hook_deadline,
+		.ctx = h,
+	};
+
+	return loop_add(l, &hooks);
+}
+
+/* ---------------------------------------------------------------- for the protocols */
 
 void link_wake(struct hub *h, const char *dest)
 {
@@ -871,7 +920,7 @@ void link_registry_changed(struct hub *h, int changed)
 	for (struct session *s = h->link->head; s; s = s->next) {
 		if (s->ended)
 			continue;
-		if (!hub_active_node(h, s->name)) {
+		if (!registry_active_node(h->reg, s->name)) {
 			link_send_error(h, s->rid, s->rid_len, OS_EREVOKED,
 					"node is not active in the registry");
 			link_end(h, s, "revoked");

@@ -1,8 +1,10 @@
-/* The hub's side of the link: one session per connected spoke, learned
- * from Hello and the authenticated User-Id of each frame; Welcome,
- * heartbeats, push acks and the deliver stream within the spoke's window.
- * Replies that depend on the iteration's transaction are held until
- * link_commit_done. */
+/* The hub's side of the link (the transport): one session per connected
+ * spoke over the ROUTER, learned from Hello and the authenticated User-Id
+ * of each frame; Welcome, heartbeats, push acks and the deliver stream
+ * within the spoke's window. What a frame carries for routing or datasets
+ * goes up through the ops table the daemon fills (nng's transports talk to
+ * their protocol the same way): this module names neither. Replies that
+ * depend on the iteration's transaction are held until it commits. */
 #ifndef HUB_LINK_H
 #define HUB_LINK_H
 
@@ -10,44 +12,56 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "onestop.pb-c.h"
 
 #define LINK_WINDOW_MAX 100000u   /* largest deliver window a spoke may ask */
 #define LINK_FRAME_ITEMS 256u     /* transfers per deliver frame */
 #define LINK_FRAME_BYTES (4u << 20) /* soft bound on a deliver frame */
 
 struct link;
+struct loop;
+struct stream_ack;
 
-int link_new(struct link **out);
-/* Free every session and pending frame; NULL *l. */
+/* What the sessions hand up; every member is required. Each runs inside
+ * the iteration (its transaction, h->now_*) and reports a store error by
+ * spoiling the iteration (hub_fail), unless it returns it. */
+struct link_ops {
+	/* A push frame from node (its session's outbox epoch): take what the
+	 * stream rule allows, noting what was taken in *ack; *last gets the
+	 * node's last push seq. 0 or a store error. */
+	int (*push)(struct hub *h, const char *node, const uint8_t epoch[16],
+		    const Onestop__Transfers *t, struct stream_ack *ack, uint64_t *last);
+	/* A queue entry of node's that expired was met while filling its
+	 * window; it is being removed (msg may be NULL: its body is gone). */
+	void (*expired)(struct hub *h, const char *node, const uint8_t *msg, size_t len);
+	/* node's session (re)started with this Hello (after its Welcome). */
+	void (*hello)(struct hub *h, const char *node, const Onestop__Hello *hello);
+	/* node's session ended. */
+	void (*session_end)(struct hub *h, const char *node);
+	/* A DatasetAck, a Fetch from node. */
+	void (*ds_ack)(struct hub *h, const char *node, const Onestop__DatasetAck *a);
+	void (*fetch)(struct hub *h, const char *node, const Onestop__Fetch *f);
+	/* A dataset stream frame to node found its pipe full (not sent). */
+	void (*blocked)(struct hub *h, const char *node);
+};
+
+/* A link over h->router handing frames up through ops (copied).
+ * 0 or OS_ENOMEM. */
+int link_new(const struct link_ops *ops, struct link **out);
+/* Free every session and pending frame; NULL *l (NULL allowed). */
 void link_destroy(struct link **l);
 
-/* Receive and handle up to max frames from the ROUTER inside the
- * iteration's transaction. *n gets the number handled. Sets h->failed on a
- * store error (the caller aborts the iteration). */
-void link_drain(struct hub *h, unsigned max, unsigned *n);
-
-/* Fill every session's deliver window from its queue (removing expired
- * entries met on the way). Sets h->failed on a store error. */
-void link_topup(struct hub *h);
-
-/* Turn the push acks due in this iteration into frames (a light trickle
- * of pushes is acked after up to HUB_ACK_DELAY_MS, see link.c). */
-void link_prepare_acks(struct hub *h);
-
-/* When an owed push ack must go out at the latest (ms), or UINT64_MAX. */
-uint64_t link_ack_deadline(const struct hub *h);
-
-/* The transaction committed: send every held frame. */
-void link_commit_done(struct hub *h);
-/* The transaction failed: drop held frames and restart every deliver
- * stream from its queue head, so nothing uncommitted is relied on. */
-void link_commit_failed(struct hub *h);
-
-/* Heartbeats, silent session expiry, retransmit timeouts. */
-void link_timers(struct hub *h);
-
-/* 1 when some session has room in its window and may have queued entries. */
-int link_work_pending(const struct hub *h);
+/* Register the link's hook (after routing's first hook, before the
+ * datasets'): it polls h->router; drains up to HUB_DRAIN_MAX frames into
+ * the iteration; its work fills every session's deliver window from its
+ * queue; before the commit it turns the push acks due into frames (a
+ * light trickle is acked after up to HUB_ACK_DELAY_MS, the stream_ack
+ * rule); after a commit it sends every held frame, after a failure it
+ * drops them and restarts every deliver stream from its queue head; its
+ * timers send heartbeats, end silent sessions and rewind stalled deliver
+ * streams; its deadline covers those timers, owed acks and window work
+ * (not before a backoff ends). 0 or OS_EFULL. */
+int link_attach(struct hub *h, struct loop *l);
 
 /* dest's queue received entries: its session (if any) looks again. */
 void link_wake(struct hub *h, const char *dest);
@@ -62,7 +76,7 @@ void link_registry_changed(struct hub *h, int changed);
 /* Hold a packed frame (consumed) for node's live session until the
  * iteration's commit; freed at once when node has no live session. A
  * stream frame (stream != 0) that finds the pipe full is not sent, nor are
- * the later ones to that node, and dataset_blocked restarts its streams. */
+ * the later ones to that node, and ops.blocked restarts its streams. */
 void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t len, int stream);
 
 /* Number of live sessions. */

@@ -1,6 +1,8 @@
 /* onestop-hub: the start-up sequence (options, key, registry, store,
- * sockets), signals (flags and a self-pipe) and the one zmq_poll loop that
- * drains frames, commits once per iteration and only then replies. */
+ * sockets), signals (flags and a self-pipe), the registry reload, and the
+ * wiring of the modules: the link's ops table, and their hooks on the one
+ * loop (common/loop.h) that drains frames, commits once per iteration and
+ * only then replies. The loop's phases never name a module here. */
 #include <errno.h>
 #include <fcntl.h>
 #ifdef __GLIBC__
@@ -22,9 +24,11 @@
 #include "hub.h"
 #include "link.h"
 #include "log.h"
+#include "loop.h"
 #include "queue.h"
 #include "registry.h"
 #include "route.h"
+#include "store.h"
 #include "util.h"
 #include "zap.h"
 
@@ -98,13 +102,6 @@ static int hub_signals(void)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	return 0;
-}
-
-const struct reg_node *hub_active_node(const struct hub *h, const char *name)
-{
-	const struct reg_node *n = registry_find(h->reg, name);
-
-	return n && registry_node_active(n) ? n : NULL;
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -200,8 +197,8 @@ static int hub_check(struct hub *h)
 		return OS_ECONFIG;
 	}
 	if (!(own->roles & REG_ROLE_HUB))
-		os_log(OS_LOG_WARN, "registry_role", "node=%s reason=\"node lacks the hub role\"",
-		       own->name);
+		os_log(OS_LOG_WARN, "registry_role", "node=%s reason=%s", own->name,
+		       OS_Q("node lacks the hub role"));
 	h->key_version = own->key_version;
 	return 0;
 }
@@ -230,16 +227,16 @@ static void hub_reload(struct hub *h)
 		os_log_set_level(lvl);
 	rc = registry_load(h->conf.registry, h->anchor, os_now_ms(), &nr);
 	if (rc) {
-		os_log(OS_LOG_ERROR, "registry_reload_failed", "file=%s code=%s reason=\"%s\"",
-		       h->conf.registry, os_errname(rc), registry_error(rc));
+		os_log(OS_LOG_ERROR, "registry_reload_failed", "file=%s code=%s reason=%s",
+		       h->conf.registry, os_errname(rc), OS_Q(registry_error(rc)));
 		return;
 	}
 	own = hub_own_node(nr, h->conf.name, &h->kp, &why);
 	if (!own || nr->version < h->reg->version) {
 		os_log(OS_LOG_ERROR, "registry_reload_failed",
-		       "file=%s version=%llu current=%llu reason=\"%s\"", h->conf.registry,
+		       "file=%s version=%llu current=%llu reason=%s", h->conf.registry,
 		       (unsigned long long)nr->version, (unsigned long long)h->reg->version,
-		       own ? "older than the registry in force" : why);
+		       OS_Q(own ? "older than the registry in force" : why));
 		registry_free(&nr);
 		return;
 	}
@@ -254,7 +251,7 @@ static void hub_reload(struct hub *h)
 	if (route_registry_changed(h) != 0) {
 		h->reg = old;
 		registry_free(&nr);
-		os_log(OS_LOG_ERROR, "registry_reload_failed", "reason=\"out of memory\"");
+		os_log(OS_LOG_ERROR, "registry_reload_failed", "reason=%s", OS_Q("out of memory"));
 		return;
 	}
 	registry_free(&old);
@@ -264,193 +261,81 @@ static void hub_reload(struct hub *h)
 	link_registry_changed(h, 1);
 }
 
-/* Fail closed once the registry's expiry passes; say so once. */
-static void hub_check_expiry(struct hub *h)
+/* The self-pipe's hook: the loop polls its read end; its drain empties
+ * it and reloads on SIGHUP. (SIGTERM and SIGINT stop loop_run.) */
+static int hub_sig_fd(void *ctx)
 {
-	if (h->reg_expired || !h->reg->expires_ms || h->now_ms < h->reg->expires_ms)
-		return;
-	h->reg_expired = 1;
-	os_log(OS_LOG_ERROR, "registry_expired",
-	       "version=%llu expires_ms=%llu reason=\"new pushes are refused until a fresh "
-	       "registry is loaded (SIGHUP)\"",
-	       (unsigned long long)h->reg->version, (unsigned long long)h->reg->expires_ms);
+	return sig_pipe[0];
 }
 
-/* Delete the entries the spokes acknowledged when this iteration's
- * transaction writes anyway, or once the oldest ack has waited
- * HUB_LAZY_DELETE_MS (or always, when force is set). */
-static void hub_settle_acks(struct hub *h, int force)
+static unsigned hub_sig_drain(void *ctx)
 {
-	uint64_t since, removed = 0;
+	char buf[64];
+
+	while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	if (sig_hup) {
+		sig_hup = 0;
+		hub_reload(ctx);
+	}
+	return 0;
+}
+
+/* What the sessions hand up, and to whom. */
+static const struct link_ops hub_link_ops = {
+	.push = route_push,
+	.expired = route_expired,
+	.hello = dataset_hello,
+	.session_end = dataset_session_end,
+	.ds_ack = dataset_ack,
+	.fetch = dataset_fetch,
+	.blocked = dataset_blocked,
+};
+
+/* Every hook, in the order each phase runs them: the signals and the
+ * state first (the iteration's clocks), then ZAP and the link's input;
+ * routing's dead letters of what was drained before the sessions fill
+ * their windows, datasets after them, the dead letters of what expired on
+ * the way last; the queue settles acked entries before the commit. */
+static int hub_hooks(struct hub *h, struct loop *l)
+{
+	const struct loop_hooks sig = {
+		.name = "signals", .fd = hub_sig_fd, .drain = hub_sig_drain, .ctx = h,
+	};
 	int rc;
 
-	if (!queue_acks_pending(h->queue, &since))
-		return;
-	if (!force && !queue_dirty(h->queue) && h->now_ms < since + HUB_LAZY_DELETE_MS)
-		return;
-	rc = queue_begin(h->queue);
-	if (rc == 0)
-		rc = queue_settle_acks(h->queue, &removed);
-	if (rc)
-		h->failed = rc;
-	else
-		h->stats.delivered += removed;
-}
-
-/* One group commit: drain and handle frames, sweep, dead letters, deliver
- * windows, all in one transaction; commit once; only then send. */
-static void hub_iteration(struct hub *h, int sweep)
-{
-	unsigned n = 0;
-	int rc;
-
-	h->failed = 0;
-	link_drain(h, HUB_DRAIN_MAX, &n);
-	if (!h->failed && sweep && (rc = route_sweep(h)) != 0)
-		h->failed = rc;
-	for (int round = 0; round < 2 && !h->failed; round++) {
-		unsigned more = 0;
-
-		if ((rc = route_flush(h)) != 0)
-			h->failed = rc;
-		if (!h->failed)
-			link_topup(h);
-		if (!h->failed)
-			dataset_topup(h);
-		if (!h->failed && (rc = route_flush(h)) != 0)
-			h->failed = rc;
-		/* This iteration commits (fsyncs) anyway: frames that arrived
-		 * while it worked join the commit instead of waiting a whole
-		 * one. */
-		if (round > 0 || h->failed || !queue_dirty(h->queue))
-			break;
-		link_drain(h, HUB_DRAIN_MAX, &more);
-		if (more == 0)
-			break;
-		n += more;
-	}
-	if (!h->failed)
-		link_prepare_acks(h);
-	if (!h->failed)
-		hub_settle_acks(h, 0);
-	if (!h->failed) {
-		if (!queue_active(h->queue)) {
-			link_commit_done(h);
-			return;
-		}
-		rc = queue_commit(h->queue);
-		if (rc == 0) {
-			h->stats.commits++;
-			link_commit_done(h);
-			return;
-		}
-		h->failed = rc;
-		h->stats.commit_failures++;
-	}
-	queue_abort(h->queue);
-	route_abort(h);
-	link_commit_failed(h);
-	/* A full map pauses pushes so that acks can free space; any failure
-	 * slows the loop down for the same while. */
-	h->backoff_until_ms = h->now_ms + HUB_FAIL_BACKOFF_MS;
-	os_log(OS_LOG_ERROR, "iteration_failed", "frames=%u code=%s reason=\"%s\"", n,
-	       os_errname(h->failed), os_strerror(h->failed));
-}
-
-static void hub_stats(struct hub *h)
-{
-	const struct hub_stats *s = &h->stats;
-
-	os_log(OS_LOG_DEBUG, "stats",
-	       "sessions=%u queued=%llu frames_in=%llu accepted=%llu refused=%llu "
-	       "duplicates=%llu delivered=%llu expired=%llu deadletters=%llu commits=%llu "
-	       "commit_failures=%llu",
-	       link_sessions(h), (unsigned long long)queue_total(h->queue),
-	       (unsigned long long)s->frames_in, (unsigned long long)s->accepted,
-	       (unsigned long long)s->refused, (unsigned long long)s->duplicates,
-	       (unsigned long long)s->delivered, (unsigned long long)s->expired,
-	       (unsigned long long)s->deadletters, (unsigned long long)s->commits,
-	       (unsigned long long)s->commit_failures);
+	if ((rc = loop_add(l, &sig)) || (rc = hub_state_attach(h, l)) ||
+	    (rc = zap_attach(h, l)) || (rc = route_attach(h, l)) || (rc = link_attach(h, l)) ||
+	    (rc = dataset_attach(h, l)) || (rc = route_attach_late(h, l)) ||
+	    (rc = queue_attach(h->queue, l)))
+		return rc;
+	return 0;
 }
 
 static int hub_loop(struct hub *h)
 {
-	zmq_pollitem_t items[3] = {
-		{ h->router, 0, ZMQ_POLLIN, 0 },
-		{ h->zap, 0, ZMQ_POLLIN, 0 },
-		{ NULL, sig_pipe[0], ZMQ_POLLIN, 0 },
-	};
-	uint64_t tick = (uint64_t)h->conf.heartbeat_ms / 4;
-	uint64_t now = os_now_ms();
-	uint64_t next_tick = now, next_sweep = now + HUB_SWEEP_MS, next_stats = now + HUB_STATS_MS;
+	struct loop_state st;
+	struct loop *l = NULL;
+	int rc, crc;
 
-	if (tick < 10)
-		tick = 10;
-	if (tick > 250)
-		tick = 250;
-	while (!sig_stop) {
-		long timeout = 0;
-		int sweep = 0;
-
-		now = os_now_ms();
-		/* After a failed iteration pending work would retry at once;
-		 * give the store a moment instead of spinning. */
-		if (((!link_work_pending(h) && !dataset_work_pending(h)) ||
-		     now < h->backoff_until_ms) && next_tick > now) {
-			uint64_t since, due = link_ack_deadline(h);
-
-			/* Wake for owed push acks, and for acked entries that
-			 * wait for their deletion (not before a backoff ends). */
-			if (queue_acks_pending(h->queue, &since) && since + HUB_LAZY_DELETE_MS < due)
-				due = since + HUB_LAZY_DELETE_MS;
-			if (due < h->backoff_until_ms)
-				due = h->backoff_until_ms;
-			timeout = (long)(next_tick - now);
-			if (due <= now)
-				timeout = 0;
-			else if (due - now < (uint64_t)timeout)
-				timeout = (long)(due - now);
-		}
-		if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
-			os_log(OS_LOG_ERROR, "poll_failed", "error=\"%s\"", zmq_strerror(errno));
-			return OS_EIO;
-		}
-		if (items[2].revents & ZMQ_POLLIN) {
-			char buf[64];
-
-			while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
-				;
-		}
-		h->now_ms = os_now_ms();
-		if (sig_hup) {
-			sig_hup = 0;
-			hub_reload(h);
-		}
-		hub_check_expiry(h);
-		if (items[1].revents & ZMQ_POLLIN)
-			zap_handle(h, HUB_ZAP_MAX);
-		if (h->now_ms >= next_sweep) {
-			sweep = 1;
-			next_sweep = h->now_ms + HUB_SWEEP_MS;
-		}
-		hub_iteration(h, sweep);
-		if (h->now_ms >= next_tick) {
-			link_timers(h);
-			dataset_timers(h);
-			next_tick = h->now_ms + tick;
-		}
-		if (h->now_ms >= next_stats) {
-			hub_stats(h);
-			next_stats = h->now_ms + HUB_STATS_MS;
-		}
-	}
+	hub_loop_state(h, &st);
+	rc = loop_new(&st, &l);
+	if (rc == 0)
+		rc = hub_hooks(h, l);
+	if (rc == 0)
+		rc = loop_run(l, &sig_stop);
+	loop_free(&l);
+	if (rc)
+		return rc;
 	/* A clean stop leaves no delivered entry behind to be sent again. */
 	h->now_ms = os_now_ms();
-	h->failed = 0;
-	hub_settle_acks(h, 1);
-	if (!h->failed && queue_active(h->queue) && queue_commit(h->queue) != 0)
-		os_log(OS_LOG_WARN, "stop_commit_failed", "reason=\"acked entries are delivered again after the restart\"");
-	queue_abort(h->queue);
+	h->now_us = os_mono_us();
+	rc = queue_settle(h->queue, 1);
+	crc = hub_commit(h); /* an abort when the settling failed */
+	if (rc == 0 && crc != 0)
+		os_log(OS_LOG_WARN, "stop_commit_failed", "reason=%s",
+		       OS_Q("acked entries are delivered again after the restart"));
+	queue_txn_end(h->queue, rc == 0 && crc == 0);
 	return 0;
 }
 
@@ -481,13 +366,13 @@ static int hub_router(struct hub *h, char *endpoint, size_t size)
 	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
 	    zmq_setsockopt(h->router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
 	    zmq_setsockopt(h->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg))) {
-		os_log(OS_LOG_ERROR, "start_failed", "what=router error=\"%s\"",
-		       zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "start_failed", "what=router error=%s",
+		       OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
 	if (zmq_bind(h->router, h->conf.listen) != 0) {
-		os_log(OS_LOG_ERROR, "start_failed", "what=listen listen=%s error=\"%s\"",
-		       h->conf.listen, zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "start_failed", "what=listen listen=%s error=%s",
+		       h->conf.listen, OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
 	if (zmq_getsockopt(h->router, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0)
@@ -500,10 +385,13 @@ static int hub_start(struct hub *h)
 	char endpoint[512];
 	int rc;
 
-	rc = queue_open(h->conf.data_dir, (size_t)h->conf.map_size_mb, &h->queue);
+	/* The store: 16 named databases, queues and datasets. */
+	rc = store_open(h->conf.data_dir, (size_t)h->conf.map_size_mb, 16, &h->st);
+	if (rc == 0)
+		rc = queue_open(h, &h->queue);
 	if (rc) {
-		os_log(OS_LOG_ERROR, "start_failed", "what=store data_dir=%s code=%s reason=\"%s\"",
-		       h->conf.data_dir, os_errname(rc), os_strerror(rc));
+		os_log(OS_LOG_ERROR, "start_failed", "what=store data_dir=%s code=%s reason=%s",
+		       h->conf.data_dir, os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
 	rc = dataset_open(h);
@@ -514,7 +402,7 @@ static int hub_start(struct hub *h)
 	}
 	if ((rc = batchsig_cache_new(HUB_SIGCACHE_SLOTS, &h->sigcache)) ||
 	    (rc = route_new(&h->route)) || (rc = route_registry_changed(h)) ||
-	    (rc = link_new(&h->link))) {
+	    (rc = link_new(&hub_link_ops, &h->link))) {
 		os_log(OS_LOG_ERROR, "start_failed", "what=memory code=%s", os_errname(rc));
 		return rc;
 	}
@@ -551,6 +439,8 @@ static void hub_stop(struct hub *h)
 	dataset_close(h);
 	batchsig_cache_destroy(&h->sigcache);
 	queue_close(&h->queue);
+	store_abort(&h->txn);
+	store_close(&h->st);
 	registry_free(&h->reg);
 	crypto_keypair_wipe(&h->kp);
 	cfg_free(hub_opts, &h->conf);

@@ -1,6 +1,7 @@
-/* The hub's message store and per-destination queues over common/store.
- * Bodies are stored once (msgs, with a reference count) and queued by
- * reference; in-memory counters give each queue's length for the quota. */
+/* The hub's message store and per-destination queues over common/store,
+ * in the hub's store and its iteration's transaction (state.c). Bodies are
+ * stored once (msgs, with a reference count) and queued by reference;
+ * in-memory counters give each queue's length for the quota. */
 #include "queue.h"
 
 #include <stdlib.h>
@@ -8,7 +9,9 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "hub.h"
 #include "log.h"
+#include "loop.h"
 #include "map.h"
 #include "store.h"
 #include "util.h"
@@ -33,16 +36,14 @@ struct qdest {
 };
 
 struct queue {
-	struct store *st;
+	struct hub *h;             /* its store and the iteration's transaction */
 	store_dbi meta, msgs, queues, qnext, origins;
 	uint8_t epoch[QUEUE_EPOCH_LEN];
-	struct store_txn *txn;
 	uint64_t next_msgno;       /* see queue_find_next_msgno */
 	struct map *dests;         /* dest -> struct qdest */
 	struct qdest *touched;
 	struct qdest *pending;     /* acked entries not yet deleted durably */
-	uint64_t pending_since_ms;
-	int dirty;                 /* the open transaction wrote */
+	uint64_t pending_since_us;
 	uint64_t total;
 	int64_t total_delta;
 	uint8_t sweep_key[QKEY_MAX]; /* where the next sweep starts; empty: first */
@@ -167,42 +168,32 @@ static void qdest_settle(struct queue *q, int keep)
 	q->total_delta = 0;
 }
 
+static int queue_count_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct queue *q = arg;
+	const char *dest;
+	uint64_t qseq;
+	struct qdest *d;
+
+	if (qkey_parse(k, kl, &dest, &qseq) != 0)
+		return STORE_NEXT;
+	d = qdest_get(q, dest, 1);
+	if (!d)
+		return OS_ENOMEM;
+	d->count++;
+	q->total++;
+	return STORE_NEXT;
+}
+
 /* Count every queue's entries once at start; the counters are kept in
  * memory from then on. */
 static int queue_count_all(struct queue *q)
 {
 	struct store_txn *t = NULL;
-	struct store_cursor *c = NULL;
-	const void *k, *v;
-	size_t kl, vl;
-	int rc;
+	int rc = store_begin(q->h->st, 1, &t);
 
-	rc = store_begin(q->st, 1, &t);
-	if (rc)
-		goto out;
-	rc = store_cursor_open(t, q->queues, &c);
-	if (rc)
-		goto out;
-	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rc == 0;
-	     rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		const char *dest;
-		uint64_t qseq;
-		struct qdest *d;
-
-		if (qkey_parse(k, kl, &dest, &qseq) != 0)
-			continue;
-		d = qdest_get(q, dest, 1);
-		if (!d) {
-			rc = OS_ENOMEM;
-			goto out;
-		}
-		d->count++;
-		q->total++;
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-out:
-	store_cursor_close(&c);
+	if (rc == 0)
+		rc = store_walk(t, q->queues, NULL, 0, NULL, 0, queue_count_one, q);
 	store_abort(&t);
 	return rc;
 }
@@ -220,7 +211,7 @@ static int queue_find_next_msgno(struct queue *q)
 	size_t kl, vl;
 	int rc;
 
-	rc = store_begin(q->st, 1, &t);
+	rc = store_begin(q->h->st, 1, &t);
 	if (rc == 0)
 		rc = store_get_u64(t, q->meta, "next_msgno", 1, &q->next_msgno);
 	if (rc == 0)
@@ -239,7 +230,7 @@ static int queue_find_next_msgno(struct queue *q)
 	return rc;
 }
 
-int queue_open(const char *dir, size_t map_mb, struct queue **out)
+int queue_open(struct hub *h, struct queue **out)
 {
 	struct queue *q = calloc(1, sizeof(*q));
 	struct store_txn *t = NULL;
@@ -249,22 +240,20 @@ int queue_open(const char *dir, size_t map_mb, struct queue **out)
 
 	if (!q)
 		return OS_ENOMEM;
+	q->h = h;
 	rc = map_new(&q->dests);
 	if (rc)
 		goto out;
-	rc = store_open(dir, map_mb, 16, &q->st);
-	if (rc)
-		goto out;
-	if ((rc = store_dbi_open(q->st, "meta", &q->meta)) ||
-	    (rc = store_dbi_open(q->st, "msgs", &q->msgs)) ||
-	    (rc = store_dbi_open(q->st, "queues", &q->queues)) ||
-	    (rc = store_dbi_open(q->st, "qnext", &q->qnext)) ||
-	    (rc = store_dbi_open(q->st, "origins", &q->origins)))
+	if ((rc = store_dbi_open(h->st, "meta", &q->meta)) ||
+	    (rc = store_dbi_open(h->st, "msgs", &q->msgs)) ||
+	    (rc = store_dbi_open(h->st, "queues", &q->queues)) ||
+	    (rc = store_dbi_open(h->st, "qnext", &q->qnext)) ||
+	    (rc = store_dbi_open(h->st, "origins", &q->origins)))
 		goto out;
 
 	/* The epoch names this store: a spoke that sees it change knows the
 	 * deliver stream started again. */
-	rc = store_begin(q->st, 0, &t);
+	rc = store_begin(h->st, 0, &t);
 	if (rc)
 		goto out;
 	rc = store_get(t, q->meta, "epoch", 5, &v, &vl);
@@ -285,6 +274,7 @@ int queue_open(const char *dir, size_t map_mb, struct queue **out)
 	rc = queue_count_all(q);
 	if (rc == 0)
 		rc = queue_find_next_msgno(q);
+	h->stats.queued = q->total;
 out:
 	store_abort(&t);
 	if (rc) {
@@ -301,7 +291,6 @@ void queue_close(struct queue **qp)
 
 	if (!q)
 		return;
-	store_abort(&q->txn);
 	if (q->dests) {
 		size_t pos = 0;
 		void *d;
@@ -310,7 +299,6 @@ void queue_close(struct queue **qp)
 			free(d);
 		map_free(&q->dests);
 	}
-	store_close(&q->st);
 	free(q);
 	*qp = NULL;
 }
@@ -320,79 +308,30 @@ const uint8_t *queue_epoch(const struct queue *q)
 	return q->epoch;
 }
 
-struct store *queue_store(struct queue *q)
+void queue_txn_end(struct queue *q, int committed)
 {
-	return q->st;
+	qdest_settle(q, committed);
+	qdest_settle_acks(q, committed);
+	q->h->stats.queued = q->total;
 }
 
-struct store_txn *queue_txn(struct queue *q)
-{
-	return q->txn;
-}
-
-int queue_begin(struct queue *q)
-{
-	int rc;
-
-	if (q->txn)
-		return 0;
-	rc = store_begin(q->st, 0, &q->txn);
-	if (rc)
-		return rc;
-	q->dirty = 0;
-	return 0;
-}
-
-int queue_active(const struct queue *q)
-{
-	return q->txn != NULL;
-}
-
-int queue_dirty(const struct queue *q)
-{
-	return q->txn != NULL && q->dirty;
-}
-
-/* Note the outcome of a write in the open transaction. */
+/* Note the outcome of a write in the iteration's transaction. */
 static int queue_wrote(struct queue *q, int rc)
 {
-	if (rc == 0)
-		q->dirty = 1;
-	return rc;
-}
-
-int queue_commit(struct queue *q)
-{
-	int rc = 0;
-
-	if (!q->txn)
-		return 0;
-	rc = store_commit(&q->txn);
-	store_abort(&q->txn);
-	qdest_settle(q, rc == 0);
-	qdest_settle_acks(q, rc == 0);
-	q->dirty = 0;
-	return rc;
-}
-
-void queue_abort(struct queue *q)
-{
-	store_abort(&q->txn);
-	qdest_settle(q, 0);
-	qdest_settle_acks(q, 0);
-	q->dirty = 0;
+	return hub_wrote(q->h, rc);
 }
 
 int queue_origin_get(struct queue *q, const char *origin,
 		     uint8_t epoch[QUEUE_EPOCH_LEN], uint64_t *last)
 {
+	struct store_txn *t;
 	const void *v;
 	size_t vl;
-	int rc;
+	int rc = hub_txn(q->h, &t);
 
-	if (!q->txn)
-		return OS_ESTORE;
-	rc = store_get(q->txn, q->origins, origin, strlen(origin), &v, &vl);
+	if (rc)
+		return rc;
+	rc = store_get(t, q->origins, origin, strlen(origin), &v, &vl);
 	if (rc)
 		return rc;
 	if (vl != QUEUE_EPOCH_LEN + 8)
@@ -406,19 +345,21 @@ int queue_origin_put(struct queue *q, const char *origin,
 		     const uint8_t epoch[QUEUE_EPOCH_LEN], uint64_t last)
 {
 	uint8_t v[QUEUE_EPOCH_LEN + 8];
+	struct store_txn *t;
+	int rc = hub_txn(q->h, &t);
 
-	if (!q->txn)
-		return OS_ESTORE;
+	if (rc)
+		return rc;
 	memcpy(v, epoch, QUEUE_EPOCH_LEN);
 	os_put_u64be(v + QUEUE_EPOCH_LEN, last);
-	return queue_wrote(q, store_put(q->txn, q->origins, origin, strlen(origin), v, sizeof(v)));
+	return queue_wrote(q, store_put(t, q->origins, origin, strlen(origin), v, sizeof(v)));
 }
 
-static int qnext_get(struct queue *q, const char *dest, uint64_t *next)
+static int qnext_get(struct queue *q, struct store_txn *t, const char *dest, uint64_t *next)
 {
 	const void *v;
 	size_t vl;
-	int rc = store_get(q->txn, q->qnext, dest, strlen(dest), &v, &vl);
+	int rc = store_get(t, q->qnext, dest, strlen(dest), &v, &vl);
 
 	if (rc == OS_ENOTFOUND || (rc == 0 && vl != 8)) {
 		*next = 1; /* qseq 0 is reserved: prev_seq 0 means "stream start" */
@@ -437,11 +378,12 @@ int queue_put(struct queue *q, const char *const *dests, size_t n,
 {
 	uint8_t mk[8], qk[QKEY_MAX], qv[16], nv[8];
 	uint8_t *body = NULL;
+	struct store_txn *t;
 	uint64_t msgno;
-	int rc;
+	int rc = hub_txn(q->h, &t);
 
-	if (!q->txn)
-		return OS_ESTORE;
+	if (rc)
+		return rc;
 	if (n == 0)
 		return 0;
 	if (n > UINT32_MAX)
@@ -454,9 +396,8 @@ int queue_put(struct queue *q, const char *const *dests, size_t n,
 	/* Numbers used in a transaction that is aborted are not reused: the
 	 * counter only moves forward. */
 	msgno = q->next_msgno++;
-	q->dirty = 1;
 	os_put_u64be(mk, msgno);
-	rc = store_put(q->txn, q->msgs, mk, 8, body, len + 4);
+	rc = queue_wrote(q, store_put(t, q->msgs, mk, 8, body, len + 4));
 	if (rc)
 		goto out;
 	os_put_u64be(qv, msgno);
@@ -465,7 +406,7 @@ int queue_put(struct queue *q, const char *const *dests, size_t n,
 		uint64_t qseq;
 		size_t kl;
 
-		rc = qnext_get(q, dests[i], &qseq);
+		rc = qnext_get(q, t, dests[i], &qseq);
 		if (rc)
 			goto out;
 		kl = qkey(qk, dests[i], qseq);
@@ -473,11 +414,11 @@ int queue_put(struct queue *q, const char *const *dests, size_t n,
 			rc = OS_ENAME;
 			goto out;
 		}
-		rc = store_put(q->txn, q->queues, qk, kl, qv, sizeof(qv));
+		rc = queue_wrote(q, store_put(t, q->queues, qk, kl, qv, sizeof(qv)));
 		if (rc)
 			goto out;
 		os_put_u64be(nv, qseq + 1);
-		rc = store_put(q->txn, q->qnext, dests[i], strlen(dests[i]), nv, 8);
+		rc = queue_wrote(q, store_put(t, q->qnext, dests[i], strlen(dests[i]), nv, 8));
 		if (rc)
 			goto out;
 		qdest_change(q, dests[i], 1);
@@ -506,7 +447,7 @@ uint64_t queue_total(const struct queue *q)
 }
 
 /* Drop one reference to message msgno; the body goes with the last one. */
-static int queue_release(struct queue *q, uint64_t msgno)
+static int queue_release(struct queue *q, struct store_txn *t, uint64_t msgno)
 {
 	uint8_t k[8];
 	const void *v;
@@ -516,40 +457,38 @@ static int queue_release(struct queue *q, uint64_t msgno)
 	int rc;
 
 	os_put_u64be(k, msgno);
-	rc = store_get(q->txn, q->msgs, k, 8, &v, &vl);
+	rc = store_get(t, q->msgs, k, 8, &v, &vl);
 	if (rc == OS_ENOTFOUND)
 		return 0;
 	if (rc)
 		return rc;
 	refs = vl >= 4 ? get_u32be(v) : 0;
-	q->dirty = 1;
 	if (refs <= 1)
-		return store_del(q->txn, q->msgs, k, 8);
+		return queue_wrote(q, store_del(t, q->msgs, k, 8));
 	/* Copy first: the value points into the map, which the put rewrites. */
 	copy = malloc(vl);
 	if (!copy)
 		return OS_ENOMEM;
 	memcpy(copy, v, vl);
 	put_u32be(copy, refs - 1);
-	rc = store_put(q->txn, q->msgs, k, 8, copy, vl);
+	rc = queue_wrote(q, store_put(t, q->msgs, k, 8, copy, vl));
 	free(copy);
 	return rc;
 }
 
 /* Delete the queue entry at key k (its value v already read) and release
  * its body. */
-static int queue_drop_entry(struct queue *q, const char *dest, const uint8_t *k, size_t kl,
-			    uint64_t msgno)
+static int queue_drop_entry(struct queue *q, struct store_txn *t, const char *dest,
+			    const uint8_t *k, size_t kl, uint64_t msgno)
 {
-	int rc = store_del(q->txn, q->queues, k, kl);
+	int rc = store_del(t, q->queues, k, kl);
 
 	if (rc == OS_ENOTFOUND)
 		return 0;
-	if (rc)
+	if (queue_wrote(q, rc))
 		return rc;
-	q->dirty = 1;
 	qdest_change(q, dest, -1);
-	return queue_release(q, msgno);
+	return queue_release(q, t, msgno);
 }
 
 int queue_scan(struct queue *q, const char *dest, uint64_t after,
@@ -558,11 +497,13 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 	struct store_cursor *c = NULL;
 	uint8_t k[QKEY_MAX];
 	size_t kl, dlen = strlen(dest);
+	struct store_txn *t;
 	int rc;
 
 	*at_end = 0;
-	if (!q->txn)
-		return OS_ESTORE;
+	rc = hub_txn(q->h, &t);
+	if (rc)
+		return rc;
 	{
 		const struct qdest *d = qdest_get(q, dest, 0);
 
@@ -579,7 +520,7 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 		*at_end = 1;
 		return 0;
 	}
-	rc = store_cursor_open(q->txn, q->queues, &c);
+	rc = store_cursor_open(t, q->queues, &c);
 	if (rc)
 		return rc;
 	for (;;) {
@@ -615,11 +556,11 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 		msgno = os_get_u64be(cv);
 		expires = os_get_u64be((const uint8_t *)cv + 8);
 		os_put_u64be(mk, msgno);
-		rc = store_get(q->txn, q->msgs, mk, 8, &mv, &mvl);
+		rc = store_get(t, q->msgs, mk, 8, &mv, &mvl);
 		if (rc == OS_ENOTFOUND || (rc == 0 && mvl < 4)) {
 			os_log(OS_LOG_ERROR, "queue_body_missing", "dest=%s qseq=%llu msgno=%llu",
 			       dest, (unsigned long long)qseq, (unsigned long long)msgno);
-			rc = queue_drop_entry(q, dest, k, ckl, msgno);
+			rc = queue_drop_entry(q, t, dest, k, ckl, msgno);
 			if (rc)
 				break;
 			goto next;
@@ -630,7 +571,7 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 		if (what == QUEUE_STOP)
 			break;
 		if (what == QUEUE_DROP) {
-			rc = queue_drop_entry(q, dest, k, ckl, msgno);
+			rc = queue_drop_entry(q, t, dest, k, ckl, msgno);
 			if (rc)
 				break;
 		}
@@ -652,15 +593,17 @@ int queue_ack(struct queue *q, const char *dest, uint64_t upto, uint64_t *remove
 	struct store_cursor *c = NULL;
 	uint8_t k[QKEY_MAX];
 	size_t kl, dlen = strlen(dest);
+	struct store_txn *t;
 	int rc;
 
 	*removed = 0;
-	if (!q->txn)
-		return OS_ESTORE;
+	rc = hub_txn(q->h, &t);
+	if (rc)
+		return rc;
 	kl = qkey(k, dest, 0);
 	if (kl == 0)
 		return 0;
-	rc = store_cursor_open(q->txn, q->queues, &c);
+	rc = store_cursor_open(t, q->queues, &c);
 	if (rc)
 		return rc;
 	for (;;) {
@@ -682,7 +625,7 @@ int queue_ack(struct queue *q, const char *dest, uint64_t upto, uint64_t *remove
 			break;
 		msgno = cvl == 16 ? os_get_u64be(cv) : 0;
 		memcpy(k, ck, ckl);
-		rc = queue_drop_entry(q, dest, k, ckl, msgno);
+		rc = queue_drop_entry(q, t, dest, k, ckl, msgno);
 		if (rc)
 			break;
 		(*removed)++;
@@ -700,13 +643,15 @@ int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget,
 	struct store_cursor *c = NULL;
 	uint8_t k[QKEY_MAX];
 	size_t kl = q->sweep_klen;
+	struct store_txn *t;
 	int rc;
 
 	*removed = 0;
-	if (!q->txn)
-		return OS_ESTORE;
+	rc = hub_txn(q->h, &t);
+	if (rc)
+		return rc;
 	memcpy(k, q->sweep_key, kl);
-	rc = store_cursor_open(q->txn, q->queues, &c);
+	rc = store_cursor_open(t, q->queues, &c);
 	if (rc)
 		return rc;
 	for (;;) {
@@ -746,7 +691,7 @@ int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget,
 				goto next; /* delivered; its deletion is pending */
 		}
 		os_put_u64be(mk, msgno);
-		rc = store_get(q->txn, q->msgs, mk, 8, &mv, &mvl);
+		rc = store_get(t, q->msgs, mk, 8, &mv, &mvl);
 		if (rc == OS_ENOTFOUND || (rc == 0 && mvl < 4)) {
 			mv = NULL;
 			mvl = 4;
@@ -754,7 +699,7 @@ int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget,
 			break;
 		}
 		if (fn(arg, dest, qseq, mv ? (const uint8_t *)mv + 4 : NULL, mvl - 4)) {
-			rc = queue_drop_entry(q, dest, k, kl, msgno);
+			rc = queue_drop_entry(q, t, dest, k, kl, msgno);
 			if (rc)
 				break;
 			(*removed)++;
@@ -775,7 +720,7 @@ next:
 	return rc;
 }
 
-int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t now_ms)
+int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t now_us)
 {
 	struct qdest *d = qdest_get(q, dest, 1);
 
@@ -786,7 +731,7 @@ int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t n
 	d->acked = upto;
 	if (!d->pending) {
 		if (!q->pending)
-			q->pending_since_ms = now_ms;
+			q->pending_since_us = now_us;
 		d->pending = 1;
 		d->next_pending = q->pending;
 		q->pending = d;
@@ -794,21 +739,21 @@ int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t n
 	return 0;
 }
 
-int queue_acks_pending(const struct queue *q, uint64_t *since_ms)
+int queue_acks_pending(const struct queue *q, uint64_t *since_us)
 {
-	if (since_ms)
-		*since_ms = q->pending_since_ms;
+	if (since_us)
+		*since_us = q->pending_since_us;
 	for (const struct qdest *d = q->pending; d; d = d->next_pending)
 		if (d->acked > d->deleting)
 			return 1;
 	return 0;
 }
 
-int queue_settle_acks(struct queue *q, uint64_t *removed)
+/* Delete every acknowledged entry in the iteration's transaction. They
+ * count as deleted once it commits; after an abort they wait again. */
+static int queue_settle_acks(struct queue *q, uint64_t *removed)
 {
 	*removed = 0;
-	if (!q->txn)
-		return OS_ESTORE;
 	for (struct qdest *d = q->pending; d; d = d->next_pending) {
 		uint64_t n = 0;
 		int rc;
@@ -822,4 +767,60 @@ int queue_settle_acks(struct queue *q, uint64_t *removed)
 		*removed += n;
 	}
 	return 0;
+}
+
+int queue_settle(struct queue *q, int force)
+{
+	struct hub *h = q->h;
+	uint64_t since, removed = 0;
+	int rc;
+
+	if (!queue_acks_pending(q, &since))
+		return 0;
+	if (!force && !(h->txn && h->dirty) &&
+	    h->now_us < since + (uint64_t)HUB_LAZY_DELETE_MS * 1000)
+		return 0;
+	rc = queue_settle_acks(q, &removed);
+	if (rc)
+		hub_fail(h, rc);
+	else
+		h->stats.delivered += removed;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static void queue_before_commit(void *ctx)
+{
+	(void)queue_settle(ctx, 0);
+}
+
+static void queue_after_commit(void *ctx, int rc)
+{
+	queue_txn_end(ctx, rc == 0);
+}
+
+/* Acked entries wait at most HUB_LAZY_DELETE_MS for a commit (but not
+ * through a backoff). */
+static uint64_t queue_deadline(void *ctx)
+{
+	struct queue *q = ctx;
+	uint64_t since;
+
+	if (!queue_acks_pending(q, &since))
+		return UINT64_MAX;
+	return hub_not_before(q->h, since + (uint64_t)HUB_LAZY_DELETE_MS * 1000);
+}
+
+int queue_attach(struct queue *q, struct loop *l)
+{
+	const struct loop_hooks hooks = {
+		.name = "queue",
+		.before_commit = queue_before_commit,
+		.after_commit = queue_after_commit,
+		.deadline_us = queue_deadline,
+		.ctx = q,
+	};
+
+	return loop_add(l, &hooks);
 }

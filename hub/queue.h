@@ -1,6 +1,8 @@
 /* The hub's durable message store and per-destination queues (LMDB via
- * common/store.h). One write transaction spans a loop iteration: the
- * queue_* calls below run inside it, queue_commit makes it durable.
+ * common/store.h), in the hub's store. One write transaction spans a loop
+ * iteration (hub_txn, state.c): every queue_* call that touches the store
+ * begins it if needed and marks it written; the loop commits it once and
+ * then tells the queue the outcome (queue_txn_end).
  *
  * Databases: meta ("epoch" 16 bytes; "next_msgno" is only read, as a floor,
  * from stores of older versions), msgs (u64be msgno ->
@@ -15,36 +17,35 @@
 
 #define QUEUE_EPOCH_LEN 16
 
+struct hub;
+struct loop;
 struct queue;
-struct store;
-struct store_txn;
 
-/* Open (or create) the store in dir with a map of map_mb MiB, create the
- * hub epoch on first use and count the entries of every queue.
- * 0, OS_EIO, OS_ESTORE or OS_ENOMEM. */
-int queue_open(const char *dir, size_t map_mb, struct queue **out);
-/* Close and NULL *q; aborts an open transaction. */
+/* Open the queue databases in h->st (no transaction may be open), create
+ * the hub epoch on first use and count the entries of every queue (also
+ * into h->stats.queued). q keeps h. 0, OS_ESTORE, OS_EFULL or OS_ENOMEM. */
+int queue_open(struct hub *h, struct queue **out);
+/* Free *q and NULL it (NULL allowed); the store stays h's. */
 void queue_close(struct queue **q);
+
+/* Register the queue's hooks: before the commit, queue_settle (lazily);
+ * after it, queue_txn_end; its deadline is when the oldest waiting ack
+ * has waited HUB_LAZY_DELETE_MS (not before a backoff ends). 0 or
+ * OS_EFULL. */
+int queue_attach(struct queue *q, struct loop *l);
+
+/* The iteration's transaction ended: committed (1) or aborted (0). The
+ * counters and the pending deletions follow the outcome: after an abort
+ * everything of the transaction is forgotten. Updates h->stats.queued. */
+void queue_txn_end(struct queue *q, int committed);
 
 /* The 16-byte epoch naming this store; valid while q lives. */
 const uint8_t *queue_epoch(const struct queue *q);
 
-/* The store the queues live in (other hub modules open their databases in
- * it at start-up), and the iteration's open write transaction or NULL;
- * both borrowed while q lives. */
-struct store *queue_store(struct queue *q);
-struct store_txn *queue_txn(struct queue *q);
-
-/* Start the iteration's write transaction unless one is open. 0 or
- * OS_ESTORE. Every call below that touches the store needs it. */
-int queue_begin(struct queue *q);
-/* 1 when a write transaction is open. */
-int queue_active(const struct queue *q);
-/* Commit (fsync'd). Counters follow the outcome: on failure everything of
- * the transaction is forgotten. 0, OS_EFULL or OS_ESTORE. */
-int queue_commit(struct queue *q);
-/* Abort the open transaction (if any) and forget its changes. */
-void queue_abort(struct queue *q);
+/* Every call below that reads or writes the store runs in the iteration's
+ * transaction, beginning it if needed; each fails with the error that
+ * already spoiled the iteration, if one did, and a failed write spoils it
+ * (hub_wrote). */
 
 /* The push stream state of origin: its outbox epoch and the last seq
  * committed. 0, OS_ENOTFOUND (never seen) or OS_ESTORE. */
@@ -55,7 +56,8 @@ int queue_origin_put(struct queue *q, const char *origin,
 
 /* Store msg (packed Signed, len bytes) once with a reference per
  * destination and append it to each of the n destination queues.
- * 0, OS_ENOMEM, OS_EFULL (map full) or OS_ESTORE. */
+ * 0, OS_ENOMEM, OS_EINVAL (n too large), OS_ENAME (a destination too long
+ * for a key), OS_EFULL (map full) or OS_ESTORE. */
 int queue_put(struct queue *q, const char *const *dests, size_t n,
 	      const uint8_t *msg, size_t len, uint64_t expires_ms);
 
@@ -78,28 +80,30 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after,
 	       queue_scan_fn fn, void *arg, int *at_end);
 
 /* Delete dest's entries with qseq <= upto (a cumulative ack), releasing
- * message bodies whose last reference goes. *removed gets the count. */
+ * message bodies whose last reference goes. *removed gets the count.
+ * 0, OS_ENOMEM or OS_ESTORE / OS_EFULL. */
 int queue_ack(struct queue *q, const char *dest, uint64_t upto, uint64_t *removed);
 
 /* dest's reader has committed everything <= upto (a cumulative ack, at
- * now_ms). The entries are deleted later, by queue_settle_acks in a write
- * transaction that happens anyway (or once they have waited long enough):
- * a deletion lost in a crash only makes the hub deliver them again, which
- * the reader's stream rule drops. From now on queue_scan and queue_sweep
- * skip them. Needs no transaction. 0 or OS_ENOMEM. */
-int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t now_ms);
+ * now_us on the monotonic clock). The entries are deleted later, by
+ * queue_settle in a write transaction that happens anyway (or once they
+ * have waited long enough): a deletion lost in a crash only makes the hub
+ * deliver them again, which the reader's stream rule drops. From now on
+ * queue_scan and queue_sweep skip them. Needs no transaction. 0 or
+ * OS_ENOMEM. */
+int queue_ack_later(struct queue *q, const char *dest, uint64_t upto, uint64_t now_us);
 
-/* 1 when acknowledged entries wait for deletion; *since_ms (may be NULL)
- * gets when the oldest of those acks came. */
-int queue_acks_pending(const struct queue *q, uint64_t *since_ms);
+/* 1 when acknowledged entries wait for deletion; *since_us (may be NULL)
+ * gets when the oldest of those acks came (monotonic us). */
+int queue_acks_pending(const struct queue *q, uint64_t *since_us);
 
-/* Delete every acknowledged entry in the open transaction. They count as
- * deleted once queue_commit succeeds; after an abort they wait again.
- * *removed gets the number of entries deleted. 0 or OS_ESTORE / OS_EFULL. */
-int queue_settle_acks(struct queue *q, uint64_t *removed);
-
-/* 1 when the open transaction has written something (its commit syncs). */
-int queue_dirty(const struct queue *q);
+/* Delete the acknowledged entries in the iteration's transaction when
+ * force is set, when that transaction writes anyway, or once the oldest
+ * ack has waited HUB_LAZY_DELETE_MS (h->now_us); else leave them waiting.
+ * They are counted in h->stats.delivered at once, and count as deleted
+ * once the transaction commits; after an abort they wait again. 0, or a
+ * store error, which also spoils the iteration. */
+int queue_settle(struct queue *q, int force);
 
 /* Called by queue_sweep for an expired entry; return 1 to delete it, 0 to
  * keep it (e.g. it is in flight). msg valid only during the call. */

@@ -14,7 +14,9 @@
 #include "err.h"
 #include "link.h"
 #include "log.h"
+#include "loop.h"
 #include "queue.h"
+#include "stream.h"
 #include "util.h"
 
 /* One pending DeadLetter, signed at route_flush. */
@@ -41,6 +43,7 @@ struct route {
 	size_t n_subs;
 	const char **dests;  /* scratch: the destinations of one message */
 	size_t cap_dests;
+	uint64_t next_sweep_us; /* when the expiry sweep runs next (monotonic) */
 };
 
 enum route_outcome { ROUTE_ACCEPTED, ROUTE_REFUSED, ROUTE_BLOCKED };
@@ -140,8 +143,9 @@ static size_t route_subscribers(struct hub *h, const char *topic, const char *or
 	return n;
 }
 
-/* Format a reason and make it safe for a quoted log value (the names in it
- * come from unverified input). */
+/* Format the reason of a refusal. It goes into the DeadLetter, so it is
+ * kept free of quotes, backslashes and control bytes whatever the names in
+ * it (they come from unverified input). */
 static void route_reason(char *out, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -200,9 +204,9 @@ static void route_refuse(struct hub *h, const char *origin, const uint8_t *id,
 	if (id)
 		os_hex(idhex, id, sizeof(os_msgid));
 	h->stats.refused++;
-	os_log(OS_LOG_WARN, "msg_refused", "id=%s origin=%s dest=%s type=%s code=%s reason=\"%s\"",
+	os_log(OS_LOG_WARN, "msg_refused", "id=%s origin=%s dest=%s type=%s code=%s reason=%s",
 	       idhex, origin, dest && *dest ? dest : "-", type && *type ? type : "-",
-	       os_errname(code), reason);
+	       os_errname(code), OS_Q(reason));
 	route_dl_add(h, origin, id, dest, type, code, reason);
 }
 
@@ -368,14 +372,13 @@ out:
 }
 
 int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
-	       const Onestop__Transfers *t, uint64_t *ack_seq, int *ack)
+	       const Onestop__Transfers *t, struct stream_ack *ack, uint64_t *last_out)
 {
 	uint8_t stored[QUEUE_EPOCH_LEN];
 	uint64_t last = 0;
 	unsigned gaps = 0;
 	int dirty = 0, rc;
 
-	*ack = 0;
 	rc = queue_origin_get(h->queue, origin, stored, &last);
 	if (rc == OS_ENOTFOUND || (rc == 0 && memcmp(stored, epoch, QUEUE_EPOCH_LEN) != 0)) {
 		/* A new outbox store: its stream starts afresh. */
@@ -388,16 +391,18 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 	for (size_t i = 0; i < t->n_items; i++) {
 		const Onestop__Transfer *it = t->items[i];
 		enum route_outcome outcome;
+		enum stream_verdict v;
 
 		if (!it)
 			continue;
-		if (it->seq <= last) {
+		v = stream_offer(last, it->seq, it->prev_seq);
+		if (v == STREAM_DUPLICATE) {
 			/* Already dealt with: ack again, store nothing. */
 			h->stats.duplicates++;
-			*ack = 2;
+			stream_ack_note(ack, v, h->now_us);
 			continue;
 		}
-		if (it->prev_seq > last) {
+		if (v == STREAM_GAP) {
 			gaps++;
 			continue;
 		}
@@ -406,17 +411,17 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 			return rc;
 		if (outcome == ROUTE_BLOCKED)
 			break; /* not acked: the origin keeps it and retries */
+		/* Accepted or refused, it is dealt with. */
 		last = it->seq;
 		dirty = 1;
-		if (*ack == 0)
-			*ack = 1;
+		stream_ack_note(ack, STREAM_ACCEPT, h->now_us);
 	}
 	if (gaps)
 		os_log(OS_LOG_DEBUG, "push_gap", "origin=%s ignored=%u last=%llu", origin, gaps,
 		       (unsigned long long)last);
 	if (dirty)
 		rc = queue_origin_put(h->queue, origin, epoch, last);
-	*ack_seq = last;
+	*last_out = last;
 	return rc;
 }
 
@@ -457,10 +462,8 @@ static int route_sweep_one(void *arg, const char *dest, uint64_t qseq,
 int route_sweep(struct hub *h)
 {
 	uint64_t removed = 0;
-	int rc = queue_begin(h->queue);
+	int rc;
 
-	if (rc)
-		return rc;
 	rc = queue_sweep(h->queue, h->now_ms, HUB_SWEEP_BUDGET, route_sweep_one, h, &removed);
 	if (rc == 0 && removed)
 		os_log(OS_LOG_DEBUG, "sweep", "removed=%llu", (unsigned long long)removed);
@@ -532,7 +535,6 @@ int route_flush(struct hub *h)
 
 	if (r->n_dl == 0)
 		return 0;
-	rc = queue_begin(h->queue);
 	while (rc == 0 && done < r->n_dl) {
 		size_t n = r->n_dl - done;
 
@@ -548,4 +550,68 @@ int route_flush(struct hub *h)
 void route_abort(struct hub *h)
 {
 	h->route->n_dl = 0;
+}
+
+/* ---------------------------------------------------------------- loop */
+
+/* Before the sessions fill their windows: the expiry sweep when it is due,
+ * then the dead letters of what was drained, so that they go out in this
+ * iteration. */
+static void route_work(void *ctx)
+{
+	struct hub *h = ctx;
+	struct route *r = h->route;
+
+	if (!h->failed && h->now_us >= r->next_sweep_us) {
+		r->next_sweep_us = h->now_us + (uint64_t)HUB_SWEEP_MS * 1000;
+		hub_fail(h, route_sweep(h));
+	}
+	if (!h->failed)
+		hub_fail(h, route_flush(h));
+}
+
+static uint64_t route_deadline(void *ctx)
+{
+	return ((const struct hub *)ctx)->route->next_sweep_us;
+}
+
+/* After the sessions filled their windows: the dead letters of expired
+ * entries met on the way. */
+static void route_work_late(void *ctx)
+{
+	struct hub *h = ctx;
+
+	if (!h->failed)
+		hub_fail(h, route_flush(h));
+}
+
+static void route_after_commit(void *ctx, int rc)
+{
+	if (rc)
+		route_abort(ctx);
+}
+
+int route_attach(struct hub *h, struct loop *l)
+{
+	const struct loop_hooks hooks = {
+		.name = "route",
+		.work = route_work,
+		.deadline_us = route_deadline,
+		.ctx = h,
+	};
+
+	h->route->next_sweep_us = os_mono_us() + (uint64_t)HUB_SWEEP_MS * 1000;
+	return loop_add(l, &hooks);
+}
+
+int route_attach_late(struct hub *h, struct loop *l)
+{
+	const struct loop_hooks hooks = {
+		.name = "route_late",
+		.work = route_work_late,
+		.after_commit = route_after_commit,
+		.ctx = h,
+	};
+
+	return loop_add(l, &hooks);
 }

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -23,7 +24,7 @@ int zap_open(struct hub *h)
 		return OS_EIO;
 	zmq_setsockopt(h->zap, ZMQ_LINGER, &linger, sizeof(linger));
 	if (zmq_bind(h->zap, ZAP_ENDPOINT) != 0) {
-		os_log(OS_LOG_ERROR, "zap_bind_failed", "error=\"%s\"", zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "zap_bind_failed", "error=%s", OS_Q(zmq_strerror(errno)));
 		zmq_close(h->zap);
 		h->zap = NULL;
 		return OS_EIO;
@@ -50,18 +51,15 @@ static int zap_is(const zmq_msg_t *m, const char *s)
 	return zmq_msg_size((zmq_msg_t *)m) == n && memcmp(zmq_msg_data((zmq_msg_t *)m), s, n) == 0;
 }
 
-/* Copy a frame as text for the log (addresses are short). */
+/* Copy a frame as text (addresses are short; cut to size). */
 static void zap_text(char *out, size_t size, const zmq_msg_t *m)
 {
 	size_t n = zmq_msg_size((zmq_msg_t *)m);
-	const char *p = zmq_msg_data((zmq_msg_t *)m);
-	size_t i;
 
 	if (n >= size)
 		n = size - 1;
-	for (i = 0; i < n; i++)
-		out[i] = (p[i] > 0x20 && p[i] < 0x7f && p[i] != '"') ? p[i] : '?';
-	out[i] = 0;
+	memcpy(out, zmq_msg_data((zmq_msg_t *)m), n);
+	out[n] = 0;
 }
 
 /* Read one request (all its frames) and answer it. 0, or OS_EAGAIN when
@@ -111,12 +109,12 @@ static int zap_one(struct hub *h)
 			why = "node not active";
 	}
 	if (why) {
-		os_log(OS_LOG_WARN, "zap_denied", "key=%s address=%s node=%s reason=\"%s\"", keyhex,
-		       addr, node ? node->name : "-", why);
+		os_log(OS_LOG_WARN, "zap_denied", "key=%s address=%s node=%s reason=%s", keyhex,
+		       OS_Q(addr), node ? node->name : "-", OS_Q(why));
 		zap_reply(h, n >= 2 ? &f[1] : NULL, n >= 1 && zap_is(&f[0], "1.0") ? "400" : "500",
 			  why, "");
 	} else {
-		os_log(OS_LOG_DEBUG, "zap_admitted", "node=%s address=%s", node->name, addr);
+		os_log(OS_LOG_DEBUG, "zap_admitted", "node=%s address=%s", node->name, OS_Q(addr));
 		zap_reply(h, &f[1], "200", "OK", node->name);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -129,4 +127,27 @@ void zap_handle(struct hub *h, unsigned max)
 	for (unsigned i = 0; i < max; i++)
 		if (zap_one(h) != 0)
 			break;
+}
+
+static void *zap_socket(void *ctx)
+{
+	return ((struct hub *)ctx)->zap;
+}
+
+static unsigned zap_drain(void *ctx)
+{
+	zap_handle(ctx, HUB_ZAP_MAX);
+	return 0;
+}
+
+int zap_attach(struct hub *h, struct loop *l)
+{
+	const struct loop_hooks hooks = {
+		.name = "zap",
+		.socket = zap_socket,
+		.drain = zap_drain,
+		.ctx = h,
+	};
+
+	return loop_add(l, &hooks);
 }

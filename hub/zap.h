@@ -15,4 +15,10 @@ int zap_open(struct hub *h);
 /* Answer up to max pending requests (non-blocking) from h->reg. */
 void zap_handle(struct hub *h, unsigned max);
 
+struct loop;
+
+/* Register the handler's hook: it polls h->zap and its drain answers up to
+ * HUB_ZAP_MAX requests. 0 or OS_EFULL. */
+int zap_attach(struct hub *h, struct loop *l);
+
 #endif
