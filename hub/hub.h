@@ -37,6 +37,8 @@ struct hub_conf {
 	long long queue_quota;
 	char *log_level;
 	long long dataset_log_max;
+	char *parent_endpoint;        /* federation: the parent hub, or empty */
+	char *parent_name;
 };
 
 /* Counters since start, and two gauges the modules keep current; logged
@@ -63,6 +65,7 @@ struct queue;
 struct link;
 struct route;
 struct dataset;
+struct parent;
 
 struct hub {
 	struct hub_conf conf;
@@ -80,6 +83,7 @@ struct hub {
 	struct link *link;
 	struct route *route;
 	struct dataset *ds;           /* replicated datasets (dataset.c) */
+	struct parent *parent;        /* the link to a parent hub, or NULL */
 	struct batchsig_cache *sigcache;
 	struct hub_stats stats;
 

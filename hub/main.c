@@ -25,6 +25,7 @@
 #include "link.h"
 #include "log.h"
 #include "loop.h"
+#include "parent.h"
 #include "queue.h"
 #include "registry.h"
 #include "route.h"
@@ -37,10 +38,8 @@
 #define HUB_HWM 100000
 #define HUB_MAX_FRAME ((int64_t)72 << 20) /* 64 MiB message + envelope + slack */
 
-#define OPT_STR(n, d, req, rel, help) \
-	{ #n, CFG_STR, d, 0, 0, req, rel, help, offsetof(struct hub_conf, n) }
-#define OPT_INT(n, d, lo, hi, rel, help) \
-	{ #n, CFG_INT, d, lo, hi, 0, rel, help, offsetof(struct hub_conf, n) }
+#define OPT_STR(n, ...) CFG_STR_OPT(struct hub_conf, n, __VA_ARGS__)
+#define OPT_INT(n, ...) CFG_INT_OPT(struct hub_conf, n, __VA_ARGS__)
 
 /* Every option: INI key and --flag; reloadable ones are re-read on SIGHUP. */
 static const struct cfg_opt hub_opts[] = {
@@ -61,7 +60,10 @@ static const struct cfg_opt hub_opts[] = {
 	OPT_STR(log_level, "info", 0, 1, "debug, info, warn or error"),
 	OPT_INT(dataset_log_max, "100000", 10, 1000000000000LL, 1,
 		"changes kept per dataset log before compaction from the front"),
-	{ NULL, CFG_STR, NULL, 0, 0, 0, 0, NULL, 0 },
+	OPT_STR(parent_endpoint, "", 0, 0,
+		"a parent hub's link endpoint (federation); empty: this hub has none"),
+	OPT_STR(parent_name, "hub", 0, 0, "the parent hub's node name in the registry"),
+	CFG_END,
 };
 
 static volatile sig_atomic_t sig_stop, sig_hup;
@@ -259,6 +261,7 @@ static void hub_reload(struct hub *h)
 	h->reg_expired = 0;
 	hub_log_registry(h, "registry_loaded");
 	link_registry_changed(h, 1);
+	parent_registry_changed(h->parent);
 }
 
 /* The self-pipe's hook: the loop polls its read end; its drain empties
@@ -306,6 +309,7 @@ static int hub_hooks(struct hub *h, struct loop *l)
 
 	if ((rc = loop_add(l, &sig)) || (rc = hub_state_attach(h, l)) ||
 	    (rc = zap_attach(h, l)) || (rc = route_attach(h, l)) || (rc = link_attach(h, l)) ||
+	    (rc = parent_attach(h->parent, l)) ||
 	    (rc = dataset_attach(h, l)) || (rc = route_attach_late(h, l)) ||
 	    (rc = queue_attach(h->queue, l)))
 		return rc;
@@ -336,6 +340,7 @@ static int hub_loop(struct hub *h)
 		os_log(OS_LOG_WARN, "stop_commit_failed", "reason=%s",
 		       OS_Q("acked entries are delivered again after the restart"));
 	queue_txn_end(h->queue, rc == 0 && crc == 0);
+	parent_stop(h->parent);
 	return 0;
 }
 
@@ -413,6 +418,8 @@ static int hub_start(struct hub *h)
 	rc = zap_open(h);
 	if (rc == 0)
 		rc = hub_router(h, endpoint, sizeof(endpoint));
+	if (rc == 0)
+		rc = parent_open(h, &h->parent);
 	if (rc)
 		return rc;
 	rc = hub_signals();
@@ -428,6 +435,7 @@ static int hub_start(struct hub *h)
 
 static void hub_stop(struct hub *h)
 {
+	parent_close(&h->parent);
 	if (h->router)
 		zmq_close(h->router);
 	if (h->zap)
