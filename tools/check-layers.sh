@@ -230,14 +230,17 @@ function where_allowed(h,    i, out, seen) {
 			seen[rwhere[i]] = 1
 			out = out " " rwhere[i]
 		}
-	return out == "" ? " nowhere" : out
+	return out == "" ? " no file" : out
 }
 
-function violation(f, ln, x, h, rule,    g) {
+function violation(f, ln, x, rule,    g) {
 	g = governing(dirof(f))
-	printf "%s:%d: includes %s, which %s does not allow (rule:%s)\n", f, ln, x,
-	    g == "" ? "no .may_include (none in " dirof(f) "/ or above)" : \
-	    (g == "." ? "" : g "/") ".may_include", rule
+	if (g == "")
+		printf "%s:%d: includes %s, which no .may_include allows (there is none in %s/ or above)\n", \
+		    f, ln, x, dirof(f)
+	else
+		printf "%s:%d: includes %s, which %s.may_include does not allow (rule:%s)\n", \
+		    f, ln, x, g == "." ? "" : g "/", rule
 	bad++
 }
 
@@ -249,7 +252,7 @@ function check_include(f, ln, line,    q, x, p, cand, n, i, d, first, rule) {
 		x = substr(line, 2, index(line, ">") - 2)
 		if (is_system(x) || allowed(f, "<" x ">"))
 			return
-		violation(f, ln, "<" x ">", "<" x ">", " <" x "> is for" where_allowed("<" x ">"))
+		violation(f, ln, "<" x ">", " <" x "> is for" where_allowed("<" x ">"))
 		return
 	}
 	line = substr(line, 2)
@@ -277,7 +280,7 @@ function check_include(f, ln, line,    q, x, p, cand, n, i, d, first, rule) {
 			first = p
 	}
 	if (first == "") {
-		violation(f, ln, x, x, " no header of that name in the tree")
+		violation(f, ln, x, " no header of that name in the tree")
 		return
 	}
 	report_tree(f, ln, x, first)
@@ -286,7 +289,7 @@ function check_include(f, ln, line,    q, x, p, cand, n, i, d, first, rule) {
 function report_tree(f, ln, x, p,    what) {
 	edge_include(f, ln, x, p)
 	what = (dirof(p) == dirof(f)) ? "local" : "tree"
-	violation(f, ln, x (x == p ? "" : " (" p ")"), p, \
+	violation(f, ln, x (x == p ? "" : " (" p ")"), \
 	    what == "local" ? " in " dirof(f) "/, " baseof(f) " may include " only(allowed_list(f, "local")) : \
 	    " outside " dirof(f) "/, " baseof(f) " may include " only(allowed_list(f, "tree")))
 }
