@@ -13,7 +13,8 @@ Runs `clang-format --dry-run --Werror` with ROOT/.clang-format over every
 .git/, build*/ at the top (generated code lives there) and every directory
 named fixtures/ (test data). Prints each file that is not formatted, with
 the number of places clang-format would change, and exits 1 if there is
-any; exits 2 when clang-format is missing (CLANG_FORMAT=path picks one). To format a file: clang-format -i FILE.
+any; exits 2 when clang-format is missing (CLANG_FORMAT=path
+picks one). To format a file: clang-format -i FILE.
 EOF2
 }
 
