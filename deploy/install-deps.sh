@@ -2,7 +2,7 @@
 # Install what OneStop needs to build and test on Debian 12. Idempotent:
 # does nothing when every package is already installed.
 set -eu
-PKGS="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
+PKGS="build-essential cmake pkg-config clang-format libzmq3-dev libprotobuf-c-dev
 protobuf-c-compiler liblmdb-dev libsodium-dev libinih-dev libjansson-dev libcmocka-dev"
 if [ "${1:-}" = "--fuzz" ]; then PKGS="$PKGS clang libclang-rt-14-dev"; fi
 missing=""
