@@ -25,7 +25,8 @@
 #include "util.h"
 
 #include "api.h"
-#include "cache.h"
+#include "replica.h"
+#include "replica_read.h"
 #include "spoke.h"
 #include "uplink.h"
 
@@ -364,7 +365,7 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "inbox", &sp->db_inbox)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
-	    (rc = cache_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
+	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=\"cannot open databases\"",
 		       sp->conf.data_dir, os_errname(rc));
 		return rc;

@@ -56,7 +56,7 @@ struct spoke_stats {
 
 struct uplink;
 struct api;
-struct cache;
+struct replica;
 struct Onestop__LinkFrame;
 
 /* How modules reach the hub without naming the link module: filled by the
@@ -79,7 +79,7 @@ struct spoke {
 
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
-	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (cache.c) */
+	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (replica.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
@@ -89,7 +89,7 @@ struct spoke {
 	struct inbox ib;
 	struct uplink *up;
 	struct api *api;
-	struct cache *ds;             /* dataset copies (cache.c) */
+	struct replica *ds;           /* dataset copies (replica.c) */
 	struct spoke_hub_io hub_io;   /* the hub link, as the daemon wired it */
 
 	/* The iteration's write transaction: begun on first use, committed

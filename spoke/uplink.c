@@ -23,7 +23,7 @@
 
 #include "onestop.pb-c.h"
 
-#include "cache.h"
+#include "replica.h"
 #include "err.h"
 #include "log.h"
 #include "spoke.h"
