@@ -56,7 +56,8 @@ int reads_serve(struct spoke *sp, const struct Onestop__ApiRequest *req,
  * (filled, not found, or failed: replica_fetch_get), into *out (never
  * pending): the entry or the verified assertion, or the error (the
  * fetch's own code and sentence when it failed). 0 or OS_ENOMEM as for
- * reads_serve. The caller forgets the fetch afterwards. */
+ * reads_serve. w is the caller's and must not lie in *out. The caller
+ * forgets the fetch afterwards. */
 int reads_resume(struct spoke *sp, const struct reads_wait *w, uint64_t request_id,
 		 struct reads_reply *out);
 
