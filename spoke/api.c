@@ -24,6 +24,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "reads.h"
 #include "replica.h"
 #include "replica_fetch.h"
@@ -402,11 +403,13 @@ static int api_do_ack(struct spoke *sp, struct api_req *r)
 	return rc;
 }
 
-int api_drain(struct spoke *sp, unsigned budget)
+/* api_drain, counting the requests received into *count. */
+static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 {
 	struct api *a = sp->api;
 	uint64_t now_ms = os_now_ms();
 	int rc = 0;
+	*count = 0;
 	for (unsigned i = 0; i < budget && rc == 0; i++) {
 		struct api_route rt = {0};
 		zmq_msg_t body;
@@ -416,6 +419,7 @@ int api_drain(struct spoke *sp, unsigned budget)
 			zmq_msg_close(&body);
 			break;
 		}
+		(*count)++;
 		if (got < 0) {
 			os_log(OS_LOG_DEBUG, "api_bad_envelope", "reason=\"unusable routing frames\"");
 			zmq_msg_close(&body);
@@ -462,6 +466,12 @@ int api_drain(struct spoke *sp, unsigned budget)
 		}
 	}
 	return rc;
+}
+
+int api_drain(struct spoke *sp, unsigned budget)
+{
+	unsigned n;
+	return api_drain_count(sp, budget, &n);
 }
 
 /* ------------------------------------------------------------ signing */
@@ -1166,4 +1176,47 @@ void api_close(struct spoke *sp)
 void *api_socket(const struct spoke *sp)
 {
 	return sp->api ? sp->api->sock : NULL;
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void *api_hook_socket(void *ctx)
+{
+	return api_socket(ctx);
+}
+
+static unsigned api_hook_drain(void *ctx)
+{
+	unsigned n;
+	api_drain_count(ctx, API_DRAIN_BUDGET, &n);
+	return n;
+}
+
+static void api_hook_work(void *ctx)
+{
+	api_flush_sends(ctx);
+}
+
+static void api_hook_after_commit(void *ctx, int commit_rc)
+{
+	api_after_commit(ctx, commit_rc);
+}
+
+static uint64_t api_hook_deadline(void *ctx)
+{
+	return api_deadline_us(ctx);
+}
+
+int api_attach(struct spoke *sp, struct loop *l)
+{
+	const struct loop_hooks h = {
+		.name = "api",
+		.socket = api_hook_socket,
+		.drain = api_hook_drain,
+		.work = api_hook_work,
+		.after_commit = api_hook_after_commit,
+		.deadline_us = api_hook_deadline,
+		.ctx = sp,
+	};
+	return loop_add(l, &h);
 }

@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 struct spoke;
+struct loop;
+
+#define API_DRAIN_BUDGET 4096u       /* requests one drain hook receives at most */
 
 /* Bind the API socket at sp->conf.api (for ipc://, create the directory
  * and remove a stale socket file first; refuse a socket a live process
@@ -52,5 +55,14 @@ void api_after_commit(struct spoke *sp, int commit_rc);
 /* The next time (monotonic us) a waiting request times out (or, while a
  * Recv waits, an inbox lease expires), or UINT64_MAX for none. */
 uint64_t api_deadline_us(const struct spoke *sp);
+
+/* Register the API with l (common/loop.h) for a daemon that runs its
+ * modules through hooks: its socket, drain (api_drain of up to
+ * API_DRAIN_BUDGET requests), work (api_flush_sends), after_commit
+ * (api_after_commit) and deadline (api_deadline_us); ctx is sp. Register
+ * it after the hooks whose after-commit work its replies depend on (the
+ * hub link's commit bookkeeping) and before the hub link's pushes, as the
+ * spoke's loop orders them today. 0 or OS_EFULL (the loop is full). */
+int api_attach(struct spoke *sp, struct loop *l);
 
 #endif

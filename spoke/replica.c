@@ -16,6 +16,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "registry.h"
 #include "replica_fetch.h"
 #include "replica_lru.h"
@@ -766,6 +767,21 @@ uint64_t replica_deadline_us(const struct spoke *sp)
 {
 	(void)sp;
 	return UINT64_MAX;
+}
+
+static void replica_hook_after_commit(void *ctx, int commit_rc)
+{
+	replica_after_commit(ctx, commit_rc);
+}
+
+int replica_attach(struct spoke *sp, struct loop *l)
+{
+	const struct loop_hooks h = {
+		.name = "replica",
+		.after_commit = replica_hook_after_commit,
+		.ctx = sp,
+	};
+	return loop_add(l, &h);
 }
 
 /* ------------------------------------------------------------ for reads */

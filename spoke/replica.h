@@ -18,6 +18,7 @@
 #include "store.h"
 
 struct spoke;
+struct loop;
 struct replica_fetches;
 struct Onestop__Changes;
 struct Onestop__Snapshot;
@@ -66,6 +67,11 @@ void replica_after_commit(struct spoke *sp, int commit_rc);
 /* The replica has no timer work: UINT64_MAX. (The API holds every request
  * that waits, with its deadline.) */
 uint64_t replica_deadline_us(const struct spoke *sp);
+
+/* Register the replica with l (common/loop.h): its after-commit hook
+ * (replica_after_commit, ctx sp); frames reach it through the hub link,
+ * not through the loop. 0 or OS_EFULL (the loop is full). */
+int replica_attach(struct spoke *sp, struct loop *l);
 
 /* ------------------------------------------------------------ for reads.c, api.c */
 

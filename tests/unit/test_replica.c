@@ -21,6 +21,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "registry.h"
 #include "store.h"
 #include "util.h"
@@ -804,6 +805,64 @@ static void test_reads_hit_miss_pending(void **state)
 	fx_free(x);
 }
 
+/* ---------------------------------------------------------------- loop */
+
+static int st_dirty(void *ctx)
+{
+	return ((struct spoke *)ctx)->txn_dirty;
+}
+
+static int st_failed(void *ctx)
+{
+	return ((struct spoke *)ctx)->txn_err != 0;
+}
+
+static int st_commit(void *ctx)
+{
+	struct spoke *sp = ctx;
+	int rc = sp->txn_dirty && !sp->txn_err ? store_commit(&sp->txn) : sp->txn_err;
+
+	store_abort(&sp->txn);
+	sp->txn_dirty = 0;
+	sp->txn_err = 0;
+	return rc;
+}
+
+static void test_attached_to_a_loop(void **state)
+{
+	struct fx *x = fx_new(100);
+	const struct loop_state ls = { st_dirty, st_failed, st_commit, &x->sp };
+	Onestop__Change it = ONESTOP__CHANGE__INIT, *its[] = {&it};
+	Onestop__Changes f = ONESTOP__CHANGES__INIT;
+	struct loop *l = NULL;
+	struct chg c[1];
+
+	(void)state;
+	assert_int_equal(loop_new(&ls, &l), 0);
+	assert_int_equal(replica_attach(&x->sp, l), 0);
+	chg_parse(FULL, "1:a=x", c, 1);
+	it.seq = c[0].seq;
+	it.signed_.data = c[0].sg;
+	it.signed_.len = c[0].len;
+	f.dataset = FULL;
+	f.epoch.data = (uint8_t *)epoch_a;
+	f.epoch.len = 16;
+	f.n_items = 1;
+	f.items = its;
+	assert_int_equal(replica_changes(&x->sp, &f), 0);
+	/* Nothing is acknowledged before the loop's commit ... */
+	assert_int_equal(x->n_acks, 0);
+	assert_int_equal(loop_iterate(l), 0);
+	/* ... and the after-commit hook acknowledges what it committed. */
+	assert_int_equal(x->n_acks, 1);
+	assert_int_equal(x->ack_seq, 1);
+	fx_expect(x, FULL, "a=x@1");
+	assert_int_equal(replica_deadline_us(&x->sp), UINT64_MAX);
+	chg_free(c, 1);
+	loop_free(&l);
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_cached_evicts_at_start),
 		cmocka_unit_test(test_fetch_outcomes),
 		cmocka_unit_test(test_reads_hit_miss_pending),
+		cmocka_unit_test(test_attached_to_a_loop),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
