@@ -91,7 +91,8 @@ void replica_position(const struct spoke *sp, const char *name, uint64_t *seq, i
 /* The digest (ds_digest) and entry count of what dataset name holds,
  * through t (a read transaction after the commit): reused when nothing of
  * it was written since it was last computed and committed, else computed
- * by a scan. 0 or a store error. */
+ * by a scan. 0, OS_EINVAL (a name too long) or a store error (OS_ESTORE,
+ * OS_ENOMEM). */
 int replica_digest(struct spoke *sp, struct store_txn *t, const char *name, os_hash out,
 		   uint64_t *count);
 
