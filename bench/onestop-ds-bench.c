@@ -3,7 +3,7 @@
  * the benchmark prints the change-stream throughput hub -> spokes (until b
  * and c hold seq N), the catch-up time of b after N more changes went by
  * while it was stopped, and the local get latency at b through the API
- * socket (onestop_get) and in process without the socket (cache_read on
+ * socket (onestop_get) and in process without the socket (replica_read on
  * b's store once b is stopped). A benchmark, not a test: it prints figures
  * and asserts nothing about speed. */
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cache.h"
+#include "replica_read.h"
 #include "ds_harness.h"
 #include "err.h"
 #include "store.h"
@@ -204,11 +204,11 @@ out:
 	return rc;
 }
 
-/* Latency of cache_read in this process on b's store (b stopped). */
+/* Latency of replica_read in this process on b's store (b stopped). */
 static int local_gets(struct net_proc *b, const struct bench_opts *o, struct bench_result *r)
 {
 	uint64_t *s = malloc((size_t)o->gets * sizeof *s), x = 0x2545f4914f6cdd1dull;
-	struct cache_entry *e = malloc(sizeof *e);
+	struct replica_entry *e = malloc(sizeof *e);
 	struct store *st = NULL;
 	size_t k = 0;
 	int rc = -1;
@@ -216,8 +216,8 @@ static int local_gets(struct net_proc *b, const struct bench_opts *o, struct ben
 	if (!s || !e)
 		goto out;
 	if ((rc = store_open(b->data_dir, BENCH_SPOKE_MAP_MB, 16, &st)) != 0 ||
-	    (rc = cache_dbis(st, NULL, NULL)) != 0) {
-		fprintf(stderr, "onestop-ds-bench: cannot open the cache in %s: %d %s\n",
+	    (rc = replica_dbis(st, NULL, NULL)) != 0) {
+		fprintf(stderr, "onestop-ds-bench: cannot open the replica in %s: %d %s\n",
 			b->data_dir, rc, os_strerror(rc));
 		rc = -1;
 		goto out;
@@ -228,7 +228,7 @@ static int local_gets(struct net_proc *b, const struct bench_opts *o, struct ben
 
 		ds_item_code(key, sizeof key, "a", 1 + (unsigned)(rnd(&x) % o->items));
 		t0 = now_ns();
-		if (cache_read(st, ONESTOP_DS_ITEMS, key, e) != 0 || e->value_len == 0)
+		if (replica_read(st, ONESTOP_DS_ITEMS, key, e) != 0 || e->value_len == 0)
 			r->misses++;
 		s[k++] = now_ns() - t0;
 	}
@@ -347,7 +347,7 @@ static void usage(FILE *f)
 		"            first answer)\n"
 		"  get       median and p99 of a get of a random item at b: through the API\n"
 		"            socket (onestop_get, b running) and in process without the socket\n"
-		"            (cache_read on b's store, b stopped)\n"
+		"            (replica_read on b's store, b stopped)\n"
 		"  --items N     items published, and changes in the catch-up (default 100000)\n"
 		"  --batch B     puts per onestop_put (default 1000, at most %d)\n"
 		"  --gets G      samples per latency figure (default 100000)\n"
@@ -451,7 +451,7 @@ int main(int argc, char **argv)
 	}
 	if (good) {
 		printf("median of %u runs: stream %.0f changes/s; catch-up %.2f s (%.2f s after "
-		       "ready); get us socket p50 %.1f p99 %.1f, in process (cache_read) p50 %.2f "
+		       "ready); get us socket p50 %.1f p99 %.1f, in process (replica_read) p50 %.2f "
 		       "p99 %.2f; one Datasets call %.1f ms\n",
 		       good, median_of(res, o.runs, offsetof(struct bench_result, stream_cps)),
 		       median_of(res, o.runs, offsetof(struct bench_result, catchup_s)),

@@ -1,8 +1,10 @@
 /* The spoke's local API socket: apps (DEALER clients, or REQ) send
  * ApiRequests; each is checked, Sends are batch-signed into the outbox,
- * Acks delete inbox entries, and replies that depend on the store go out
- * only after the iteration's commit. Recv hands out leased inbox entries
- * and may wait (parked) for messages to arrive. */
+ * Acks delete inbox entries, reads are served by reads.c, and replies that
+ * depend on the store go out only after the iteration's commit. Every
+ * request that waits (a Recv for messages to arrive, a read for the hub to
+ * fill a cached-mode miss) is held in the one wait table here, with its
+ * deadline and what wakes it. */
 #include "api.h"
 
 #include <errno.h>
@@ -18,20 +20,33 @@
 
 #include "onestop.pb-c.h"
 
-#include "cache.h"
 #include "dataset.h"
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "loop.h"
+#include "reads.h"
+#include "replica.h"
+#include "replica_fetch.h"
 #include "spoke.h"
 #include "util.h"
 
 #define API_MAX_BATCH 10000u         /* messages per Send, Recv, Ack or Put */
 #define API_ROUTE_BYTES 256u         /* longest routing frame we echo */
+#define API_MAX_ROUTE 4u             /* envelope frames before the body */
 #define API_MAX_PARKED 10000u        /* Recv requests waiting at once */
 #define API_RECV_BYTES (64u << 20)   /* payload bytes in one Recv reply */
 #define API_MAX_WAIT_MS 3600000u     /* longest Recv wait honoured */
 #define API_MSG_LEN 200
+
+/* The frames before a request's body (the ROUTER's routing id, and an
+ * empty delimiter for a REQ client), echoed before its reply. buf holds
+ * them concatenated (malloc'd; NULL once moved or freed). */
+struct api_route {
+	unsigned n;
+	size_t len[API_MAX_ROUTE];
+	uint8_t *buf;
+};
 
 /* One request drained in this iteration, waiting for its reply. */
 struct api_req {
@@ -47,11 +62,20 @@ struct api_req {
 	uint32_t acked;              /* Ack: entries deleted */
 };
 
-struct api_parked {
+enum api_wait_kind {
+	API_WAIT_RECV,               /* wakes when inbox messages are free */
+	API_WAIT_READ,               /* wakes when its fetch has settled */
+};
+
+/* A request that waits: answered when what it waits for happens, or at
+ * its deadline. */
+struct api_wait {
+	enum api_wait_kind kind;
 	struct api_route route;
 	uint64_t request_id;
-	uint32_t max;
 	uint64_t deadline_us;
+	uint32_t max;                /* Recv: messages at most */
+	struct reads_wait *read;     /* read: what it waits for (malloc'd) */
 };
 
 struct api {
@@ -59,14 +83,15 @@ struct api {
 	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* to remove at stop, or "" */
 	struct api_req *reqs;
 	size_t n_reqs, cap_reqs;
-	struct api_parked *parked;
-	size_t n_parked, cap_parked;
+	struct api_wait *waits;      /* in arrival order */
+	size_t n_waits, cap_waits;
+	size_t n_recv_waits;
 	uint64_t pending_msgs;       /* messages of this iteration's accepted Sends */
 };
 
 static uint8_t api_empty[1];
 
-void api_route_free(struct api_route *rt)
+static void api_route_free(struct api_route *rt)
 {
 	free(rt->buf);
 	rt->buf = NULL;
@@ -91,18 +116,13 @@ static void api_free_buf(void *data, void *hint)
 	free(data);
 }
 
-void api_send_reply(struct spoke *sp, const struct api_route *rt,
-		    const Onestop__ApiReply *rep)
+/* Send the packed reply buf (n bytes, malloc'd: taken over) to request
+ * request_id behind rt's frames. A client that is gone or not reading
+ * loses it; nothing else depends on it. */
+static void api_send_packed(struct spoke *sp, const struct api_route *rt, uint64_t request_id,
+			    uint8_t *buf, size_t n)
 {
 	void *s = sp->api->sock;
-	size_t n = onestop__api_reply__get_packed_size(rep);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (!buf) {
-		os_log(OS_LOG_ERROR, "api_reply_lost", "request_id=%llu code=ENOMEM",
-		       (unsigned long long)rep->request_id);
-		return;
-	}
-	onestop__api_reply__pack(rep, buf);
 	size_t off = 0;
 	for (unsigned i = 0; i < rt->n; i++) {
 		if (zmq_send(s, rt->buf + off, rt->len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
@@ -119,9 +139,29 @@ void api_send_reply(struct spoke *sp, const struct api_route *rt,
 	}
 	return;
 fail:
-	os_log(OS_LOG_DEBUG, "api_reply_lost", "request_id=%llu reason=\"%s\"",
-	       (unsigned long long)rep->request_id, zmq_strerror(errno));
+	os_log(OS_LOG_DEBUG, "api_reply_lost", "request_id=%llu reason=%s",
+	       (unsigned long long)request_id, OS_Q(zmq_strerror(errno)));
 	free(buf);
+}
+
+static void api_reply_lost(uint64_t request_id)
+{
+	os_log(OS_LOG_ERROR, "api_reply_lost", "request_id=%llu code=ENOMEM",
+	       (unsigned long long)request_id);
+}
+
+/* Pack rep and send it behind rt's frames. */
+static void api_send_reply(struct spoke *sp, const struct api_route *rt,
+			   const Onestop__ApiReply *rep)
+{
+	size_t n = onestop__api_reply__get_packed_size(rep);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf) {
+		api_reply_lost(rep->request_id);
+		return;
+	}
+	onestop__api_reply__pack(rep, buf);
+	api_send_packed(sp, rt, rep->request_id, buf, n);
 }
 
 static void api_reply_code(struct spoke *sp, const struct api_route *rt, uint64_t request_id,
@@ -213,18 +253,11 @@ static struct api_req *api_req_add(struct api *a)
 
 static void api_refused(struct spoke *sp, const struct api_req *r)
 {
-	char msg[API_MSG_LEN];
-	size_t i = 0;
-
 	sp->stats.refused++;
-	/* A Put's reason may quote keys: keep the log value printable. */
-	for (; r->msg[i] && i + 1 < sizeof msg; i++)
-		msg[i] = r->msg[i] == '"' || r->msg[i] == '\\' ||
-				 (unsigned char)r->msg[i] < 0x20 ? '?' : r->msg[i];
-	msg[i] = '\0';
+	/* A Put's reason may quote keys. */
 	os_log(OS_LOG_INFO, r->op == ONESTOP__API_REQUEST__OP_PUT ? "put_refused" : "send_refused",
-	       "request_id=%llu code=%s reason=\"%s\"", (unsigned long long)r->request_id,
-	       os_errname(r->code), msg);
+	       "request_id=%llu code=%s reason=%s", (unsigned long long)r->request_id,
+	       os_errname(r->code), OS_Q(r->msg));
 }
 
 /* Messages a pending Send or Put signs. */
@@ -370,11 +403,13 @@ static int api_do_ack(struct spoke *sp, struct api_req *r)
 	return rc;
 }
 
-int api_drain(struct spoke *sp, unsigned budget)
+/* api_drain, counting the requests received into *count. */
+static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 {
 	struct api *a = sp->api;
 	uint64_t now_ms = os_now_ms();
 	int rc = 0;
+	*count = 0;
 	for (unsigned i = 0; i < budget && rc == 0; i++) {
 		struct api_route rt = {0};
 		zmq_msg_t body;
@@ -384,6 +419,7 @@ int api_drain(struct spoke *sp, unsigned budget)
 			zmq_msg_close(&body);
 			break;
 		}
+		(*count)++;
 		if (got < 0) {
 			os_log(OS_LOG_DEBUG, "api_bad_envelope", "reason=\"unusable routing frames\"");
 			zmq_msg_close(&body);
@@ -430,6 +466,12 @@ int api_drain(struct spoke *sp, unsigned budget)
 		}
 	}
 	return rc;
+}
+
+int api_drain(struct spoke *sp, unsigned budget)
+{
+	unsigned n;
+	return api_drain_count(sp, budget, &n);
 }
 
 /* ------------------------------------------------------------ signing */
@@ -713,26 +755,57 @@ static void api_reply_ack(struct spoke *sp, const struct api_req *r)
 	api_send_reply(sp, &r->route, &rep);
 }
 
-static int api_park(struct api *a, struct api_req *r, uint32_t max, uint32_t wait_ms,
-		    uint64_t now_us)
+/* ------------------------------------------------------------ waits */
+
+/* A new wait for request_id (its route moved from rt), due at deadline_us:
+ * NULL when the table cannot grow (rt unchanged). */
+static struct api_wait *api_wait_add(struct api *a, enum api_wait_kind kind,
+				     struct api_route *rt, uint64_t request_id,
+				     uint64_t deadline_us)
 {
-	if (a->n_parked >= API_MAX_PARKED)
-		return OS_EAGAIN;
-	if (a->n_parked == a->cap_parked) {
-		size_t cap = a->cap_parked ? a->cap_parked * 2 : 16;
-		struct api_parked *n = realloc(a->parked, cap * sizeof *n);
+	if (a->n_waits == a->cap_waits) {
+		size_t cap = a->cap_waits ? a->cap_waits * 2 : 16;
+		struct api_wait *n = realloc(a->waits, cap * sizeof *n);
 		if (!n)
-			return OS_ENOMEM;
-		a->parked = n;
-		a->cap_parked = cap;
+			return NULL;
+		a->waits = n;
+		a->cap_waits = cap;
 	}
-	struct api_parked *p = &a->parked[a->n_parked++];
-	p->route = r->route; /* moved */
-	r->route.buf = NULL;
-	r->route.n = 0;
-	p->request_id = r->request_id;
-	p->max = max;
-	p->deadline_us = now_us + (uint64_t)wait_ms * 1000u;
+	struct api_wait *w = &a->waits[a->n_waits++];
+	memset(w, 0, sizeof *w);
+	w->kind = kind;
+	w->route = *rt; /* moved */
+	rt->buf = NULL;
+	rt->n = 0;
+	w->request_id = request_id;
+	w->deadline_us = deadline_us;
+	if (kind == API_WAIT_RECV)
+		a->n_recv_waits++;
+	return w;
+}
+
+/* Forget w (answered), and what it held. */
+static void api_wait_free(struct spoke *sp, struct api_wait *w)
+{
+	if (w->kind == API_WAIT_RECV)
+		sp->api->n_recv_waits--;
+	if (w->read)
+		replica_fetch_forget(replica_fetches(sp), w->read->fetch_id);
+	free(w->read);
+	w->read = NULL;
+	api_route_free(&w->route);
+}
+
+static int api_park_recv(struct api *a, struct api_req *r, uint32_t max, uint32_t wait_ms,
+			 uint64_t now_us)
+{
+	if (a->n_recv_waits >= API_MAX_PARKED)
+		return OS_EAGAIN;
+	struct api_wait *w = api_wait_add(a, API_WAIT_RECV, &r->route, r->request_id,
+					  now_us + (uint64_t)wait_ms * 1000u);
+	if (!w)
+		return OS_ENOMEM;
+	w->max = max;
 	return 0;
 }
 
@@ -747,28 +820,95 @@ static void api_reply_empty_recv(struct spoke *sp, const struct api_route *rt,
 	api_send_reply(sp, rt, &rep);
 }
 
-/* Serve parked Recvs in arrival order while messages are free; answer
- * the ones whose wait is over with an empty result. */
-static void api_serve_parked(struct spoke *sp, struct store_txn **t, uint64_t now_us)
+/* Send what the read server answered (rc, rr) to the request behind rt,
+ * or, when it is pending, hold the request until its fetch settles. */
+static void api_answer_read(struct spoke *sp, struct api_route *rt, uint64_t request_id,
+			    int rc, struct reads_reply *rr, uint64_t now_us)
+{
+	if (rc < 0) {
+		api_reply_lost(request_id);
+		return;
+	}
+	if (!rr->pending) {
+		api_send_packed(sp, rt, request_id, rr->buf, rr->len);
+		return;
+	}
+	struct reads_wait *rw = malloc(sizeof *rw);
+	struct api_wait *w = NULL;
+	if (rw)
+		w = api_wait_add(sp->api, API_WAIT_READ, rt, request_id,
+				 now_us + (uint64_t)rr->wait.wait_ms * 1000u);
+	if (!w) {
+		free(rw);
+		replica_fetch_forget(replica_fetches(sp), rr->wait.fetch_id);
+		api_reply_code(sp, rt, request_id, OS_ENOMEM,
+			       "the hub cannot be asked now: out of memory");
+		return;
+	}
+	*rw = rr->wait;
+	w->read = rw;
+}
+
+/* A read's wait after the commit (commit_rc its result; up: the hub
+ * session): 1 when it was answered. */
+static int api_wake_read(struct spoke *sp, struct api_wait *w, int commit_rc, int up,
+			 uint64_t now_us)
+{
+	const struct replica_fetch *f = replica_fetch_get(replica_fetches(sp), w->read->fetch_id);
+	enum replica_fetch_state st = f ? f->state : REPLICA_FETCH_PENDING;
+	char msg[READS_MSG_MAX];
+
+	if (st == REPLICA_FETCH_FILLED && commit_rc < 0) {
+		snprintf(msg, sizeof msg, "the store could not commit: %s", os_strerror(commit_rc));
+		api_reply_code(sp, &w->route, w->request_id, commit_rc, msg);
+	} else if (st != REPLICA_FETCH_PENDING) {
+		struct reads_reply rr;
+		int rc = reads_resume(sp, w->read, w->request_id, &rr);
+		api_answer_read(sp, &w->route, w->request_id, rc, &rr, now_us);
+	} else if (now_us >= w->deadline_us) {
+		snprintf(msg, sizeof msg, "the hub did not answer for %s within %u ms", w->read->key,
+			 w->read->wait_ms);
+		api_reply_code(sp, &w->route, w->request_id, OS_ETIMEDOUT, msg);
+	} else if (!up) {
+		snprintf(msg, sizeof msg, "%s is not held here and the hub became unreachable",
+			 w->read->key);
+		api_reply_code(sp, &w->route, w->request_id, OS_ECONN, msg);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Serve the waiting requests in arrival order: Recvs while messages are
+ * free (an empty result once their wait is over), reads whose fetch
+ * settled (an error once their wait is over, or at once when the hub
+ * became unreachable). */
+static void api_serve_waits(struct spoke *sp, struct store_txn **t, int commit_rc,
+			    uint64_t now_us)
 {
 	struct api *a = sp->api;
+	int up = spoke_hub_up(sp);
 	size_t j = 0;
-	for (size_t i = 0; i < a->n_parked; i++) {
-		struct api_parked *p = &a->parked[i];
+	for (size_t i = 0; i < a->n_waits; i++) {
+		struct api_wait *w = &a->waits[i];
 		int n = 0;
-		if (inbox_available(sp))
-			n = api_serve_recv(sp, t, &p->route, p->request_id, p->max, 0, now_us);
-		if (n == 0 && now_us >= p->deadline_us) {
-			api_reply_empty_recv(sp, &p->route, p->request_id);
-			n = 1;
+		if (w->kind == API_WAIT_READ) {
+			n = api_wake_read(sp, w, commit_rc, up, now_us);
+		} else {
+			if (inbox_available(sp))
+				n = api_serve_recv(sp, t, &w->route, w->request_id, w->max, 0, now_us);
+			if (n == 0 && now_us >= w->deadline_us) {
+				api_reply_empty_recv(sp, &w->route, w->request_id);
+				n = 1;
+			}
 		}
 		if (n != 0) {
-			api_route_free(&p->route);
+			api_wait_free(sp, w);
 			continue;
 		}
-		a->parked[j++] = *p;
+		a->waits[j++] = *w;
 	}
-	a->n_parked = j;
+	a->n_waits = j;
 }
 
 static void api_serve_new_recv(struct spoke *sp, struct store_txn **t, struct api_req *r,
@@ -779,12 +919,12 @@ static void api_serve_new_recv(struct spoke *sp, struct store_txn **t, struct ap
 	uint32_t wait_ms = q->wait_ms < API_MAX_WAIT_MS ? q->wait_ms : API_MAX_WAIT_MS;
 	if (max > API_MAX_BATCH)
 		max = API_MAX_BATCH;
-	/* Parked requests were served first, so whatever is free now may go
+	/* Waiting requests were served first, so whatever is free now may go
 	 * to this one. */
 	int n = api_serve_recv(sp, t, &r->route, r->request_id, max, wait_ms == 0, now_us);
 	if (n != 0 || wait_ms == 0)
 		return;
-	int rc = api_park(sp->api, r, max, wait_ms, now_us);
+	int rc = api_park_recv(sp->api, r, max, wait_ms, now_us);
 	if (rc < 0)
 		api_reply_code(sp, &r->route, r->request_id, rc,
 			       "too many Recv requests are waiting; retry later");
@@ -827,20 +967,25 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		case ONESTOP__API_REQUEST__OP_LIST:
 		case ONESTOP__API_REQUEST__OP_DATASETS:
 		case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
-		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
+		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY: {
 			/* Read from the committed store; may wait for the hub. */
-			replica_serve(sp, &r->route, r->req);
+			struct reads_reply rr;
+			int rc = reads_serve(sp, r->req, &rr);
+			api_answer_read(sp, &r->route, r->request_id, rc, &rr, now_us);
 			break;
+		}
 		default:
-			break; /* Recv: below, after the parked ones */
+			break; /* Recv: below, after the waiting ones */
 		}
 	}
 
-	if (a->n_parked > 0) {
-		uint64_t exp = inbox_lease_next_expiry(sp);
-		if (exp && exp <= now_us)
-			inbox_lease_gc(sp, now_us);
-		api_serve_parked(sp, &t, now_us);
+	if (a->n_waits > 0) {
+		if (a->n_recv_waits > 0) {
+			uint64_t exp = inbox_lease_next_expiry(sp);
+			if (exp && exp <= now_us)
+				inbox_lease_gc(sp, now_us);
+		}
+		api_serve_waits(sp, &t, commit_rc, now_us);
 	}
 	for (size_t i = 0; i < a->n_reqs; i++) {
 		struct api_req *r = &a->reqs[i];
@@ -871,14 +1016,16 @@ uint64_t api_deadline_us(const struct spoke *sp)
 {
 	const struct api *a = sp->api;
 	uint64_t d = UINT64_MAX;
-	if (a->n_parked == 0)
+	if (a->n_waits == 0)
 		return d;
-	for (size_t i = 0; i < a->n_parked; i++)
-		if (a->parked[i].deadline_us < d)
-			d = a->parked[i].deadline_us;
-	uint64_t exp = inbox_lease_next_expiry(sp);
-	if (exp && exp < d)
-		d = exp;
+	for (size_t i = 0; i < a->n_waits; i++)
+		if (a->waits[i].deadline_us < d)
+			d = a->waits[i].deadline_us;
+	if (a->n_recv_waits > 0) {
+		uint64_t exp = inbox_lease_next_expiry(sp);
+		if (exp && exp < d)
+			d = exp;
+	}
 	return d;
 }
 
@@ -918,8 +1065,9 @@ static int api_prepare_ipc(const char *path)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (api_mkdirs(dir) != 0) {
-			os_log(OS_LOG_ERROR, "api_socket", "dir=%s reason=\"cannot create: %s\"", dir,
-			       strerror(errno));
+			char why[128];
+			snprintf(why, sizeof why, "cannot create: %s", strerror(errno));
+			os_log(OS_LOG_ERROR, "api_socket", "dir=%s reason=%s", dir, OS_Q(why));
 			return OS_EIO;
 		}
 	}
@@ -945,8 +1093,9 @@ static int api_prepare_ipc(const char *path)
 		return OS_EEXIST;
 	}
 	if (unlink(path) != 0 && errno != ENOENT) {
-		os_log(OS_LOG_ERROR, "api_socket", "path=%s reason=\"cannot remove stale socket: %s\"",
-		       path, strerror(errno));
+		char why[128];
+		snprintf(why, sizeof why, "cannot remove stale socket: %s", strerror(errno));
+		os_log(OS_LOG_ERROR, "api_socket", "path=%s reason=%s", path, OS_Q(why));
 		return OS_EIO;
 	}
 	os_log(OS_LOG_INFO, "api_stale_socket", "path=%s action=removed", path);
@@ -965,7 +1114,7 @@ int api_open(struct spoke *sp, char *bound, size_t size)
 		return rc;
 	a->sock = zmq_socket(sp->zctx, ZMQ_ROUTER);
 	if (!a->sock) {
-		os_log(OS_LOG_ERROR, "api_socket", "reason=\"%s\"", zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "api_socket", "reason=%s", OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
 	/* A short linger lets the last replies out at a clean stop. */
@@ -978,8 +1127,8 @@ int api_open(struct spoke *sp, char *bound, size_t size)
 	    zmq_setsockopt(a->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
 	    zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
 	    zmq_bind(a->sock, sp->conf.api) != 0) {
-		os_log(OS_LOG_ERROR, "api_socket", "api=%s reason=\"%s\"", sp->conf.api,
-		       zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "api_socket", "api=%s reason=%s", sp->conf.api,
+		       OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
 	/* Ours from now on: removed at a clean stop (libzmq leaves it). */
@@ -996,12 +1145,15 @@ void api_close(struct spoke *sp)
 	struct api *a = sp->api;
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->n_parked; i++) {
-		if (a->sock)
-			api_reply_empty_recv(sp, &a->parked[i].route, a->parked[i].request_id);
-		api_route_free(&a->parked[i].route);
+	for (size_t i = 0; i < a->n_waits; i++) {
+		struct api_wait *w = &a->waits[i];
+		if (a->sock && w->kind == API_WAIT_RECV)
+			api_reply_empty_recv(sp, &w->route, w->request_id);
+		else if (a->sock)
+			api_reply_code(sp, &w->route, w->request_id, OS_ECONN, "the spoke is stopping");
+		api_wait_free(sp, w);
 	}
-	free(a->parked);
+	free(a->waits);
 	for (size_t i = 0; i < a->n_reqs; i++) {
 		api_route_free(&a->reqs[i].route);
 		api_req_free_puts(&a->reqs[i]);
@@ -1012,9 +1164,11 @@ void api_close(struct spoke *sp)
 	free(a->reqs);
 	if (a->sock)
 		zmq_close(a->sock);
-	if (a->ipc_path[0] && unlink(a->ipc_path) != 0 && errno != ENOENT)
-		os_log(OS_LOG_WARN, "api_socket", "path=%s reason=\"cannot remove: %s\"", a->ipc_path,
-		       strerror(errno));
+	if (a->ipc_path[0] && unlink(a->ipc_path) != 0 && errno != ENOENT) {
+		char why[128];
+		snprintf(why, sizeof why, "cannot remove: %s", strerror(errno));
+		os_log(OS_LOG_WARN, "api_socket", "path=%s reason=%s", a->ipc_path, OS_Q(why));
+	}
 	free(a);
 	sp->api = NULL;
 }
@@ -1022,4 +1176,47 @@ void api_close(struct spoke *sp)
 void *api_socket(const struct spoke *sp)
 {
 	return sp->api ? sp->api->sock : NULL;
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void *api_hook_socket(void *ctx)
+{
+	return api_socket(ctx);
+}
+
+static unsigned api_hook_drain(void *ctx)
+{
+	unsigned n;
+	api_drain_count(ctx, API_DRAIN_BUDGET, &n);
+	return n;
+}
+
+static void api_hook_work(void *ctx)
+{
+	api_flush_sends(ctx);
+}
+
+static void api_hook_after_commit(void *ctx, int commit_rc)
+{
+	api_after_commit(ctx, commit_rc);
+}
+
+static uint64_t api_hook_deadline(void *ctx)
+{
+	return api_deadline_us(ctx);
+}
+
+int api_attach(struct spoke *sp, struct loop *l)
+{
+	const struct loop_hooks h = {
+		.name = "api",
+		.socket = api_hook_socket,
+		.drain = api_hook_drain,
+		.work = api_hook_work,
+		.after_commit = api_hook_after_commit,
+		.deadline_us = api_hook_deadline,
+		.ctx = sp,
+	};
+	return loop_add(l, &h);
 }

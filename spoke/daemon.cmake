@@ -1,10 +1,20 @@
-# onestop-spoke: the spoke daemon (start-up and loop, registry, link to the hub,
-# outbox, inbox, dataset cache, local API socket).
-# The local reads of the dataset copies (cache_dbis, cache_read), free of
-# the daemon: the benchmark links them too.
-add_library(onestop_spoke_cache STATIC ${CMAKE_CURRENT_LIST_DIR}/cache_read.c)
-target_include_directories(onestop_spoke_cache PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(onestop_spoke_cache PUBLIC onestop_common onestop_proto)
+# onestop-spoke: the spoke daemon (start-up and loop, uplink to the hub,
+# outbox, inbox, dataset replica, local API socket).
+# The in-process read path of the dataset replica (replica_dbis,
+# replica_read), free of the daemon: the benchmark links it too.
+add_library(onestop_spoke_replica_read STATIC ${CMAKE_CURRENT_LIST_DIR}/replica_read.c)
+target_include_directories(onestop_spoke_replica_read PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(onestop_spoke_replica_read PUBLIC onestop_common onestop_proto)
+# The replica (apply, LRU, fetches) and the read server, constructible
+# without the daemon (tests/unit/test_replica.c); they use the shared
+# state's primitives (state.c), which the daemon or the test links.
+add_library(onestop_spoke_replica STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/replica.c
+  ${CMAKE_CURRENT_LIST_DIR}/replica_lru.c
+  ${CMAKE_CURRENT_LIST_DIR}/replica_fetch.c
+  ${CMAKE_CURRENT_LIST_DIR}/reads.c)
+target_link_libraries(onestop_spoke_replica PUBLIC onestop_spoke_replica_read onestop_common
+                      onestop_proto)
 
 add_executable(onestop-spoke
   ${CMAKE_CURRENT_LIST_DIR}/main.c
@@ -13,9 +23,8 @@ add_executable(onestop-spoke
   ${CMAKE_CURRENT_LIST_DIR}/hublink.c
   ${CMAKE_CURRENT_LIST_DIR}/outbox.c
   ${CMAKE_CURRENT_LIST_DIR}/inbox.c
-  ${CMAKE_CURRENT_LIST_DIR}/api.c
-  ${CMAKE_CURRENT_LIST_DIR}/cache.c)
+  ${CMAKE_CURRENT_LIST_DIR}/api.c)
 target_include_directories(onestop-spoke PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(onestop-spoke PRIVATE onestop_spoke_cache onestop_common onestop_proto
+target_link_libraries(onestop-spoke PRIVATE onestop_spoke_replica onestop_common onestop_proto
                       PkgConfig::ZMQ)
 install(TARGETS onestop-spoke RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

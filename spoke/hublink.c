@@ -1,7 +1,7 @@
 /* The spoke's link to its hub (hublink.h): the ops of the common link
  * client filled from the spoke's modules. Pushes come from the outbox,
  * deliveries go to the inbox, the registry the hub sends goes to trust.c,
- * dataset frames to the replica (cache.c); the link itself knows none of
+ * dataset frames to the replica (replica.c); the link itself knows none of
  * them. */
 #include "hublink.h"
 
@@ -17,7 +17,7 @@
 #include "uplink.h"
 #include "util.h"
 
-#include "cache.h"
+#include "replica.h"
 #include "spoke.h"
 #include "trust.h"
 

@@ -27,16 +27,16 @@
 #include "util.h"
 
 #include "api.h"
-#include "cache.h"
 #include "hublink.h"
 #include "inbox.h"
 #include "outbox.h"
+#include "replica.h"
+#include "replica_read.h"
 #include "spoke.h"
 #include "trust.h"
 
 #define EXIT_CONFIG 2
 #define EXIT_START 1
-#define API_BUDGET 4096u        /* API requests drained per iteration */
 #define CACHE_SLOTS 4096u       /* verified batch roots remembered */
 #define STATS_EVERY_US 10000000u
 
@@ -183,7 +183,7 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "inbox", &sp->db_inbox)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
-	    (rc = cache_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
+	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=\"cannot open databases\"",
 		       sp->conf.data_dir, os_errname(rc));
 		return rc;
@@ -350,58 +350,6 @@ static int spoke_state_commit(void *ctx)
 	return rc;
 }
 
-/* ------------------------------------------------------------ API and replica hooks
- * WRAPPERS, to be replaced at merge: the API (api.c) and the dataset replica
- * (cache.c) belong to another change, which gives them attach functions of
- * their own; until then these register their existing entry points. */
-
-static void *spoke_api_socket(void *ctx)
-{
-	return api_socket(ctx);
-}
-
-/* api_drain does not count what it handled: say "something", so that the
- * loop's second drain of a committing iteration is always followed by the
- * work phase (api_flush_sends), as the loop did before. */
-static unsigned spoke_api_drain(void *ctx)
-{
-	api_drain(ctx, API_BUDGET);
-	return 1;
-}
-
-static void spoke_api_work(void *ctx)
-{
-	api_flush_sends(ctx);
-}
-
-static void spoke_api_after_commit(void *ctx, int commit_rc)
-{
-	api_after_commit(ctx, commit_rc);
-}
-
-static uint64_t spoke_api_deadline(void *ctx)
-{
-	return api_deadline_us(ctx);
-}
-
-/* After a failed commit the replica's positions and LRU go back to the
- * store's before anything answers from them. */
-static void spoke_replica_reload(void *ctx, int commit_rc)
-{
-	if (commit_rc < 0)
-		replica_reload(ctx);
-}
-
-static void spoke_replica_after_commit(void *ctx, int commit_rc)
-{
-	replica_after_commit(ctx, commit_rc);
-}
-
-static uint64_t spoke_replica_deadline(void *ctx)
-{
-	return replica_deadline_us(ctx);
-}
-
 /* ------------------------------------------------------------ registration */
 
 /* Every module's hooks, in the order of their effects after a commit:
@@ -418,31 +366,11 @@ static int spoke_register(struct spoke *sp, struct loop *l)
 		.timers = spoke_log_stats,
 		.ctx = sp,
 	};
-	const struct loop_hooks replica_state = {
-		.name = "replica_reload", /* WRAPPER */
-		.after_commit = spoke_replica_reload,
-		.ctx = sp,
-	};
-	const struct loop_hooks api = {
-		.name = "api", /* WRAPPER */
-		.socket = spoke_api_socket,
-		.drain = spoke_api_drain,
-		.work = spoke_api_work,
-		.after_commit = spoke_api_after_commit,
-		.deadline_us = spoke_api_deadline,
-		.ctx = sp,
-	};
-	const struct loop_hooks replica = {
-		.name = "replica", /* WRAPPER */
-		.after_commit = spoke_replica_after_commit,
-		.deadline_us = spoke_replica_deadline,
-		.ctx = sp,
-	};
 	int rc;
 	if ((rc = loop_add(l, &daemon)) < 0 || (rc = outbox_attach(sp, l)) < 0 ||
-	    (rc = inbox_attach(sp, l)) < 0 || (rc = loop_add(l, &replica_state)) < 0 ||
-	    (rc = hublink_attach(sp, l)) < 0 || (rc = loop_add(l, &api)) < 0 ||
-	    (rc = loop_add(l, &replica)) < 0)
+	    (rc = inbox_attach(sp, l)) < 0 || (rc = replica_attach_reload(sp, l)) < 0 ||
+	    (rc = hublink_attach(sp, l)) < 0 || (rc = api_attach(sp, l)) < 0 ||
+	    (rc = replica_attach(sp, l)) < 0)
 		return rc;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* The spoke daemon's shared state: configuration, keys, store handles,
  * registry, counters and the loop's one write transaction. main.c owns it,
  * state.c implements its primitives (and calls no module); the modules
- * (outbox.c, inbox.c, trust.c, hublink.c, cache.c, api.c) work on it within
+ * (outbox.c, inbox.c, trust.c, hublink.c, replica*.c, reads.c, api.c) work on it within
  * one loop iteration. */
 #ifndef SPOKE_H
 #define SPOKE_H
@@ -56,7 +56,7 @@ struct spoke_stats {
 
 struct uplink;
 struct api;
-struct cache;
+struct replica;
 struct Onestop__LinkFrame;
 
 /* How modules reach the hub without naming the link module: filled by
@@ -82,7 +82,7 @@ struct spoke {
 
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
-	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (cache.c) */
+	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (replica.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
@@ -92,7 +92,7 @@ struct spoke {
 	struct inbox ib;
 	struct uplink *up;            /* the link to the hub (common/uplink.h, hublink.c) */
 	struct api *api;
-	struct cache *ds;             /* dataset copies (cache.c) */
+	struct replica *ds;           /* dataset copies (replica.c) */
 	struct spoke_hub_io hub_io;   /* the hub link, as hublink.c wired it */
 
 	/* The iteration's write transaction: begun on first use, committed

@@ -1,8 +1,8 @@
-/* The spoke's local reads of its dataset copies, free of the daemon so that
- * tools and the benchmark can link them: the cache's databases, the keys
- * and record layout of ds_cache, decoding a stored record, and cache_read
- * (the path the API's Get takes). */
-#include "cache.h"
+/* The in-process read path of the spoke's dataset replica, free of the
+ * daemon so that tools and the benchmark can link it: the replica's
+ * databases, the keys and record layout of ds_cache, decoding a stored
+ * record, and replica_read (the path the API's Get takes). */
+#include "replica_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +14,18 @@
 #include "envelope.h"
 #include "err.h"
 
-#define CACHE_MAX_STORES 8
-#define CACHE_READ_ARENA 16384u  /* on cache_read's stack: a typical record fits */
+#define REPLICA_MAX_STORES 8
+#define REPLICA_READ_ARENA 16384u  /* on replica_read's stack: a typical record fits */
 
-/* Stores whose cache databases cache_dbis opened, for cache_read. */
+/* Stores whose replica databases replica_dbis opened, for replica_read. */
 static struct {
 	struct store *s;
-	store_dbi cache_db, pos_db;
-} cache_stores[CACHE_MAX_STORES];
+	store_dbi replica_db, pos_db;
+} replica_stores[REPLICA_MAX_STORES];
 
 /* ------------------------------------------------------------ records */
 
-size_t cache_ekey(uint8_t *buf, const char *ds, const char *key)
+size_t replica_ekey(uint8_t *buf, const char *ds, const char *key)
 {
 	size_t dl = strlen(ds), kl = strlen(key);
 
@@ -39,14 +39,14 @@ size_t cache_ekey(uint8_t *buf, const char *ds, const char *key)
 
 /* ------------------------------------------------------------ arena */
 
-void cache_arena_init(struct cache_arena *a, void *buf, size_t cap)
+void replica_arena_init(struct replica_arena *a, void *buf, size_t cap)
 {
 	memset(a, 0, sizeof(*a));
 	a->buf = buf;
 	a->cap = cap;
 }
 
-void cache_arena_reset(struct cache_arena *a)
+void replica_arena_reset(struct replica_arena *a)
 {
 	for (size_t i = 0; i < a->n_big; i++)
 		free(a->big[i]);
@@ -56,9 +56,9 @@ void cache_arena_reset(struct cache_arena *a)
 	a->used = 0;
 }
 
-static void *cache_arena_alloc(void *data, size_t size)
+static void *replica_arena_alloc(void *data, size_t size)
 {
-	struct cache_arena *a = data;
+	struct replica_arena *a = data;
 	size_t need = (size + 15u) & ~(size_t)15u;
 	void *p;
 
@@ -84,26 +84,26 @@ static void *cache_arena_alloc(void *data, size_t size)
 
 /* Nothing is freed one by one (also when an unpack fails half-way): the
  * reset releases it all. */
-static void cache_arena_free(void *data, void *p)
+static void replica_arena_free(void *data, void *p)
 {
 	(void)data;
 	(void)p;
 }
 
 /* The protobuf-c allocator over a (NULL: protobuf-c's default). */
-static ProtobufCAllocator *cache_pa(struct cache_arena *a, ProtobufCAllocator *pa)
+static ProtobufCAllocator *replica_pa(struct replica_arena *a, ProtobufCAllocator *pa)
 {
 	if (!a)
 		return NULL;
-	pa->alloc = cache_arena_alloc;
-	pa->free = cache_arena_free;
+	pa->alloc = replica_arena_alloc;
+	pa->free = replica_arena_free;
 	pa->allocator_data = a;
 	return pa;
 }
 
 /* ------------------------------------------------------------ decoding */
 
-void cache_rec_clear(struct cache_rec *r)
+void replica_rec_clear(struct replica_rec *r)
 {
 	if (r->arena) {
 		memset(r, 0, sizeof(*r));
@@ -118,14 +118,14 @@ void cache_rec_clear(struct cache_rec *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int cache_rec_decode(const uint8_t *rec, size_t len, struct cache_arena *a,
-		     struct cache_rec *r)
+int replica_rec_decode(const uint8_t *rec, size_t len, struct replica_arena *a,
+		     struct replica_rec *r)
 {
-	ProtobufCAllocator pab, *pa = cache_pa(a, &pab);
+	ProtobufCAllocator pab, *pa = replica_pa(a, &pab);
 
 	memset(r, 0, sizeof(*r));
 	r->arena = a;
-	if (len <= 8 || len - 8 > CACHE_SIGNED_MAX)
+	if (len <= 8 || len - 8 > REPLICA_SIGNED_MAX)
 		return OS_EDECODE;
 	r->seq = os_get_u64be(rec);
 	r->sg = onestop__signed__unpack(pa, len - 8, rec + 8);
@@ -136,7 +136,7 @@ int cache_rec_decode(const uint8_t *rec, size_t len, struct cache_arena *a,
 							r->env->payload.data);
 	if (!r->cr || !r->cr->key || !r->env->origin || strlen(r->cr->key) > DS_KEY_MAX ||
 	    strlen(r->env->origin) >= OS_NAME_MAX || r->cr->value.len > DS_VALUE_MAX) {
-		cache_rec_clear(r);
+		replica_rec_clear(r);
 		return OS_EDECODE;
 	}
 	return 0;
@@ -144,17 +144,17 @@ int cache_rec_decode(const uint8_t *rec, size_t len, struct cache_arena *a,
 
 /* Without env_decode's trial Merkle root: env_verify computes the root
  * anyway, and a change catching up should hash its path once, not twice. */
-int cache_env_view(const uint8_t *sg, size_t len, struct cache_arena *a, struct cache_rec *r,
+int replica_env_view(const uint8_t *sg, size_t len, struct replica_arena *a, struct replica_rec *r,
 		   struct env *e)
 {
-	ProtobufCAllocator pab, *pa = cache_pa(a, &pab);
+	ProtobufCAllocator pab, *pa = replica_pa(a, &pab);
 	const Onestop__Signed *s;
 	const Onestop__Envelope *pe;
 
 	memset(r, 0, sizeof(*r));
 	memset(e, 0, sizeof(*e));
 	r->arena = a;
-	if (len > CACHE_SIGNED_MAX)
+	if (len > REPLICA_SIGNED_MAX)
 		return OS_ETOOBIG;
 	r->sg = onestop__signed__unpack(pa, len, sg);
 	if (!r->sg)
@@ -197,17 +197,17 @@ int cache_env_view(const uint8_t *sg, size_t len, struct cache_arena *a, struct 
 	return 0;
 }
 
-int cache_dbis(struct store *s, store_dbi *cache_db, store_dbi *pos_db)
+int replica_dbis(struct store *s, store_dbi *replica_db, store_dbi *pos_db)
 {
 	store_dbi c, p;
 	int slot = -1, rc;
 
-	for (int i = 0; i < CACHE_MAX_STORES; i++) {
-		if (cache_stores[i].s == s) {
+	for (int i = 0; i < REPLICA_MAX_STORES; i++) {
+		if (replica_stores[i].s == s) {
 			slot = i;
 			break;
 		}
-		if (!cache_stores[i].s && slot < 0)
+		if (!replica_stores[i].s && slot < 0)
 			slot = i;
 	}
 	if (slot < 0)
@@ -215,47 +215,54 @@ int cache_dbis(struct store *s, store_dbi *cache_db, store_dbi *pos_db)
 	if ((rc = store_dbi_open(s, "ds_cache", &c)) < 0 ||
 	    (rc = store_dbi_open(s, "ds_pos", &p)) < 0)
 		return rc;
-	cache_stores[slot].s = s;
-	cache_stores[slot].cache_db = c;
-	cache_stores[slot].pos_db = p;
-	if (cache_db)
-		*cache_db = c;
+	replica_stores[slot].s = s;
+	replica_stores[slot].replica_db = c;
+	replica_stores[slot].pos_db = p;
+	if (replica_db)
+		*replica_db = c;
 	if (pos_db)
 		*pos_db = p;
 	return 0;
 }
 
-int cache_read(struct store *s, const char *dataset, const char *key, struct cache_entry *out)
+void replica_dbis_release(struct store *s)
+{
+	for (int i = 0; i < REPLICA_MAX_STORES; i++)
+		if (s && replica_stores[i].s == s)
+			memset(&replica_stores[i], 0, sizeof(replica_stores[i]));
+}
+
+int replica_read(struct store *s, const char *dataset, const char *key, struct replica_entry *out)
 {
 	struct store_txn *t = NULL;
-	struct cache_rec r;
-	struct cache_arena a;
-	_Alignas(16) uint8_t abuf[CACHE_READ_ARENA];
-	uint8_t ek[CACHE_EKEY_MAX];
+	struct replica_rec r;
+	struct replica_arena a;
+	_Alignas(16) uint8_t abuf[REPLICA_READ_ARENA];
+	uint8_t ek[REPLICA_EKEY_MAX];
 	const void *v;
 	size_t vl, ekl;
 	int slot = -1, rc;
 
-	for (int i = 0; i < CACHE_MAX_STORES; i++)
-		if (cache_stores[i].s == s && s) {
+	for (int i = 0; i < REPLICA_MAX_STORES; i++)
+		if (replica_stores[i].s == s && s) {
 			slot = i;
 			break;
 		}
 	if (slot < 0 || !dataset || !key || !out)
 		return OS_EINVAL;
-	ekl = cache_ekey(ek, dataset, key);
+	ekl = replica_ekey(ek, dataset, key);
 	if (ekl == 0)
 		return OS_EINVAL;
-	cache_arena_init(&a, abuf, sizeof(abuf));
+	replica_arena_init(&a, abuf, sizeof(abuf));
 	rc = store_begin(s, 1, &t);
 	if (rc < 0)
 		return rc;
-	rc = store_get(t, cache_stores[slot].cache_db, ek, ekl, &v, &vl);
+	rc = store_get(t, replica_stores[slot].replica_db, ek, ekl, &v, &vl);
 	if (rc == 0)
-		rc = cache_rec_decode(v, vl, &a, &r);
+		rc = replica_rec_decode(v, vl, &a, &r);
 	store_abort(&t);
 	if (rc < 0) {
-		cache_arena_reset(&a);
+		replica_arena_reset(&a);
 		return rc;
 	}
 	snprintf(out->key, sizeof(out->key), "%s", r.cr->key);
@@ -264,8 +271,8 @@ int cache_read(struct store *s, const char *dataset, const char *key, struct cac
 	snprintf(out->publisher, sizeof(out->publisher), "%s", r.env->origin);
 	out->seq = r.seq;
 	out->updated_ms = r.env->created_ms;
-	cache_rec_clear(&r);
-	cache_arena_reset(&a);
+	replica_rec_clear(&r);
+	replica_arena_reset(&a);
 	return 0;
 }
 
