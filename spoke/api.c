@@ -25,6 +25,8 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "inbox.h"
+#include "outbox.h"
 #include "reads.h"
 #include "replica.h"
 #include "replica_fetch.h"
@@ -790,7 +792,7 @@ static void api_wait_free(struct spoke *sp, struct api_wait *w)
 	if (w->kind == API_WAIT_RECV)
 		sp->api->n_recv_waits--;
 	if (w->read)
-		replica_fetch_forget(replica_fetches(sp), w->read->fetch_id);
+		replica_fetch_forget(replica_fetch_table(sp), w->read->fetch_id);
 	free(w->read);
 	w->read = NULL;
 	api_route_free(&w->route);
@@ -840,7 +842,7 @@ static void api_answer_read(struct spoke *sp, struct api_route *rt, uint64_t req
 				 now_us + (uint64_t)rr->wait.wait_ms * 1000u);
 	if (!w) {
 		free(rw);
-		replica_fetch_forget(replica_fetches(sp), rr->wait.fetch_id);
+		replica_fetch_forget(replica_fetch_table(sp), rr->wait.fetch_id);
 		api_reply_code(sp, rt, request_id, OS_ENOMEM,
 			       "the hub cannot be asked now: out of memory");
 		return;
@@ -854,7 +856,7 @@ static void api_answer_read(struct spoke *sp, struct api_route *rt, uint64_t req
 static int api_wake_read(struct spoke *sp, struct api_wait *w, int commit_rc, int up,
 			 uint64_t now_us)
 {
-	const struct replica_fetch *f = replica_fetch_get(replica_fetches(sp), w->read->fetch_id);
+	const struct replica_fetch *f = replica_fetch_get(replica_fetch_table(sp), w->read->fetch_id);
 	enum replica_fetch_state st = f ? f->state : REPLICA_FETCH_PENDING;
 	char msg[READS_MSG_MAX];
 

@@ -17,6 +17,8 @@
 #include "uplink.h"
 #include "util.h"
 
+#include "inbox.h"
+#include "outbox.h"
 #include "replica.h"
 #include "spoke.h"
 #include "trust.h"

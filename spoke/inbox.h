@@ -10,33 +10,13 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "spoke.h"
 #include "store.h"
 
-#define INBOX_EPOCH_LEN 16
 #define INBOX_LEASE_MS 30000u
 
 struct spoke;
 struct loop;
-
-struct inbox_lease {
-	uint64_t seq;
-	uint64_t until_us;   /* monotonic */
-};
-
-struct inbox {
-	uint8_t hub_epoch[INBOX_EPOCH_LEN]; /* the epoch `last` belongs to */
-	int has_epoch;
-	uint64_t last;       /* deliver stream: last seq accepted (durable) */
-	uint64_t next;       /* inbox seq the next stored message gets */
-	uint64_t count;      /* entries held, including this iteration's writes */
-	int meta_dirty;      /* last or next changed in this iteration: inbox_flush */
-
-	struct inbox_lease *leases; /* sorted by seq */
-	size_t n_leases, cap_leases;
-
-	uint64_t prune_due_us;      /* when the next `seen` sweep runs */
-	uint64_t held_log_us;       /* rate limit for the expired-registry line */
-};
 
 /* Load the deliver-stream and inbox state through t (any transaction).
  * In-memory leases are kept. 0 or a store error. */

@@ -7,26 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spoke.h"
 #include "store.h"
-
-#define OUTBOX_EPOCH_LEN 16
 
 struct spoke;
 struct loop;
-
-struct outbox {
-	uint8_t epoch[OUTBOX_EPOCH_LEN];
-	uint64_t next;    /* seq the next appended message gets (>= 1) */
-	uint64_t next_stored; /* the next seq meta holds (see outbox_flush) */
-	uint64_t count;   /* entries held, including this iteration's writes */
-	/* Entries the hub acknowledged are deleted lazily (outbox_settle):
-	 * those <= deleted are gone durably, those <= acked are gone for the
-	 * push stream and wait for a commit that happens anyway. */
-	uint64_t acked;
-	uint64_t deleted;
-	uint64_t deleting;     /* what the iteration's transaction deletes up to */
-	uint64_t acked_us;     /* when acked first passed deleted; 0: none waits */
-};
 
 /* How long acknowledged entries wait for a commit of other work before
  * one is made for them alone. */

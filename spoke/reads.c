@@ -107,7 +107,7 @@ static int reads_fetch(struct spoke *sp, uint64_t request_id, const char *datase
 		       struct reads_reply *out)
 {
 	struct reads_wait *w = &out->wait;
-	int rc = replica_fetch_start(sp, replica_fetches(sp), dataset, key, &w->fetch_id);
+	int rc = replica_fetch_start(sp, replica_fetch_table(sp), dataset, key, &w->fetch_id);
 
 	if (rc == OS_ECONN)
 		return reads_code(out, request_id, OS_ECONN,
@@ -488,7 +488,7 @@ int reads_serve(struct spoke *sp, const Onestop__ApiRequest *req, struct reads_r
 int reads_resume(struct spoke *sp, const struct reads_wait *w, uint64_t request_id,
 		 struct reads_reply *out)
 {
-	const struct replica_fetch *f = replica_fetch_get(replica_fetches(sp), w->fetch_id);
+	const struct replica_fetch *f = replica_fetch_get(replica_fetch_table(sp), w->fetch_id);
 	struct replica_entry *e;
 	int rc;
 

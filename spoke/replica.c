@@ -804,7 +804,7 @@ int replica_attach(struct spoke *sp, struct loop *l)
 
 /* ------------------------------------------------------------ for reads */
 
-struct replica_fetches *replica_fetches(struct spoke *sp)
+struct replica_fetches *replica_fetch_table(struct spoke *sp)
 {
 	return sp->ds ? sp->ds->fetches : NULL;
 }

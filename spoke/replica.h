@@ -82,7 +82,7 @@ int replica_attach_reload(struct spoke *sp, struct loop *l);
 
 /* The table of sp's pending fetches, or NULL before replica_open and
  * after replica_close. Borrowed until replica_close. */
-struct replica_fetches *replica_fetches(struct spoke *sp);
+struct replica_fetches *replica_fetch_table(struct spoke *sp);
 
 /* A cached-mode entry was read: key becomes dataset's most recently used
  * (nothing for a full-mode dataset or a key not held). */

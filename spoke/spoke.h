@@ -14,12 +14,51 @@
 #include "registry.h"
 #include "store.h"
 
-#include "inbox.h"
-#include "outbox.h"
 
 /* The extra bytes a Signed adds around a payload (ids, names, signature,
  * Merkle path): decoders accept max_message_bytes of payload plus this. */
 #define SPOKE_ENV_OVERHEAD 8192u
+
+#define OUTBOX_EPOCH_LEN 16
+#define INBOX_EPOCH_LEN 16
+
+/* The outbox's stream state (outbox.c keeps it; the hub link and the API
+ * read it). */
+struct outbox {
+	uint8_t epoch[OUTBOX_EPOCH_LEN];
+	uint64_t next;    /* seq the next appended message gets (>= 1) */
+	uint64_t next_stored; /* the next seq meta holds (see outbox_flush) */
+	uint64_t count;   /* entries held, including this iteration's writes */
+	/* Entries the hub acknowledged are deleted lazily (outbox_settle):
+	 * those <= deleted are gone durably, those <= acked are gone for the
+	 * push stream and wait for a commit that happens anyway. */
+	uint64_t acked;
+	uint64_t deleted;
+	uint64_t deleting;     /* what the iteration's transaction deletes up to */
+	uint64_t acked_us;     /* when acked first passed deleted; 0: none waits */
+};
+
+/* The inbox's stream state and leases (inbox.c keeps them; the hub link
+ * and the API read them). */
+struct inbox_lease {
+	uint64_t seq;
+	uint64_t until_us;   /* monotonic */
+};
+
+struct inbox {
+	uint8_t hub_epoch[INBOX_EPOCH_LEN]; /* the epoch `last` belongs to */
+	int has_epoch;
+	uint64_t last;       /* deliver stream: last seq accepted (durable) */
+	uint64_t next;       /* inbox seq the next stored message gets */
+	uint64_t count;      /* entries held, including this iteration's writes */
+	int meta_dirty;      /* last or next changed in this iteration: inbox_flush */
+
+	struct inbox_lease *leases; /* sorted by seq */
+	size_t n_leases, cap_leases;
+
+	uint64_t prune_due_us;      /* when the next `seen` sweep runs */
+	uint64_t held_log_us;       /* rate limit for the expired-registry line */
+};
 
 struct spoke_conf {
 	char *name;

@@ -566,7 +566,7 @@ static uint64_t fx_fetch(struct fx *x, const char *dataset, const char *key)
 	uint64_t id = 0;
 	size_t before = x->n_fetches;
 
-	assert_int_equal(replica_fetch_start(&x->sp, replica_fetches(&x->sp), dataset, key, &id),
+	assert_int_equal(replica_fetch_start(&x->sp, replica_fetch_table(&x->sp), dataset, key, &id),
 			 0);
 	assert_int_equal(x->n_fetches, before + 1);
 	assert_int_equal(x->fetch_id, id);
@@ -598,7 +598,7 @@ static void fx_fetched(struct fx *x, uint64_t id, const char *dataset, const cha
 
 static enum replica_fetch_state fx_fetch_state(struct fx *x, uint64_t id)
 {
-	const struct replica_fetch *f = replica_fetch_get(replica_fetches(&x->sp), id);
+	const struct replica_fetch *f = replica_fetch_get(replica_fetch_table(&x->sp), id);
 
 	assert_non_null(f);
 	return f->state;
@@ -613,7 +613,7 @@ static void fx_fill(struct fx *x, const char *key, uint64_t seq, const char *v)
 	snprintf(spec, sizeof(spec), "%llu:%s=%s", (unsigned long long)seq, key, v);
 	fx_fetched(x, id, CACHED, spec, 0);
 	assert_int_equal(fx_fetch_state(x, id), REPLICA_FETCH_FILLED);
-	replica_fetch_forget(replica_fetches(&x->sp), id);
+	replica_fetch_forget(replica_fetch_table(&x->sp), id);
 }
 
 static void test_cached_follows_held_keys(void **state)
@@ -705,14 +705,14 @@ static void test_fetch_outcomes(void **state)
 	/* The hub could not answer. */
 	id = fx_fetch(x, CACHED, "b");
 	fx_fetched(x, id, CACHED, NULL, OS_EUNKNOWN);
-	f = replica_fetch_get(replica_fetches(&x->sp), id);
+	f = replica_fetch_get(replica_fetch_table(&x->sp), id);
 	assert_int_equal(f->state, REPLICA_FETCH_FAILED);
 	assert_int_equal(f->code, OS_EUNKNOWN);
 	assert_non_null(strstr(f->msg, "the hub could not answer"));
 	/* An answer for another key does not verify and is not stored. */
 	id = fx_fetch(x, CACHED, "c");
 	fx_fetched(x, id, CACHED, "1:d=v", 0);
-	f = replica_fetch_get(replica_fetches(&x->sp), id);
+	f = replica_fetch_get(replica_fetch_table(&x->sp), id);
 	assert_int_equal(f->state, REPLICA_FETCH_FAILED);
 	assert_int_equal(f->code, OS_EINVAL);
 	assert_non_null(strstr(f->msg, "does not verify"));
@@ -723,12 +723,12 @@ static void test_fetch_outcomes(void **state)
 	fx_expect(x, CACHED, "c=- d=- e=-");
 	/* An answer for a fetch given up is ignored. */
 	id = fx_fetch(x, CACHED, "g");
-	replica_fetch_forget(replica_fetches(&x->sp), id);
+	replica_fetch_forget(replica_fetch_table(&x->sp), id);
 	fx_fetched(x, id, CACHED, "1:g=v", 0);
 	fx_expect(x, CACHED, "g=-");
 	/* Without the hub nothing is asked. */
 	x->up = 0;
-	assert_int_equal(replica_fetch_start(&x->sp, replica_fetches(&x->sp), CACHED, "h", &id),
+	assert_int_equal(replica_fetch_start(&x->sp, replica_fetch_table(&x->sp), CACHED, "h", &id),
 			 OS_ECONN);
 	fx_free(x);
 }
