@@ -19,9 +19,9 @@
 struct bench_opts {
 	uint64_t count;
 	size_t size;
-	unsigned rate;     /* offered msg/s; 0: as fast as the senders go */
-	unsigned senders;  /* sender threads (throughput mode) */
-	unsigned batch;    /* messages per Send (throughput mode) */
+	unsigned rate;    /* offered msg/s; 0: as fast as the senders go */
+	unsigned senders; /* sender threads (throughput mode) */
+	unsigned batch;   /* messages per Send (throughput mode) */
 	unsigned runs;
 	int keep;
 };
@@ -32,20 +32,20 @@ struct bench_result {
 	double p50_ms, p99_ms, max_ms;
 	uint64_t received;
 	uint64_t send_errors;
-	long rss_kib[3];   /* peak RSS of hub, a, b */
+	long rss_kib[3]; /* peak RSS of hub, a, b */
 };
 
 struct sender {
 	struct net_proc *a;
 	const struct bench_opts *o;
-	uint64_t first, n;   /* seqs [first, first + n) */
+	uint64_t first, n; /* seqs [first, first + n) */
 	uint64_t errors;
 };
 
 struct receiver {
 	struct net_proc *b;
 	const struct bench_opts *o;
-	uint64_t *lat_us;    /* per seq */
+	uint64_t *lat_us; /* per seq */
 	uint64_t got;
 	uint64_t last_us;
 	int deadline_ms;
@@ -79,8 +79,10 @@ static void *sender_run(void *arg)
 		for (size_t i = 0; i < k; i++) {
 			uint8_t *b = bufs + i * o->size;
 			bench_fill(b, o->size, s->first + done + i, now);
-			out[i] = (onestop_out_t){ .to = "b", .type = BENCH_TYPE,
-						  .payload = b, .len = o->size };
+			out[i] = (onestop_out_t){.to = "b",
+						 .type = BENCH_TYPE,
+						 .payload = b,
+						 .len = o->size};
 		}
 		if (onestop_send(c, out, k, NULL) != 0) {
 			s->errors++;
@@ -123,8 +125,10 @@ static void *pacer_run(void *arg)
 				break;
 			uint8_t *b = bufs + k * o->size;
 			bench_fill(b, o->size, s->first + next, due);
-			out[k++] = (onestop_out_t){ .to = "b", .type = BENCH_TYPE,
-						    .payload = b, .len = o->size };
+			out[k++] = (onestop_out_t){.to = "b",
+						   .type = BENCH_TYPE,
+						   .payload = b,
+						   .len = o->size};
 			next++;
 		}
 		if (k > 0 && onestop_send(c, out, k, NULL) != 0) {
@@ -133,7 +137,7 @@ static void *pacer_run(void *arg)
 			continue;
 		}
 		if (k == 0) {
-			struct timespec ts = { 0, 200000 };
+			struct timespec ts = {0, 200000};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -313,18 +317,18 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "size", required_argument, NULL, 's' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "senders", required_argument, NULL, 'k' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "runs", required_argument, NULL, 'R' },
-		{ "keep", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"count", required_argument, NULL, 'n'},
+		{"size", required_argument, NULL, 's'},
+		{"rate", required_argument, NULL, 'r'},
+		{"senders", required_argument, NULL, 'k'},
+		{"batch", required_argument, NULL, 'b'},
+		{"runs", required_argument, NULL, 'R'},
+		{"keep", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct bench_opts o = { .count = 100000, .size = 1024, .rate = 0,
-				.senders = 4, .batch = 100, .runs = 3 };
+	struct bench_opts o = {
+		.count = 100000, .size = 1024, .rate = 0, .senders = 4, .batch = 100, .runs = 3};
 	struct bench_result *res;
 	unsigned long long v;
 	int ch, failed = 0;
@@ -332,15 +336,39 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int bad = 0;
 		switch (ch) {
-		case 'n': bad = parse_uint(optarg, 1, 100000000, &v); o.count = v; break;
-		case 's': bad = parse_uint(optarg, BENCH_HDR, 4 << 20, &v); o.size = v; break;
-		case 'r': bad = parse_uint(optarg, 0, 1000000, &v); o.rate = (unsigned)v; break;
-		case 'k': bad = parse_uint(optarg, 1, 64, &v); o.senders = (unsigned)v; break;
-		case 'b': bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v); o.batch = (unsigned)v; break;
-		case 'R': bad = parse_uint(optarg, 1, 99, &v); o.runs = (unsigned)v; break;
-		case 'K': o.keep = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			bad = parse_uint(optarg, 1, 100000000, &v);
+			o.count = v;
+			break;
+		case 's':
+			bad = parse_uint(optarg, BENCH_HDR, 4 << 20, &v);
+			o.size = v;
+			break;
+		case 'r':
+			bad = parse_uint(optarg, 0, 1000000, &v);
+			o.rate = (unsigned)v;
+			break;
+		case 'k':
+			bad = parse_uint(optarg, 1, 64, &v);
+			o.senders = (unsigned)v;
+			break;
+		case 'b':
+			bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
+			o.batch = (unsigned)v;
+			break;
+		case 'R':
+			bad = parse_uint(optarg, 1, 99, &v);
+			o.runs = (unsigned)v;
+			break;
+		case 'K':
+			o.keep = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 		if (bad) {
 			fprintf(stderr, "onestop-bench: value out of range: %s\n", optarg);
@@ -351,9 +379,8 @@ int main(int argc, char **argv)
 	if ((res = calloc(o.runs, sizeof *res)) == NULL)
 		return 1;
 
-	printf("onestop-bench: %llu messages of %zu bytes a->b, %s\n",
-	       (unsigned long long)o.count, o.size,
-	       o.rate ? "fixed offered rate" : "as fast as possible");
+	printf("onestop-bench: %llu messages of %zu bytes a->b, %s\n", (unsigned long long)o.count,
+	       o.size, o.rate ? "fixed offered rate" : "as fast as possible");
 	if (o.rate)
 		printf("offered rate %u msg/s\n", o.rate);
 	else
@@ -365,8 +392,8 @@ int main(int argc, char **argv)
 		       "p99 %.2f max %.2f; send retries %llu; peak RSS KiB hub %ld a %ld b %ld\n",
 		       i + 1, res[i].msg_per_s, res[i].msg_per_s * (double)o.size / 1048576.0,
 		       res[i].secs, res[i].p50_ms, res[i].p99_ms, res[i].max_ms,
-		       (unsigned long long)res[i].send_errors, res[i].rss_kib[0],
-		       res[i].rss_kib[1], res[i].rss_kib[2]);
+		       (unsigned long long)res[i].send_errors, res[i].rss_kib[0], res[i].rss_kib[1],
+		       res[i].rss_kib[2]);
 		fflush(stdout);
 	}
 	qsort(res, o.runs, sizeof *res, cmp_result);

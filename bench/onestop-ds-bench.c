@@ -23,25 +23,25 @@
 #define BENCH_SPOKE_MAP_MB 4096
 
 struct bench_opts {
-	unsigned items;       /* N */
-	unsigned batch;       /* puts per onestop_put */
-	unsigned gets;        /* samples per latency figure */
+	unsigned items; /* N */
+	unsigned batch; /* puts per onestop_put */
+	unsigned gets;  /* samples per latency figure */
 	unsigned runs;
-	unsigned timeout_s;   /* bound on each phase */
+	unsigned timeout_s; /* bound on each phase */
 	const char *log_level;
 	int keep;
 };
 
 struct bench_result {
-	double publish_s;      /* first put .. last put returned */
-	double stream_s;       /* first put .. b and c at seq N */
-	double stream_cps;     /* N / stream_s */
-	double catchup_s;      /* b started .. b at the hub's seq */
-	double catchup_ready_s;/* b's API answered .. b at the hub's seq */
+	double publish_s;       /* first put .. last put returned */
+	double stream_s;        /* first put .. b and c at seq N */
+	double stream_cps;      /* N / stream_s */
+	double catchup_s;       /* b started .. b at the hub's seq */
+	double catchup_ready_s; /* b's API answered .. b at the hub's seq */
 	double sock_p50_us, sock_p99_us;
 	double local_p50_us, local_p99_us;
-	double datasets_ms;    /* one Datasets call at b holding N items */
-	unsigned misses;       /* gets that did not find an item (should be 0) */
+	double datasets_ms; /* one Datasets call at b holding N items */
+	unsigned misses;    /* gets that did not find an item (should be 0) */
 	int ok;
 };
 
@@ -118,8 +118,8 @@ static int entry_seq(struct net_proc *p, onestop_t **c, const char *key, uint64_
 static uint64_t wait_entry(struct net_proc **ps, size_t np, const char *key, uint64_t want,
 			   uint64_t deadline_ns, uint64_t *first_answer_ns)
 {
-	onestop_t *c[4] = { NULL, NULL, NULL, NULL };
-	int done[4] = { 0, 0, 0, 0 };
+	onestop_t *c[4] = {NULL, NULL, NULL, NULL};
+	int done[4] = {0, 0, 0, 0};
 	size_t left = np;
 	uint64_t t = 0;
 
@@ -144,7 +144,7 @@ static uint64_t wait_entry(struct net_proc **ps, size_t np, const char *key, uin
 			}
 		}
 		if (left > 0) {
-			struct timespec ts = { 0, 1000000 };
+			struct timespec ts = {0, 1000000};
 
 			nanosleep(&ts, NULL);
 		}
@@ -165,10 +165,11 @@ static int check_position(struct net_proc *p, uint64_t want, uint64_t items, dou
 
 	*ms = (double)(now_ns() - t0) / 1e6;
 	if (rc != 0 || d.seq != want || d.count != items || d.syncing) {
-		fprintf(stderr, "onestop-ds-bench: %s: items at seq %llu count %llu syncing %d "
-				"(rc %d), want seq %llu count %llu\n",
-			p->name, (unsigned long long)d.seq, (unsigned long long)d.count, d.syncing, rc,
-			(unsigned long long)want, (unsigned long long)items);
+		fprintf(stderr,
+			"onestop-ds-bench: %s: items at seq %llu count %llu syncing %d "
+			"(rc %d), want seq %llu count %llu\n",
+			p->name, (unsigned long long)d.seq, (unsigned long long)d.count, d.syncing,
+			rc, (unsigned long long)want, (unsigned long long)items);
 		return -1;
 	}
 	return 0;
@@ -257,12 +258,12 @@ static int bench_run(const struct bench_opts *o, struct bench_result *r)
 	snprintf(spoke_map, sizeof spoke_map, "%d", BENCH_SPOKE_MAP_MB);
 	memset(&nopts, 0, sizeof nopts);
 	nopts.log_level = o->log_level;
-	nopts.datasets[0] = (struct net_dataset){ "items", "full" };
-	nopts.hub_conf[0] = (struct net_kv){ "map_size_mb", "8192" };
-	nopts.hub_conf[1] = (struct net_kv){ "dataset_log_max", log_max };
+	nopts.datasets[0] = (struct net_dataset){"items", "full"};
+	nopts.hub_conf[0] = (struct net_kv){"map_size_mb", "8192"};
+	nopts.hub_conf[1] = (struct net_kv){"dataset_log_max", log_max};
 	nopts.spoke[0].publish[0] = "items";
 	for (int i = 0; i < 3; i++)
-		nopts.spoke[i].conf[0] = (struct net_kv){ "map_size_mb", spoke_map };
+		nopts.spoke[i].conf[0] = (struct net_kv){"map_size_mb", spoke_map};
 	n = net_make(3, &nopts);
 	n->keep = o->keep;
 	net_start_all(n);
@@ -283,8 +284,8 @@ static int bench_run(const struct bench_opts *o, struct bench_result *r)
 	ds_item_code(last_key, sizeof last_key, "a", o->items);
 	t1 = wait_entry(bc, 2, last_key, o->items, deadline, NULL);
 	if (!t1) {
-		fprintf(stderr, "onestop-ds-bench: b and c did not reach seq %u in %u s\n", o->items,
-			o->timeout_s);
+		fprintf(stderr, "onestop-ds-bench: b and c did not reach seq %u in %u s\n",
+			o->items, o->timeout_s);
 		goto out;
 	}
 	r->stream_s = (double)(t1 - t0) / 1e9;
@@ -390,18 +391,18 @@ static double median_of(const struct bench_result *res, unsigned n, size_t off)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "items", required_argument, NULL, 'n' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "gets", required_argument, NULL, 'g' },
-		{ "runs", required_argument, NULL, 'R' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "keep", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"items", required_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
+		{"gets", required_argument, NULL, 'g'},
+		{"runs", required_argument, NULL, 'R'},
+		{"timeout", required_argument, NULL, 't'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"keep", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct bench_opts o = { .items = 100000, .batch = 1000, .gets = 100000, .runs = 3,
-				.timeout_s = 600 };
+	struct bench_opts o = {
+		.items = 100000, .batch = 1000, .gets = 100000, .runs = 3, .timeout_s = 600};
 	struct bench_result *res;
 	unsigned long long v;
 	unsigned good = 0;
@@ -411,15 +412,38 @@ int main(int argc, char **argv)
 		int bad = 0;
 
 		switch (ch) {
-		case 'n': bad = parse_uint(optarg, 10, 10000000, &v); o.items = (unsigned)v; break;
-		case 'b': bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v); o.batch = (unsigned)v; break;
-		case 'g': bad = parse_uint(optarg, 1, 100000000, &v); o.gets = (unsigned)v; break;
-		case 'R': bad = parse_uint(optarg, 1, 99, &v); o.runs = (unsigned)v; break;
-		case 't': bad = parse_uint(optarg, 10, 86400, &v); o.timeout_s = (unsigned)v; break;
-		case 'L': o.log_level = optarg; break;
-		case 'K': o.keep = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			bad = parse_uint(optarg, 10, 10000000, &v);
+			o.items = (unsigned)v;
+			break;
+		case 'b':
+			bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
+			o.batch = (unsigned)v;
+			break;
+		case 'g':
+			bad = parse_uint(optarg, 1, 100000000, &v);
+			o.gets = (unsigned)v;
+			break;
+		case 'R':
+			bad = parse_uint(optarg, 1, 99, &v);
+			o.runs = (unsigned)v;
+			break;
+		case 't':
+			bad = parse_uint(optarg, 10, 86400, &v);
+			o.timeout_s = (unsigned)v;
+			break;
+		case 'L':
+			o.log_level = optarg;
+			break;
+		case 'K':
+			o.keep = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 		if (bad) {
 			fprintf(stderr, "onestop-ds-bench: value out of range: %s\n", optarg);
@@ -434,7 +458,8 @@ int main(int argc, char **argv)
 	if ((res = calloc(o.runs, sizeof *res)) == NULL)
 		return 1;
 	printf("onestop-ds-bench: items dataset, %u items from spoke a in puts of %u; hub and "
-	       "three spokes\n", o.items, o.batch);
+	       "three spokes\n",
+	       o.items, o.batch);
 	for (unsigned i = 0; i < o.runs; i++) {
 		struct bench_result *r = &res[i];
 

@@ -27,8 +27,8 @@ static void as_reason(char *reason, size_t size, const char *fmt, ...)
 }
 
 int assertion_issue(const char *issuer, uint32_t key_version, const os_sign_sk sk,
-		    const char *subject, uint32_t level, const char *audience,
-		    uint32_t ttl_s, uint64_t now_ms, uint8_t **out, size_t *len)
+		    const char *subject, uint32_t level, const char *audience, uint32_t ttl_s,
+		    uint64_t now_ms, uint8_t **out, size_t *len)
 {
 	if (issuer == NULL || os_name_valid(issuer) != 0 || sk == NULL || out == NULL ||
 	    len == NULL)
@@ -164,8 +164,8 @@ static int as_check_fields(const Onestop__Assertion *a, char *reason, size_t rs)
 }
 
 int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
-		     const char *audience, uint64_t now_ms, struct assertion *out,
-		     char *reason, size_t reason_size)
+		     const char *audience, uint64_t now_ms, struct assertion *out, char *reason,
+		     size_t reason_size)
 {
 	int rc;
 	Onestop__SignedAssertion *sa = NULL;
@@ -191,8 +191,7 @@ int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
 		goto out;
 	}
 	if (sa->signature.len != sizeof(os_sig)) {
-		as_reason(reason, reason_size, "signature is %zu bytes, not 64",
-			  sa->signature.len);
+		as_reason(reason, reason_size, "signature is %zu bytes, not 64", sa->signature.len);
 		goto out;
 	}
 	a = onestop__assertion__unpack(NULL, sa->assertion.len, sa->assertion.data);
@@ -208,12 +207,13 @@ int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
 	 * assertion is reported as what it is, a bad signature. */
 	rc = OS_EBADSIG;
 	if (sa->key_version != issuer->key_version) {
-		as_reason(reason, reason_size, "signed with key version %u of %s, the registry has %u",
-			  sa->key_version, issuer->name, issuer->key_version);
+		as_reason(reason, reason_size,
+			  "signed with key version %u of %s, the registry has %u", sa->key_version,
+			  issuer->name, issuer->key_version);
 		goto out;
 	}
-	if (crypto_verify(sa->signature.data, ASSERTION_CTX, sa->assertion.data,
-			  sa->assertion.len, issuer->sign_pk) != 0) {
+	if (crypto_verify(sa->signature.data, ASSERTION_CTX, sa->assertion.data, sa->assertion.len,
+			  issuer->sign_pk) != 0) {
 		as_reason(reason, reason_size, "signature of %s does not verify", issuer->name);
 		goto out;
 	}
@@ -245,9 +245,8 @@ out:
 	return rc;
 }
 
-int assertion_check_subject(const struct assertion *a, const uint8_t *identity,
-			    size_t identity_len, uint32_t min_level, char *reason,
-			    size_t reason_size)
+int assertion_check_subject(const struct assertion *a, const uint8_t *identity, size_t identity_len,
+			    uint32_t min_level, char *reason, size_t reason_size)
 {
 	if (a == NULL) {
 		as_reason(reason, reason_size, "no assertion");
@@ -271,13 +270,13 @@ int assertion_check_subject(const struct assertion *a, const uint8_t *identity,
 	if (iv->status != ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE) {
 		as_reason(reason, reason_size, "subject %s is %s", a->subject,
 			  ds_subject_status_str(iv->status) ? ds_subject_status_str(iv->status)
-								 : "of unknown status");
+							    : "of unknown status");
 		goto out;
 	}
 	rc = OS_ELEVEL;
 	if (a->level > iv->level) {
-		as_reason(reason, reason_size, "level %u is above subject %s's level %u",
-			  a->level, a->subject, iv->level);
+		as_reason(reason, reason_size, "level %u is above subject %s's level %u", a->level,
+			  a->subject, iv->level);
 		goto out;
 	}
 	if (a->level < min_level) {

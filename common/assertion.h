@@ -14,13 +14,13 @@
 
 #define ASSERTION_MAX_BYTES 4096
 #define ASSERTION_MAX_TTL_S (24u * 3600u)
-#define ASSERTION_SKEW_MS 30000u   /* clock skew tolerated on issued_ms */
+#define ASSERTION_SKEW_MS 30000u /* clock skew tolerated on issued_ms */
 
 struct assertion {
 	char issuer[OS_NAME_MAX];
 	char subject[DS_KEY_MAX + 1];
 	uint32_t level;
-	char audience[OS_NAME_MAX];   /* "" when for any audience */
+	char audience[OS_NAME_MAX]; /* "" when for any audience */
 	uint64_t issued_ms;
 	uint64_t expires_ms;
 	uint8_t nonce[16];
@@ -32,8 +32,8 @@ struct assertion {
  * *out is a malloc'd packed SignedAssertion. OS_EINVAL for a bad subject,
  * level (1..3), audience or ttl. */
 int assertion_issue(const char *issuer, uint32_t key_version, const os_sign_sk sk,
-		    const char *subject, uint32_t level, const char *audience,
-		    uint32_t ttl_s, uint64_t now_ms, uint8_t **out, size_t *len);
+		    const char *subject, uint32_t level, const char *audience, uint32_t ttl_s,
+		    uint64_t now_ms, uint8_t **out, size_t *len);
 
 /* Verify what needs no identity data: decodes (OS_EDECODE, OS_ETOOBIG),
  * issuer in the registry, active, with role idp (OS_EISSUER), key version
@@ -42,16 +42,15 @@ int assertion_issue(const char *issuer, uint32_t key_version, const os_sign_sk s
  * audience (OS_EAUDIENCE). Fills *out (also on refusal, as far as decoded)
  * and reason with one readable sentence on refusal. 0 when all hold. */
 int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
-		     const char *audience, uint64_t now_ms, struct assertion *out,
-		     char *reason, size_t reason_size);
+		     const char *audience, uint64_t now_ms, struct assertion *out, char *reason,
+		     size_t reason_size);
 
 /* The identity part: identity is the packed IdentityValue of the
  * assertion's subject, or NULL when the subject is unknown (OS_ESUBJECT).
  * The subject must be active (OS_ESUBJECT, reason names the status), the
  * assertion's level must not exceed the identity's level (OS_ELEVEL) and
  * must be at least min_level (OS_ELEVEL). 0 when all hold. */
-int assertion_check_subject(const struct assertion *a, const uint8_t *identity,
-			    size_t identity_len, uint32_t min_level, char *reason,
-			    size_t reason_size);
+int assertion_check_subject(const struct assertion *a, const uint8_t *identity, size_t identity_len,
+			    uint32_t min_level, char *reason, size_t reason_size);
 
 #endif

@@ -33,8 +33,7 @@ static uint32_t batchsig_path_len(uint32_t index, uint32_t count)
 	return len;
 }
 
-int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root,
-		   struct batchsig_proof *proofs)
+int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root, struct batchsig_proof *proofs)
 {
 	if (leaves == NULL || n < 1 || n > BATCHSIG_MAX_LEAVES)
 		return OS_EINVAL;
@@ -61,7 +60,8 @@ int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root,
 		os_hash *here = nodes + offset[l];
 		uint32_t j = 0;
 		for (; 2 * j + 1 < len; j++)
-			crypto_hash_pair(here[j], BATCHSIG_TAG_INNER, below[2 * j], below[2 * j + 1]);
+			crypto_hash_pair(here[j], BATCHSIG_TAG_INNER, below[2 * j],
+					 below[2 * j + 1]);
 		if (len % 2 == 1) {
 			memcpy(here[j], below[len - 1], sizeof(os_hash));
 			j++;
@@ -125,8 +125,7 @@ int batchsig_root(const os_hash leaf, const struct batchsig_proof *p, os_hash ro
 }
 
 /* u32be(count) || root: what follows the domain string in a signature. */
-static void batchsig_message(uint8_t msg[4 + sizeof(os_hash)], const os_hash root,
-			     uint32_t count)
+static void batchsig_message(uint8_t msg[4 + sizeof(os_hash)], const os_hash root, uint32_t count)
 {
 	msg[0] = (uint8_t)(count >> 24);
 	msg[1] = (uint8_t)(count >> 16);
@@ -142,8 +141,7 @@ void batchsig_sign(os_sig sig, const os_hash root, uint32_t count, const os_sign
 	crypto_sign(sig, BATCHSIG_CTX, msg, sizeof(msg), sk);
 }
 
-int batchsig_verify(const os_sig sig, const os_hash root, uint32_t count,
-		    const os_sign_pk pk)
+int batchsig_verify(const os_sig sig, const os_hash root, uint32_t count, const os_sign_pk pk)
 {
 	uint8_t msg[4 + sizeof(os_hash)];
 	batchsig_message(msg, root, count);
@@ -195,8 +193,8 @@ void batchsig_cache_stats(const struct batchsig_cache *c, uint64_t *hits, uint64
 		*misses = c != NULL ? c->misses : 0;
 }
 
-static void batchsig_digest(os_hash out, const os_sign_pk pk, const os_hash root,
-			    uint32_t count, const os_sig sig)
+static void batchsig_digest(os_hash out, const os_sign_pk pk, const os_hash root, uint32_t count,
+			    const os_sig sig)
 {
 	uint8_t buf[sizeof(os_sign_pk) + 4 + sizeof(os_hash) + sizeof(os_sig)];
 	memcpy(buf, pk, sizeof(os_sign_pk));
@@ -205,8 +203,8 @@ static void batchsig_digest(os_hash out, const os_sign_pk pk, const os_hash root
 	crypto_hash(out, buf, sizeof(buf));
 }
 
-int batchsig_check(struct batchsig_cache *c, const os_hash leaf,
-		   const struct batchsig_proof *p, const os_sig sig, const os_sign_pk pk)
+int batchsig_check(struct batchsig_cache *c, const os_hash leaf, const struct batchsig_proof *p,
+		   const os_sig sig, const os_sign_pk pk)
 {
 	os_hash root;
 	if (batchsig_root(leaf, p, root) != 0)
@@ -216,8 +214,8 @@ int batchsig_check(struct batchsig_cache *c, const os_hash leaf,
 
 	os_hash digest;
 	batchsig_digest(digest, pk, root, p->count, sig);
-	uint32_t pick = (uint32_t)digest[0] | (uint32_t)digest[1] << 8 |
-			(uint32_t)digest[2] << 16 | (uint32_t)digest[3] << 24;
+	uint32_t pick = (uint32_t)digest[0] | (uint32_t)digest[1] << 8 | (uint32_t)digest[2] << 16 |
+			(uint32_t)digest[3] << 24;
 	struct batchsig_slot *slot = &c->table[pick % c->slots];
 	if (slot->used && memcmp(slot->digest, digest, sizeof(os_hash)) == 0) {
 		c->hits++;

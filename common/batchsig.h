@@ -27,8 +27,7 @@ void batchsig_leaf(os_hash out, const uint8_t *env, size_t len);
 /* Build the tree over n leaf hashes (1 <= n <= BATCHSIG_MAX_LEAVES): write
  * the root, and proofs[i] for every leaf when proofs is not NULL (caller's
  * array of n). 0, OS_EINVAL or OS_ENOMEM. */
-int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root,
-		   struct batchsig_proof *proofs);
+int batchsig_build(const os_hash *leaves, uint32_t n, os_hash root, struct batchsig_proof *proofs);
 
 /* Check the proof's shape without hashing: count in 1..BATCHSIG_MAX_LEAVES,
  * index < count, and exactly the path length that index and count imply.
@@ -41,8 +40,7 @@ int batchsig_root(const os_hash leaf, const struct batchsig_proof *p, os_hash ro
 
 void batchsig_sign(os_sig sig, const os_hash root, uint32_t count, const os_sign_sk sk);
 /* 0 or OS_EBADSIG. */
-int batchsig_verify(const os_sig sig, const os_hash root, uint32_t count,
-		    const os_sign_pk pk);
+int batchsig_verify(const os_sig sig, const os_hash root, uint32_t count, const os_sign_pk pk);
 
 /* A small cache of verified (key, root, count, signature) so that a batch
  * costs one Ed25519 verification per verifier. Fixed size, LRU-ish by
@@ -53,14 +51,12 @@ void batchsig_cache_destroy(struct batchsig_cache **c);
 
 /* Verify leaf under proof with signature sig by pk, using and filling the
  * cache (may be NULL). 0 or OS_EBADSIG. */
-int batchsig_check(struct batchsig_cache *c, const os_hash leaf,
-		   const struct batchsig_proof *p, const os_sig sig,
-		   const os_sign_pk pk);
+int batchsig_check(struct batchsig_cache *c, const os_hash leaf, const struct batchsig_proof *p,
+		   const os_sig sig, const os_sign_pk pk);
 
 /* Counters of batchsig_check through this cache: hits (signature already
  * verified) and misses (an Ed25519 verification ran). Either pointer may
  * be NULL. */
-void batchsig_cache_stats(const struct batchsig_cache *c, uint64_t *hits,
-			  uint64_t *misses);
+void batchsig_cache_stats(const struct batchsig_cache *c, uint64_t *hits, uint64_t *misses);
 
 #endif

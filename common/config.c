@@ -25,8 +25,8 @@
 
 /* A value being collected before it is applied to the daemon's struct. */
 struct cfg_val {
-	int set;       /* given by the file or a flag */
-	int has;       /* holds a value (default, file or flag) */
+	int set; /* given by the file or a flag */
+	int has; /* holds a value (default, file or flag) */
 	char *s;
 	long long i;
 	int b;
@@ -40,7 +40,7 @@ struct cfg_ctx {
 	struct cfg_val *vals;
 	const char *prog;
 	int errors;
-	int reload;          /* only reloadable options are taken */
+	int reload; /* only reloadable options are taken */
 	/* the file being parsed */
 	const char *path;
 	const char *p, *end;
@@ -115,8 +115,8 @@ static int cfg_parse_bool(const char *s, int *out)
 }
 
 /* Parse text for option i into v; on error write a reason into why. */
-static int cfg_parse_value(const struct cfg_opt *o, const char *text, struct cfg_val *v,
-			   char *why, size_t why_size)
+static int cfg_parse_value(const struct cfg_opt *o, const char *text, struct cfg_val *v, char *why,
+			   size_t why_size)
 {
 	switch (o->type) {
 	case CFG_STR: {
@@ -142,7 +142,8 @@ static int cfg_parse_value(const struct cfg_opt *o, const char *text, struct cfg
 			return OS_EINVAL;
 		}
 		if (x < o->min || x > o->max) {
-			snprintf(why, why_size, "%lld is out of range %lld..%lld", x, o->min, o->max);
+			snprintf(why, why_size, "%lld is out of range %lld..%lld", x, o->min,
+				 o->max);
 			return OS_EINVAL;
 		}
 		v->i = x;
@@ -325,7 +326,9 @@ static void cfg_usage(const struct cfg_opt *table, const char *prog, const char 
 			printf("  --%s[=yes|no]", flag);
 		else
 			printf("  --%s %s", flag, cfg_type_name(o->type));
-		printf("  (%s", o->type == CFG_STR ? "string" : o->type == CFG_INT ? "integer" : "yes/no");
+		printf("  (%s", o->type == CFG_STR   ? "string"
+				: o->type == CFG_INT ? "integer"
+						     : "yes/no");
 		if (o->type == CFG_INT)
 			printf(" %lld..%lld", o->min, o->max);
 		if (o->def != NULL)
@@ -403,7 +406,8 @@ static void cfg_flags(struct cfg_ctx *c, int argc, char **argv)
 			negated = 1;
 		}
 		if (idx < 0) {
-			cfg_error(c, NULL, 0, "unknown option '%.*s' (see --help)", (int)(nl + 2), a);
+			cfg_error(c, NULL, 0, "unknown option '%.*s' (see --help)", (int)(nl + 2),
+				  a);
 			continue;
 		}
 		const struct cfg_opt *o = &c->table[idx];

@@ -11,14 +11,14 @@
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL };
 
 struct cfg_opt {
-	const char *name;     /* e.g. "data_dir"; flag --data-dir */
+	const char *name; /* e.g. "data_dir"; flag --data-dir */
 	enum cfg_type type;
-	const char *def;      /* default as text; NULL: no default */
-	long long min, max;   /* bounds for CFG_INT */
-	int required;         /* must be set by file or flag */
-	int reloadable;       /* re-read on SIGHUP */
+	const char *def;    /* default as text; NULL: no default */
+	long long min, max; /* bounds for CFG_INT */
+	int required;       /* must be set by file or flag */
+	int reloadable;     /* re-read on SIGHUP */
 	const char *help;
-	size_t offset;        /* offsetof the field in the daemon's config struct:
+	size_t offset; /* offsetof the field in the daemon's config struct:
 			       * char * for CFG_STR, long long for CFG_INT,
 			       * int for CFG_BOOL */
 };
@@ -29,13 +29,22 @@ struct cfg_opt {
  *   CFG_INT_OPT(struct x_conf, window, "1000", 1, 1000000, 0, "help"),
  *   CFG_END
  * def is text (NULL: no default); required and reloadable are 0 or 1. */
-#define CFG_STR_OPT(type, field, def, required, reloadable, help) \
-	{ #field, CFG_STR, def, 0, 0, required, reloadable, help, offsetof(type, field) }
-#define CFG_INT_OPT(type, field, def, lo, hi, reloadable, help) \
-	{ #field, CFG_INT, def, lo, hi, 0, reloadable, help, offsetof(type, field) }
-#define CFG_BOOL_OPT(type, field, def, reloadable, help) \
-	{ #field, CFG_BOOL, def, 0, 0, 0, reloadable, help, offsetof(type, field) }
-#define CFG_END { NULL, CFG_STR, NULL, 0, 0, 0, 0, NULL, 0 }
+#define CFG_STR_OPT(type, field, def, required, reloadable, help)                             \
+	{                                                                                     \
+#field, CFG_STR, def, 0, 0, required, reloadable, help, offsetof(type, field) \
+	}
+#define CFG_INT_OPT(type, field, def, lo, hi, reloadable, help)                          \
+	{                                                                                \
+#field, CFG_INT, def, lo, hi, 0, reloadable, help, offsetof(type, field) \
+	}
+#define CFG_BOOL_OPT(type, field, def, reloadable, help)                                \
+	{                                                                               \
+#field, CFG_BOOL, def, 0, 0, 0, reloadable, help, offsetof(type, field) \
+	}
+#define CFG_END                                          \
+	{                                                \
+		NULL, CFG_STR, NULL, 0, 0, 0, 0, NULL, 0 \
+	}
 
 enum cfg_action { CFG_RUN, CFG_EXIT_OK, CFG_EXIT_FAIL };
 
@@ -49,8 +58,7 @@ enum cfg_action { CFG_RUN, CFG_EXIT_OK, CFG_EXIT_FAIL };
  * Strings in conf are malloc'd; free them with cfg_free. *config_path gets
  * the file path used (borrowed from argv) or NULL. */
 enum cfg_action cfg_parse(const struct cfg_opt *table, void *conf, const char *prog,
-			  const char *summary, int argc, char **argv,
-			  const char **config_path);
+			  const char *summary, int argc, char **argv, const char **config_path);
 
 /* Re-read the reloadable options from path into conf (others ignored).
  * 0 or OS_ECONFIG (conf unchanged on error; errors printed to stderr). */

@@ -126,8 +126,7 @@ static int crypto_parse_fields(char *text, struct crypto_field *fields, size_t n
 		while (*val == ' ' || *val == '\t')
 			val++;
 		size_t vl = strlen(val);
-		while (vl > 0 && (val[vl - 1] == ' ' || val[vl - 1] == '\t' ||
-				  val[vl - 1] == '\r'))
+		while (vl > 0 && (val[vl - 1] == ' ' || val[vl - 1] == '\t' || val[vl - 1] == '\r'))
 			val[--vl] = '\0';
 		for (size_t i = 0; i < nf; i++) {
 			if (strcmp(line, fields[i].name) != 0)
@@ -234,8 +233,8 @@ int crypto_pubfile_read(const char *path, os_sign_pk spk, os_box_pk bpk)
 
 /* ctx (with its NUL) || msg, in stack memory when small. *heap tells the
  * caller to free. NULL when out of memory. */
-static uint8_t *crypto_concat(const char *ctx, const uint8_t *msg, size_t len,
-			      uint8_t *stackbuf, size_t *total, int *heap)
+static uint8_t *crypto_concat(const char *ctx, const uint8_t *msg, size_t len, uint8_t *stackbuf,
+			      size_t *total, int *heap)
 {
 	size_t cl = strlen(ctx) + 1;
 	*heap = 0;
@@ -255,8 +254,7 @@ static uint8_t *crypto_concat(const char *ctx, const uint8_t *msg, size_t len,
 	return buf;
 }
 
-void crypto_sign(os_sig sig, const char *ctx, const uint8_t *msg, size_t len,
-		 const os_sign_sk sk)
+void crypto_sign(os_sig sig, const char *ctx, const uint8_t *msg, size_t len, const os_sign_sk sk)
 {
 	uint8_t stackbuf[CRYPTO_STACK_MSG];
 	size_t total = 0;

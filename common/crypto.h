@@ -14,13 +14,13 @@
 #define crypto_sign os_crypto_sign
 #define crypto_hash os_crypto_hash
 
-typedef uint8_t os_sign_pk[32];   /* Ed25519 public key */
-typedef uint8_t os_sign_sk[64];   /* Ed25519 secret key (seed || pk) */
-typedef uint8_t os_box_pk[32];    /* X25519 public key (CURVE) */
-typedef uint8_t os_box_sk[32];    /* X25519 secret key (CURVE) */
-typedef uint8_t os_sig[64];       /* Ed25519 signature */
-typedef uint8_t os_hash[32];      /* BLAKE2b-256 */
-typedef uint8_t os_msgid[16];     /* message id */
+typedef uint8_t os_sign_pk[32]; /* Ed25519 public key */
+typedef uint8_t os_sign_sk[64]; /* Ed25519 secret key (seed || pk) */
+typedef uint8_t os_box_pk[32];  /* X25519 public key (CURVE) */
+typedef uint8_t os_box_sk[32];  /* X25519 secret key (CURVE) */
+typedef uint8_t os_sig[64];     /* Ed25519 signature */
+typedef uint8_t os_hash[32];    /* BLAKE2b-256 */
+typedef uint8_t os_msgid[16];   /* message id */
 
 /* A node's secret material, as held in its key file. */
 struct os_keypair {
@@ -54,11 +54,10 @@ int crypto_pubfile_read(const char *path, os_sign_pk spk, os_box_pk bpk);
 
 /* Detached Ed25519 over ctx (a NUL-terminated domain string, its NUL
  * included in what is signed) followed by msg. */
-void crypto_sign(os_sig sig, const char *ctx, const uint8_t *msg, size_t len,
-		 const os_sign_sk sk);
+void crypto_sign(os_sig sig, const char *ctx, const uint8_t *msg, size_t len, const os_sign_sk sk);
 /* 0 or OS_EBADSIG. */
-int crypto_verify(const os_sig sig, const char *ctx, const uint8_t *msg,
-		  size_t len, const os_sign_pk pk);
+int crypto_verify(const os_sig sig, const char *ctx, const uint8_t *msg, size_t len,
+		  const os_sign_pk pk);
 
 /* BLAKE2b-256 of one byte tag followed by data (domain separation). */
 void crypto_hash_tagged(os_hash out, uint8_t tag, const uint8_t *data, size_t len);

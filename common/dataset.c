@@ -46,8 +46,8 @@ int ds_key_valid(const char *key)
 
 /* ---------------------------------------------------------------- codec */
 
-int ds_change_pack(const char *dataset, const char *key, int is_delete,
-		   const uint8_t *value, size_t value_len, uint8_t **out, size_t *out_len)
+int ds_change_pack(const char *dataset, const char *key, int is_delete, const uint8_t *value,
+		   size_t value_len, uint8_t **out, size_t *out_len)
 {
 	if (out == NULL || out_len == NULL)
 		return OS_EINVAL;
@@ -232,8 +232,8 @@ int ds_item_check(const uint8_t *value, size_t len, char *reason, size_t reason_
 		goto out;
 	}
 	if (it->n_regions > DS_ITEM_LIST_MAX) {
-		ds_reason(reason, reason_size, "item has %zu regions, more than %u",
-			  it->n_regions, DS_ITEM_LIST_MAX);
+		ds_reason(reason, reason_size, "item has %zu regions, more than %u", it->n_regions,
+			  DS_ITEM_LIST_MAX);
 		goto out;
 	}
 	rc = 0;
@@ -260,9 +260,8 @@ static int ds_item_owner(const uint8_t *value, size_t len, char owner[OS_NAME_MA
 	return rc;
 }
 
-int ds_change_allowed(const struct registry *reg, const char *publisher,
-		      const struct ds_change *c, const uint8_t *current,
-		      size_t current_len, char *reason, size_t reason_size)
+int ds_change_allowed(const struct registry *reg, const char *publisher, const struct ds_change *c,
+		      const uint8_t *current, size_t current_len, char *reason, size_t reason_size)
 {
 	if (reg == NULL || publisher == NULL || c == NULL) {
 		ds_reason(reason, reason_size, "change or publisher missing");
@@ -290,8 +289,7 @@ int ds_change_allowed(const struct registry *reg, const char *publisher,
 	}
 	/* Hand-built changes are checked like decoded ones. */
 	if (ds_key_valid(c->key) != 0) {
-		ds_reason(reason, reason_size, "key is not 1..%u printable characters",
-			  DS_KEY_MAX);
+		ds_reason(reason, reason_size, "key is not 1..%u printable characters", DS_KEY_MAX);
 		return OS_EINVAL;
 	}
 	if (c->value_len > DS_VALUE_MAX || (c->value == NULL && c->value_len > 0)) {
@@ -356,8 +354,8 @@ void ds_digest_init(struct ds_digest *d)
 	d->count = 0;
 }
 
-void ds_digest_add(struct ds_digest *d, const char *key, size_t key_len,
-		   const uint8_t *signed_env, size_t signed_len)
+void ds_digest_add(struct ds_digest *d, const char *key, size_t key_len, const uint8_t *signed_env,
+		   size_t signed_len)
 {
 	ds_digest_u32(d, key_len);
 	crypto_digest_update(&d->st, (const uint8_t *)key, key_len);

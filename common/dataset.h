@@ -12,11 +12,11 @@
 #include "registry.h"
 #include "util.h"
 
-#define DS_CHANGE_TYPE "onestop.Change"   /* envelope type of a change */
+#define DS_CHANGE_TYPE "onestop.Change" /* envelope type of a change */
 #define DS_IDENTITY "identity"
 #define DS_ITEMS "items"
-#define DS_KEY_MAX 256                     /* bytes in a key */
-#define DS_VALUE_MAX (64u << 10)           /* bytes in a value */
+#define DS_KEY_MAX 256           /* bytes in a key */
+#define DS_VALUE_MAX (64u << 10) /* bytes in a value */
 
 /* A decoded ChangeRequest. value points into memory the change owns
  * (freed by ds_change_clear). */
@@ -35,8 +35,8 @@ int ds_key_valid(const char *key);
 /* Pack a ChangeRequest; *out is malloc'd, the caller frees it. value may be
  * NULL when is_delete. OS_EINVAL for a bad key or dataset name, OS_ETOOBIG
  * for a value over DS_VALUE_MAX. */
-int ds_change_pack(const char *dataset, const char *key, int is_delete,
-		   const uint8_t *value, size_t value_len, uint8_t **out, size_t *out_len);
+int ds_change_pack(const char *dataset, const char *key, int is_delete, const uint8_t *value,
+		   size_t value_len, uint8_t **out, size_t *out_len);
 
 /* Decode a ChangeRequest payload (bounded by DS_VALUE_MAX + DS_KEY_MAX +
  * 1 KiB). 0 or OS_EDECODE / OS_EINVAL / OS_ETOOBIG; on success the caller
@@ -54,9 +54,8 @@ void ds_change_clear(struct ds_change *c);
  * may pass the stored value as current too (NULL: not checked); an item
  * owned by another node is then not replaced (OS_ENOTALLOWED). On refusal
  * reason (size reason_size) gets one readable sentence. 0 when allowed. */
-int ds_change_allowed(const struct registry *reg, const char *publisher,
-		      const struct ds_change *c, const uint8_t *current,
-		      size_t current_len, char *reason, size_t reason_size);
+int ds_change_allowed(const struct registry *reg, const char *publisher, const struct ds_change *c,
+		      const uint8_t *current, size_t current_len, char *reason, size_t reason_size);
 
 /* Schema checks. identity: kind set, level 1..3, status set, authority a
  * valid node name. items: name 1..256 bytes, owner a valid node name, an
@@ -78,8 +77,8 @@ struct ds_digest {
 	uint64_t count;
 };
 void ds_digest_init(struct ds_digest *d);
-void ds_digest_add(struct ds_digest *d, const char *key, size_t key_len,
-		   const uint8_t *signed_env, size_t signed_len);
+void ds_digest_add(struct ds_digest *d, const char *key, size_t key_len, const uint8_t *signed_env,
+		   size_t signed_len);
 void ds_digest_final(struct ds_digest *d, os_hash out);
 
 #endif

@@ -334,8 +334,7 @@ static int env_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 /* Where field 1 (Signed.envelope) lies in a packed Signed, found by walking
  * the wire format (the last occurrence wins, as for an unpack) without
  * copying anything. 0 or OS_EDECODE. */
-static int env_find_envelope(const uint8_t *buf, size_t len, const uint8_t **env,
-			     size_t *env_len)
+static int env_find_envelope(const uint8_t *buf, size_t len, const uint8_t **env, size_t *env_len)
 {
 	size_t i = 0;
 	int found = 0;
@@ -400,8 +399,8 @@ int env_decode_stored(const uint8_t *buf, size_t len, size_t max_bytes, struct e
 	return rc;
 }
 
-int env_verify(const struct env *e, const struct registry *reg,
-	       struct batchsig_cache *cache, uint64_t now_ms)
+int env_verify(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
+	       uint64_t now_ms)
 {
 	if (e == NULL || reg == NULL || e->env_bytes == NULL)
 		return OS_EINVAL;
@@ -442,9 +441,8 @@ static char *env_sanitize(const char *s, size_t max)
 	return c;
 }
 
-int env_deadletter_pack(const uint8_t *id, const char *destination, const char *type,
-			int code, const char *reason, const char *refused_by, uint8_t **out,
-			size_t *len)
+int env_deadletter_pack(const uint8_t *id, const char *destination, const char *type, int code,
+			const char *reason, const char *refused_by, uint8_t **out, size_t *len)
 {
 	int rc = OS_ENOMEM;
 	Onestop__DeadLetter dl = ONESTOP__DEAD_LETTER__INIT;

@@ -35,11 +35,11 @@ struct env {
 	uint32_t key_version;
 	const uint8_t *payload;
 	size_t payload_len;
-	const uint8_t *env_bytes;     /* the signed Envelope bytes */
+	const uint8_t *env_bytes; /* the signed Envelope bytes */
 	size_t env_len;
 	os_sig sig;
 	struct batchsig_proof proof;
-	void *priv_;                  /* unpacked protobufs */
+	void *priv_; /* unpacked protobufs */
 };
 
 /* Sign a batch of n drafts (1 <= n <= BATCHSIG_MAX_LEAVES) as origin with
@@ -49,8 +49,8 @@ struct env {
  * checked (destination, type syntax, expires_ms > now_ms): OS_ENAME /
  * OS_EINVAL / OS_EEXPIRED name the first bad one and nothing is returned. */
 int env_sign_batch(const char *origin, uint32_t key_version, const os_sign_sk sk,
-		   const struct env_draft *drafts, size_t n, uint64_t now_ms,
-		   uint8_t **out, size_t *out_len, os_msgid *ids);
+		   const struct env_draft *drafts, size_t n, uint64_t now_ms, uint8_t **out,
+		   size_t *out_len, os_msgid *ids);
 
 /* Decode a packed Signed of len bytes (len > max_bytes: OS_ETOOBIG, before
  * anything is unpacked). Checks structure only: id 16 bytes, names and type
@@ -74,14 +74,13 @@ void env_clear(struct env *e);
  * (OS_EUNKNOWN) and active (OS_EREVOKED), key version current (OS_EBADSIG),
  * Merkle path and signature (OS_EBADSIG, via cache when not NULL), not
  * expired (OS_EEXPIRED). 0 when all hold. */
-int env_verify(const struct env *e, const struct registry *reg,
-	       struct batchsig_cache *cache, uint64_t now_ms);
+int env_verify(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
+	       uint64_t now_ms);
 
 /* The DeadLetter payload for a refused message. id may be NULL. *out is
  * malloc'd; the caller frees it. */
-int env_deadletter_pack(const uint8_t *id, const char *destination, const char *type,
-			int code, const char *reason, const char *refused_by,
-			uint8_t **out, size_t *len);
+int env_deadletter_pack(const uint8_t *id, const char *destination, const char *type, int code,
+			const char *reason, const char *refused_by, uint8_t **out, size_t *len);
 
 struct env_deadletter {
 	os_msgid id;

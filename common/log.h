@@ -29,6 +29,6 @@ const char *os_log_quote(char *buf, size_t size, const char *s);
 #define OS_LOG_QUOTE_MAX 256
 /* os_log_quote into a buffer that lives until the end of the enclosing
  * block: os_log(..., "reason=%s", OS_Q(why)). NULL quotes as "". */
-#define OS_Q(s) os_log_quote((char[OS_LOG_QUOTE_MAX]){ 0 }, OS_LOG_QUOTE_MAX, (s))
+#define OS_Q(s) os_log_quote((char[OS_LOG_QUOTE_MAX]){0}, OS_LOG_QUOTE_MAX, (s))
 
 #endif

@@ -121,7 +121,7 @@ int loop_wait(struct loop *l)
 
 		if (!s && fd < 0)
 			continue;
-		items[n] = (zmq_pollitem_t){ .socket = s, .fd = fd, .events = ZMQ_POLLIN };
+		items[n] = (zmq_pollitem_t){.socket = s, .fd = fd, .events = ZMQ_POLLIN};
 		n++;
 	}
 	if (timeout == 0)

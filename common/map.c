@@ -16,7 +16,7 @@ struct map_entry {
 
 struct map {
 	struct map_entry **buckets;
-	size_t n_buckets;  /* a power of two */
+	size_t n_buckets; /* a power of two */
 	size_t len;
 };
 

@@ -179,15 +179,14 @@ static int reg_node_check(const struct reg_node *n, int bad, const char **what)
 	if (os_name_valid(n->name) != 0)
 		return OS_ENAME;
 	*what = "roles";
-	if (n->roles & ~(unsigned)(REG_ROLE_HUB | REG_ROLE_SPOKE | REG_ROLE_IDP |
-				   REG_ROLE_SUPERVISOR))
+	if (n->roles &
+	    ~(unsigned)(REG_ROLE_HUB | REG_ROLE_SPOKE | REG_ROLE_IDP | REG_ROLE_SUPERVISOR))
 		return bad;
 	*what = "status";
 	if (n->status != REG_ACTIVE && n->status != REG_SUSPENDED && n->status != REG_REVOKED)
 		return bad;
 	*what = "list_size";
-	if (n->n_topics > REG_MAX_LIST || n->n_types > REG_MAX_LIST ||
-	    n->n_publish > REG_MAX_LIST)
+	if (n->n_topics > REG_MAX_LIST || n->n_types > REG_MAX_LIST || n->n_publish > REG_MAX_LIST)
 		return bad;
 	*what = "topic";
 	for (size_t i = 0; i < n->n_topics; i++)
@@ -347,14 +346,12 @@ static int reg_node_from_pb(struct reg_node *n, const Onestop__Node *pb, const c
 
 static int reg_cmp_dataset(const void *a, const void *b)
 {
-	return strcmp(((const struct reg_dataset *)a)->name,
-		      ((const struct reg_dataset *)b)->name);
+	return strcmp(((const struct reg_dataset *)a)->name, ((const struct reg_dataset *)b)->name);
 }
 
 /* Copy the declared datasets of pr into r, sorted by name; names valid and
  * unique, modes known, at most REG_MAX_DATASETS. */
-static int reg_datasets_from_pb(struct registry *r, const Onestop__Registry *pr,
-				const char **what)
+static int reg_datasets_from_pb(struct registry *r, const Onestop__Registry *pr, const char **what)
 {
 	*what = "dataset_count";
 	if (pr->n_datasets > REG_MAX_DATASETS)
@@ -391,8 +388,8 @@ static int reg_datasets_from_pb(struct registry *r, const Onestop__Registry *pr,
 	return 0;
 }
 
-int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor,
-		   uint64_t now_ms, struct registry **out)
+int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor, uint64_t now_ms,
+		   struct registry **out)
 {
 	int rc;
 	const char *what = NULL;
@@ -493,8 +490,7 @@ out:
 	return rc;
 }
 
-int registry_load(const char *path, const os_sign_pk anchor, uint64_t now_ms,
-		  struct registry **out)
+int registry_load(const char *path, const os_sign_pk anchor, uint64_t now_ms, struct registry **out)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -640,8 +636,7 @@ int registry_may_publish(const struct reg_node *n, const char *dataset)
 	return 0;
 }
 
-int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **out,
-		  size_t *len)
+int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **out, size_t *len)
 {
 	int rc = OS_ENOMEM;
 	Onestop__Node *pbn = NULL;

@@ -9,30 +9,30 @@
 #include <stdint.h>
 #include "crypto.h"
 
-#define REG_ROLE_HUB        0x01u
-#define REG_ROLE_SPOKE      0x02u
-#define REG_ROLE_IDP        0x04u
+#define REG_ROLE_HUB 0x01u
+#define REG_ROLE_SPOKE 0x02u
+#define REG_ROLE_IDP 0x04u
 #define REG_ROLE_SUPERVISOR 0x08u
 
 enum reg_status { REG_ACTIVE = 1, REG_SUSPENDED = 2, REG_REVOKED = 3 };
 
 #define REG_MAX_NODES 100000u
-#define REG_MAX_LIST 256u    /* topics, allowed types, datasets per node */
+#define REG_MAX_LIST 256u /* topics, allowed types, datasets per node */
 #define REG_MAX_BYTES (64u << 20)
 
 struct reg_node {
 	char *name;
-	unsigned roles;          /* REG_ROLE_* bits */
+	unsigned roles; /* REG_ROLE_* bits */
 	os_sign_pk sign_pk;
 	uint32_t key_version;
 	os_box_pk box_pk;
 	enum reg_status status;
 	size_t n_topics;
-	char **topics;           /* without '@' */
+	char **topics; /* without '@' */
 	size_t n_types;
-	char **allowed_types;    /* "*", "prefix.*" or exact */
+	char **allowed_types; /* "*", "prefix.*" or exact */
 	size_t n_publish;
-	char **publish;          /* dataset names */
+	char **publish; /* dataset names */
 };
 
 enum reg_ds_mode { REG_DS_FULL = 1, REG_DS_CACHED = 2 };
@@ -47,10 +47,10 @@ struct registry {
 	uint64_t issued_ms;
 	uint64_t expires_ms;
 	size_t n_nodes;
-	struct reg_node *nodes;  /* sorted by name */
+	struct reg_node *nodes; /* sorted by name */
 	size_t n_datasets;
 	struct reg_dataset *datasets; /* sorted by name */
-	uint8_t *signed_bytes;   /* the packed SignedRegistry it came from, or NULL */
+	uint8_t *signed_bytes;        /* the packed SignedRegistry it came from, or NULL */
 	size_t signed_len;
 };
 
@@ -61,8 +61,8 @@ struct registry {
  * role, key length and status is validated (OS_EDECODE / OS_ENAME), and
  * names must be unique. On success *out is a new registry the caller frees
  * with registry_free; it keeps a copy of buf in signed_bytes. */
-int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor,
-		   uint64_t now_ms, struct registry **out);
+int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor, uint64_t now_ms,
+		   struct registry **out);
 
 /* registry_parse of a file's contents; OS_EIO if it cannot be read. */
 int registry_load(const char *path, const os_sign_pk anchor, uint64_t now_ms,
@@ -93,8 +93,7 @@ int registry_set_status(struct registry *r, const char *name, enum reg_status st
 /* Pack r, sign it with the root secret key and replace r->signed_bytes
  * with the result (also returned through out/len, borrowed from r). The
  * caller sets version, issued_ms and expires_ms first. */
-int registry_sign(struct registry *r, const os_sign_sk root_sk,
-		  const uint8_t **out, size_t *len);
+int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **out, size_t *len);
 
 /* Lookups; NULL when absent. Pointers live as long as r. */
 const struct reg_node *registry_find(const struct registry *r, const char *name);

@@ -28,22 +28,22 @@
 struct store {
 	MDB_env *env;
 	size_t psize;
-	void *map;                   /* LMDB's map of the data file, or NULL */
+	void *map; /* LMDB's map of the data file, or NULL */
 	size_t map_len;
-	size_t map_size;             /* the map size it was found at */
-	uint64_t released_us;        /* when the map was last released */
+	size_t map_size;      /* the map size it was found at */
+	uint64_t released_us; /* when the map was last released */
 };
 
 struct store_txn {
 	struct store *s;
 	MDB_txn *txn;
 	int read_only;
-	int full;                    /* a write hit the map size: commit says EFULL */
+	int full;                     /* a write hit the map size: commit says EFULL */
 	struct store_cursor *cursors; /* open cursors, closed when the txn ends */
 };
 
 struct store_cursor {
-	MDB_cursor *cur;             /* NULL once its transaction ended */
+	MDB_cursor *cur; /* NULL once its transaction ended */
 	struct store_txn *t;
 	struct store_cursor *next;
 };
@@ -307,8 +307,8 @@ static int store_write_err(struct store_txn *t, int rc, const char *op)
 	return e;
 }
 
-int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen,
-	      const void **val, size_t *vlen)
+int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void **val,
+	      size_t *vlen)
 {
 	MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
 	MDB_val v;
@@ -320,8 +320,8 @@ int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen,
 	return 0;
 }
 
-int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen,
-	      const void *val, size_t vlen)
+int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void *val,
+	      size_t vlen)
 {
 	if (t->read_only)
 		return OS_EINVAL;
@@ -331,8 +331,8 @@ int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen,
 	return rc == 0 ? 0 : store_write_err(t, rc, "put");
 }
 
-int store_append(struct store_txn *t, store_dbi db, const void *key, size_t klen,
-		 const void *val, size_t vlen)
+int store_append(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void *val,
+		 size_t vlen)
 {
 	if (t->read_only)
 		return OS_EINVAL;
@@ -361,8 +361,7 @@ int store_count(struct store_txn *t, store_dbi db, uint64_t *n)
 	return 0;
 }
 
-int store_get_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t def,
-		  uint64_t *out)
+int store_get_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t def, uint64_t *out)
 {
 	const void *v;
 	size_t vl;
@@ -424,8 +423,8 @@ void store_cursor_close(struct store_cursor **cp)
 	free(c);
 }
 
-static int store_cursor_get(struct store_cursor *c, MDB_val *k, MDB_cursor_op op,
-			    const void **kp, size_t *kl, const void **vp, size_t *vl)
+static int store_cursor_get(struct store_cursor *c, MDB_val *k, MDB_cursor_op op, const void **kp,
+			    size_t *kl, const void **vp, size_t *vl)
 {
 	if (c->cur == NULL)
 		return OS_EINVAL;
@@ -444,8 +443,8 @@ static int store_cursor_get(struct store_cursor *c, MDB_val *k, MDB_cursor_op op
 	return 0;
 }
 
-int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
-		      const void **k, size_t *kl, const void **v, size_t *vl)
+int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen, const void **k,
+		      size_t *kl, const void **v, size_t *vl)
 {
 	MDB_val mk = {.mv_size = klen, .mv_data = (void *)key};
 	if (key == NULL)
@@ -485,8 +484,8 @@ static int store_key_before(const void *k, size_t kl, const void *end, size_t el
 	return c < 0 || (c == 0 && kl < el);
 }
 
-int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen,
-	       const void *from, size_t flen, store_walk_fn fn, void *arg)
+int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen, const void *from,
+	       size_t flen, store_walk_fn fn, void *arg)
 {
 	struct store_cursor *c = NULL;
 	const void *k, *v;

@@ -33,15 +33,15 @@ void store_abort(struct store_txn **t);
 
 /* Look up key; *val stays valid until the transaction ends or writes.
  * 0 or OS_ENOTFOUND, OS_ESTORE. */
-int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen,
-	      const void **val, size_t *vlen);
+int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void **val,
+	      size_t *vlen);
 /* Insert or replace. 0, OS_EFULL, OS_ESTORE. */
-int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen,
-	      const void *val, size_t vlen);
+int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void *val,
+	      size_t vlen);
 /* Insert a key greater than every key in db (fast path for sequences).
  * OS_EEXIST if it is not greater. */
-int store_append(struct store_txn *t, store_dbi db, const void *key, size_t klen,
-		 const void *val, size_t vlen);
+int store_append(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void *val,
+		 size_t vlen);
 /* Delete key. 0 or OS_ENOTFOUND, OS_ESTORE. */
 int store_del(struct store_txn *t, store_dbi db, const void *key, size_t klen);
 /* Number of entries in db. */
@@ -49,8 +49,7 @@ int store_count(struct store_txn *t, store_dbi db, uint64_t *n);
 
 /* u64 values under a short key in a db (e.g. counters in "meta"). A missing
  * key reads as def. */
-int store_get_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t def,
-		  uint64_t *out);
+int store_get_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t def, uint64_t *out);
 int store_put_u64(struct store_txn *t, store_dbi db, const char *key, uint64_t v);
 
 /* Cursors, in key order (memcmp order; use big-endian integer keys). */
@@ -58,14 +57,14 @@ int store_cursor_open(struct store_txn *t, store_dbi db, struct store_cursor **o
 void store_cursor_close(struct store_cursor **c);
 /* Position at the first key >= key (key NULL: the first key). 0 or
  * OS_ENOTFOUND at the end. Results valid as for store_get. */
-int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
-		      const void **k, size_t *kl, const void **v, size_t *vl);
-int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
-		      const void **v, size_t *vl);
+int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen, const void **k,
+		      size_t *kl, const void **v, size_t *vl);
+int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl, const void **v,
+		      size_t *vl);
 /* Position at the last key. 0 or OS_ENOTFOUND (empty). Results valid as
  * for store_get. */
-int store_cursor_last(struct store_cursor *c, const void **k, size_t *kl,
-		      const void **v, size_t *vl);
+int store_cursor_last(struct store_cursor *c, const void **k, size_t *kl, const void **v,
+		      size_t *vl);
 /* Delete the entry under the cursor. */
 int store_cursor_del(struct store_cursor *c);
 
@@ -74,9 +73,9 @@ int store_cursor_del(struct store_cursor *c);
  * cursor loops. */
 
 enum store_visit {
-	STORE_NEXT = 0,  /* go on */
-	STORE_STOP = 1,  /* end the walk; the entry is kept */
-	STORE_DROP = 2,  /* delete this entry (write transactions only) and go on */
+	STORE_NEXT = 0, /* go on */
+	STORE_STOP = 1, /* end the walk; the entry is kept */
+	STORE_DROP = 2, /* delete this entry (write transactions only) and go on */
 };
 
 /* Called for each entry by store_walk; k and v are valid only during the
@@ -89,8 +88,8 @@ typedef int (*store_walk_fn)(void *arg, const void *k, size_t kl, const void *v,
  * key). 0 when the walk ended (at the end, past the prefix, or by
  * STORE_STOP), fn's negative error, OS_EINVAL (STORE_DROP in a read-only
  * transaction), OS_ENOMEM or a store error (OS_ESTORE, OS_EFULL). */
-int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen,
-	       const void *from, size_t flen, store_walk_fn fn, void *arg);
+int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen, const void *from,
+	       size_t flen, store_walk_fn fn, void *arg);
 
 /* Delete db's entries with from <= key < to in key order (from NULL: from
  * the first key; to NULL: to the last), at most max of them (0: no limit).

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 enum stream_verdict {
-	STREAM_ACCEPT,     /* in order: take it; last becomes seq */
-	STREAM_DUPLICATE,  /* seq <= last: dealt with already; acknowledge again */
-	STREAM_GAP,        /* something before it is missing: ignore it */
+	STREAM_ACCEPT,    /* in order: take it; last becomes seq */
+	STREAM_DUPLICATE, /* seq <= last: dealt with already; acknowledge again */
+	STREAM_GAP,       /* something before it is missing: ignore it */
 };
 
 /* The receiver's rule for a transfer (seq, prev_seq) given last. */
@@ -28,9 +28,9 @@ enum stream_verdict stream_offer(uint64_t last, uint64_t seq, uint64_t prev_seq)
  * the window unacknowledged, a duplicate (the sender is resending) or a new
  * session gets its ack right after the commit. */
 struct stream_ack {
-	uint32_t unsent;   /* transfers accepted since the last ack sent */
-	uint64_t since;    /* when the first of them was accepted */
-	int now;           /* owed at once (duplicate, new session) */
+	uint32_t unsent; /* transfers accepted since the last ack sent */
+	uint64_t since;  /* when the first of them was accepted */
+	int now;         /* owed at once (duplicate, new session) */
 };
 
 /* Record a verdict at time t (accepted ones count, a duplicate makes the
@@ -49,11 +49,11 @@ void stream_ack_clear(struct stream_ack *a);
  * Counts what is in flight and watches ack progress; the caller keeps
  * which seqs those are (a contiguous range, or a ring of queue keys). */
 struct stream_tx {
-	uint32_t window;    /* transfers the receiver takes unacknowledged (>= 1) */
-	uint32_t inflight;  /* sent in this round and not yet acknowledged */
-	uint64_t acked;     /* highest seq acknowledged */
-	uint64_t prev;      /* prev_seq of the next transfer: 0 at a round's start */
-	uint64_t progress;  /* when acks last advanced, or the current flight began */
+	uint32_t window;   /* transfers the receiver takes unacknowledged (>= 1) */
+	uint32_t inflight; /* sent in this round and not yet acknowledged */
+	uint64_t acked;    /* highest seq acknowledged */
+	uint64_t prev;     /* prev_seq of the next transfer: 0 at a round's start */
+	uint64_t progress; /* when acks last advanced, or the current flight began */
 };
 
 /* A new round (a session start or a rewind) at time t: nothing in flight,

@@ -29,31 +29,31 @@
 #include "util.h"
 
 #define LINK_PROTOCOL 1u
-#define DRAIN_BUDGET 1024u           /* frames drained per iteration */
-#define PUSH_MAX_ITEMS 256u          /* transfers per LinkFrame */
-#define PUSH_FRAME_BYTES (4u << 20)  /* a frame passes this only with one transfer */
-#define SILENCE_BEATS 3u             /* heartbeats without a frame: the peer is gone */
-#define RETRANSMIT_BEATS 3u          /* heartbeats without ack progress: resend */
+#define DRAIN_BUDGET 1024u          /* frames drained per iteration */
+#define PUSH_MAX_ITEMS 256u         /* transfers per LinkFrame */
+#define PUSH_FRAME_BYTES (4u << 20) /* a frame passes this only with one transfer */
+#define SILENCE_BEATS 3u            /* heartbeats without a frame: the peer is gone */
+#define RETRANSMIT_BEATS 3u         /* heartbeats without ack progress: resend */
 #define BACKOFF_MAX_SHIFT 20u
-#define ACK_DELAY_US 5000u           /* a deliver ack may wait this long for company */
-#define ERROR_QUIET_US 60000000u     /* a repeated LinkError is logged quietly */
+#define ACK_DELAY_US 5000u       /* a deliver ack may wait this long for company */
+#define ERROR_QUIET_US 60000000u /* a repeated LinkError is logged quietly */
 
 struct uplink {
 	struct uplink_conf conf;
-	char *endpoint, *peer, *node;  /* conf's strings, owned */
+	char *endpoint, *peer, *node; /* conf's strings, owned */
 	struct uplink_ops ops;
 	void *ctx;
 
 	void *sock;
 	enum uplink_state state;
-	uint64_t last_heard_us;    /* any frame from the peer (monotonic) */
+	uint64_t last_heard_us; /* any frame from the peer (monotonic) */
 	uint64_t next_hb_us;
 	uint64_t reconnect_at_us;
-	uint64_t hello_sent_us;    /* 0: none sent on this socket yet */
-	unsigned fails;            /* consecutive sessions that did not come up */
+	uint64_t hello_sent_us; /* 0: none sent on this socket yet */
+	unsigned fails;         /* consecutive sessions that did not come up */
 	int hello_due;
-	int restart_due;           /* close after this iteration: 1 reconnect now, 2 after backoff */
-	int last_error;            /* last LinkError code logged, and when: repeats are quieter */
+	int restart_due; /* close after this iteration: 1 reconnect now, 2 after backoff */
+	int last_error;  /* last LinkError code logged, and when: repeats are quieter */
 	uint64_t last_error_us;
 
 	/* Deliver stream: the ack owed after the commit. */
@@ -62,7 +62,7 @@ struct uplink {
 	/* Push stream. The push source's seqs are contiguous, so the transfers
 	 * in flight are exactly (tx.acked, push_hi]. */
 	struct stream_tx tx;
-	uint64_t push_hi;          /* last seq sent in this round */
+	uint64_t push_hi;                     /* last seq sent in this round */
 	uint8_t push_epoch[UPLINK_EPOCH_LEN]; /* named in our Hello: acks must match */
 	size_t push_epoch_len;
 
@@ -71,7 +71,7 @@ struct uplink {
 	Onestop__Transfer *ptrs[PUSH_MAX_ITEMS];
 	size_t n_items, item_bytes;
 	uint64_t push_now;
-	int push_stop;             /* a send failed: the walk ends, nothing more this time */
+	int push_stop; /* a send failed: the walk ends, nothing more this time */
 };
 
 static uint64_t uplink_beat_us(const struct uplink *up)
@@ -137,8 +137,7 @@ static int uplink_sockopt(void *s, int opt, const void *v, size_t len, const cha
 {
 	if (zmq_setsockopt(s, opt, v, len) == 0)
 		return 0;
-	os_log(OS_LOG_ERROR, "uplink_socket", "option=%s reason=\"%s\"", name,
-	       zmq_strerror(errno));
+	os_log(OS_LOG_ERROR, "uplink_socket", "option=%s reason=\"%s\"", name, zmq_strerror(errno));
 	return OS_EIO;
 }
 
@@ -277,9 +276,8 @@ static int uplink_welcome(struct uplink *up, const Onestop__Welcome *w, uint64_t
 
 static void uplink_push_ack(struct uplink *up, const Onestop__Ack *a, uint64_t now)
 {
-	if (a->epoch.len > 0 &&
-	    (a->epoch.len != up->push_epoch_len ||
-	     memcmp(a->epoch.data, up->push_epoch, up->push_epoch_len) != 0)) {
+	if (a->epoch.len > 0 && (a->epoch.len != up->push_epoch_len ||
+				 memcmp(a->epoch.data, up->push_epoch, up->push_epoch_len) != 0)) {
 		os_log(OS_LOG_DEBUG, "push_ack_ignored", "seq=%llu reason=\"other epoch\"",
 		       (unsigned long long)a->seq);
 		return;
@@ -290,8 +288,8 @@ static void uplink_push_ack(struct uplink *up, const Onestop__Ack *a, uint64_t n
 	if (a->seq > up->tx.acked) {
 		uint64_t upto = a->seq < up->push_hi ? a->seq : up->push_hi;
 		uint64_t released = upto > up->tx.acked ? upto - up->tx.acked : 0;
-		stream_tx_ack(&up->tx, a->seq, released > UINT32_MAX ? UINT32_MAX : (uint32_t)released,
-			      now);
+		stream_tx_ack(&up->tx, a->seq,
+			      released > UINT32_MAX ? UINT32_MAX : (uint32_t)released, now);
 		if (up->push_hi < up->tx.acked)
 			up->push_hi = up->tx.acked;
 	}
@@ -331,8 +329,8 @@ static void uplink_link_error(struct uplink *up, const Onestop__LinkError *e)
 	if (e->code == OS_EHELLO) {
 		/* The peer does not know this session: it restarted. */
 		if (up->state == UPLINK_UP)
-			os_log(OS_LOG_INFO, "hub_lost", "hub=%s reason=\"session unknown to the hub\"",
-			       up->peer);
+			os_log(OS_LOG_INFO, "hub_lost",
+			       "hub=%s reason=\"session unknown to the hub\"", up->peer);
 		up->state = UPLINK_HELLO_SENT;
 		up->hello_due = 1;
 		stream_ack_clear(&up->ack);
@@ -490,8 +488,7 @@ static int uplink_collect(void *arg, uint64_t seq, const uint8_t *msg, size_t le
 	}
 	if (up->push_stop)
 		return 1;
-	if (up->n_items > 0 && up->item_bytes + len > PUSH_FRAME_BYTES &&
-	    uplink_push_flush(up) < 0)
+	if (up->n_items > 0 && up->item_bytes + len > PUSH_FRAME_BYTES && uplink_push_flush(up) < 0)
 		return 1;
 	if (stream_tx_room(&up->tx) <= up->n_items)
 		return 1;
@@ -541,11 +538,13 @@ static void uplink_run_timers(struct uplink *up, uint64_t now)
 	}
 	if (now - up->last_heard_us >= SILENCE_BEATS * beat) {
 		if (up->state == UPLINK_UP)
-			os_log(OS_LOG_INFO, "hub_lost", "hub=%s reason=\"nothing heard for %u heartbeats\"",
-			       up->peer, SILENCE_BEATS);
+			os_log(OS_LOG_INFO, "hub_lost",
+			       "hub=%s reason=\"nothing heard for %u heartbeats\"", up->peer,
+			       SILENCE_BEATS);
 		else
 			os_log(up->fails == 0 ? OS_LOG_INFO : OS_LOG_DEBUG, "hub_unreachable",
-			       "hub=%s endpoint=%s attempt=%u", up->peer, up->endpoint, up->fails + 1);
+			       "hub=%s endpoint=%s attempt=%u", up->peer, up->endpoint,
+			       up->fails + 1);
 		uplink_close(up);
 		up->fails++;
 		up->reconnect_at_us = now + uplink_backoff_us(up);
@@ -615,7 +614,8 @@ static void uplink_timers(void *arg, uint64_t now)
 		up->reconnect_at_us = now + uplink_backoff_us(up);
 	} else if (up->restart_due) {
 		if (up->state == UPLINK_UP)
-			os_log(OS_LOG_INFO, "hub_lost", "hub=%s reason=\"hub key changed\"", up->peer);
+			os_log(OS_LOG_INFO, "hub_lost", "hub=%s reason=\"hub key changed\"",
+			       up->peer);
 		uplink_close(up);
 		up->fails = 0;
 		up->reconnect_at_us = now;
@@ -695,9 +695,8 @@ int uplink_new(const struct uplink_conf *conf, const struct uplink_ops *ops, voi
 	if (!conf->zctx || !conf->endpoint || !conf->peer || !conf->node || !conf->kp ||
 	    conf->heartbeat_ms == 0 || conf->reconnect_min_ms == 0 ||
 	    conf->reconnect_min_ms > conf->reconnect_max_ms || conf->window == 0 ||
-	    conf->max_frame_bytes <= 0 ||
-	    !o->peer_key || !o->hello || !o->welcome || !o->push_acked || !o->push_walk ||
-	    !o->deliver_pos || !o->deliver)
+	    conf->max_frame_bytes <= 0 || !o->peer_key || !o->hello || !o->welcome ||
+	    !o->push_acked || !o->push_walk || !o->deliver_pos || !o->deliver)
 		return OS_EINVAL;
 	struct uplink *up = calloc(1, sizeof *up);
 	if (!up)

@@ -13,17 +13,17 @@
 #include "crypto.h"
 #include "loop.h"
 
-#define UPLINK_EPOCH_LEN 16u  /* outbox and hub epochs on the link */
-#define UPLINK_HELD 1         /* uplink_ops.deliver: not taken now */
+#define UPLINK_EPOCH_LEN 16u /* outbox and hub epochs on the link */
+#define UPLINK_HELD 1        /* uplink_ops.deliver: not taken now */
 
 struct Onestop__Hello;
 struct Onestop__LinkFrame;
 struct uplink;
 
 enum uplink_state {
-	UPLINK_DOWN,        /* no socket; reconnect when the backoff ends */
-	UPLINK_HELLO_SENT,  /* socket open, Hello sent, waiting for Welcome */
-	UPLINK_UP,          /* Welcome received: streams flow, heartbeats go out */
+	UPLINK_DOWN,       /* no socket; reconnect when the backoff ends */
+	UPLINK_HELLO_SENT, /* socket open, Hello sent, waiting for Welcome */
+	UPLINK_UP,         /* Welcome received: streams flow, heartbeats go out */
 };
 
 struct uplink_conf {
@@ -36,8 +36,8 @@ struct uplink_conf {
 	uint32_t heartbeat_ms;       /* >= 1; three silent beats end a session */
 	uint32_t reconnect_min_ms;   /* >= 1, <= reconnect_max_ms */
 	uint32_t reconnect_max_ms;
-	uint32_t window;             /* deliveries this node takes unacknowledged (>= 1) */
-	int64_t max_frame_bytes;     /* largest frame accepted from the peer (> 0) */
+	uint32_t window;         /* deliveries this node takes unacknowledged (>= 1) */
+	int64_t max_frame_bytes; /* largest frame accepted from the peer (> 0) */
 };
 
 /* Called by uplink_ops.push_walk for each entry of the push source, in seq
@@ -47,13 +47,13 @@ typedef int (*uplink_entry_fn)(void *arg, uint64_t seq, const uint8_t *msg, size
 
 /* What a Welcome says, for uplink_ops.welcome. */
 struct uplink_welcome {
-	const uint8_t *peer_epoch;   /* UPLINK_EPOCH_LEN bytes: names the deliver stream */
-	uint64_t accepted_seq;       /* the peer holds every push <= it */
-	const uint8_t *registry;     /* a packed SignedRegistry, or NULL */
+	const uint8_t *peer_epoch; /* UPLINK_EPOCH_LEN bytes: names the deliver stream */
+	uint64_t accepted_seq;     /* the peer holds every push <= it */
+	const uint8_t *registry;   /* a packed SignedRegistry, or NULL */
 	size_t registry_len;
 	/* Set by the op, for the hub_connected line: */
-	int new_epoch;               /* the deliver stream starts afresh */
-	uint64_t backlog;            /* push entries waiting */
+	int new_epoch;    /* the deliver stream starts afresh */
+	uint64_t backlog; /* push entries waiting */
 };
 
 /* The layer above the link. Every op gets ctx (uplink_new's). The ops that

@@ -130,8 +130,8 @@ int os_type_valid(const char *type)
 		char c = *p;
 		if (n >= 128)
 			return OS_EINVAL;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
 			return OS_EINVAL;
 	}
 	return n == 0 ? OS_EINVAL : 0;

@@ -32,9 +32,9 @@
 #include "store.h"
 #include "util.h"
 
-#define DS_EKEY_MAX (OS_NAME_MAX + DS_KEY_MAX + 1)   /* dataset NUL key */
-#define DS_LKEY_MAX (OS_NAME_MAX + 8)                /* dataset NUL u64be seq */
-#define DS_META_LEN 16                               /* u64be last || u64be first */
+#define DS_EKEY_MAX (OS_NAME_MAX + DS_KEY_MAX + 1) /* dataset NUL key */
+#define DS_LKEY_MAX (OS_NAME_MAX + 8)              /* dataset NUL u64be seq */
+#define DS_META_LEN 16                             /* u64be last || u64be first */
 #define DS_STALL_BEATS 3u
 
 enum ds_phase { DS_PLAN, DS_CHANGES, DS_SNAPSHOT };
@@ -43,38 +43,38 @@ enum ds_phase { DS_PLAN, DS_CHANGES, DS_SNAPSHOT };
 struct ds_stream {
 	char name[OS_NAME_MAX];
 	enum ds_phase phase;
-	uint64_t start;            /* PLAN: the seq the spoke holds */
-	int force_snapshot;        /* PLAN: its copy cannot be continued */
-	uint64_t acked;            /* CHANGES: the spoke holds everything up to it */
-	uint64_t sent;             /* CHANGES: last seq sent */
-	uint64_t snap_seq;         /* SNAPSHOT: the dataset's seq when it began */
+	uint64_t start;     /* PLAN: the seq the spoke holds */
+	int force_snapshot; /* PLAN: its copy cannot be continued */
+	uint64_t acked;     /* CHANGES: the spoke holds everything up to it */
+	uint64_t sent;      /* CHANGES: last seq sent */
+	uint64_t snap_seq;  /* SNAPSHOT: the dataset's seq when it began */
 	uint32_t chunks_sent;
 	uint32_t chunks_acked;
-	int snap_done;             /* the last chunk went out */
+	int snap_done;                   /* the last chunk went out */
 	char snap_after[DS_KEY_MAX + 1]; /* key of the last entry sent */
 	size_t snap_after_len;
-	uint64_t progress_us;      /* acks last advanced, or sending began (monotonic) */
-	int more;                  /* topup should look at this stream */
-	int keep;                  /* scratch for the registry sync */
+	uint64_t progress_us; /* acks last advanced, or sending began (monotonic) */
+	int more;             /* topup should look at this stream */
+	int keep;             /* scratch for the registry sync */
 };
 
 struct ds_session {
 	char node[OS_NAME_MAX];
 	uint32_t window;
-	uint64_t reg_version;      /* the registry its stream list was made from */
+	uint64_t reg_version; /* the registry its stream list was made from */
 	struct ds_stream *streams;
 	size_t n;
 };
 
 struct dataset {
 	store_dbi entries, log, meta;
-	struct map *sessions;      /* node -> struct ds_session */
-	int wake;                  /* a change was sequenced: every stream looks again */
+	struct map *sessions;         /* node -> struct ds_session */
+	int wake;                     /* a change was sequenced: every stream looks again */
 	char (*compact)[OS_NAME_MAX]; /* datasets whose log passed dataset_log_max */
 	size_t n_compact, cap_compact;
-	uint8_t *rec;              /* scratch: u64be seq || Signed */
+	uint8_t *rec; /* scratch: u64be seq || Signed */
 	size_t rec_cap;
-	uint64_t next_tick_us;     /* when the stall timers run next */
+	uint64_t next_tick_us; /* when the stall timers run next */
 	Onestop__Change items[DATASET_FRAME_ITEMS];
 	Onestop__Change *ptrs[DATASET_FRAME_ITEMS];
 };
@@ -107,8 +107,8 @@ static size_t ds_lkey(uint8_t *buf, const char *ds, uint64_t seq)
 
 /* last: the dataset's last seq (0: none yet); first: the oldest seq in the
  * log (last + 1 when the log is empty). */
-static int ds_meta_get(struct dataset *d, struct store_txn *t, const char *name,
-		       uint64_t *last, uint64_t *first)
+static int ds_meta_get(struct dataset *d, struct store_txn *t, const char *name, uint64_t *last,
+		       uint64_t *first)
 {
 	const void *v;
 	size_t vl;
@@ -129,8 +129,8 @@ static int ds_meta_get(struct dataset *d, struct store_txn *t, const char *name,
 	return 0;
 }
 
-static int ds_meta_put(struct dataset *d, struct store_txn *t, const char *name,
-		       uint64_t last, uint64_t first)
+static int ds_meta_put(struct dataset *d, struct store_txn *t, const char *name, uint64_t last,
+		       uint64_t first)
 {
 	uint8_t v[DS_META_LEN];
 
@@ -234,8 +234,8 @@ static void ds_compact_mark(struct dataset *d, const char *name)
 	snprintf(d->compact[d->n_compact++], OS_NAME_MAX, "%s", name);
 }
 
-int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t len,
-		  int *code, char *reason, size_t reason_size, uint64_t *seq_out)
+int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t len, int *code,
+		  char *reason, size_t reason_size, uint64_t *seq_out)
 {
 	struct dataset *d = h->ds;
 	struct store_txn *t;
@@ -285,8 +285,7 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 		}
 		rc = 0;
 	}
-	allowed = ds_change_allowed(h->reg, e->origin, &c, cur_val, cur_len, reason,
-				    reason_size);
+	allowed = ds_change_allowed(h->reg, e->origin, &c, cur_val, cur_len, reason, reason_size);
 	if (allowed) {
 		*code = allowed;
 		goto out;
@@ -335,8 +334,8 @@ out:
 
 /* Drop the front of name's log down to dataset_log_max changes, at most
  * budget of them now; *done when nothing is left to drop. */
-static int ds_compact_one(struct hub *h, struct store_txn *t, const char *name,
-			  unsigned budget, int *done)
+static int ds_compact_one(struct hub *h, struct store_txn *t, const char *name, unsigned budget,
+			  int *done)
 {
 	struct dataset *d = h->ds;
 	uint64_t last, first, upto, keep = (uint64_t)h->conf.dataset_log_max;
@@ -478,7 +477,8 @@ void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
 		else if (pos->epoch.len == QUEUE_EPOCH_LEN)
 			/* A copy made from another hub store cannot be continued. */
 			ds_replan(st, pos->seq,
-				  memcmp(pos->epoch.data, queue_epoch(h->queue), QUEUE_EPOCH_LEN) != 0);
+				  memcmp(pos->epoch.data, queue_epoch(h->queue), QUEUE_EPOCH_LEN) !=
+					  0);
 		else
 			ds_replan(st, pos->seq, pos->seq != 0);
 	}
@@ -505,15 +505,16 @@ void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a)
 	case DS_SNAPSHOT:
 		if (st->snap_done && a->seq == st->snap_seq &&
 		    a->snapshot_chunks >= st->chunks_sent) {
-			os_log(OS_LOG_INFO, "snapshot_done", "node=%s dataset=%s seq=%llu chunks=%u",
-			       node, st->name, (unsigned long long)st->snap_seq, st->chunks_sent);
+			os_log(OS_LOG_INFO, "snapshot_done",
+			       "node=%s dataset=%s seq=%llu chunks=%u", node, st->name,
+			       (unsigned long long)st->snap_seq, st->chunks_sent);
 			st->phase = DS_CHANGES;
 			st->acked = st->sent = st->snap_seq;
 			st->progress_us = h->now_us;
 			st->more = 1;
 		} else if (a->seq == 0) {
 			uint32_t n = a->snapshot_chunks < st->chunks_sent ? a->snapshot_chunks
-									   : st->chunks_sent;
+									  : st->chunks_sent;
 
 			if (n > st->chunks_acked) {
 				st->chunks_acked = n;
@@ -533,9 +534,9 @@ void dataset_ack(struct hub *h, const char *node, const Onestop__DatasetAck *a)
 			ds_replan(st, a->seq, 0);
 		} else if (a->seq < st->acked) {
 			/* It lost what it had acknowledged: start it afresh. */
-			os_log(OS_LOG_WARN, "dataset_ack_regressed", "node=%s dataset=%s seq=%llu acked=%llu",
-			       node, st->name, (unsigned long long)a->seq,
-			       (unsigned long long)st->acked);
+			os_log(OS_LOG_WARN, "dataset_ack_regressed",
+			       "node=%s dataset=%s seq=%llu acked=%llu", node, st->name,
+			       (unsigned long long)a->seq, (unsigned long long)st->acked);
 			ds_replan(st, 0, 1);
 		}
 		break;
@@ -607,8 +608,7 @@ static int ds_hold(struct hub *h, const char *node, const Onestop__LinkFrame *lf
 	return 0;
 }
 
-static void ds_snapshot_begin(struct hub *h, const char *node, struct ds_stream *st,
-			      uint64_t last)
+static void ds_snapshot_begin(struct hub *h, const char *node, struct ds_stream *st, uint64_t last)
 {
 	const struct reg_dataset *rd = registry_find_dataset(h->reg, st->name);
 
@@ -620,9 +620,8 @@ static void ds_snapshot_begin(struct hub *h, const char *node, struct ds_stream 
 	st->acked = st->sent = 0;
 	st->force_snapshot = 0;
 	st->progress_us = h->now_us;
-	os_log(OS_LOG_INFO, "snapshot_start", "node=%s dataset=%s seq=%llu mode=%s", node,
-	       st->name, (unsigned long long)last,
-	       rd && rd->mode == REG_DS_CACHED ? "cached" : "full");
+	os_log(OS_LOG_INFO, "snapshot_start", "node=%s dataset=%s seq=%llu mode=%s", node, st->name,
+	       (unsigned long long)last, rd && rd->mode == REG_DS_CACHED ? "cached" : "full");
 }
 
 static void ds_plan(struct hub *h, const char *node, struct ds_stream *st, uint64_t last,
@@ -734,7 +733,8 @@ static int ds_send_chunk(struct hub *h, struct store_txn *t, struct ds_session *
 		if (rc == 0 && st->snap_after_len > 0 && kl == ekl && memcmp(k, ek, kl) == 0)
 			rc = store_cursor_next(c, &k, &kl, &v, &vl);
 		for (;;) {
-			if (rc == OS_ENOTFOUND || (rc == 0 && (kl <= pl || memcmp(k, ek, pl) != 0))) {
+			if (rc == OS_ENOTFOUND ||
+			    (rc == 0 && (kl <= pl || memcmp(k, ek, pl) != 0))) {
 				end = 1;
 				rc = 0;
 				break;
@@ -911,8 +911,9 @@ static void ds_timers(struct hub *h, uint64_t now_us)
 
 			if (!waiting || now_us < st->progress_us + stall)
 				continue;
-			os_log(OS_LOG_DEBUG, "dataset_retransmit", "node=%s dataset=%s phase=%s acked=%llu",
-			       s->node, st->name, st->phase == DS_SNAPSHOT ? "snapshot" : "changes",
+			os_log(OS_LOG_DEBUG, "dataset_retransmit",
+			       "node=%s dataset=%s phase=%s acked=%llu", s->node, st->name,
+			       st->phase == DS_SNAPSHOT ? "snapshot" : "changes",
 			       (unsigned long long)st->acked);
 			ds_stream_restart(st);
 			st->progress_us = now_us;
@@ -976,7 +977,7 @@ int dataset_attach(struct hub *h, struct loop *l)
 
 struct ds_digest_walk {
 	struct ds_digest dg;
-	size_t pl;                 /* the key prefix: dataset name and NUL */
+	size_t pl; /* the key prefix: dataset name and NUL */
 };
 
 /* One entry (dataset NUL key -> u64be seq || Signed) into the digest. */
@@ -1005,7 +1006,8 @@ int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name)
 	int rc;
 
 	if (os_name_valid(name) != 0) {
-		fprintf(stderr, "onestop-hub: --dataset-digest: \"%s\" is not a dataset name\n", name);
+		fprintf(stderr, "onestop-hub: --dataset-digest: \"%s\" is not a dataset name\n",
+			name);
 		return OS_ENAME;
 	}
 	snprintf(path, sizeof(path), "%s/data.mdb", data_dir);

@@ -18,10 +18,10 @@
 #include "hub.h"
 #include "onestop.pb-c.h"
 
-#define DATASET_FRAME_ITEMS 1000u        /* changes or entries per frame */
-#define DATASET_FRAME_BYTES (4u << 20)   /* soft bound on one frame */
-#define DATASET_SNAP_INFLIGHT 8u         /* snapshot chunks unacknowledged */
-#define DATASET_COMPACT_BUDGET 20000u    /* log entries removed per iteration */
+#define DATASET_FRAME_ITEMS 1000u      /* changes or entries per frame */
+#define DATASET_FRAME_BYTES (4u << 20) /* soft bound on one frame */
+#define DATASET_SNAP_INFLIGHT 8u       /* snapshot chunks unacknowledged */
+#define DATASET_COMPACT_BUDGET 20000u  /* log entries removed per iteration */
 
 struct dataset;
 struct loop;
@@ -51,8 +51,8 @@ int dataset_attach(struct hub *h, struct loop *l);
  * the store untouched and sets *code (nonzero) and reason (one sentence);
  * an accepted one sets *code to 0 and *seq. Returns 0, or a store error
  * that spoils the iteration. */
-int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t len,
-		  int *code, char *reason, size_t reason_size, uint64_t *seq);
+int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t len, int *code,
+		  char *reason, size_t reason_size, uint64_t *seq);
 
 /* A session (re)started with Hello: plan a stream per declared dataset
  * from the positions it reports. OS_ENOMEM spoils the iteration. */

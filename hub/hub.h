@@ -12,15 +12,15 @@
 #include "registry.h"
 
 #define HUB_PROTOCOL 1
-#define HUB_DRAIN_MAX 2000u        /* frames handled per loop iteration */
-#define HUB_ZAP_MAX 100u           /* ZAP requests answered per iteration */
-#define HUB_SWEEP_BUDGET 10000u    /* queue entries the expiry sweep visits per run */
-#define HUB_SWEEP_MS 1000u         /* interval of the expiry sweep */
-#define HUB_STATS_MS 10000u        /* interval of the stats log line */
+#define HUB_DRAIN_MAX 2000u     /* frames handled per loop iteration */
+#define HUB_ZAP_MAX 100u        /* ZAP requests answered per iteration */
+#define HUB_SWEEP_BUDGET 10000u /* queue entries the expiry sweep visits per run */
+#define HUB_SWEEP_MS 1000u      /* interval of the expiry sweep */
+#define HUB_STATS_MS 10000u     /* interval of the stats log line */
 #define HUB_DEADLETTER_TTL_MS (7ull * 24 * 3600 * 1000)
-#define HUB_FAIL_BACKOFF_MS 1000u  /* pushes wait this long after a failed commit */
-#define HUB_LAZY_DELETE_MS 10u     /* acked entries wait at most this long for a commit */
-#define HUB_ACK_DELAY_MS 5u        /* a push ack may wait this long for company */
+#define HUB_FAIL_BACKOFF_MS 1000u /* pushes wait this long after a failed commit */
+#define HUB_LAZY_DELETE_MS 10u    /* acked entries wait at most this long for a commit */
+#define HUB_ACK_DELAY_MS 5u       /* a push ack may wait this long for company */
 
 /* Options; the table in main.c maps names to these fields. */
 struct hub_conf {
@@ -37,7 +37,7 @@ struct hub_conf {
 	long long queue_quota;
 	char *log_level;
 	long long dataset_log_max;
-	char *parent_endpoint;        /* federation: the parent hub, or empty */
+	char *parent_endpoint; /* federation: the parent hub, or empty */
 	char *parent_name;
 };
 
@@ -53,8 +53,8 @@ struct hub_stats {
 	uint64_t deadletters;
 	uint64_t commits;
 	uint64_t commit_failures;
-	unsigned sessions;            /* gauge: live sessions (link.c) */
-	uint64_t queued;              /* gauge: committed queue entries (queue.c) */
+	unsigned sessions; /* gauge: live sessions (link.c) */
+	uint64_t queued;   /* gauge: committed queue entries (queue.c) */
 };
 
 struct store;
@@ -69,21 +69,21 @@ struct parent;
 
 struct hub {
 	struct hub_conf conf;
-	const char *config_path;      /* borrowed from argv, or NULL */
-	struct os_keypair kp;         /* the hub's own keys (wiped at exit) */
-	os_sign_pk anchor;            /* trust anchor: the root public key */
-	uint32_t key_version;         /* of the hub's signing key, from the registry */
-	struct registry *reg;         /* current verified registry */
-	int reg_expired;              /* the registry's expiry has passed (logged once) */
+	const char *config_path; /* borrowed from argv, or NULL */
+	struct os_keypair kp;    /* the hub's own keys (wiped at exit) */
+	os_sign_pk anchor;       /* trust anchor: the root public key */
+	uint32_t key_version;    /* of the hub's signing key, from the registry */
+	struct registry *reg;    /* current verified registry */
+	int reg_expired;         /* the registry's expiry has passed (logged once) */
 	void *zctx;
-	void *router;                 /* the spokes' link (CURVE server) */
-	void *zap;                    /* ZAP handler (REP, inproc) */
-	struct store *st;             /* the store of queues and datasets */
+	void *router;     /* the spokes' link (CURVE server) */
+	void *zap;        /* ZAP handler (REP, inproc) */
+	struct store *st; /* the store of queues and datasets */
 	struct queue *queue;
 	struct link *link;
 	struct route *route;
-	struct dataset *ds;           /* replicated datasets (dataset.c) */
-	struct parent *parent;        /* the link to a parent hub, or NULL */
+	struct dataset *ds;    /* replicated datasets (dataset.c) */
+	struct parent *parent; /* the link to a parent hub, or NULL */
 	struct batchsig_cache *sigcache;
 	struct hub_stats stats;
 
@@ -91,15 +91,15 @@ struct hub {
 	 * committed once by the loop (hub_commit). failed poisons it after
 	 * the first error, so that nothing depending on it is sent. */
 	struct store_txn *txn;
-	int dirty;                    /* it has written: its commit syncs */
-	int failed;                   /* 0, or the error that spoils the iteration */
+	int dirty;  /* it has written: its commit syncs */
+	int failed; /* 0, or the error that spoils the iteration */
 
 	/* Clocks, read once at the start of each iteration. */
-	uint64_t now_ms;              /* wall clock: envelope and registry expiry */
-	uint64_t now_us;              /* monotonic clock (os_mono_us): every timer */
-	uint64_t backoff_until_us;    /* after a failed iteration: pushes wait until then */
-	int iterating;                /* between an iteration's first drain and its commit */
-	uint64_t iter_frames;         /* frames_in when the iteration began */
+	uint64_t now_ms;           /* wall clock: envelope and registry expiry */
+	uint64_t now_us;           /* monotonic clock (os_mono_us): every timer */
+	uint64_t backoff_until_us; /* after a failed iteration: pushes wait until then */
+	int iterating;             /* between an iteration's first drain and its commit */
+	uint64_t iter_frames;      /* frames_in when the iteration began */
 	uint64_t next_stats_us;
 };
 

@@ -42,49 +42,49 @@
 struct session {
 	struct session *prev, *next;
 	char name[OS_NAME_MAX];
-	uint8_t rid[LINK_RID_MAX];      /* ROUTER routing id, learned from each frame */
+	uint8_t rid[LINK_RID_MAX]; /* ROUTER routing id, learned from each frame */
 	size_t rid_len;
 	uint64_t last_heard_us;
 	uint64_t last_hb_us;
-	int ended;                      /* freed at the next timer run */
+	int ended; /* freed at the next timer run */
 	/* push stream (received): the ack owed, sent after a commit */
 	uint8_t outbox_epoch[QUEUE_EPOCH_LEN];
-	uint64_t push_last;             /* the last push seq taken: what the ack says */
+	uint64_t push_last; /* the last push seq taken: what the ack says */
 	struct stream_ack ack;
 	/* deliver stream (sent): window, in flight, acked, prev_seq, progress */
 	struct stream_tx tx;
-	uint64_t scan_after;            /* next transfer is the first qseq > this */
-	uint64_t sent_max;              /* highest seq sent in this session */
-	uint64_t *ring;                 /* the tx.inflight qseqs in flight, oldest first
+	uint64_t scan_after; /* next transfer is the first qseq > this */
+	uint64_t sent_max;   /* highest seq sent in this session */
+	uint64_t *ring;      /* the tx.inflight qseqs in flight, oldest first
 					 * (queue keys may skip: they are kept) */
 	uint32_t ring_head;
-	int more;                       /* the queue may hold entries past scan_after */
-	int flush_blocked;              /* a deliver frame failed in this flush */
-	int ds_blocked;                 /* a dataset stream frame failed in this flush */
+	int more;          /* the queue may hold entries past scan_after */
+	int flush_blocked; /* a deliver frame failed in this flush */
+	int ds_blocked;    /* a dataset stream frame failed in this flush */
 };
 
 enum out_kind { OUT_CONTROL, OUT_DELIVER, OUT_DATASET };
 
 /* A frame held until the iteration's commit. */
 struct out_frame {
-	struct session *s;              /* NULL for frames to a peer without session */
+	struct session *s; /* NULL for frames to a peer without session */
 	uint8_t rid[LINK_RID_MAX];
 	size_t rid_len;
 	uint8_t *data;
 	size_t len;
-	int deliver;                    /* enum out_kind */
+	int deliver; /* enum out_kind */
 };
 
 struct link {
 	struct link_ops ops;
-	struct map *by_name;            /* name -> struct session */
+	struct map *by_name; /* name -> struct session */
 	struct session *head;
 	struct out_frame *out;
 	size_t n_out, cap_out;
 	unsigned live;
-	uint64_t refused_log_us;        /* frame_refused lines: at most one a second */
-	unsigned refused_quiet;         /* refusals not logged since the last line */
-	uint64_t next_tick_us;          /* when the timers run next */
+	uint64_t refused_log_us; /* frame_refused lines: at most one a second */
+	unsigned refused_quiet;  /* refusals not logged since the last line */
+	uint64_t next_tick_us;   /* when the timers run next */
 };
 
 /* The deliver frame being filled by link_topup. */
@@ -158,8 +158,8 @@ static int link_pack(const Onestop__LinkFrame *f, uint8_t **out, size_t *len)
 
 /* Send one frame now. 0, OS_ECONN (peer gone), OS_EAGAIN (its pipe is
  * full) or OS_EIO. */
-static int link_send_now(struct hub *h, const uint8_t *rid, size_t rid_len,
-			 const void *data, size_t len)
+static int link_send_now(struct hub *h, const uint8_t *rid, size_t rid_len, const void *data,
+			 size_t len)
 {
 	if (zmq_send(h->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
 		goto fail;
@@ -274,16 +274,16 @@ static void link_ring_push(struct session *s, uint64_t qseq)
 	s->ring[(s->ring_head + s->tx.inflight) % s->tx.window] = qseq;
 }
 
-static void link_refuse_hello(struct hub *h, const char *node, const uint8_t *rid,
-			      size_t rid_len, int code, const char *why)
+static void link_refuse_hello(struct hub *h, const char *node, const uint8_t *rid, size_t rid_len,
+			      int code, const char *why)
 {
-	os_log(OS_LOG_WARN, "hello_refused", "node=%s code=%s reason=%s", node,
-	       os_errname(code), OS_Q(why));
+	os_log(OS_LOG_WARN, "hello_refused", "node=%s code=%s reason=%s", node, os_errname(code),
+	       OS_Q(why));
 	link_send_error(h, rid, rid_len, code, why);
 }
 
-static void link_hello(struct hub *h, struct session *s, const char *node,
-		       const uint8_t *rid, size_t rid_len, const Onestop__Hello *hello)
+static void link_hello(struct hub *h, struct session *s, const char *node, const uint8_t *rid,
+		       size_t rid_len, const Onestop__Hello *hello)
 {
 	struct link *l = h->link;
 	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
@@ -297,7 +297,8 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 	int rc;
 
 	if (!hello || hello->protocol != HUB_PROTOCOL) {
-		link_refuse_hello(h, node, rid, rid_len, OS_EPROTO, "protocol version not supported");
+		link_refuse_hello(h, node, rid, rid_len, OS_EPROTO,
+				  "protocol version not supported");
 		return;
 	}
 	if (strcmp(hello->node, node) != 0) {
@@ -306,7 +307,8 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 		return;
 	}
 	if (hello->outbox_epoch.len != QUEUE_EPOCH_LEN) {
-		link_refuse_hello(h, node, rid, rid_len, OS_EDECODE, "outbox_epoch must be 16 bytes");
+		link_refuse_hello(h, node, rid, rid_len, OS_EDECODE,
+				  "outbox_epoch must be 16 bytes");
 		return;
 	}
 	rc = queue_origin_get(h->queue, node, stored, &last);
@@ -383,9 +385,8 @@ static void link_hello(struct hub *h, struct session *s, const char *node,
 	l->ops.hello(h, s->name, hello);
 	os_hex(ehex, s->outbox_epoch, QUEUE_EPOCH_LEN);
 	os_log(OS_LOG_INFO, "session_start",
-	       "node=%s epoch=%s accepted_seq=%llu window=%u registry_version=%llu", s->name,
-	       ehex, (unsigned long long)last, s->tx.window,
-	       (unsigned long long)hello->registry_version);
+	       "node=%s epoch=%s accepted_seq=%llu window=%u registry_version=%llu", s->name, ehex,
+	       (unsigned long long)last, s->tx.window, (unsigned long long)hello->registry_version);
 }
 
 static void link_push(struct hub *h, struct session *s, const Onestop__Transfers *t)
@@ -559,7 +560,8 @@ static unsigned link_drain(struct hub *h, unsigned max)
 		h->stats.frames_in++;
 		user = zmq_msg_gets(&data, "User-Id");
 		if (!user || !*user || zmq_msg_size(&rid) > LINK_RID_MAX) {
-			os_log(OS_LOG_WARN, "frame_unauthenticated", "bytes=%zu", zmq_msg_size(&data));
+			os_log(OS_LOG_WARN, "frame_unauthenticated", "bytes=%zu",
+			       zmq_msg_size(&data));
 		} else if (extra) {
 			os_log(OS_LOG_WARN, "frame_multipart", "node=%s", user);
 		} else {
@@ -605,8 +607,8 @@ static void topup_emit(struct topup *t)
 	topup_free_items(t);
 }
 
-static enum queue_visit topup_one(void *arg, uint64_t qseq, uint64_t expires_ms,
-				  const uint8_t *msg, size_t len)
+static enum queue_visit topup_one(void *arg, uint64_t qseq, uint64_t expires_ms, const uint8_t *msg,
+				  size_t len)
 {
 	struct topup *t = arg;
 	struct hub *h = t->h;
@@ -646,7 +648,7 @@ static enum queue_visit topup_one(void *arg, uint64_t qseq, uint64_t expires_ms,
  * entries met on the way). A store error spoils the iteration. */
 static void link_topup(struct hub *h)
 {
-	struct topup t = { .h = h };
+	struct topup t = {.h = h};
 	Onestop__Transfer items[LINK_FRAME_ITEMS];
 	Onestop__Transfer *ptrs[LINK_FRAME_ITEMS];
 
@@ -708,8 +710,7 @@ static void link_commit_done(struct hub *h)
 		struct out_frame *f = &l->out[i];
 		int rc;
 
-		if (f->s && (f->s->ended ||
-			     (f->deliver == OUT_DELIVER && f->s->flush_blocked) ||
+		if (f->s && (f->s->ended || (f->deliver == OUT_DELIVER && f->s->flush_blocked) ||
 			     (f->deliver == OUT_DATASET && f->s->ds_blocked)))
 			continue;
 		rc = link_send_now(h, f->rid, f->rid_len, f->data, f->len);

@@ -14,8 +14,8 @@
 #include "hub.h"
 #include "onestop.pb-c.h"
 
-#define LINK_WINDOW_MAX 100000u   /* largest deliver window a spoke may ask */
-#define LINK_FRAME_ITEMS 256u     /* transfers per deliver frame */
+#define LINK_WINDOW_MAX 100000u     /* largest deliver window a spoke may ask */
+#define LINK_FRAME_ITEMS 256u       /* transfers per deliver frame */
 #define LINK_FRAME_BYTES (4u << 20) /* soft bound on a deliver frame */
 
 struct link;

@@ -67,7 +67,7 @@ static const struct cfg_opt hub_opts[] = {
 };
 
 static volatile sig_atomic_t sig_stop, sig_hup;
-static int sig_pipe[2] = { -1, -1 };
+static int sig_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
@@ -135,11 +135,16 @@ static const struct reg_node *hub_own_node(const struct registry *reg, const cha
 static const char *registry_error(int rc)
 {
 	switch (rc) {
-	case OS_EBADSIG: return "signature does not verify under trust_anchor";
-	case OS_EEXPIRED: return "the registry has expired (re-sign it)";
-	case OS_EIO: return "cannot read the file";
-	case OS_ETOOBIG: return "file too large";
-	default: return os_strerror(rc);
+	case OS_EBADSIG:
+		return "signature does not verify under trust_anchor";
+	case OS_EEXPIRED:
+		return "the registry has expired (re-sign it)";
+	case OS_EIO:
+		return "cannot read the file";
+	case OS_ETOOBIG:
+		return "file too large";
+	default:
+		return os_strerror(rc);
 	}
 }
 
@@ -303,15 +308,17 @@ static const struct link_ops hub_link_ops = {
 static int hub_hooks(struct hub *h, struct loop *l)
 {
 	const struct loop_hooks sig = {
-		.name = "signals", .fd = hub_sig_fd, .drain = hub_sig_drain, .ctx = h,
+		.name = "signals",
+		.fd = hub_sig_fd,
+		.drain = hub_sig_drain,
+		.ctx = h,
 	};
 	int rc;
 
-	if ((rc = loop_add(l, &sig)) || (rc = hub_state_attach(h, l)) ||
-	    (rc = zap_attach(h, l)) || (rc = route_attach(h, l)) || (rc = link_attach(h, l)) ||
-	    (rc = parent_attach(h->parent, l)) ||
-	    (rc = dataset_attach(h, l)) || (rc = route_attach_late(h, l)) ||
-	    (rc = queue_attach(h->queue, l)))
+	if ((rc = loop_add(l, &sig)) || (rc = hub_state_attach(h, l)) || (rc = zap_attach(h, l)) ||
+	    (rc = route_attach(h, l)) || (rc = link_attach(h, l)) ||
+	    (rc = parent_attach(h->parent, l)) || (rc = dataset_attach(h, l)) ||
+	    (rc = route_attach_late(h, l)) || (rc = queue_attach(h->queue, l)))
 		return rc;
 	return 0;
 }
@@ -491,7 +498,8 @@ int main(int argc, char **argv)
 			check = 1;
 		} else if (i > 0 && strcmp(argv[i], "--dataset-digest") == 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "%s: --dataset-digest needs a dataset name\n", HUB_PROG);
+				fprintf(stderr, "%s: --dataset-digest needs a dataset name\n",
+					HUB_PROG);
 				free(args);
 				return 2;
 			}
@@ -500,10 +508,11 @@ int main(int argc, char **argv)
 			args[nargs++] = argv[i];
 		}
 	}
-	act = cfg_parse(hub_opts, &h.conf, HUB_PROG,
-			"OneStop hub: routes signed messages between spokes, durably. "
-			"--dataset-digest NAME prints a dataset's seq, count and digest from the store.",
-			nargs, args, &h.config_path);
+	act = cfg_parse(
+		hub_opts, &h.conf, HUB_PROG,
+		"OneStop hub: routes signed messages between spokes, durably. "
+		"--dataset-digest NAME prints a dataset's seq, count and digest from the store.",
+		nargs, args, &h.config_path);
 	if (act != CFG_RUN) {
 		free(args);
 		cfg_free(hub_opts, &h.conf);

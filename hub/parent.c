@@ -25,9 +25,9 @@
 struct parent {
 	struct hub *h;
 	struct uplink *up;
-	uint8_t epoch[UPLINK_EPOCH_LEN];  /* names this hub's push stream */
-	os_box_pk peer_key;               /* the key the link connected with */
-	uint64_t held;                    /* deliveries held since the last line */
+	uint8_t epoch[UPLINK_EPOCH_LEN]; /* names this hub's push stream */
+	os_box_pk peer_key;              /* the key the link connected with */
+	uint64_t held;                   /* deliveries held since the last line */
 	uint64_t held_log_us;
 };
 
@@ -155,7 +155,7 @@ static int parent_load_epoch(struct parent *p)
 
 int parent_open(struct hub *h, struct parent **out)
 {
-	struct uplink_conf c = { 0 };
+	struct uplink_conf c = {0};
 	struct parent *p;
 	int rc;
 

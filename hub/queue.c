@@ -29,20 +29,20 @@ struct qdest {
 	 * purpose but the disk; those <= deleted are gone there too */
 	uint64_t acked;
 	uint64_t deleted;
-	uint64_t deleting;          /* what the open transaction deletes up to */
-	int pending;                /* on the queue's pending list */
+	uint64_t deleting; /* what the open transaction deletes up to */
+	int pending;       /* on the queue's pending list */
 	struct qdest *next_pending;
 	char name[OS_NAME_MAX];
 };
 
 struct queue {
-	struct hub *h;             /* its store and the iteration's transaction */
+	struct hub *h; /* its store and the iteration's transaction */
 	store_dbi meta, msgs, queues, qnext, origins;
 	uint8_t epoch[QUEUE_EPOCH_LEN];
-	uint64_t next_msgno;       /* see queue_find_next_msgno */
-	struct map *dests;         /* dest -> struct qdest */
+	uint64_t next_msgno; /* see queue_find_next_msgno */
+	struct map *dests;   /* dest -> struct qdest */
 	struct qdest *touched;
-	struct qdest *pending;     /* acked entries not yet deleted durably */
+	struct qdest *pending; /* acked entries not yet deleted durably */
 	uint64_t pending_since_us;
 	uint64_t total;
 	int64_t total_delta;
@@ -321,8 +321,8 @@ static int queue_wrote(struct queue *q, int rc)
 	return hub_wrote(q->h, rc);
 }
 
-int queue_origin_get(struct queue *q, const char *origin,
-		     uint8_t epoch[QUEUE_EPOCH_LEN], uint64_t *last)
+int queue_origin_get(struct queue *q, const char *origin, uint8_t epoch[QUEUE_EPOCH_LEN],
+		     uint64_t *last)
 {
 	struct store_txn *t;
 	const void *v;
@@ -341,8 +341,8 @@ int queue_origin_get(struct queue *q, const char *origin,
 	return 0;
 }
 
-int queue_origin_put(struct queue *q, const char *origin,
-		     const uint8_t epoch[QUEUE_EPOCH_LEN], uint64_t last)
+int queue_origin_put(struct queue *q, const char *origin, const uint8_t epoch[QUEUE_EPOCH_LEN],
+		     uint64_t last)
 {
 	uint8_t v[QUEUE_EPOCH_LEN + 8];
 	struct store_txn *t;
@@ -373,8 +373,8 @@ static int qnext_get(struct queue *q, struct store_txn *t, const char *dest, uin
 	return 0;
 }
 
-int queue_put(struct queue *q, const char *const *dests, size_t n,
-	      const uint8_t *msg, size_t len, uint64_t expires_ms)
+int queue_put(struct queue *q, const char *const *dests, size_t n, const uint8_t *msg, size_t len,
+	      uint64_t expires_ms)
 {
 	uint8_t mk[8], qk[QKEY_MAX], qv[16], nv[8];
 	uint8_t *body = NULL;
@@ -491,8 +491,8 @@ static int queue_drop_entry(struct queue *q, struct store_txn *t, const char *de
 	return queue_release(q, t, msgno);
 }
 
-int queue_scan(struct queue *q, const char *dest, uint64_t after,
-	       queue_scan_fn fn, void *arg, int *at_end)
+int queue_scan(struct queue *q, const char *dest, uint64_t after, queue_scan_fn fn, void *arg,
+	       int *at_end)
 {
 	struct store_cursor *c = NULL;
 	uint8_t k[QKEY_MAX];
@@ -637,8 +637,8 @@ int queue_ack(struct queue *q, const char *dest, uint64_t upto, uint64_t *remove
 	return rc;
 }
 
-int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget,
-		queue_expire_fn fn, void *arg, uint64_t *removed)
+int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget, queue_expire_fn fn, void *arg,
+		uint64_t *removed)
 {
 	struct store_cursor *c = NULL;
 	uint8_t k[QKEY_MAX];

@@ -49,17 +49,17 @@ const uint8_t *queue_epoch(const struct queue *q);
 
 /* The push stream state of origin: its outbox epoch and the last seq
  * committed. 0, OS_ENOTFOUND (never seen) or OS_ESTORE. */
-int queue_origin_get(struct queue *q, const char *origin,
-		     uint8_t epoch[QUEUE_EPOCH_LEN], uint64_t *last);
-int queue_origin_put(struct queue *q, const char *origin,
-		     const uint8_t epoch[QUEUE_EPOCH_LEN], uint64_t last);
+int queue_origin_get(struct queue *q, const char *origin, uint8_t epoch[QUEUE_EPOCH_LEN],
+		     uint64_t *last);
+int queue_origin_put(struct queue *q, const char *origin, const uint8_t epoch[QUEUE_EPOCH_LEN],
+		     uint64_t last);
 
 /* Store msg (packed Signed, len bytes) once with a reference per
  * destination and append it to each of the n destination queues.
  * 0, OS_ENOMEM, OS_EINVAL (n too large), OS_ENAME (a destination too long
  * for a key), OS_EFULL (map full) or OS_ESTORE. */
-int queue_put(struct queue *q, const char *const *dests, size_t n,
-	      const uint8_t *msg, size_t len, uint64_t expires_ms);
+int queue_put(struct queue *q, const char *const *dests, size_t n, const uint8_t *msg, size_t len,
+	      uint64_t expires_ms);
 
 /* Entries in dest's queue, counting the open transaction's changes. */
 uint64_t queue_count(struct queue *q, const char *dest);
@@ -76,8 +76,8 @@ typedef enum queue_visit (*queue_scan_fn)(void *arg, uint64_t qseq, uint64_t exp
 
 /* Visit dest's entries with qseq > after in order. *at_end is set to 1 when
  * the scan ran to the end of the queue. 0 or OS_ESTORE / OS_EFULL. */
-int queue_scan(struct queue *q, const char *dest, uint64_t after,
-	       queue_scan_fn fn, void *arg, int *at_end);
+int queue_scan(struct queue *q, const char *dest, uint64_t after, queue_scan_fn fn, void *arg,
+	       int *at_end);
 
 /* Delete dest's entries with qseq <= upto (a cumulative ack), releasing
  * message bodies whose last reference goes. *removed gets the count.
@@ -107,13 +107,13 @@ int queue_settle(struct queue *q, int force);
 
 /* Called by queue_sweep for an expired entry; return 1 to delete it, 0 to
  * keep it (e.g. it is in flight). msg valid only during the call. */
-typedef int (*queue_expire_fn)(void *arg, const char *dest, uint64_t qseq,
-			       const uint8_t *msg, size_t len);
+typedef int (*queue_expire_fn)(void *arg, const char *dest, uint64_t qseq, const uint8_t *msg,
+			       size_t len);
 
 /* Visit up to budget entries from where the last sweep stopped (wrapping
  * around), offering those with expires_ms <= now_ms to fn. *removed gets the
  * number deleted. 0 or OS_ESTORE / OS_EFULL. */
-int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget,
-		queue_expire_fn fn, void *arg, uint64_t *removed);
+int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget, queue_expire_fn fn, void *arg,
+		uint64_t *removed);
 
 #endif

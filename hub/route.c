@@ -41,7 +41,7 @@ struct route {
 	size_t n_dl, cap_dl;
 	struct route_sub *subs;
 	size_t n_subs;
-	const char **dests;  /* scratch: the destinations of one message */
+	const char **dests; /* scratch: the destinations of one message */
 	size_t cap_dests;
 	uint64_t next_sweep_us; /* when the expiry sweep runs next (monotonic) */
 };
@@ -163,8 +163,8 @@ static void route_reason(char *out, size_t size, const char *fmt, ...)
 
 /* Gather a DeadLetter for origin, unless the refused message is itself a
  * dead letter. */
-static void route_dl_add(struct hub *h, const char *origin, const uint8_t *id,
-			 const char *dest, const char *type, int code, const char *reason)
+static void route_dl_add(struct hub *h, const char *origin, const uint8_t *id, const char *dest,
+			 const char *type, int code, const char *reason)
 {
 	struct route *r = h->route;
 	struct route_dl *d;
@@ -196,8 +196,8 @@ static void route_dl_add(struct hub *h, const char *origin, const uint8_t *id,
 }
 
 /* A refused push: log it and dead-letter it to its origin. */
-static void route_refuse(struct hub *h, const char *origin, const uint8_t *id,
-			 const char *dest, const char *type, int code, const char *reason)
+static void route_refuse(struct hub *h, const char *origin, const uint8_t *id, const char *dest,
+			 const char *type, int code, const char *reason)
 {
 	char idhex[2 * sizeof(os_msgid) + 1] = "-";
 
@@ -211,13 +211,12 @@ static void route_refuse(struct hub *h, const char *origin, const uint8_t *id,
 }
 
 /* 1 when one of the n destinations is at the queue quota. */
-static int route_over_quota(struct hub *h, const char *const *dests, size_t n,
-			    const char *origin)
+static int route_over_quota(struct hub *h, const char *const *dests, size_t n, const char *origin)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (queue_count(h->queue, dests[i]) >= (uint64_t)h->conf.queue_quota) {
-			os_log(OS_LOG_WARN, "queue_full", "dest=%s origin=%s quota=%lld",
-			       dests[i], origin, h->conf.queue_quota);
+			os_log(OS_LOG_WARN, "queue_full", "dest=%s origin=%s quota=%lld", dests[i],
+			       origin, h->conf.queue_quota);
 			return 1;
 		}
 	}
@@ -225,8 +224,8 @@ static int route_over_quota(struct hub *h, const char *const *dests, size_t n,
 }
 
 /* Store an accepted message for its destinations and wake their sessions. */
-static int route_store(struct hub *h, const char *const *dests, size_t n,
-		       const uint8_t *msg, size_t len, uint64_t expires_ms)
+static int route_store(struct hub *h, const char *const *dests, size_t n, const uint8_t *msg,
+		       size_t len, uint64_t expires_ms)
 {
 	int rc = queue_put(h->queue, dests, n, msg, len, expires_ms);
 
@@ -239,8 +238,8 @@ static int route_store(struct hub *h, const char *const *dests, size_t n,
 
 /* A dataset change addressed to the hub: sequenced in this transaction,
  * or refused with a dead letter naming the reason. */
-static int route_change(struct hub *h, const char *origin, const struct env *e,
-			const uint8_t *msg, size_t len, enum route_outcome *outcome)
+static int route_change(struct hub *h, const char *origin, const struct env *e, const uint8_t *msg,
+			size_t len, enum route_outcome *outcome)
 {
 	char reason[200], why[200] = "";
 	uint64_t seq = 0;
@@ -437,8 +436,8 @@ void route_expired(struct hub *h, const char *dest, const uint8_t *msg, size_t l
 		return;
 	}
 	os_hex(idhex, e.id, sizeof(os_msgid));
-	os_log(OS_LOG_INFO, "msg_expired", "id=%s origin=%s dest=%s type=%s", idhex, e.origin,
-	       dest, e.type);
+	os_log(OS_LOG_INFO, "msg_expired", "id=%s origin=%s dest=%s type=%s", idhex, e.origin, dest,
+	       e.type);
 	/* Never dead-letter a dead letter; and an origin gone from the
 	 * registry could never collect one. */
 	if (strcmp(e.type, ENV_DEADLETTER_TYPE) != 0 && registry_find(h->reg, e.origin)) {
@@ -448,8 +447,8 @@ void route_expired(struct hub *h, const char *dest, const uint8_t *msg, size_t l
 	env_clear(&e);
 }
 
-static int route_sweep_one(void *arg, const char *dest, uint64_t qseq,
-			   const uint8_t *msg, size_t len)
+static int route_sweep_one(void *arg, const char *dest, uint64_t qseq, const uint8_t *msg,
+			   size_t len)
 {
 	struct hub *h = arg;
 
@@ -485,8 +484,8 @@ static int route_flush_batch(struct hub *h, const struct route_dl *dl, size_t n)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		rc = env_deadletter_pack(dl[i].has_id ? dl[i].id : NULL, dl[i].dest, dl[i].type,
-					 dl[i].code, dl[i].reason, h->conf.name,
-					 &payloads[i], &plens[i]);
+					 dl[i].code, dl[i].reason, h->conf.name, &payloads[i],
+					 &plens[i]);
 		if (rc)
 			goto out;
 		drafts[i].destination = dl[i].origin;
@@ -495,8 +494,8 @@ static int route_flush_batch(struct hub *h, const struct route_dl *dl, size_t n)
 		drafts[i].payload_len = plens[i];
 		drafts[i].expires_ms = expires;
 	}
-	rc = env_sign_batch(h->conf.name, h->key_version, h->kp.sign_sk, drafts, n, h->now_ms,
-			    out, olens, NULL);
+	rc = env_sign_batch(h->conf.name, h->key_version, h->kp.sign_sk, drafts, n, h->now_ms, out,
+			    olens, NULL);
 	if (rc) {
 		os_log(OS_LOG_ERROR, "deadletter_sign_failed", "count=%zu error=%s", n,
 		       os_errname(rc));
@@ -504,7 +503,7 @@ static int route_flush_batch(struct hub *h, const struct route_dl *dl, size_t n)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *dest[1] = { dl[i].origin };
+		const char *dest[1] = {dl[i].origin};
 
 		/* Dead letters ignore the quota: they cannot be refused. */
 		rc = route_store(h, dest, 1, out[i], olens[i], expires);

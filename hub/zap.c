@@ -32,8 +32,8 @@ int zap_open(struct hub *h)
 	return 0;
 }
 
-static void zap_reply(struct hub *h, const zmq_msg_t *reqid, const char *code,
-		      const char *text, const char *user)
+static void zap_reply(struct hub *h, const zmq_msg_t *reqid, const char *code, const char *text,
+		      const char *user)
 {
 	zmq_send(h->zap, "1.0", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 	zmq_send(h->zap, reqid ? zmq_msg_data((zmq_msg_t *)reqid) : "",

@@ -33,12 +33,12 @@
 #include "spoke.h"
 #include "util.h"
 
-#define API_MAX_BATCH 10000u         /* messages per Send, Recv, Ack or Put */
-#define API_ROUTE_BYTES 256u         /* longest routing frame we echo */
-#define API_MAX_ROUTE 4u             /* envelope frames before the body */
-#define API_MAX_PARKED 10000u        /* Recv requests waiting at once */
-#define API_RECV_BYTES (64u << 20)   /* payload bytes in one Recv reply */
-#define API_MAX_WAIT_MS 3600000u     /* longest Recv wait honoured */
+#define API_MAX_BATCH 10000u       /* messages per Send, Recv, Ack or Put */
+#define API_ROUTE_BYTES 256u       /* longest routing frame we echo */
+#define API_MAX_ROUTE 4u           /* envelope frames before the body */
+#define API_MAX_PARKED 10000u      /* Recv requests waiting at once */
+#define API_RECV_BYTES (64u << 20) /* payload bytes in one Recv reply */
+#define API_MAX_WAIT_MS 3600000u   /* longest Recv wait honoured */
 #define API_MSG_LEN 200
 
 /* The frames before a request's body (the ROUTER's routing id, and an
@@ -54,19 +54,19 @@ struct api_route {
 struct api_req {
 	struct api_route route;
 	uint64_t request_id;
-	int op;                      /* Onestop__ApiRequest__OpCase */
+	int op; /* Onestop__ApiRequest__OpCase */
 	int code;
 	char msg[API_MSG_LEN];
-	Onestop__ApiRequest *req;    /* unpacked; Send drafts point into it */
-	os_msgid *ids;               /* Send, Put: the ids, once signed */
-	uint8_t **puts;              /* Put: the packed ChangeRequests */
+	Onestop__ApiRequest *req; /* unpacked; Send drafts point into it */
+	os_msgid *ids;            /* Send, Put: the ids, once signed */
+	uint8_t **puts;           /* Put: the packed ChangeRequests */
 	size_t *put_lens;
-	uint32_t acked;              /* Ack: entries deleted */
+	uint32_t acked; /* Ack: entries deleted */
 };
 
 enum api_wait_kind {
-	API_WAIT_RECV,               /* wakes when inbox messages are free */
-	API_WAIT_READ,               /* wakes when its fetch has settled */
+	API_WAIT_RECV, /* wakes when inbox messages are free */
+	API_WAIT_READ, /* wakes when its fetch has settled */
 };
 
 /* A request that waits: answered when what it waits for happens, or at
@@ -76,8 +76,8 @@ struct api_wait {
 	struct api_route route;
 	uint64_t request_id;
 	uint64_t deadline_us;
-	uint32_t max;                /* Recv: messages at most */
-	struct reads_wait *read;     /* read: what it waits for (malloc'd) */
+	uint32_t max;            /* Recv: messages at most */
+	struct reads_wait *read; /* read: what it waits for (malloc'd) */
 };
 
 struct api {
@@ -85,10 +85,10 @@ struct api {
 	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* to remove at stop, or "" */
 	struct api_req *reqs;
 	size_t n_reqs, cap_reqs;
-	struct api_wait *waits;      /* in arrival order */
+	struct api_wait *waits; /* in arrival order */
 	size_t n_waits, cap_waits;
 	size_t n_recv_waits;
-	uint64_t pending_msgs;       /* messages of this iteration's accepted Sends */
+	uint64_t pending_msgs; /* messages of this iteration's accepted Sends */
 };
 
 static uint8_t api_empty[1];
@@ -266,14 +266,14 @@ static void api_refused(struct spoke *sp, const struct api_req *r)
 static size_t api_req_count(const struct api_req *r)
 {
 	return r->op == ONESTOP__API_REQUEST__OP_PUT ? r->req->put->n_puts
-						      : r->req->send->n_messages;
+						     : r->req->send->n_messages;
 }
 
 /* The checks every Send and Put starts with: 1..API_MAX_BATCH items
  * (what names them: "messages", "changes") and a current registry. 0, or
  * -1 with r failed. */
-static int api_check_batch(struct spoke *sp, struct api_req *r, const char *op,
-			   const char *what, size_t n, uint64_t now_ms)
+static int api_check_batch(struct spoke *sp, struct api_req *r, const char *op, const char *what,
+			   size_t n, uint64_t now_ms)
 {
 	if (n == 0 || n > API_MAX_BATCH) {
 		api_fail(r, OS_EINVAL, "a %s carries 1..%u %s, this one %zu", op, API_MAX_BATCH,
@@ -281,9 +281,10 @@ static int api_check_batch(struct spoke *sp, struct api_req *r, const char *op,
 		return -1;
 	}
 	if (spoke_registry_expired(sp, now_ms)) {
-		api_fail(r, OS_EEXPIRED,
-			 "the registry (version %llu) has expired; new %s are refused until a current one arrives",
-			 (unsigned long long)sp->reg->version, what);
+		api_fail(
+			r, OS_EEXPIRED,
+			"the registry (version %llu) has expired; new %s are refused until a current one arrives",
+			(unsigned long long)sp->reg->version, what);
 		return -1;
 	}
 	return 0;
@@ -327,24 +328,27 @@ static void api_check_put(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 			goto refused;
 		}
 		if (!d->dataset || os_name_valid(d->dataset) != 0) {
-			api_fail(r, OS_EINVAL, "change %zu: the dataset must be a name like \"items\"", i);
+			api_fail(r, OS_EINVAL,
+				 "change %zu: the dataset must be a name like \"items\"", i);
 			goto refused;
 		}
 		if (!d->key || ds_key_valid(d->key) != 0) {
-			api_fail(r, OS_EINVAL, "change %zu: the key must be 1..%u printable ASCII characters",
-				 i, DS_KEY_MAX);
+			api_fail(r, OS_EINVAL,
+				 "change %zu: the key must be 1..%u printable ASCII characters", i,
+				 DS_KEY_MAX);
 			goto refused;
 		}
 		rc = ds_change_pack(d->dataset, d->key, d->delete_, d->value.data, d->value.len,
 				    &r->puts[i], &r->put_lens[i]);
 		if (rc < 0) {
 			api_fail(r, rc, "change %zu (%s): %s", i, d->key,
-				 rc == OS_ETOOBIG ? "the value is larger than 65536 bytes" : os_strerror(rc));
+				 rc == OS_ETOOBIG ? "the value is larger than 65536 bytes"
+						  : os_strerror(rc));
 			goto refused;
 		}
 		reason[0] = '\0';
-		rc = replica_put_check(sp, d->dataset, d->key, d->delete_, d->value.data, d->value.len,
-				     reason, sizeof reason);
+		rc = replica_put_check(sp, d->dataset, d->key, d->delete_, d->value.data,
+				       d->value.len, reason, sizeof reason);
 		if (rc < 0) {
 			api_fail(r, rc, "change %zu: %s", i, reason[0] ? reason : os_strerror(rc));
 			goto refused;
@@ -369,19 +373,22 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 			goto refused;
 		}
 		if (!o->destination || os_dest_valid(o->destination) != 0) {
-			api_fail(r, OS_ENAME,
-				 "message %zu: destination is not a node name or @topic (lowercase dotted labels [a-z0-9-]{1,32})",
-				 i);
+			api_fail(
+				r, OS_ENAME,
+				"message %zu: destination is not a node name or @topic (lowercase dotted labels [a-z0-9-]{1,32})",
+				i);
 			goto refused;
 		}
 		if (!o->type || os_type_valid(o->type) != 0) {
-			api_fail(r, OS_EINVAL, "message %zu: type must match [A-Za-z0-9._-]{1,128}", i);
+			api_fail(r, OS_EINVAL, "message %zu: type must match [A-Za-z0-9._-]{1,128}",
+				 i);
 			goto refused;
 		}
 		if (o->payload.len > (size_t)sp->conf.max_message_bytes) {
-			api_fail(r, OS_ETOOBIG,
-				 "message %zu: payload of %zu bytes is over max_message_bytes (%lld)", i,
-				 o->payload.len, sp->conf.max_message_bytes);
+			api_fail(
+				r, OS_ETOOBIG,
+				"message %zu: payload of %zu bytes is over max_message_bytes (%lld)",
+				i, o->payload.len, sp->conf.max_message_bytes);
 			goto refused;
 		}
 	}
@@ -423,7 +430,8 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		}
 		(*count)++;
 		if (got < 0) {
-			os_log(OS_LOG_DEBUG, "api_bad_envelope", "reason=\"unusable routing frames\"");
+			os_log(OS_LOG_DEBUG, "api_bad_envelope",
+			       "reason=\"unusable routing frames\"");
 			zmq_msg_close(&body);
 			continue;
 		}
@@ -435,7 +443,8 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 			continue;
 		}
 		r->route = rt;
-		r->req = onestop__api_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+		r->req = onestop__api_request__unpack(NULL, zmq_msg_size(&body),
+						      zmq_msg_data(&body));
 		zmq_msg_close(&body);
 		if (!r->req) {
 			r->op = ONESTOP__API_REQUEST__OP__NOT_SET;
@@ -526,8 +535,8 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 			d[k].expires_ms = now_ms + ttl * 1000u;
 		}
 	}
-	rc = env_sign_batch(sp->conf.name, sp->key_version, sp->kp.sign_sk, d, total, now_ms,
-			    out, olen, ids);
+	rc = env_sign_batch(sp->conf.name, sp->key_version, sp->kp.sign_sk, d, total, now_ms, out,
+			    olen, ids);
 	if (rc < 0)
 		goto fail;
 	signed_ok = 1;
@@ -557,8 +566,8 @@ fail:
 		struct api_req *r = &a->reqs[i];
 		if (!api_is_pending_send(r))
 			continue;
-		api_fail(r, rc, "the messages could not be %s: %s",
-			 signed_ok ? "stored" : "signed", os_strerror(rc));
+		api_fail(r, rc, "the messages could not be %s: %s", signed_ok ? "stored" : "signed",
+			 os_strerror(rc));
 		api_refused(sp, r);
 	}
 out:
@@ -630,7 +639,8 @@ static void api_reply_recv(struct spoke *sp, const struct api_route *rt, uint64_
 		if (!in || !ptrs) {
 			free(in);
 			free(ptrs);
-			api_reply_code(sp, rt, request_id, OS_ENOMEM, "the reply could not be built");
+			api_reply_code(sp, rt, request_id, OS_ENOMEM,
+				       "the reply could not be built");
 			return;
 		}
 	}
@@ -761,9 +771,8 @@ static void api_reply_ack(struct spoke *sp, const struct api_req *r)
 
 /* A new wait for request_id (its route moved from rt), due at deadline_us:
  * NULL when the table cannot grow (rt unchanged). */
-static struct api_wait *api_wait_add(struct api *a, enum api_wait_kind kind,
-				     struct api_route *rt, uint64_t request_id,
-				     uint64_t deadline_us)
+static struct api_wait *api_wait_add(struct api *a, enum api_wait_kind kind, struct api_route *rt,
+				     uint64_t request_id, uint64_t deadline_us)
 {
 	if (a->n_waits == a->cap_waits) {
 		size_t cap = a->cap_waits ? a->cap_waits * 2 : 16;
@@ -811,8 +820,7 @@ static int api_park_recv(struct api *a, struct api_req *r, uint32_t max, uint32_
 	return 0;
 }
 
-static void api_reply_empty_recv(struct spoke *sp, const struct api_route *rt,
-				 uint64_t request_id)
+static void api_reply_empty_recv(struct spoke *sp, const struct api_route *rt, uint64_t request_id)
 {
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
 	Onestop__RecvResult res = ONESTOP__RECV_RESULT__INIT;
@@ -824,8 +832,8 @@ static void api_reply_empty_recv(struct spoke *sp, const struct api_route *rt,
 
 /* Send what the read server answered (rc, rr) to the request behind rt,
  * or, when it is pending, hold the request until its fetch settles. */
-static void api_answer_read(struct spoke *sp, struct api_route *rt, uint64_t request_id,
-			    int rc, struct reads_reply *rr, uint64_t now_us)
+static void api_answer_read(struct spoke *sp, struct api_route *rt, uint64_t request_id, int rc,
+			    struct reads_reply *rr, uint64_t now_us)
 {
 	if (rc < 0) {
 		api_reply_lost(request_id);
@@ -856,7 +864,8 @@ static void api_answer_read(struct spoke *sp, struct api_route *rt, uint64_t req
 static int api_wake_read(struct spoke *sp, struct api_wait *w, int commit_rc, int up,
 			 uint64_t now_us)
 {
-	const struct replica_fetch *f = replica_fetch_get(replica_fetch_table(sp), w->read->fetch_id);
+	const struct replica_fetch *f =
+		replica_fetch_get(replica_fetch_table(sp), w->read->fetch_id);
 	enum replica_fetch_state st = f ? f->state : REPLICA_FETCH_PENDING;
 	char msg[READS_MSG_MAX];
 
@@ -868,8 +877,8 @@ static int api_wake_read(struct spoke *sp, struct api_wait *w, int commit_rc, in
 		int rc = reads_resume(sp, w->read, w->request_id, &rr);
 		api_answer_read(sp, &w->route, w->request_id, rc, &rr, now_us);
 	} else if (now_us >= w->deadline_us) {
-		snprintf(msg, sizeof msg, "the hub did not answer for %s within %u ms", w->read->key,
-			 w->read->wait_ms);
+		snprintf(msg, sizeof msg, "the hub did not answer for %s within %u ms",
+			 w->read->key, w->read->wait_ms);
 		api_reply_code(sp, &w->route, w->request_id, OS_ETIMEDOUT, msg);
 	} else if (!up) {
 		snprintf(msg, sizeof msg, "%s is not held here and the hub became unreachable",
@@ -885,8 +894,7 @@ static int api_wake_read(struct spoke *sp, struct api_wait *w, int commit_rc, in
  * free (an empty result once their wait is over), reads whose fetch
  * settled (an error once their wait is over, or at once when the hub
  * became unreachable). */
-static void api_serve_waits(struct spoke *sp, struct store_txn **t, int commit_rc,
-			    uint64_t now_us)
+static void api_serve_waits(struct spoke *sp, struct store_txn **t, int commit_rc, uint64_t now_us)
 {
 	struct api *a = sp->api;
 	int up = spoke_hub_up(sp);
@@ -898,7 +906,8 @@ static void api_serve_waits(struct spoke *sp, struct store_txn **t, int commit_r
 			n = api_wake_read(sp, w, commit_rc, up, now_us);
 		} else {
 			if (inbox_available(sp))
-				n = api_serve_recv(sp, t, &w->route, w->request_id, w->max, 0, now_us);
+				n = api_serve_recv(sp, t, &w->route, w->request_id, w->max, 0,
+						   now_us);
 			if (n == 0 && now_us >= w->deadline_us) {
 				api_reply_empty_recv(sp, &w->route, w->request_id);
 				n = 1;
@@ -941,9 +950,11 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 	for (size_t i = 0; i < a->n_reqs; i++) {
 		struct api_req *r = &a->reqs[i];
 		if (r->code == 0 && commit_rc < 0 &&
-		    (r->op == ONESTOP__API_REQUEST__OP_SEND || r->op == ONESTOP__API_REQUEST__OP_ACK ||
+		    (r->op == ONESTOP__API_REQUEST__OP_SEND ||
+		     r->op == ONESTOP__API_REQUEST__OP_ACK ||
 		     r->op == ONESTOP__API_REQUEST__OP_PUT)) {
-			api_fail(r, commit_rc, "the store could not commit: %s", os_strerror(commit_rc));
+			api_fail(r, commit_rc, "the store could not commit: %s",
+				 os_strerror(commit_rc));
 			if (r->op != ONESTOP__API_REQUEST__OP_ACK)
 				api_refused(sp, r);
 		}
@@ -1152,7 +1163,8 @@ void api_close(struct spoke *sp)
 		if (a->sock && w->kind == API_WAIT_RECV)
 			api_reply_empty_recv(sp, &w->route, w->request_id);
 		else if (a->sock)
-			api_reply_code(sp, &w->route, w->request_id, OS_ECONN, "the spoke is stopping");
+			api_reply_code(sp, &w->route, w->request_id, OS_ECONN,
+				       "the spoke is stopping");
 		api_wait_free(sp, w);
 	}
 	free(a->waits);

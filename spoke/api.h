@@ -14,7 +14,7 @@
 struct spoke;
 struct loop;
 
-#define API_DRAIN_BUDGET 4096u       /* requests one drain hook receives at most */
+#define API_DRAIN_BUDGET 4096u /* requests one drain hook receives at most */
 
 /* Bind the API socket at sp->conf.api (for ipc://, create the directory
  * and remove a stale socket file first; refuse a socket a live process

@@ -17,13 +17,13 @@
 #define META_LAST "deliver_last"
 #define META_NEXT "inbox_next"
 #define META_SEEN_FORMAT "seen_format"
-#define SEEN_FORMAT 2u            /* keys u64be(expires_ms) || id; 1 was id alone */
+#define SEEN_FORMAT 2u /* keys u64be(expires_ms) || id; 1 was id alone */
 #define SEEN_KEY_LEN (8u + sizeof(os_msgid))
 #define SEEN_UPGRADE_CHUNK 4096u
 #define PRUNE_EVERY_US 1000000u
-#define PRUNE_AGAIN_US 10000u     /* a sweep that hit its budget goes on this soon */
+#define PRUNE_AGAIN_US 10000u /* a sweep that hit its budget goes on this soon */
 #define HELD_LOG_EVERY_US 60000000u
-#define PRUNE_BUDGET 1024u        /* `seen` entries examined per sweep */
+#define PRUNE_BUDGET 1024u /* `seen` entries examined per sweep */
 
 /* The `seen` key of an envelope: its expiry first, so that ids received
  * together sit together (an insert dirties the B-tree's right edge, not a
@@ -67,7 +67,7 @@ int inbox_load(struct spoke *sp, struct store_txn *t)
 int inbox_upgrade(struct spoke *sp, struct store_txn *t)
 {
 	struct store_cursor *c = NULL;
-	uint8_t (*keys)[SEEN_KEY_LEN] = NULL;
+	uint8_t(*keys)[SEEN_KEY_LEN] = NULL;
 	uint8_t old[sizeof(os_msgid)];
 	uint64_t format, moved = 0;
 	int rc, resume = 0;
@@ -89,7 +89,8 @@ int inbox_upgrade(struct spoke *sp, struct store_txn *t)
 			goto out;
 		rc = store_cursor_seek(c, resume ? old : NULL, resume ? sizeof old : 0, &k, &kl, &v,
 				       &vl);
-		for (; rc == 0 && n < SEEN_UPGRADE_CHUNK; rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
+		for (; rc == 0 && n < SEEN_UPGRADE_CHUNK;
+		     rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
 			if (kl != sizeof(os_msgid))
 				continue;
 			/* An unreadable expiry keeps the id for the longest lifetime. */
@@ -171,8 +172,8 @@ static void inbox_log_rejected(const struct env *e, int decoded, uint64_t seq, i
 	char idhex[2 * sizeof(os_msgid) + 1] = "-";
 	if (decoded)
 		os_hex(idhex, e->id, sizeof e->id);
-	os_log(OS_LOG_WARN, "msg_rejected", "id=%s origin=%s seq=%llu code=%s reason=\"%s\"",
-	       idhex, decoded ? e->origin : "-", (unsigned long long)seq, os_errname(code),
+	os_log(OS_LOG_WARN, "msg_rejected", "id=%s origin=%s seq=%llu code=%s reason=\"%s\"", idhex,
+	       decoded ? e->origin : "-", (unsigned long long)seq, os_errname(code),
 	       why ? why : os_strerror(code));
 }
 
@@ -208,8 +209,8 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 	return 0;
 }
 
-int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len,
-		  uint64_t now_ms, int *held)
+int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len, uint64_t now_ms,
+		  int *held)
 {
 	struct inbox *ib = &sp->ib;
 	struct store_txn *t = NULL;
@@ -374,9 +375,8 @@ int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 
 /* One entry for inbox_take: 0 skipped, 1 handed out, 2 over the byte
  * budget (stop), or a negative error. */
-static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t vl,
-			  uint64_t now_us, size_t n, size_t max_bytes, size_t *bytes,
-			  inbox_fn fn, void *arg)
+static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t vl, uint64_t now_us,
+			  size_t n, size_t max_bytes, size_t *bytes, inbox_fn fn, void *arg)
 {
 	struct inbox *ib = &sp->ib;
 	size_t dmax = (size_t)sp->conf.max_message_bytes + SPOKE_ENV_OVERHEAD;
@@ -412,8 +412,8 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 	return 1;
 }
 
-int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes,
-	       uint64_t now_us, inbox_fn fn, void *arg, size_t *taken)
+int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
+	       inbox_fn fn, void *arg, size_t *taken)
 {
 	struct store_cursor *c = NULL;
 	const void *k, *v;
@@ -475,7 +475,7 @@ uint64_t inbox_lease_next_expiry(const struct spoke *sp)
 struct inbox_prune {
 	uint64_t now_ms;
 	unsigned budget, gone;
-	int more;            /* expired ids remain past the budget */
+	int more; /* expired ids remain past the budget */
 };
 
 /* Keys start with the expiry: the expired ids are the table's head. */
@@ -498,7 +498,7 @@ int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigne
 {
 	struct inbox *ib = &sp->ib;
 	struct store_txn *t = NULL;
-	struct inbox_prune p = { .now_ms = now_ms, .budget = budget };
+	struct inbox_prune p = {.now_ms = now_ms, .budget = budget};
 	int rc;
 
 	if (now_us < ib->prune_due_us)

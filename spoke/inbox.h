@@ -44,8 +44,8 @@ int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *cha
  * msg_rejected). While the registry is expired nothing is taken: *held is
  * set to 1 (else 0) and the hub sends it again later. 0 or a store error
  * (the iteration is then poisoned). */
-int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len,
-		  uint64_t now_ms, int *held);
+int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len, uint64_t now_ms,
+		  int *held);
 
 /* Write the stream state changed in this iteration (last, next) into the
  * iteration's transaction, once, before it commits. 0 or a store error. */
@@ -73,8 +73,8 @@ typedef int (*inbox_fn)(void *arg, uint64_t seq, struct env *e);
  * each for INBOX_LEASE_MS, stopping before the payloads would pass
  * max_bytes (one message is always allowed). Reads through t (any
  * transaction). *taken counts them. 0 or an error. */
-int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes,
-	       uint64_t now_us, inbox_fn fn, void *arg, size_t *taken);
+int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
+	       inbox_fn fn, void *arg, size_t *taken);
 
 /* Forget expired leases. */
 void inbox_lease_gc(struct spoke *sp, uint64_t now_us);

@@ -37,11 +37,13 @@
 
 #define EXIT_CONFIG 2
 #define EXIT_START 1
-#define CACHE_SLOTS 4096u       /* verified batch roots remembered */
+#define CACHE_SLOTS 4096u /* verified batch roots remembered */
 #define STATS_EVERY_US 10000000u
 
-#define STR_OPT(field, def, req, rel, help) CFG_STR_OPT(struct spoke_conf, field, def, req, rel, help)
-#define INT_OPT(field, def, lo, hi, rel, help) CFG_INT_OPT(struct spoke_conf, field, def, lo, hi, rel, help)
+#define STR_OPT(field, def, req, rel, help) \
+	CFG_STR_OPT(struct spoke_conf, field, def, req, rel, help)
+#define INT_OPT(field, def, lo, hi, rel, help) \
+	CFG_INT_OPT(struct spoke_conf, field, def, lo, hi, rel, help)
 
 /* Every option: INI key and --flag; reloadable ones are re-read on SIGHUP. */
 static const struct cfg_opt spoke_opts[] = {
@@ -130,18 +132,21 @@ static int spoke_check_conf(struct spoke *sp)
 	const struct spoke_conf *c = &sp->conf;
 	enum os_log_level lvl;
 	if (os_log_parse_level(c->log_level, &lvl) != 0) {
-		fprintf(stderr, "onestop-spoke: log_level: \"%s\" is not debug, info, warn or error\n",
+		fprintf(stderr,
+			"onestop-spoke: log_level: \"%s\" is not debug, info, warn or error\n",
 			c->log_level);
 		return OS_ECONFIG;
 	}
 	os_log_set_level(lvl);
 	if (os_name_valid(c->name) != 0) {
-		fprintf(stderr, "onestop-spoke: name: \"%s\" is not a node name (dotted labels [a-z0-9-]{1,32})\n",
+		fprintf(stderr,
+			"onestop-spoke: name: \"%s\" is not a node name (dotted labels [a-z0-9-]{1,32})\n",
 			c->name);
 		return OS_ECONFIG;
 	}
 	if (os_name_valid(c->hub_name) != 0) {
-		fprintf(stderr, "onestop-spoke: hub_name: \"%s\" is not a node name\n", c->hub_name);
+		fprintf(stderr, "onestop-spoke: hub_name: \"%s\" is not a node name\n",
+			c->hub_name);
 		return OS_ECONFIG;
 	}
 	if (strlen(c->trust_anchor) != 2 * sizeof(os_sign_pk) ||
@@ -151,19 +156,23 @@ static int spoke_check_conf(struct spoke *sp)
 	}
 	int ipc = strncmp(c->api, "ipc://", 6) == 0 && c->api[6] != '\0';
 	int tcp = strncmp(c->api, "tcp://127.0.0.1:", 16) == 0 ||
-		  strncmp(c->api, "tcp://localhost:", 16) == 0 || strncmp(c->api, "tcp://[::1]:", 12) == 0;
+		  strncmp(c->api, "tcp://localhost:", 16) == 0 ||
+		  strncmp(c->api, "tcp://[::1]:", 12) == 0;
 	if (!ipc && !tcp) {
-		fprintf(stderr, "onestop-spoke: api: \"%s\" must be ipc://PATH or tcp://127.0.0.1:PORT\n",
+		fprintf(stderr,
+			"onestop-spoke: api: \"%s\" must be ipc://PATH or tcp://127.0.0.1:PORT\n",
 			c->api);
 		return OS_ECONFIG;
 	}
-	if (strncmp(c->hub_endpoint, "tcp://", 6) != 0 && strncmp(c->hub_endpoint, "ipc://", 6) != 0) {
+	if (strncmp(c->hub_endpoint, "tcp://", 6) != 0 &&
+	    strncmp(c->hub_endpoint, "ipc://", 6) != 0) {
 		fprintf(stderr, "onestop-spoke: hub_endpoint: \"%s\" must be tcp://HOST:PORT\n",
 			c->hub_endpoint);
 		return OS_ECONFIG;
 	}
 	if (c->reconnect_min_ms > c->reconnect_max_ms) {
-		fprintf(stderr, "onestop-spoke: reconnect_min_ms (%lld) is over reconnect_max_ms (%lld)\n",
+		fprintf(stderr,
+			"onestop-spoke: reconnect_min_ms (%lld) is over reconnect_max_ms (%lld)\n",
 			c->reconnect_min_ms, c->reconnect_max_ms);
 		return OS_ECONFIG;
 	}
@@ -184,8 +193,9 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
-		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=\"cannot open databases\"",
-		       sp->conf.data_dir, os_errname(rc));
+		os_log(OS_LOG_ERROR, "store_open_failed",
+		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,
+		       os_errname(rc));
 		return rc;
 	}
 	return 0;
@@ -322,12 +332,11 @@ static void spoke_log_stats(void *ctx, uint64_t now_us)
 	stats_at = now_us + STATS_EVERY_US;
 	os_log(OS_LOG_DEBUG, "stats",
 	       "hub_connected=%d outbox=%llu inbox=%llu sent=%llu refused=%llu pushed=%llu received=%llu rejected=%llu duplicates=%llu commits=%llu deliver_last=%llu",
-	       spoke_hub_up(sp), (unsigned long long)sp->ob.count,
-	       (unsigned long long)sp->ib.count, (unsigned long long)sp->stats.sent,
-	       (unsigned long long)sp->stats.refused, (unsigned long long)sp->stats.pushed,
-	       (unsigned long long)sp->stats.received, (unsigned long long)sp->stats.rejected,
-	       (unsigned long long)sp->stats.duplicates, (unsigned long long)sp->stats.commits,
-	       (unsigned long long)sp->ib.last);
+	       spoke_hub_up(sp), (unsigned long long)sp->ob.count, (unsigned long long)sp->ib.count,
+	       (unsigned long long)sp->stats.sent, (unsigned long long)sp->stats.refused,
+	       (unsigned long long)sp->stats.pushed, (unsigned long long)sp->stats.received,
+	       (unsigned long long)sp->stats.rejected, (unsigned long long)sp->stats.duplicates,
+	       (unsigned long long)sp->stats.commits, (unsigned long long)sp->ib.last);
 }
 
 /* The loop's view of the shared state (state.c). */
@@ -427,9 +436,10 @@ int main(int argc, char **argv)
 
 	spoke_tune_malloc();
 
-	enum cfg_action act = cfg_parse(spoke_opts, &sp.conf, "onestop-spoke",
-					"OneStop spoke: signs, stores and exchanges messages with the hub for local apps",
-					argc, argv, &sp.config_path);
+	enum cfg_action act = cfg_parse(
+		spoke_opts, &sp.conf, "onestop-spoke",
+		"OneStop spoke: signs, stores and exchanges messages with the hub for local apps",
+		argc, argv, &sp.config_path);
 	if (act == CFG_EXIT_OK)
 		goto out;
 	if (act == CFG_EXIT_FAIL || spoke_check_conf(&sp) < 0) {
@@ -440,7 +450,8 @@ int main(int argc, char **argv)
 		code = EXIT_START;
 		goto out;
 	}
-	os_log(OS_LOG_INFO, "spoke_ready", "api=%s node=%s hub=%s hub_endpoint=%s registry_version=%llu outbox=%llu inbox=%llu",
+	os_log(OS_LOG_INFO, "spoke_ready",
+	       "api=%s node=%s hub=%s hub_endpoint=%s registry_version=%llu outbox=%llu inbox=%llu",
 	       bound, sp.conf.name, sp.conf.hub_name, sp.conf.hub_endpoint,
 	       (unsigned long long)sp.reg->version, (unsigned long long)sp.ob.count,
 	       (unsigned long long)sp.ib.count);

@@ -128,7 +128,7 @@ typedef struct {
 /* A received message. All pointers are owned by the array returned from
  * onestop_recv (or onestop_recv_take) and valid until onestop_msgs_free. */
 typedef struct {
-	uint64_t seq;                 /* inbox sequence; pass to onestop_ack */
+	uint64_t seq; /* inbox sequence; pass to onestop_ack */
 	uint8_t id[ONESTOP_ID_LEN];
 	const char *origin;
 	const char *to;
@@ -142,8 +142,8 @@ typedef struct {
 typedef struct {
 	char node[300];
 	int hub_connected;
-	uint64_t outbox;              /* waiting for the hub */
-	uint64_t inbox;               /* waiting for apps */
+	uint64_t outbox; /* waiting for the hub */
+	uint64_t inbox;  /* waiting for apps */
 	uint64_t registry_version;
 	uint64_t registry_expires_ms;
 	uint64_t sent;
@@ -151,11 +151,11 @@ typedef struct {
 } onestop_status_t;
 
 typedef struct {
-	uint8_t id[ONESTOP_ID_LEN];   /* the refused message's id */
+	uint8_t id[ONESTOP_ID_LEN]; /* the refused message's id */
 	int has_id;
 	char to[300];
 	char type[129];
-	int code;                     /* ONESTOP_E* */
+	int code; /* ONESTOP_E* */
 	char reason[256];
 	char refused_by[300];
 } onestop_deadletter_t;
@@ -216,8 +216,8 @@ int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
  *   ONESTOP_EAGAIN  too many Recv requests are waiting at the spoke;
  *   ONESTOP_ESTORE  the spoke could not read its inbox;
  *   and the request errors. */
-int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs,
-		       size_t *n, size_t msg_size) ONESTOP_WUR;
+int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs, size_t *n,
+		       size_t msg_size) ONESTOP_WUR;
 #define onestop_recv(c, max, wait_ms, msgs, n) \
 	onestop_recv_sized((c), (max), (wait_ms), (msgs), (n), sizeof(onestop_msg_t))
 
@@ -341,9 +341,9 @@ typedef struct {
 	const char *key;
 	const uint8_t *value;
 	size_t len;
-	const char *publisher;        /* node that signed the change */
-	uint64_t seq;                 /* dataset seq of that change */
-	uint64_t updated_ms;          /* when the publisher signed it */
+	const char *publisher; /* node that signed the change */
+	uint64_t seq;          /* dataset seq of that change */
+	uint64_t updated_ms;   /* when the publisher signed it */
 } onestop_entry_t;
 
 /* Look key up in dataset. For a cached-mode dataset a miss is filled
@@ -382,11 +382,11 @@ void onestop_entry_free(onestop_entry_t **e);
 /* Filters for onestop_list; zero fields do not filter. The item filters
  * apply to dataset "items" only. */
 typedef struct {
-	const char *owner;            /* items owned by this node */
-	int online;                   /* 0 any, 1 online items, 2 offline-only items */
-	const char *search;           /* items whose name contains this text */
-	const char *after_key;        /* paging: start after this key */
-	unsigned limit;               /* 0: 100; at most ONESTOP_MAX_BATCH */
+	const char *owner;     /* items owned by this node */
+	int online;            /* 0 any, 1 online items, 2 offline-only items */
+	const char *search;    /* items whose name contains this text */
+	const char *after_key; /* paging: start after this key */
+	unsigned limit;        /* 0: 100; at most ONESTOP_MAX_BATCH */
 } onestop_list_t;
 
 /* List local entries of dataset in key order, filtered (filter NULL: no
@@ -405,9 +405,9 @@ typedef struct {
  *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
  *   and the request errors. */
 int onestop_list_sized(onestop_t *c, const char *dataset, const onestop_list_t *filter,
-		       onestop_entry_t **entries, size_t *n, char **next_key,
-		       size_t filter_size, size_t entry_size);
-#define onestop_list(c, dataset, filter, entries, n, next_key)                       \
+		       onestop_entry_t **entries, size_t *n, char **next_key, size_t filter_size,
+		       size_t entry_size);
+#define onestop_list(c, dataset, filter, entries, n, next_key)                   \
 	onestop_list_sized((c), (dataset), (filter), (entries), (n), (next_key), \
 			   sizeof(onestop_list_t), sizeof(onestop_entry_t))
 /* Free what onestop_list returned and NULL *entries (entries or *entries
@@ -454,11 +454,11 @@ int onestop_put_sized(onestop_t *c, const onestop_put_t *puts, size_t n,
 
 typedef struct {
 	char name[64];
-	int mode;                     /* ONESTOP_MODE_* */
-	uint64_t seq;                 /* last change applied locally */
-	uint64_t count;               /* entries held locally */
-	uint8_t digest[32];           /* BLAKE2b-256 of the entries held (PROTOCOL.md) */
-	int syncing;                  /* a snapshot is being received */
+	int mode;           /* ONESTOP_MODE_* */
+	uint64_t seq;       /* last change applied locally */
+	uint64_t count;     /* entries held locally */
+	uint8_t digest[32]; /* BLAKE2b-256 of the entries held (PROTOCOL.md) */
+	int syncing;        /* a snapshot is being received */
 } onestop_dataset_t;
 
 /* The datasets declared in the registry and where this spoke stands in
@@ -467,8 +467,7 @@ typedef struct {
  *   ONESTOP_EINVAL  c, out or n NULL;
  *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
  *   and the request errors. */
-int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n,
-			   size_t dataset_size);
+int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n, size_t dataset_size);
 #define onestop_datasets(c, out, n) \
 	onestop_datasets_sized((c), (out), (n), sizeof(onestop_dataset_t))
 
@@ -484,10 +483,10 @@ int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n,
 /* A value of dataset "identity". No raw personal data: the key is a
  * pseudonymous subject id. */
 typedef struct {
-	int kind;                     /* ONESTOP_PERSON or ONESTOP_ENTERPRISE */
-	unsigned level;               /* real-name level 1..3 */
-	int status;                   /* ONESTOP_SUBJECT_* */
-	char authority[300];          /* issuing authority (node name) */
+	int kind;            /* ONESTOP_PERSON or ONESTOP_ENTERPRISE */
+	unsigned level;      /* real-name level 1..3 */
+	int status;          /* ONESTOP_SUBJECT_* */
+	char authority[300]; /* issuing authority (node name) */
 	uint64_t updated_ms;
 } onestop_identity_t;
 
@@ -516,25 +515,25 @@ int onestop_identity_decode_sized(const uint8_t *buf, size_t len, onestop_identi
 
 typedef struct {
 	const char *name;
-	const char *shared_data;      /* dataset replacing an upload, or NULL */
+	const char *shared_data; /* dataset replacing an upload, or NULL */
 } onestop_material_t;
 
 /* A value of dataset "items". Its materials grow only together with it:
  * the size passed for onestop_item_t stands for onestop_material_t too. */
 typedef struct {
 	const char *name;
-	const char *owner;            /* owning node; must be the publisher */
+	const char *owner; /* owning node; must be the publisher */
 	const char *kind;
-	int online;                   /* 0: offline-only, then offline_reason is required */
+	int online; /* 0: offline-only, then offline_reason is required */
 	const char *offline_reason;
 	size_t n_materials;
 	const onestop_material_t *materials;
-	unsigned legal_days;          /* working days */
-	unsigned promised_days;       /* working days */
+	unsigned legal_days;    /* working days */
+	unsigned promised_days; /* working days */
 	uint64_t fee_cents;
 	size_t n_regions;
 	const char *const *regions;
-	unsigned min_level;           /* minimum real-name level 0..3 */
+	unsigned min_level; /* minimum real-name level 0..3 */
 } onestop_item_t;
 
 /* Encode v (borrowed) into a malloc'd buffer *out of *len bytes that the
@@ -547,8 +546,7 @@ typedef struct {
  *                    (n_materials, n_regions) or over 64;
  *   ONESTOP_ETOOBIG  over 64 KiB packed;
  *   ONESTOP_ENOMEM   out of memory. */
-int onestop_item_encode_sized(const onestop_item_t *v, uint8_t **out, size_t *len,
-			      size_t v_size);
+int onestop_item_encode_sized(const onestop_item_t *v, uint8_t **out, size_t *len, size_t v_size);
 #define onestop_item_encode(v, out, len) \
 	onestop_item_encode_sized((v), (out), (len), sizeof(onestop_item_t))
 /* Decode (buf borrowed) into a new onestop_item_t that owns its strings
@@ -573,7 +571,7 @@ typedef struct {
 	char issuer[300];
 	char subject[257];
 	unsigned level;
-	char audience[300];           /* "" when for any audience */
+	char audience[300]; /* "" when for any audience */
 	uint64_t issued_ms;
 	uint64_t expires_ms;
 } onestop_assertion_t;
@@ -589,8 +587,8 @@ typedef struct {
  *   ONESTOP_ENOTALLOWED  the spoke's node is not an active idp;
  *   ONESTOP_EEXPIRED     the spoke's registry has expired;
  *   and the request errors. */
-int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
-			 const char *audience, unsigned ttl_s, uint8_t **out, size_t *len);
+int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level, const char *audience,
+			 unsigned ttl_s, uint8_t **out, size_t *len);
 
 /* Verify an assertion (borrowed) at the local spoke, with no call to the
  * hub except to fill a missing identity entry of a cached-mode identity
@@ -615,11 +613,11 @@ int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
  *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
  *   and the request errors. */
 int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t len,
-				unsigned min_level, const char *audience,
-				onestop_assertion_t *out, size_t out_size) ONESTOP_WUR;
-#define onestop_assert_verify(c, assertion, len, min_level, audience, out)           \
-	onestop_assert_verify_sized((c), (assertion), (len), (min_level), (audience), \
-				    (out), sizeof(onestop_assertion_t))
+				unsigned min_level, const char *audience, onestop_assertion_t *out,
+				size_t out_size) ONESTOP_WUR;
+#define onestop_assert_verify(c, assertion, len, min_level, audience, out)                   \
+	onestop_assert_verify_sized((c), (assertion), (len), (min_level), (audience), (out), \
+				    sizeof(onestop_assertion_t))
 
 /* Text of an error code; static, never NULL. */
 const char *onestop_strerror(int code);

@@ -158,8 +158,7 @@ int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 	return rc;
 }
 
-int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn,
-		void *arg)
+int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn, void *arg)
 {
 	struct store_cursor *c = NULL;
 	uint8_t key[8];

@@ -60,8 +60,7 @@ typedef int (*outbox_fn)(void *arg, uint64_t seq, const uint8_t *msg, size_t len
 
 /* Visit the entries with seq >= from in seq order through t (any
  * transaction). 0 or a store error. */
-int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn,
-		void *arg);
+int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn, void *arg);
 
 /* Register the outbox's hooks with the loop: outbox_settle and
  * outbox_flush (before_commit), outbox_committed and, after a failed

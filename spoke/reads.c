@@ -19,8 +19,8 @@
 #include "store.h"
 
 #define READS_LIST_DEFAULT 100u
-#define READS_LIST_BYTES (32u << 20)  /* values in one List reply */
-#define READS_LIST_SCAN 200000u       /* entries one List examines at most */
+#define READS_LIST_BYTES (32u << 20) /* values in one List reply */
+#define READS_LIST_SCAN 200000u      /* entries one List examines at most */
 #define READS_ASSERT_TTL_S 600u
 
 /* ------------------------------------------------------------ replies */
@@ -36,11 +36,10 @@ static int reads_pack(const Onestop__ApiReply *rep, struct reads_reply *out)
 	return 0;
 }
 
-static int reads_code(struct reads_reply *out, uint64_t request_id, int code, const char *fmt,
-		      ...) __attribute__((format(printf, 4, 5)));
+static int reads_code(struct reads_reply *out, uint64_t request_id, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static int reads_code(struct reads_reply *out, uint64_t request_id, int code, const char *fmt,
-		      ...)
+static int reads_code(struct reads_reply *out, uint64_t request_id, int code, const char *fmt, ...)
 {
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
 	char msg[READS_MSG_MAX];
@@ -55,8 +54,7 @@ static int reads_code(struct reads_reply *out, uint64_t request_id, int code, co
 	return reads_pack(&rep, out);
 }
 
-static int reads_entry(struct reads_reply *out, uint64_t request_id,
-		       const struct replica_entry *e)
+static int reads_entry(struct reads_reply *out, uint64_t request_id, const struct replica_entry *e)
 {
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
 	Onestop__GetResult res = ONESTOP__GET_RESULT__INIT;
@@ -77,9 +75,8 @@ static int reads_entry(struct reads_reply *out, uint64_t request_id,
 
 /* The identity part of AssertVerify, with the subject's entry e (NULL when
  * unknown). */
-static int reads_verified(struct reads_reply *out, uint64_t request_id,
-			  const struct assertion *a, uint32_t min_level,
-			  const struct replica_entry *e)
+static int reads_verified(struct reads_reply *out, uint64_t request_id, const struct assertion *a,
+			  uint32_t min_level, const struct replica_entry *e)
 {
 	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
 	Onestop__AssertVerifyResult res = ONESTOP__ASSERT_VERIFY_RESULT__INIT;
@@ -102,9 +99,8 @@ static int reads_verified(struct reads_reply *out, uint64_t request_id,
 /* A miss of a cached-mode entry: ask the hub, and wait (pending). When the
  * hub cannot be asked, the error reply, with what names the entry (key or
  * "subject KEY"). */
-static int reads_fetch(struct spoke *sp, uint64_t request_id, const char *dataset,
-		       const char *key, const char *what, uint32_t wait_ms,
-		       struct reads_reply *out)
+static int reads_fetch(struct spoke *sp, uint64_t request_id, const char *dataset, const char *key,
+		       const char *what, uint32_t wait_ms, struct reads_reply *out)
 {
 	struct reads_wait *w = &out->wait;
 	int rc = replica_fetch_start(sp, replica_fetch_table(sp), dataset, key, &w->fetch_id);
@@ -138,8 +134,8 @@ static int reads_get(struct spoke *sp, uint64_t id, const Onestop__GetRequest *g
 				  "the key must be 1..%u printable ASCII characters", DS_KEY_MAX);
 	rd = registry_find_dataset(sp->reg, g->dataset);
 	if (!rd)
-		return reads_code(out, id, OS_ENOTFOUND, "dataset %s is not declared in the registry",
-				  g->dataset);
+		return reads_code(out, id, OS_ENOTFOUND,
+				  "dataset %s is not declared in the registry", g->dataset);
 	e = malloc(sizeof(*e));
 	if (!e)
 		return reads_code(out, id, OS_ENOMEM, "the entry could not be read: %s",
@@ -202,7 +198,8 @@ static int reads_item_matches(const Onestop__ListRequest *l, const uint8_t *val,
 	if (!it)
 		return 0;
 	ok = (!l->owner || !*l->owner || (it->owner && strcmp(it->owner, l->owner) == 0)) &&
-	     (l->online == 0 || (l->online == 1 && it->online) || (l->online == 2 && !it->online)) &&
+	     (l->online == 0 || (l->online == 1 && it->online) ||
+	      (l->online == 2 && !it->online)) &&
 	     (!l->search || !*l->search || (it->name && reads_contains(it->name, l->search)));
 	onestop__item_value__free_unpacked(it, NULL);
 	return ok;
@@ -212,15 +209,15 @@ static int reads_item_matches(const Onestop__ListRequest *l, const uint8_t *val,
 struct reads_list {
 	const Onestop__ListRequest *l;
 	int items;
-	size_t pl;                       /* the key prefix: dataset NUL */
-	const uint8_t *after;            /* the page starts after this key, or NULL */
+	size_t pl;            /* the key prefix: dataset NUL */
+	const uint8_t *after; /* the page starts after this key, or NULL */
 	size_t after_len;
 	uint32_t limit;
 	struct replica_rec *recs;
 	Onestop__Entry *ents, **ptrs;
 	size_t n, bytes, scanned;
-	char next[DS_KEY_MAX + 1];       /* the last key seen */
-	int more;                        /* the page ended before the dataset */
+	char next[DS_KEY_MAX + 1]; /* the last key seen */
+	int more;                  /* the page ended before the dataset */
 };
 
 static int reads_list_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
@@ -274,8 +271,8 @@ static int reads_list(struct spoke *sp, uint64_t id, const Onestop__ListRequest 
 	if (!l->dataset || os_name_valid(l->dataset) != 0)
 		return reads_code(out, id, OS_EINVAL, "the dataset must be a name like \"items\"");
 	if (!registry_find_dataset(sp->reg, l->dataset))
-		return reads_code(out, id, OS_ENOTFOUND, "dataset %s is not declared in the registry",
-				  l->dataset);
+		return reads_code(out, id, OS_ENOTFOUND,
+				  "dataset %s is not declared in the registry", l->dataset);
 	if (l->after_key && *l->after_key && ds_key_valid(l->after_key) != 0)
 		return reads_code(out, id, OS_EINVAL, "after_key is not a valid key");
 	if (l->online > 2)
@@ -302,8 +299,8 @@ static int reads_list(struct spoke *sp, uint64_t id, const Onestop__ListRequest 
 	}
 	rc = store_begin(sp->st, 1, &t);
 	if (rc == 0)
-		rc = store_walk(t, sp->db_ds_cache, pk, w.pl, w.after, w.after_len, reads_list_visit,
-				&w);
+		rc = store_walk(t, sp->db_ds_cache, pk, w.pl, w.after, w.after_len,
+				reads_list_visit, &w);
 	if (rc == 0 && !w.more)
 		w.next[0] = 0; /* the end of the dataset */
 out:
@@ -357,8 +354,9 @@ static int reads_datasets(struct spoke *sp, uint64_t id, struct reads_reply *out
 
 		onestop__dataset_info__init(&infos[i]);
 		infos[i].name = rd->name;
-		infos[i].mode = rd->mode == REG_DS_CACHED ? ONESTOP__DATASET_MODE__DATASET_MODE_CACHED
-							  : ONESTOP__DATASET_MODE__DATASET_MODE_FULL;
+		infos[i].mode = rd->mode == REG_DS_CACHED
+					? ONESTOP__DATASET_MODE__DATASET_MODE_CACHED
+					: ONESTOP__DATASET_MODE__DATASET_MODE_FULL;
 		replica_position(sp, rd->name, &infos[i].seq, &syncing);
 		infos[i].syncing = syncing;
 		rc = replica_digest(sp, t, rd->name, digests[i], &infos[i].count);
@@ -408,10 +406,11 @@ static int reads_issue(struct spoke *sp, uint64_t id, const Onestop__AssertIssue
 			     q->subject ? q->subject : "", q->level, q->audience,
 			     q->ttl_s ? q->ttl_s : READS_ASSERT_TTL_S, now, &buf, &len);
 	if (rc < 0)
-		return reads_code(out, id, rc,
-				  "cannot issue: the subject must be a key (1..%u printable characters), "
-				  "the level 1..3, the audience a node name, the ttl 1..%u s",
-				  DS_KEY_MAX, ASSERTION_MAX_TTL_S);
+		return reads_code(
+			out, id, rc,
+			"cannot issue: the subject must be a key (1..%u printable characters), "
+			"the level 1..3, the audience a node name, the ttl 1..%u s",
+			DS_KEY_MAX, ASSERTION_MAX_TTL_S);
 	res.assertion.data = buf;
 	res.assertion.len = len;
 	rep.request_id = id;

@@ -17,25 +17,25 @@
 struct spoke;
 struct Onestop__ApiRequest;
 
-#define READS_LIST_MAX 10000u        /* entries in one List reply */
-#define READS_MSG_MAX 700            /* an error reply's sentence */
+#define READS_LIST_MAX 10000u /* entries in one List reply */
+#define READS_MSG_MAX 700     /* an error reply's sentence */
 
 /* What a pending read waits for. */
 struct reads_wait {
-	uint64_t fetch_id;               /* the fetch (replica_fetch.h) */
-	uint32_t wait_ms;                /* how long it may wait for it */
-	int verify;                      /* AssertVerify (else Get) */
+	uint64_t fetch_id; /* the fetch (replica_fetch.h) */
+	uint32_t wait_ms;  /* how long it may wait for it */
+	int verify;        /* AssertVerify (else Get) */
 	char dataset[OS_NAME_MAX];
 	char key[DS_KEY_MAX + 1];
-	struct assertion a;              /* verify: the verified assertion */
-	uint32_t min_level;              /* verify: the level asked for */
+	struct assertion a; /* verify: the verified assertion */
+	uint32_t min_level; /* verify: the level asked for */
 };
 
 /* One answer of the read server. */
 struct reads_reply {
-	uint8_t *buf;                    /* the packed ApiReply, malloc'd: the caller's */
+	uint8_t *buf; /* the packed ApiReply, malloc'd: the caller's */
 	size_t len;
-	int pending;                     /* 1: no reply yet (buf NULL); wait says for what */
+	int pending; /* 1: no reply yet (buf NULL); wait says for what */
 	struct reads_wait wait;
 };
 
@@ -49,8 +49,7 @@ struct reads_reply {
  * assertion_check_subject for AssertVerify, store errors), or pending
  * (a cached-mode miss whose Fetch went to the hub). 0, or OS_ENOMEM when
  * no reply could be built (nothing to send; out->buf NULL). */
-int reads_serve(struct spoke *sp, const struct Onestop__ApiRequest *req,
-		struct reads_reply *out);
+int reads_serve(struct spoke *sp, const struct Onestop__ApiRequest *req, struct reads_reply *out);
 
 /* Answer request_id, which waited as w, now that its fetch has settled
  * (filled, not found, or failed: replica_fetch_get), into *out (never

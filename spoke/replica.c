@@ -24,19 +24,19 @@
 #include "spoke.h"
 
 #define REPLICA_EPOCH_LEN 16
-#define REPLICA_POS_LEN (REPLICA_EPOCH_LEN + 9)      /* epoch || u64be seq || u8 syncing */
-#define REPLICA_ARENA_BYTES (256u << 10)  /* decoding one change and its entry */
+#define REPLICA_POS_LEN (REPLICA_EPOCH_LEN + 9) /* epoch || u64be seq || u8 syncing */
+#define REPLICA_ARENA_BYTES (256u << 10)        /* decoding one change and its entry */
 
 /* Where one dataset stands. */
 struct replica_ds {
 	char name[OS_NAME_MAX];
 	uint8_t epoch[REPLICA_EPOCH_LEN];
 	int has_epoch;
-	uint64_t seq;          /* last change applied (in this iteration's transaction) */
-	int syncing;           /* a snapshot is being received */
+	uint64_t seq; /* last change applied (in this iteration's transaction) */
+	int syncing;  /* a snapshot is being received */
 	uint64_t snap_seq;
-	uint32_t chunks;       /* chunks of the current or last snapshot applied */
-	int reset_due;         /* Hello said 0 for a partial snapshot: drop it first */
+	uint32_t chunks; /* chunks of the current or last snapshot applied */
+	int reset_due;   /* Hello said 0 for a partial snapshot: drop it first */
 	int ack_due;
 	struct replica_lru lru; /* cached mode */
 	/* The digest of what is held, kept between Datasets calls: every
@@ -55,7 +55,7 @@ struct replica {
 	struct replica_ds **ds;
 	size_t n_ds, cap_ds;
 	struct replica_fetches *fetches;
-	uint8_t *rec;          /* scratch: u64be seq || Signed */
+	uint8_t *rec; /* scratch: u64be seq || Signed */
 	size_t rec_cap;
 	struct replica_arena arena; /* the unpacks of one change being applied */
 	uint8_t *arena_buf;
@@ -298,7 +298,8 @@ int replica_open(struct spoke *sp, struct store_txn *t)
 		struct replica_ds *d = r->ds[i];
 
 		if (d->syncing) {
-			os_log(OS_LOG_INFO, "snapshot_incomplete", "dataset=%s action=dropped", d->name);
+			os_log(OS_LOG_INFO, "snapshot_incomplete", "dataset=%s action=dropped",
+			       d->name);
 			rc = replica_reset(sp, t, d);
 		}
 	}
@@ -416,8 +417,8 @@ static void replica_rejected(struct spoke *sp, const struct replica_ds *d, uint6
 {
 	sp->ds->rejected++;
 	os_log(OS_LOG_WARN, "change_rejected", "dataset=%s seq=%llu origin=%s code=%s reason=%s",
-	       d->name, (unsigned long long)seq, origin && *origin ? origin : "-",
-	       os_errname(code), OS_Q(reason));
+	       d->name, (unsigned long long)seq, origin && *origin ? origin : "-", os_errname(code),
+	       OS_Q(reason));
 }
 
 /* Verify one change or entry (sg, its publisher's Signed) of dataset d at
@@ -566,8 +567,8 @@ static struct replica_ds *replica_frame_ds(struct spoke *sp, const char *name,
 		return NULL;
 	}
 	if (epoch->len != REPLICA_EPOCH_LEN) {
-		os_log(OS_LOG_WARN, "dataset_frame_dropped", "dataset=%s reason=\"epoch is not 16 bytes\"",
-		       name);
+		os_log(OS_LOG_WARN, "dataset_frame_dropped",
+		       "dataset=%s reason=\"epoch is not 16 bytes\"", name);
 		return NULL;
 	}
 	d = replica_ds_get(sp, name);
@@ -597,7 +598,8 @@ int replica_changes(struct spoke *sp, const Onestop__Changes *ch)
 		return rc;
 	/* Changes belong after the snapshot being received, and only to the
 	 * hub store this copy came from. */
-	if (d->syncing || (d->has_epoch && memcmp(d->epoch, ch->epoch.data, REPLICA_EPOCH_LEN) != 0))
+	if (d->syncing ||
+	    (d->has_epoch && memcmp(d->epoch, ch->epoch.data, REPLICA_EPOCH_LEN) != 0))
 		return 0;
 	cached = replica_is_cached(sp, d->name);
 	for (size_t i = 0; i < ch->n_items; i++) {
@@ -689,7 +691,8 @@ int replica_fetched(struct spoke *sp, const Onestop__Fetched *fd)
 	if (!fd || !(f = replica_fetch_pending(sp->ds->fetches, fd->request_id)))
 		return 0; /* its request gave up */
 	if (fd->code != 0) {
-		replica_fetch_fail(f, fd->code, "the hub could not answer: %s", os_strerror(fd->code));
+		replica_fetch_fail(f, fd->code, "the hub could not answer: %s",
+				   os_strerror(fd->code));
 		return 0;
 	}
 	if (!fd->found || !fd->entry || fd->entry->signed_.len == 0) {
@@ -829,7 +832,7 @@ void replica_position(const struct spoke *sp, const char *name, uint64_t *seq, i
 
 struct replica_digest_walk {
 	struct ds_digest dg;
-	size_t pl;             /* the dataset's key prefix: name NUL */
+	size_t pl; /* the dataset's key prefix: name NUL */
 };
 
 /* One entry into a digest (store_walk). */
@@ -903,7 +906,8 @@ int replica_put_check(struct spoke *sp, const char *dataset, const char *key, in
 	if (strcmp(dataset, DS_ITEMS) == 0 && (ekl = replica_ekey(ek, dataset, key)) != 0) {
 		rc = spoke_txn(sp, &t);
 		if (rc < 0) {
-			snprintf(reason, reason_size, "the store cannot be read: %s", os_strerror(rc));
+			snprintf(reason, reason_size, "the store cannot be read: %s",
+				 os_strerror(rc));
 			return rc;
 		}
 		rc = store_get(t, sp->db_ds_cache, ek, ekl, &v, &vl);

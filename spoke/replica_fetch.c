@@ -14,7 +14,7 @@
 #include "spoke.h"
 
 struct replica_fetches {
-	struct map *byid;    /* "%llx" of the id -> struct replica_fetch (malloc'd) */
+	struct map *byid; /* "%llx" of the id -> struct replica_fetch (malloc'd) */
 	uint64_t next_id;
 };
 

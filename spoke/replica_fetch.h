@@ -14,24 +14,24 @@
 
 struct spoke;
 
-#define REPLICA_FETCH_MAX 10000u       /* fetches pending at once */
+#define REPLICA_FETCH_MAX 10000u /* fetches pending at once */
 #define REPLICA_FETCH_MAX_WAIT_MS 3600000u
 #define REPLICA_FETCH_MSG_MAX 640
 
 enum replica_fetch_state {
 	REPLICA_FETCH_PENDING,
-	REPLICA_FETCH_FILLED,    /* the entry is in the iteration's transaction */
-	REPLICA_FETCH_NOTFOUND,  /* the hub holds no such entry */
-	REPLICA_FETCH_FAILED,    /* code and msg say why */
+	REPLICA_FETCH_FILLED,   /* the entry is in the iteration's transaction */
+	REPLICA_FETCH_NOTFOUND, /* the hub holds no such entry */
+	REPLICA_FETCH_FAILED,   /* code and msg say why */
 };
 
 /* One fetch, from replica_fetch_start until replica_fetch_forget. */
 struct replica_fetch {
-	uint64_t id;             /* Fetch.request_id */
+	uint64_t id; /* Fetch.request_id */
 	char dataset[OS_NAME_MAX];
 	char key[DS_KEY_MAX + 1];
 	enum replica_fetch_state state;
-	int code;                /* FAILED: the error */
+	int code;                        /* FAILED: the error */
 	char msg[REPLICA_FETCH_MSG_MAX]; /* FAILED: one sentence */
 };
 

@@ -12,11 +12,11 @@ struct map;
 struct replica_lru_node;
 
 struct replica_lru {
-	struct map *index;              /* key -> node; NULL while empty */
-	struct replica_lru_node *head;  /* most recently used */
-	struct replica_lru_node *tail;  /* least recently used */
+	struct map *index;             /* key -> node; NULL while empty */
+	struct replica_lru_node *head; /* most recently used */
+	struct replica_lru_node *tail; /* least recently used */
 	size_t n;
-	int built;                      /* filled from the store since start or reload */
+	int built; /* filled from the store since start or reload */
 };
 
 /* An empty LRU (not built). Needs no memory: cannot fail. */

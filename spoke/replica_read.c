@@ -15,7 +15,7 @@
 #include "err.h"
 
 #define REPLICA_MAX_STORES 8
-#define REPLICA_READ_ARENA 16384u  /* on replica_read's stack: a typical record fits */
+#define REPLICA_READ_ARENA 16384u /* on replica_read's stack: a typical record fits */
 
 /* Stores whose replica databases replica_dbis opened, for replica_read. */
 static struct {
@@ -119,7 +119,7 @@ void replica_rec_clear(struct replica_rec *r)
 }
 
 int replica_rec_decode(const uint8_t *rec, size_t len, struct replica_arena *a,
-		     struct replica_rec *r)
+		       struct replica_rec *r)
 {
 	ProtobufCAllocator pab, *pa = replica_pa(a, &pab);
 
@@ -145,7 +145,7 @@ int replica_rec_decode(const uint8_t *rec, size_t len, struct replica_arena *a,
 /* Without env_decode's trial Merkle root: env_verify computes the root
  * anyway, and a change catching up should hash its path once, not twice. */
 int replica_env_view(const uint8_t *sg, size_t len, struct replica_arena *a, struct replica_rec *r,
-		   struct env *e)
+		     struct env *e)
 {
 	ProtobufCAllocator pab, *pa = replica_pa(a, &pab);
 	const Onestop__Signed *s;
@@ -181,7 +181,8 @@ int replica_env_view(const uint8_t *sg, size_t len, struct replica_arena *a, str
 	    !pe->destination || !pe->type || os_name_valid(pe->origin) != 0 ||
 	    os_dest_valid(pe->destination) != 0 || os_type_valid(pe->type) != 0 ||
 	    strlen(pe->origin) >= sizeof(e->origin) ||
-	    strlen(pe->destination) >= sizeof(e->destination) || strlen(pe->type) >= sizeof(e->type))
+	    strlen(pe->destination) >= sizeof(e->destination) ||
+	    strlen(pe->type) >= sizeof(e->type))
 		return OS_EDECODE;
 	strcpy(e->origin, pe->origin);
 	strcpy(e->destination, pe->destination);
@@ -275,4 +276,3 @@ int replica_read(struct store *s, const char *dataset, const char *key, struct r
 	replica_arena_reset(&a);
 	return 0;
 }
-

@@ -22,7 +22,7 @@ struct Onestop__Signed;
 struct Onestop__Envelope;
 struct Onestop__ChangeRequest;
 
-#define REPLICA_EKEY_MAX (OS_NAME_MAX + DS_KEY_MAX + 1)  /* dataset NUL key */
+#define REPLICA_EKEY_MAX (OS_NAME_MAX + DS_KEY_MAX + 1) /* dataset NUL key */
 /* Largest Signed of a change: the ChangeRequest bound (value, key, 1 KiB)
  * plus the envelope and batch proof around it (8 KiB). */
 #define REPLICA_SIGNED_MAX (DS_VALUE_MAX + DS_KEY_MAX + 1024u + 8192u)
@@ -30,12 +30,12 @@ struct Onestop__ChangeRequest;
 /* One entry of a dataset as the spoke holds it. */
 struct replica_entry {
 	char key[DS_KEY_MAX + 1];
-	uint8_t value[DS_VALUE_MAX];  /* the ChangeRequest's value (packed
+	uint8_t value[DS_VALUE_MAX]; /* the ChangeRequest's value (packed
 				       * IdentityValue, ItemValue or opaque) */
 	size_t value_len;
-	char publisher[OS_NAME_MAX];  /* origin of the change that wrote it */
-	uint64_t seq;                 /* dataset seq of that change */
-	uint64_t updated_ms;          /* when the publisher signed it */
+	char publisher[OS_NAME_MAX]; /* origin of the change that wrote it */
+	uint64_t seq;                /* dataset seq of that change */
+	uint64_t updated_ms;         /* when the publisher signed it */
 };
 
 /* Open (creating if needed) the replica's databases in store s and
@@ -58,8 +58,7 @@ void replica_dbis_release(struct store *s);
  * and is not verified again. 0, OS_ENOTFOUND, OS_EINVAL (bad name or key,
  * or replica_dbis not called for s), OS_EDECODE (a stored record that does
  * not decode) or OS_ESTORE. */
-int replica_read(struct store *s, const char *dataset, const char *key,
-		 struct replica_entry *out);
+int replica_read(struct store *s, const char *dataset, const char *key, struct replica_entry *out);
 
 /* ------------------------------------------------------------ records */
 
@@ -72,9 +71,9 @@ size_t replica_ekey(uint8_t *buf, const char *dataset, const char *key);
  * replica_arena_reset. Allocations that do not fit in buf go to malloc and
  * are freed by the reset. */
 struct replica_arena {
-	uint8_t *buf;          /* the caller's (may be on its stack) */
+	uint8_t *buf; /* the caller's (may be on its stack) */
 	size_t cap, used;
-	void **big;            /* the malloc'd ones */
+	void **big; /* the malloc'd ones */
 	size_t n_big, cap_big;
 };
 
@@ -89,8 +88,8 @@ struct replica_rec {
 	uint64_t seq;
 	struct Onestop__Signed *sg;
 	struct Onestop__Envelope *env;
-	struct Onestop__ChangeRequest *cr;  /* key, value */
-	struct replica_arena *arena;        /* where it was unpacked, or NULL: malloc */
+	struct Onestop__ChangeRequest *cr; /* key, value */
+	struct replica_arena *arena;       /* where it was unpacked, or NULL: malloc */
 };
 
 /* Unpack a stored record (verified when it was stored: not verified
@@ -106,7 +105,7 @@ void replica_rec_clear(struct replica_rec *r);
  * into arena a (NULL: malloc); e points into the messages kept in r, which
  * the caller clears with replica_rec_clear (r->cr stays NULL; e needs no
  * env_clear). 0, OS_ETOOBIG or OS_EDECODE. */
-int replica_env_view(const uint8_t *sg, size_t len, struct replica_arena *a,
-		     struct replica_rec *r, struct env *e);
+int replica_env_view(const uint8_t *sg, size_t len, struct replica_arena *a, struct replica_rec *r,
+		     struct env *e);
 
 #endif

@@ -14,7 +14,6 @@
 #include "registry.h"
 #include "store.h"
 
-
 /* The extra bytes a Signed adds around a payload (ids, names, signature,
  * Merkle path): decoders accept max_message_bytes of payload plus this. */
 #define SPOKE_ENV_OVERHEAD 8192u
@@ -26,38 +25,38 @@
  * read it). */
 struct outbox {
 	uint8_t epoch[OUTBOX_EPOCH_LEN];
-	uint64_t next;    /* seq the next appended message gets (>= 1) */
+	uint64_t next;        /* seq the next appended message gets (>= 1) */
 	uint64_t next_stored; /* the next seq meta holds (see outbox_flush) */
-	uint64_t count;   /* entries held, including this iteration's writes */
+	uint64_t count;       /* entries held, including this iteration's writes */
 	/* Entries the hub acknowledged are deleted lazily (outbox_settle):
 	 * those <= deleted are gone durably, those <= acked are gone for the
 	 * push stream and wait for a commit that happens anyway. */
 	uint64_t acked;
 	uint64_t deleted;
-	uint64_t deleting;     /* what the iteration's transaction deletes up to */
-	uint64_t acked_us;     /* when acked first passed deleted; 0: none waits */
+	uint64_t deleting; /* what the iteration's transaction deletes up to */
+	uint64_t acked_us; /* when acked first passed deleted; 0: none waits */
 };
 
 /* The inbox's stream state and leases (inbox.c keeps them; the hub link
  * and the API read them). */
 struct inbox_lease {
 	uint64_t seq;
-	uint64_t until_us;   /* monotonic */
+	uint64_t until_us; /* monotonic */
 };
 
 struct inbox {
 	uint8_t hub_epoch[INBOX_EPOCH_LEN]; /* the epoch `last` belongs to */
 	int has_epoch;
-	uint64_t last;       /* deliver stream: last seq accepted (durable) */
-	uint64_t next;       /* inbox seq the next stored message gets */
-	uint64_t count;      /* entries held, including this iteration's writes */
-	int meta_dirty;      /* last or next changed in this iteration: inbox_flush */
+	uint64_t last;  /* deliver stream: last seq accepted (durable) */
+	uint64_t next;  /* inbox seq the next stored message gets */
+	uint64_t count; /* entries held, including this iteration's writes */
+	int meta_dirty; /* last or next changed in this iteration: inbox_flush */
 
 	struct inbox_lease *leases; /* sorted by seq */
 	size_t n_leases, cap_leases;
 
-	uint64_t prune_due_us;      /* when the next `seen` sweep runs */
-	uint64_t held_log_us;       /* rate limit for the expired-registry line */
+	uint64_t prune_due_us; /* when the next `seen` sweep runs */
+	uint64_t held_log_us;  /* rate limit for the expired-registry line */
 };
 
 struct spoke_conf {
@@ -84,13 +83,13 @@ struct spoke_conf {
 
 /* Counters since start, reported by Status and the debug stats line. */
 struct spoke_stats {
-	uint64_t sent;        /* messages accepted by Send */
-	uint64_t refused;     /* Send requests refused */
-	uint64_t received;    /* messages committed to the inbox */
-	uint64_t rejected;    /* deliveries dropped as invalid */
-	uint64_t duplicates;  /* deliveries dropped as already seen */
-	uint64_t pushed;      /* transfers sent to the hub (with retransmits) */
-	uint64_t commits;     /* write transactions committed */
+	uint64_t sent;       /* messages accepted by Send */
+	uint64_t refused;    /* Send requests refused */
+	uint64_t received;   /* messages committed to the inbox */
+	uint64_t rejected;   /* deliveries dropped as invalid */
+	uint64_t duplicates; /* deliveries dropped as already seen */
+	uint64_t pushed;     /* transfers sent to the hub (with retransmits) */
+	uint64_t commits;    /* write transactions committed */
 };
 
 struct uplink;
@@ -114,10 +113,10 @@ struct spoke_hub_io {
 
 struct spoke {
 	struct spoke_conf conf;
-	const char *config_path;      /* borrowed from argv, or NULL */
-	os_sign_pk anchor;            /* the root key the registry must verify under */
+	const char *config_path; /* borrowed from argv, or NULL */
+	os_sign_pk anchor;       /* the root key the registry must verify under */
 	struct os_keypair kp;
-	uint32_t key_version;         /* our signing key's version in the registry */
+	uint32_t key_version; /* our signing key's version in the registry */
 
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
@@ -129,10 +128,10 @@ struct spoke {
 	void *zctx;
 	struct outbox ob;
 	struct inbox ib;
-	struct uplink *up;            /* the link to the hub (common/uplink.h, hublink.c) */
+	struct uplink *up; /* the link to the hub (common/uplink.h, hublink.c) */
 	struct api *api;
-	struct replica *ds;           /* dataset copies (replica.c) */
-	struct spoke_hub_io hub_io;   /* the hub link, as hublink.c wired it */
+	struct replica *ds;         /* dataset copies (replica.c) */
+	struct spoke_hub_io hub_io; /* the hub link, as hublink.c wired it */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once per loop iteration (spoke_commit). txn_err poisons it after

@@ -55,8 +55,9 @@ static int trust_adopt(struct spoke *sp, struct registry *r, const char *source,
 {
 	const struct reg_node *old_hub = sp->reg ? registry_find(sp->reg, sp->conf.hub_name) : NULL;
 	const struct reg_node *new_hub = registry_find(r, sp->conf.hub_name);
-	int hub_changed = sp->reg && (!old_hub || !new_hub ||
-				      memcmp(old_hub->box_pk, new_hub->box_pk, sizeof(os_box_pk)) != 0);
+	int hub_changed =
+		sp->reg && (!old_hub || !new_hub ||
+			    memcmp(old_hub->box_pk, new_hub->box_pk, sizeof(os_box_pk)) != 0);
 	if (store_it) {
 		struct store_txn *t = NULL;
 		int rc = spoke_txn(sp, &t);
@@ -86,8 +87,7 @@ static int trust_adopt(struct spoke *sp, struct registry *r, const char *source,
 	return 0;
 }
 
-int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *source,
-		int *adopted)
+int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *source, int *adopted)
 {
 	struct registry *r = NULL;
 	if (adopted)
@@ -131,8 +131,9 @@ int trust_start(struct spoke *sp)
 		return frc;
 	}
 	if (frc < 0)
-		os_log(OS_LOG_WARN, "registry_rejected", "source=file file=%s code=%s reason=\"%s\"",
-		       sp->conf.registry, os_errname(frc), os_strerror(frc));
+		os_log(OS_LOG_WARN, "registry_rejected",
+		       "source=file file=%s code=%s reason=\"%s\"", sp->conf.registry,
+		       os_errname(frc), os_strerror(frc));
 	else if (crc < 0 && crc != OS_ENOTFOUND)
 		os_log(OS_LOG_WARN, "registry_rejected", "source=store code=%s reason=\"%s\"",
 		       os_errname(crc), os_strerror(crc));
@@ -151,8 +152,9 @@ void trust_reload(struct spoke *sp)
 	struct registry *r = NULL;
 	int rc = registry_load(sp->conf.registry, sp->anchor, 0, &r);
 	if (rc < 0) {
-		os_log(OS_LOG_WARN, "registry_rejected", "source=file file=%s code=%s reason=\"%s\"",
-		       sp->conf.registry, os_errname(rc), os_strerror(rc));
+		os_log(OS_LOG_WARN, "registry_rejected",
+		       "source=file file=%s code=%s reason=\"%s\"", sp->conf.registry,
+		       os_errname(rc), os_strerror(rc));
 		return;
 	}
 	if (r->version <= sp->reg->version) {

@@ -25,8 +25,7 @@ int trust_start(struct spoke *sp);
  * run out. 0 when adopted or merely not newer (*adopted says which, may be
  * NULL); the parse error (logged as registry_rejected); or a store error
  * (the iteration is poisoned). source names the sender in the log. */
-int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *source,
-		int *adopted);
+int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *source, int *adopted);
 
 /* SIGHUP: read sp->conf.registry again and adopt it when it verifies and
  * is newer (registry_updated), else log registry_rejected or

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct cli_opt *args_find(const struct cli_opt *opts, const char *name,
-				       size_t len)
+static const struct cli_opt *args_find(const struct cli_opt *opts, const char *name, size_t len)
 {
 	for (const struct cli_opt *o = opts; o->name != NULL; o++)
 		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
@@ -172,8 +171,8 @@ char *cli_need(const struct cli_cmd *cmd, const struct cli_args *a, const char *
 	return v;
 }
 
-int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_t min,
-	     uint64_t max, uint64_t *out)
+int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_t min, uint64_t max,
+	     uint64_t *out)
 {
 	char *end = NULL;
 	if (s == NULL || !args_is_number(s)) {

@@ -12,8 +12,8 @@
 #include "onestop.h"
 #include "util.h"
 
-#define ASSERT_MAX_BYTES 4096u              /* common/assertion.h */
-#define ASSERT_MAX_TTL_S (24u * 3600u)      /* common/assertion.h */
+#define ASSERT_MAX_BYTES 4096u         /* common/assertion.h */
+#define ASSERT_MAX_TTL_S (24u * 3600u) /* common/assertion.h */
 #define ASSERT_HEX_READ (4 * ASSERT_MAX_BYTES)
 
 static int assert_issue(const struct cli_cmd *cmd, const struct cli_args *a)
@@ -39,7 +39,8 @@ static int assert_issue(const struct cli_cmd *cmd, const struct cli_args *a)
 		return cli_usage(cmd, "--audience needs a node name");
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		return rc;
-	code = onestop_assert_issue(c, subject, (unsigned)level, audience, (unsigned)ttl, &sa, &len);
+	code = onestop_assert_issue(c, subject, (unsigned)level, audience, (unsigned)ttl, &sa,
+				    &len);
 	if (code != 0) {
 		rc = cli_fail_api(cmd, c, code);
 		goto out;
@@ -74,7 +75,8 @@ static int assert_read_hex(const struct cli_cmd *cmd, const struct cli_args *a, 
 			return cli_fail(cmd, "standard input holds more than an assertion");
 		if (rc != 0)
 			return cli_fail(cmd, "cannot read standard input: %s",
-					rc == OS_EIO && errno != 0 ? strerror(errno) : os_strerror(rc));
+					rc == OS_EIO && errno != 0 ? strerror(errno)
+								   : os_strerror(rc));
 		hex = (const char *)in;
 	}
 	while (in_len > 0 && isspace((unsigned char)hex[0]))
@@ -87,7 +89,8 @@ static int assert_read_hex(const struct cli_cmd *cmd, const struct cli_args *a, 
 		goto out;
 	}
 	if (in_len % 2 != 0 || in_len / 2 > ASSERT_MAX_BYTES) {
-		rc = cli_usage(cmd, "the assertion must be hex of at most %u bytes", ASSERT_MAX_BYTES);
+		rc = cli_usage(cmd, "the assertion must be hex of at most %u bytes",
+			       ASSERT_MAX_BYTES);
 		goto out;
 	}
 	char *copy = malloc(in_len + 1);
@@ -144,7 +147,7 @@ static int assert_verify(const struct cli_cmd *cmd, const struct cli_args *a)
 		/* The verdict goes where "ok" would have gone. */
 		printf("refused code=%s reason=", os_errname(code));
 		cli_print_quoted(stdout, onestop_last_error(c)[0] ? onestop_last_error(c)
-								   : onestop_strerror(code));
+								  : onestop_strerror(code));
 		putchar('\n');
 		cli_flush(cmd);
 		rc = CLI_ERR;
@@ -165,7 +168,9 @@ static const struct cli_opt assert_issue_opts[] = {
 	{"ttl", CLI_ARG, 0},     {"api", CLI_ARG, 0},   {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt assert_verify_opts[] = {
-	{"level", CLI_ARG, 0}, {"audience", CLI_ARG, 0}, {"api", CLI_ARG, 0},
+	{"level", CLI_ARG, 0},
+	{"audience", CLI_ARG, 0},
+	{"api", CLI_ARG, 0},
 	{NULL, CLI_NOARG, 0},
 };
 
@@ -184,8 +189,7 @@ static const struct cli_cmd assert_issue_cmd = {
 	"  --subject S       the subject id (required)\n"
 	"  --level L         real-name level 1..3 (required)\n"
 	"  --audience N      the node it is for; verified only there (default: any)\n"
-	"  --ttl S           seconds it stays valid, 1..86400 (default 600)\n"
-	CLI_API_HELP,
+	"  --ttl S           seconds it stays valid, 1..86400 (default 600)\n" CLI_API_HELP,
 	assert_issue_opts,
 	assert_issue,
 	0,
@@ -208,8 +212,7 @@ static const struct cli_cmd assert_verify_cmd = {
 	"\n"
 	"Options:\n"
 	"  --level L         the least real-name level required, 0..3 (default 0)\n"
-	"  --audience N      the audience to check against (default: this spoke's node)\n"
-	CLI_API_HELP,
+	"  --audience N      the audience to check against (default: this spoke's node)\n" CLI_API_HELP,
 	assert_verify_opts,
 	assert_verify,
 	1,

@@ -10,16 +10,16 @@
 
 /* Exit codes of every subcommand. */
 #define CLI_OK 0
-#define CLI_ERR 1     /* the operation failed; the reason is on stderr */
-#define CLI_USAGE 2   /* bad command line */
-#define CLI_NOMSG 3   /* recv --wait: nothing arrived in time */
+#define CLI_ERR 1   /* the operation failed; the reason is on stderr */
+#define CLI_USAGE 2 /* bad command line */
+#define CLI_NOMSG 3 /* recv --wait: nothing arrived in time */
 
 enum cli_arg { CLI_NOARG, CLI_ARG, CLI_OPTARG };
 
 struct cli_opt {
-	const char *name;     /* without "--" */
-	enum cli_arg arg;     /* CLI_OPTARG takes a following value only if it is a number */
-	int multi;            /* may be given more than once */
+	const char *name; /* without "--" */
+	enum cli_arg arg; /* CLI_OPTARG takes a following value only if it is a number */
+	int multi;        /* may be given more than once */
 };
 
 /* The options given, in order, and the words that are not options (a
@@ -28,19 +28,19 @@ struct cli_args {
 	size_t n;
 	struct cli_item {
 		const struct cli_opt *opt;
-		char *val;        /* NULL for a flag or an absent optional value */
-	} *items;
+		char *val; /* NULL for a flag or an absent optional value */
+	} * items;
 	size_t n_words;
 	char **words;
 };
 
 struct cli_cmd {
-	const char *name;     /* as typed after "onestop": "keygen", "registry add" */
-	const char *summary;  /* one line for `onestop --help` */
-	const char *help;     /* the full --help text */
+	const char *name;           /* as typed after "onestop": "keygen", "registry add" */
+	const char *summary;        /* one line for `onestop --help` */
+	const char *help;           /* the full --help text */
 	const struct cli_opt *opts; /* ends with {NULL} */
 	int (*run)(const struct cli_cmd *cmd, const struct cli_args *a);
-	unsigned max_words;   /* words it takes besides options (0: none) */
+	unsigned max_words; /* words it takes besides options (0: none) */
 };
 
 /* Parse argv (the words after the command's name) against cmd->opts and
@@ -63,15 +63,14 @@ size_t cli_all(const struct cli_args *a, const char *name, char **out);
 int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print "onestop CMD: <message>" to stderr; returns CLI_ERR. */
-int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The value of a required option, or NULL after printing a usage hint. */
 char *cli_need(const struct cli_cmd *cmd, const struct cli_args *a, const char *name);
 /* Parse a decimal integer in [min, max]; 0 or -1 (with a usage hint
  * printed naming the option). */
-int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_t min,
-	     uint64_t max, uint64_t *out);
+int cli_uint(const struct cli_cmd *cmd, const char *name, const char *s, uint64_t min, uint64_t max,
+	     uint64_t *out);
 
 /* Print s in double quotes with \", \\ and control bytes escaped, so a
  * reason is always one token of one line. */
@@ -88,8 +87,8 @@ int cli_fail_api(const struct cli_cmd *cmd, const struct onestop *c, int code);
  * written. */
 int cli_flush(const struct cli_cmd *cmd);
 
-#define CLI_API_HELP                                                                    \
-	"  --api EP          the spoke's API endpoint (default: $ONESTOP_API, else\n"       \
+#define CLI_API_HELP                                                                  \
+	"  --api EP          the spoke's API endpoint (default: $ONESTOP_API, else\n" \
 	"                    " ONESTOP_DEFAULT_API ")\n"
 
 /* The subcommands, by concern. */

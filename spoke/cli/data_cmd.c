@@ -13,17 +13,17 @@
 #include "onestop.h"
 #include "util.h"
 
-#define DATA_VALUE_MAX ((size_t)64 << 10)   /* a value's bound (common/dataset.h) */
-#define DATA_JSON_MAX ((size_t)1 << 20)     /* JSON text of one value */
-#define DATA_JSONL_MAX ((size_t)4 << 30)    /* a --jsonl file */
-#define DATA_PUT_BATCH 1000u                /* changes per Put request */
-#define DATA_PAGE 1000u                     /* items per List with --all */
+#define DATA_VALUE_MAX ((size_t)64 << 10) /* a value's bound (common/dataset.h) */
+#define DATA_JSON_MAX ((size_t)1 << 20)   /* JSON text of one value */
+#define DATA_JSONL_MAX ((size_t)4 << 30)  /* a --jsonl file */
+#define DATA_PUT_BATCH 1000u              /* changes per Put request */
+#define DATA_PAGE 1000u                   /* items per List with --all */
 #define DATA_DEFAULT_LIMIT 100u
 #define DATA_MAX_WAIT_MS 60000u
 #define DATA_ERR 256
-#define DATA_RETRY_MIN_MS 50u               /* --jsonl: first pause on a full outbox */
-#define DATA_RETRY_PAUSE_MS 2000u           /* longest pause */
-#define DATA_RETRY_MAX_MS 60000u            /* give a batch up after this much waiting */
+#define DATA_RETRY_MIN_MS 50u     /* --jsonl: first pause on a full outbox */
+#define DATA_RETRY_PAUSE_MS 2000u /* longest pause */
+#define DATA_RETRY_MAX_MS 60000u  /* give a batch up after this much waiting */
 
 /* An id as 32 hex on a line of its own. */
 static void data_print_id(const uint8_t id[ONESTOP_ID_LEN])
@@ -65,7 +65,8 @@ static int data_get(const struct cli_cmd *cmd, const struct cli_args *a)
 		goto out;
 	}
 	/* Decode before printing anything, so a bad value prints no header. */
-	if (cli_json_known(ds) && cli_json_format(ds, e->value, e->len, &text, err, sizeof(err)) != 0) {
+	if (cli_json_known(ds) &&
+	    cli_json_format(ds, e->value, e->len, &text, err, sizeof(err)) != 0) {
 		rc = cli_fail(cmd, "%s %s: %s", ds, key, err[0] ? err : "out of memory");
 		goto out;
 	}
@@ -125,7 +126,8 @@ static int data_put_value(const struct cli_cmd *cmd, const struct cli_args *a, c
 			return cli_fail(cmd, "the value is larger than %zu KiB", max >> 10);
 		if (rc != 0)
 			return cli_fail(cmd, "cannot read %s: %s", file ? file : "standard input",
-					rc == OS_EIO && errno != 0 ? strerror(errno) : os_strerror(rc));
+					rc == OS_EIO && errno != 0 ? strerror(errno)
+								   : os_strerror(rc));
 		if (!known) {
 			*value = raw;
 			*len = raw_len;
@@ -137,7 +139,11 @@ static int data_put_value(const struct cli_cmd *cmd, const struct cli_args *a, c
 	if (rc == OS_ENOMEM)
 		return cli_fail(cmd, "out of memory");
 	if (rc != 0)
-		return cli_fail(cmd, "%s: %s", json ? "--json" : file ? file : "standard input", err);
+		return cli_fail(cmd, "%s: %s",
+				json   ? "--json"
+				: file ? file
+				       : "standard input",
+				err);
 	*value = ch.value;
 	*len = ch.len;
 	return CLI_OK;
@@ -216,7 +222,8 @@ static int data_put_batch(const struct cli_cmd *cmd, onestop_t *c, const char *d
 	uint64_t waited_ms = 0, pause_ms = DATA_RETRY_MIN_MS;
 	while ((code = onestop_put(c, puts, n, NULL)) == ONESTOP_EFULL &&
 	       waited_ms < DATA_RETRY_MAX_MS) {
-		struct timespec ts = {(time_t)(pause_ms / 1000u), (long)(pause_ms % 1000u) * 1000000L};
+		struct timespec ts = {(time_t)(pause_ms / 1000u),
+				      (long)(pause_ms % 1000u) * 1000000L};
 		nanosleep(&ts, NULL);
 		waited_ms += pause_ms;
 		pause_ms = pause_ms * 2 > DATA_RETRY_PAUSE_MS ? DATA_RETRY_PAUSE_MS : pause_ms * 2;
@@ -248,7 +255,9 @@ static int data_put_jsonl(const struct cli_cmd *cmd, const struct cli_args *a, c
 	int rc;
 
 	if (cli_has(a, "json") || cli_has(a, "file") || cli_has(a, "delete"))
-		return cli_usage(cmd, "--jsonl takes no --json, --file or --delete (say \"delete\": true on a line)");
+		return cli_usage(
+			cmd,
+			"--jsonl takes no --json, --file or --delete (say \"delete\": true on a line)");
 	const char *path = cli_need(cmd, a, "jsonl");
 	if (path == NULL)
 		return CLI_USAGE;
@@ -267,7 +276,8 @@ static int data_put_jsonl(const struct cli_cmd *cmd, const struct cli_args *a, c
 			goto out;
 		}
 		if (rc != 0) {
-			rc = cli_fail(cmd, "%s line %zu: %s (nothing published)", path, lineno, err);
+			rc = cli_fail(cmd, "%s line %zu: %s (nothing published)", path, lineno,
+				      err);
 			goto out;
 		}
 		cli_json_change_clear(&ch);
@@ -292,8 +302,8 @@ static int data_put_jsonl(const struct cli_cmd *cmd, const struct cli_args *a, c
 			first_line = lineno;
 		last_line = lineno;
 		if (cli_json_parse(ds, line, line_len, 1, &chs[n], err, sizeof(err)) != 0) {
-			rc = cli_fail(cmd, "%s line %zu: %s (published %zu changes before it)", path,
-				      lineno, err[0] ? err : "out of memory", done);
+			rc = cli_fail(cmd, "%s line %zu: %s (published %zu changes before it)",
+				      path, lineno, err[0] ? err : "out of memory", done);
 			goto out;
 		}
 		if (++n == DATA_PUT_BATCH) {
@@ -307,7 +317,8 @@ static int data_put_jsonl(const struct cli_cmd *cmd, const struct cli_args *a, c
 		}
 	}
 	if (n > 0) {
-		if ((rc = data_put_batch(cmd, c, ds, chs, puts, n, first_line, last_line, done)) != CLI_OK)
+		if ((rc = data_put_batch(cmd, c, ds, chs, puts, n, first_line, last_line, done)) !=
+		    CLI_OK)
 			goto out;
 		done += n;
 	}
@@ -379,7 +390,8 @@ static void data_print_items(const onestop_entry_t *es, size_t n, struct data_wi
 		const onestop_item_t *it = items != NULL ? items[i] : NULL;
 		data_print_col(es[i].key, wk);
 		if (it == NULL) {
-			printf("(value is not an item: %zu bytes from %s)\n", es[i].len, es[i].publisher);
+			printf("(value is not an item: %zu bytes from %s)\n", es[i].len,
+			       es[i].publisher);
 			continue;
 		}
 		data_print_col(it->name, wn);
@@ -424,7 +436,8 @@ static int data_items(const struct cli_cmd *cmd, const struct cli_args *a)
 	f.online = cli_has(a, "online") ? 1 : cli_has(a, "offline") ? 2 : 0;
 	f.after_key = cli_get(a, "after");
 	f.limit = all ? DATA_PAGE : (unsigned)limit;
-	if ((cli_has(a, "owner") && f.owner == NULL) || (cli_has(a, "search") && f.search == NULL) ||
+	if ((cli_has(a, "owner") && f.owner == NULL) ||
+	    (cli_has(a, "search") && f.search == NULL) ||
 	    (cli_has(a, "after") && f.after_key == NULL))
 		return cli_usage(cmd, "--owner, --search and --after need a value");
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
@@ -456,8 +469,9 @@ static int data_items(const struct cli_cmd *cmd, const struct cli_args *a)
 	/* Where to go on from, on stderr so that stdout stays one line per
 	 * item. */
 	if (next != NULL)
-		fprintf(stderr, "onestop items: %zu shown; more after this: --after %s (or --all)\n",
-			shown, next);
+		fprintf(stderr,
+			"onestop items: %zu shown; more after this: --after %s (or --all)\n", shown,
+			next);
 	rc = cli_flush(cmd);
 out:
 	free(next);
@@ -501,10 +515,13 @@ out:
 /* ------------------------------------------------------------ tables */
 
 static const struct cli_opt data_get_opts[] = {
-	{"api", CLI_ARG, 0}, {"raw", CLI_NOARG, 0}, {"wait", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
+	{"api", CLI_ARG, 0},
+	{"raw", CLI_NOARG, 0},
+	{"wait", CLI_ARG, 0},
+	{NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt data_put_opts[] = {
-	{"json", CLI_ARG, 0},   {"file", CLI_ARG, 0}, {"jsonl", CLI_ARG, 0},
+	{"json", CLI_ARG, 0},     {"file", CLI_ARG, 0}, {"jsonl", CLI_ARG, 0},
 	{"delete", CLI_NOARG, 0}, {"api", CLI_ARG, 0},  {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt data_items_opts[] = {
@@ -533,8 +550,7 @@ const struct cli_cmd cli_get_cmd = {
 	"  --raw             write only the value's bytes (packed protobuf for\n"
 	"                    identity and items), nothing else\n"
 	"  --wait MS         how long a cached-mode miss may wait for the hub,\n"
-	"                    0..60000 (default: the spoke's fetch_timeout_ms)\n"
-	CLI_API_HELP,
+	"                    0..60000 (default: the spoke's fetch_timeout_ms)\n" CLI_API_HELP,
 	data_get_opts,
 	data_get,
 	2,
@@ -577,8 +593,7 @@ const struct cli_cmd cli_put_cmd = {
 	"  --json JSON       the value\n"
 	"  --file F          read the value from F\n"
 	"  --delete          delete the entry KEY instead\n"
-	"  --jsonl FILE      publish many entries\n"
-	CLI_API_HELP,
+	"  --jsonl FILE      publish many entries\n" CLI_API_HELP,
 	data_put_opts,
 	data_put,
 	2,
@@ -605,8 +620,7 @@ const struct cli_cmd cli_items_cmd = {
 	"  --search TEXT     only items whose name contains TEXT\n"
 	"  --limit N         show at most N items, 1..10000 (default 100)\n"
 	"  --all             show every matching item\n"
-	"  --after CODE      start after item CODE (paging)\n"
-	CLI_API_HELP,
+	"  --after CODE      start after item CODE (paging)\n" CLI_API_HELP,
 	data_items_opts,
 	data_items,
 	0,
@@ -624,8 +638,7 @@ const struct cli_cmd cli_datasets_cmd = {
 	"compare with onestop-hub --dataset-digest NAME), syncing yes while a\n"
 	"snapshot is being received.\n"
 	"\n"
-	"Options:\n"
-	CLI_API_HELP,
+	"Options:\n" CLI_API_HELP,
 	data_datasets_opts,
 	data_datasets,
 	0,

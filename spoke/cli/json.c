@@ -14,7 +14,7 @@
 #include "onestop.h"
 #include "util.h"
 
-#define JSON_LIST_MAX 64u   /* materials, regions: the items schema's bound */
+#define JSON_LIST_MAX 64u /* materials, regions: the items schema's bound */
 
 struct json_field {
 	const char *name;
@@ -45,7 +45,8 @@ static int json_check_fields(const json_t *obj, const struct json_field *fields,
 	const char *name;
 	json_t *val;
 
-	json_object_foreach((json_t *)obj, name, val) {
+	json_object_foreach((json_t *)obj, name, val)
+	{
 		int known = extra && (strcmp(name, "key") == 0 || strcmp(name, "delete") == 0);
 		for (const struct json_field *f = fields; !known && f->name != NULL; f++)
 			known = strcmp(f->name, name) == 0;
@@ -56,7 +57,8 @@ static int json_check_fields(const json_t *obj, const struct json_field *fields,
 	}
 	for (const struct json_field *f = fields; f->name != NULL; f++)
 		if (f->required && json_object_get(obj, f->name) == NULL) {
-			json_err(err, err_size, "%s lacks the required field \"%s\"", what, f->name);
+			json_err(err, err_size, "%s lacks the required field \"%s\"", what,
+				 f->name);
 			return OS_EINVAL;
 		}
 	return 0;
@@ -104,7 +106,8 @@ static int json_get_uint(const json_t *obj, const char *name, uint64_t max, uint
 		return OS_EINVAL;
 	}
 	if ((uint64_t)json_integer_value(v) > max) {
-		json_err(err, err_size, "\"%s\" must be at most %llu", name, (unsigned long long)max);
+		json_err(err, err_size, "\"%s\" must be at most %llu", name,
+			 (unsigned long long)max);
 		return OS_EINVAL;
 	}
 	*out = (uint64_t)json_integer_value(v);
@@ -123,8 +126,8 @@ static int json_lookup(const char *s, const char *const *names, int n)
 static const char *const json_kinds[] = {"person", "enterprise"};
 static const char *const json_statuses[] = {"active", "suspended", "revoked", "deceased"};
 
-static int json_to_identity(const json_t *obj, int extra, uint8_t **out, size_t *len,
-			    char *err, size_t err_size)
+static int json_to_identity(const json_t *obj, int extra, uint8_t **out, size_t *len, char *err,
+			    size_t err_size)
 {
 	static const struct json_field fields[] = {
 		{"kind", 1},      {"level", 1},      {"status", 1},
@@ -146,13 +149,15 @@ static int json_to_identity(const json_t *obj, int extra, uint8_t **out, size_t 
 	int k = json_lookup(kind, json_kinds, 2);
 	int s = json_lookup(status, json_statuses, 4);
 	if (k < 0) {
-		json_err(err, err_size, "\"kind\" must be \"person\" or \"enterprise\", not \"%s\"", kind);
+		json_err(err, err_size, "\"kind\" must be \"person\" or \"enterprise\", not \"%s\"",
+			 kind);
 		return OS_EINVAL;
 	}
 	if (s < 0) {
-		json_err(err, err_size,
-			 "\"status\" must be \"active\", \"suspended\", \"revoked\" or \"deceased\", not \"%s\"",
-			 status);
+		json_err(
+			err, err_size,
+			"\"status\" must be \"active\", \"suspended\", \"revoked\" or \"deceased\", not \"%s\"",
+			status);
 		return OS_EINVAL;
 	}
 	if (strlen(authority) >= sizeof(v.authority)) {
@@ -230,8 +235,8 @@ static int json_regions(const json_t *arr, const char **regions, size_t *n, char
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		const json_t *r = json_array_get(arr, i);
 		if (!json_is_string(r)) {
-			json_err(err, err_size, "\"regions\" must hold strings (entry %zu is not one)",
-				 i + 1);
+			json_err(err, err_size,
+				 "\"regions\" must hold strings (entry %zu is not one)", i + 1);
 			return OS_EINVAL;
 		}
 		regions[i] = json_string_value(r);
@@ -244,10 +249,9 @@ static int json_to_item(const json_t *obj, int extra, uint8_t **out, size_t *len
 			size_t err_size)
 {
 	static const struct json_field fields[] = {
-		{"name", 1},       {"owner", 1},         {"kind", 0},
-		{"online", 1},     {"offline_reason", 0}, {"materials", 0},
-		{"legal_days", 0}, {"promised_days", 0}, {"fee_cents", 0},
-		{"regions", 0},    {"min_level", 0},     {NULL, 0},
+		{"name", 1},           {"owner", 1},     {"kind", 0},       {"online", 1},
+		{"offline_reason", 0}, {"materials", 0}, {"legal_days", 0}, {"promised_days", 0},
+		{"fee_cents", 0},      {"regions", 0},   {"min_level", 0},  {NULL, 0},
 	};
 	onestop_material_t mats[JSON_LIST_MAX];
 	const char *regions[JSON_LIST_MAX];
@@ -295,8 +299,7 @@ static int json_to_item(const json_t *obj, int extra, uint8_t **out, size_t *len
 
 /* {"key":K,"value":"TEXT"} or {"key":K,"delete":true} of a dataset
  * without a JSON form. */
-static int json_to_opaque(const json_t *obj, uint8_t **out, size_t *len, char *err,
-			  size_t err_size)
+static int json_to_opaque(const json_t *obj, uint8_t **out, size_t *len, char *err, size_t err_size)
 {
 	static const struct json_field fields[] = {{"value", 1}, {NULL, 0}};
 	int rc;
@@ -359,7 +362,8 @@ int cli_json_parse(const char *dataset, const char *text, size_t len, int with_k
 		}
 		if (json_is_true(d)) {
 			if (json_object_size(obj) != 2) {
-				json_err(err, err_size, "a delete carries only \"key\" and \"delete\"");
+				json_err(err, err_size,
+					 "a delete carries only \"key\" and \"delete\"");
 				goto out;
 			}
 			out->is_delete = 1;
@@ -545,8 +549,8 @@ fail:
 	return NULL;
 }
 
-int cli_json_format(const char *dataset, const uint8_t *value, size_t len, char **text,
-		    char *err, size_t err_size)
+int cli_json_format(const char *dataset, const uint8_t *value, size_t len, char **text, char *err,
+		    size_t err_size)
 {
 	onestop_identity_t id;
 	onestop_item_t *item = NULL;

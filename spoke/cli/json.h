@@ -10,9 +10,9 @@
 /* One change read from JSON. Everything is malloc'd; clear with
  * cli_json_change_clear. */
 struct cli_json_change {
-	char *key;            /* with_key only; else NULL */
+	char *key; /* with_key only; else NULL */
 	int is_delete;
-	uint8_t *value;       /* packed value; NULL for a delete */
+	uint8_t *value; /* packed value; NULL for a delete */
 	size_t len;
 };
 
@@ -43,8 +43,8 @@ void cli_json_change_clear(struct cli_json_change *c);
  * the shape cli_json_parse reads, malloc'd into *text (free()), without a
  * trailing newline. Strings that are not UTF-8 show U+FFFD for each bad
  * byte. 0, OS_EDECODE (with err) or OS_ENOMEM. */
-int cli_json_format(const char *dataset, const uint8_t *value, size_t len, char **text,
-		    char *err, size_t err_size);
+int cli_json_format(const char *dataset, const uint8_t *value, size_t len, char **text, char *err,
+		    size_t err_size);
 
 /* Decode one UTF-8 character of s (n bytes available) into *cp; returns its
  * length 1..4, or 0 for a malformed, overlong or surrogate sequence. */

@@ -10,8 +10,8 @@
 #include "onestop.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd,     &cli_recv_cmd, &cli_status_cmd,
-	&cli_get_cmd,    &cli_put_cmd,    &cli_items_cmd,    &cli_datasets_cmd, NULL,
+	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd,  &cli_recv_cmd,     &cli_status_cmd,
+	&cli_get_cmd,    &cli_put_cmd,    &cli_items_cmd, &cli_datasets_cmd, NULL,
 };
 
 /* Commands with verbs: "registry add", "assert verify". */
@@ -134,8 +134,8 @@ static int main_group(const struct main_group *g, int argc, char **argv)
 	}
 	const struct cli_cmd *v = main_find_verb(g, argv[0]);
 	if (v == NULL) {
-		fprintf(stderr, "onestop %s: unknown verb '%s' (see 'onestop %s --help')\n", g->name,
-			argv[0], g->name);
+		fprintf(stderr, "onestop %s: unknown verb '%s' (see 'onestop %s --help')\n",
+			g->name, argv[0], g->name);
 		return CLI_USAGE;
 	}
 	return cli_dispatch(v, argc - 1, argv + 1);

@@ -35,11 +35,13 @@ int cli_connect(const struct cli_cmd *cmd, const struct cli_args *a, onestop_t *
 	/* The library would wait the whole request timeout for a spoke that
 	 * may yet start; a person at a prompt is better told at once. */
 	if (strncmp(ep, "ipc://", 6) == 0 && access(ep + 6, F_OK) != 0)
-		return cli_fail(cmd, "%s: no spoke listens at %s (%s: %s; is onestop-spoke running?)",
+		return cli_fail(cmd,
+				"%s: no spoke listens at %s (%s: %s; is onestop-spoke running?)",
 				onestop_strerror(ONESTOP_ECONN), ep, ep + 6, strerror(errno));
 	int rc = onestop_connect(ep, 0, c);
 	if (rc != 0)
-		return cli_fail(cmd, "cannot use the API endpoint %s: %s", ep, onestop_strerror(rc));
+		return cli_fail(cmd, "cannot use the API endpoint %s: %s", ep,
+				onestop_strerror(rc));
 	return CLI_OK;
 }
 
@@ -77,8 +79,8 @@ static int msg_send(const struct cli_cmd *cmd, const struct cli_args *a)
 				rc == OS_EIO && errno != 0 ? strerror(errno) : os_strerror(rc));
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		goto out;
-	onestop_out_t m = {.to = to, .type = type, .payload = payload, .len = len,
-			   .ttl_s = (uint32_t)ttl};
+	onestop_out_t m = {
+		.to = to, .type = type, .payload = payload, .len = len, .ttl_s = (uint32_t)ttl};
 	int err = onestop_send(c, &m, 1, &id);
 	if (err != 0) {
 		rc = cli_fail_api(cmd, c, err);
@@ -153,7 +155,8 @@ static int msg_recv_once(const struct cli_cmd *cmd, onestop_t *c, size_t max, in
 		msg_print(&msgs[i], quiet);
 	/* Ack only what was surely written out. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		rc = cli_fail(cmd, "cannot write to standard output; the messages stay in the inbox");
+		rc = cli_fail(cmd,
+			      "cannot write to standard output; the messages stay in the inbox");
 		goto out;
 	}
 	if (ack && n > 0) {
@@ -246,11 +249,11 @@ out:
 }
 
 static const struct cli_opt msg_send_opts[] = {
-	{"to", CLI_ARG, 0}, {"type", CLI_ARG, 0}, {"file", CLI_ARG, 0},
-	{"ttl", CLI_ARG, 0}, {"api", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
+	{"to", CLI_ARG, 0},  {"type", CLI_ARG, 0}, {"file", CLI_ARG, 0},
+	{"ttl", CLI_ARG, 0}, {"api", CLI_ARG, 0},  {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt msg_recv_opts[] = {
-	{"wait", CLI_OPTARG, 0}, {"count", CLI_ARG, 0},  {"api", CLI_ARG, 0},
+	{"wait", CLI_OPTARG, 0},  {"count", CLI_ARG, 0},   {"api", CLI_ARG, 0},
 	{"no-ack", CLI_NOARG, 0}, {"quiet", CLI_NOARG, 0}, {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt msg_status_opts[] = {
@@ -272,8 +275,7 @@ const struct cli_cmd cli_send_cmd = {
 	"  --to DEST         a node name (gd.sz.market) or a topic (@supervision) (required)\n"
 	"  --type T          the message type, e.g. gov.Application (required)\n"
 	"  --file F          read the payload from F instead of standard input\n"
-	"  --ttl S           lifetime in seconds (default: the spoke's default_ttl_s)\n"
-	CLI_API_HELP,
+	"  --ttl S           lifetime in seconds (default: the spoke's default_ttl_s)\n" CLI_API_HELP,
 	msg_send_opts,
 	msg_send,
 	0,
@@ -300,9 +302,7 @@ const struct cli_cmd cli_recv_cmd = {
 	"  --count N         receive at most N, 1..10000 (default 1 with --wait, else 100)\n"
 	"  --no-ack          do not acknowledge: the messages come again later\n"
 	"  --quiet           print only the payloads, byte for byte, nothing between\n"
-	"                    them; dead letters go to standard error\n"
-	CLI_API_HELP
-	"\n"
+	"                    them; dead letters go to standard error\n" CLI_API_HELP "\n"
 	"Exit codes: 0 (also when there was no message without --wait), 1 error,\n"
 	"2 usage, 3 --wait given and nothing arrived in time.\n",
 	msg_recv_opts,
@@ -325,8 +325,7 @@ const struct cli_cmd cli_status_cmd = {
 	"  sent=N              messages accepted by send since the spoke started\n"
 	"  received=N          messages received since the spoke started\n"
 	"\n"
-	"Options:\n"
-	CLI_API_HELP,
+	"Options:\n" CLI_API_HELP,
 	msg_status_opts,
 	msg_status,
 	0,

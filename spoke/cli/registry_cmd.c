@@ -28,8 +28,7 @@ static int regcmd_days(const struct cli_cmd *cmd, const struct cli_args *a, uint
 	return 0;
 }
 
-static int regcmd_read_root(const struct cli_cmd *cmd, const char *path,
-			    struct os_keypair *root)
+static int regcmd_read_root(const struct cli_cmd *cmd, const char *path, struct os_keypair *root)
 {
 	if (crypto_setup() != 0)
 		return cli_fail(cmd, "cannot initialise the crypto library");
@@ -43,8 +42,8 @@ static int regcmd_read_root(const struct cli_cmd *cmd, const char *path,
 
 /* Load R for editing: it must verify under the root key (an expired one
  * is fine: renewing it is one reason to edit). */
-static int regcmd_load(const struct cli_cmd *cmd, const char *path,
-		       const struct os_keypair *root, struct registry **reg)
+static int regcmd_load(const struct cli_cmd *cmd, const char *path, const struct os_keypair *root,
+		       struct registry **reg)
 {
 	int rc = registry_load(path, root->sign_pk, 0, reg);
 	if (rc == 0)
@@ -52,7 +51,8 @@ static int regcmd_load(const struct cli_cmd *cmd, const char *path,
 	if (rc == OS_EIO)
 		return cli_fail(cmd, "cannot read %s", path);
 	if (rc == OS_EBADSIG)
-		return cli_fail(cmd, "%s is not signed by this root key (signature does not verify)",
+		return cli_fail(cmd,
+				"%s is not signed by this root key (signature does not verify)",
 				path);
 	return cli_fail(cmd, "%s is not a valid registry: %s", path, os_strerror(rc));
 }
@@ -161,8 +161,10 @@ static int regcmd_node_lists(const struct cli_cmd *cmd, const struct cli_args *a
 	node->n_types = cli_all(a, "allow-type", node->allowed_types);
 	for (size_t i = 0; i < node->n_types; i++)
 		if (!regcmd_type_pattern_valid(node->allowed_types[i]))
-			return cli_usage(cmd, "bad message type pattern '%s' (\"*\", \"prefix.*\" or a type)",
-					 node->allowed_types[i]);
+			return cli_usage(
+				cmd,
+				"bad message type pattern '%s' (\"*\", \"prefix.*\" or a type)",
+				node->allowed_types[i]);
 	if (node->n_types == 0) {
 		node->allowed_types[0] = star;
 		node->n_types = 1;
@@ -278,7 +280,8 @@ static int regcmd_set_status(const struct cli_cmd *cmd, const struct cli_args *a
 		goto out;
 	}
 	if (n->status == st && expires == 0) {
-		printf("node %s is already %s; %s unchanged\n", name, registry_status_str(st), path);
+		printf("node %s is already %s; %s unchanged\n", name, registry_status_str(st),
+		       path);
 		rc = CLI_OK;
 		goto out;
 	}
@@ -332,7 +335,8 @@ static int regcmd_dataset(const struct cli_cmd *cmd, const struct cli_args *a)
 	else
 		return cli_usage(cmd, "--mode must be full or cached, not '%s'", mode_s);
 	if (os_name_valid(name) != 0)
-		return cli_usage(cmd, "bad dataset name '%s' (dotted labels [a-z0-9-]{1,32})", name);
+		return cli_usage(cmd, "bad dataset name '%s' (dotted labels [a-z0-9-]{1,32})",
+				 name);
 	if (cli_has(a, "valid-days") && (rc = regcmd_days(cmd, a, now, &expires)) != 0)
 		return rc;
 	if ((rc = regcmd_read_root(cmd, key, &root)) != CLI_OK)
@@ -402,7 +406,8 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 	if (path == NULL)
 		return CLI_USAGE;
 	const char *anchor_hex = cli_get(a, "anchor");
-	if (cli_has(a, "anchor") && (anchor_hex == NULL || os_unhex(anchor, sizeof(anchor), anchor_hex) != 0))
+	if (cli_has(a, "anchor") &&
+	    (anchor_hex == NULL || os_unhex(anchor, sizeof(anchor), anchor_hex) != 0))
 		return cli_usage(cmd, "--anchor needs the root's sign_public: 64 hex chars");
 	if (crypto_setup() != 0)
 		return cli_fail(cmd, "cannot initialise the crypto library");
@@ -429,8 +434,8 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 	os_iso_time(expires, reg->expires_ms);
 	printf("registry=%s\nversion=%llu\nissued=%s\nexpires=%s%s\nsignature=%s\nnodes=%zu\n"
 	       "datasets=%zu\n",
-	       path, (unsigned long long)reg->version, issued, expires,
-	       expired ? " EXPIRED" : "", sig, reg->n_nodes, reg->n_datasets);
+	       path, (unsigned long long)reg->version, issued, expires, expired ? " EXPIRED" : "",
+	       sig, reg->n_nodes, reg->n_datasets);
 	for (size_t i = 0; i < reg->n_nodes; i++) {
 		const struct reg_node *n = &reg->nodes[i];
 		os_hex(sh, n->sign_pk, sizeof(os_sign_pk));
@@ -446,7 +451,9 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 	for (size_t i = 0; i < reg->n_datasets; i++) {
 		const struct reg_dataset *d = &reg->datasets[i];
 		printf("dataset=%s mode=%s publishers=", d->name,
-		       d->mode == REG_DS_FULL ? "full" : d->mode == REG_DS_CACHED ? "cached" : "?");
+		       d->mode == REG_DS_FULL     ? "full"
+		       : d->mode == REG_DS_CACHED ? "cached"
+						  : "?");
 		size_t np = 0;
 		for (size_t k = 0; k < reg->n_nodes; k++)
 			if (registry_may_publish(&reg->nodes[k], d->name))
@@ -463,21 +470,25 @@ static int regcmd_show(const struct cli_cmd *cmd, const struct cli_args *a)
 }
 
 static const struct cli_opt regcmd_init_opts[] = {
-	{"root-key", CLI_ARG, 0}, {"out", CLI_ARG, 0}, {"valid-days", CLI_ARG, 0},
+	{"root-key", CLI_ARG, 0},
+	{"out", CLI_ARG, 0},
+	{"valid-days", CLI_ARG, 0},
 	{NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt regcmd_add_opts[] = {
-	{"root-key", CLI_ARG, 0},   {"registry", CLI_ARG, 0},    {"name", CLI_ARG, 0},
-	{"pub", CLI_ARG, 0},        {"role", CLI_ARG, 1},        {"topic", CLI_ARG, 1},
-	{"allow-type", CLI_ARG, 1}, {"publish", CLI_ARG, 1},     {"key-version", CLI_ARG, 0},
+	{"root-key", CLI_ARG, 0},   {"registry", CLI_ARG, 0}, {"name", CLI_ARG, 0},
+	{"pub", CLI_ARG, 0},        {"role", CLI_ARG, 1},     {"topic", CLI_ARG, 1},
+	{"allow-type", CLI_ARG, 1}, {"publish", CLI_ARG, 1},  {"key-version", CLI_ARG, 0},
 	{"valid-days", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt regcmd_status_opts[] = {
-	{"root-key", CLI_ARG, 0}, {"registry", CLI_ARG, 0}, {"name", CLI_ARG, 0},
+	{"root-key", CLI_ARG, 0},   {"registry", CLI_ARG, 0}, {"name", CLI_ARG, 0},
 	{"valid-days", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt regcmd_sign_opts[] = {
-	{"root-key", CLI_ARG, 0}, {"registry", CLI_ARG, 0}, {"valid-days", CLI_ARG, 0},
+	{"root-key", CLI_ARG, 0},
+	{"registry", CLI_ARG, 0},
+	{"valid-days", CLI_ARG, 0},
 	{NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt regcmd_dataset_opts[] = {
@@ -485,11 +496,13 @@ static const struct cli_opt regcmd_dataset_opts[] = {
 	{"mode", CLI_ARG, 0},     {"valid-days", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt regcmd_show_opts[] = {
-	{"registry", CLI_ARG, 0}, {"anchor", CLI_ARG, 0}, {NULL, CLI_NOARG, 0},
+	{"registry", CLI_ARG, 0},
+	{"anchor", CLI_ARG, 0},
+	{NULL, CLI_NOARG, 0},
 };
 
-#define REGCMD_EDIT_NOTE                                                              \
-	"The registry must verify under the root key; an expired one is accepted\n"  \
+#define REGCMD_EDIT_NOTE                                                               \
+	"The registry must verify under the root key; an expired one is accepted\n"    \
 	"so that it can be renewed. The edit bumps the version, sets issued to now,\n" \
 	"re-signs with the root key and replaces R atomically (mode 0644).\n"
 
@@ -518,8 +531,7 @@ static const struct cli_cmd regcmd_add_cmd = {
 	"         [--role ROLE]... [--topic T]... [--allow-type T]... [--publish D]...\n"
 	"         [--key-version V] [--valid-days D]\n"
 	"\n"
-	"Add node N, active, with the public keys of P.pub (onestop keygen).\n"
-	REGCMD_EDIT_NOTE
+	"Add node N, active, with the public keys of P.pub (onestop keygen).\n" REGCMD_EDIT_NOTE
 	"\n"
 	"Options:\n"
 	"  --root-key K      the root key file (required)\n"
@@ -538,14 +550,13 @@ static const struct cli_cmd regcmd_add_cmd = {
 	0,
 };
 
-#define REGCMD_STATUS_HELP(verb, what)                                               \
+#define REGCMD_STATUS_HELP(verb, what)                                                           \
 	"Usage: onestop registry " verb " --root-key K --registry R --name N [--valid-days D]\n" \
-	"\n" what "\n" REGCMD_EDIT_NOTE                                                \
-	"\n"                                                                            \
-	"Options:\n"                                                                    \
-	"  --root-key K      the root key file (required)\n"                            \
-	"  --registry R      the registry file to change (required)\n"                  \
-	"  --name N          the node (required)\n"                                     \
+	"\n" what "\n" REGCMD_EDIT_NOTE "\n"                                                     \
+	"Options:\n"                                                                             \
+	"  --root-key K      the root key file (required)\n"                                     \
+	"  --registry R      the registry file to change (required)\n"                           \
+	"  --name N          the node (required)\n"                                              \
 	"  --valid-days D    also renew: expire D days from now (default: keep the expiry)\n"
 
 static const struct cli_cmd regcmd_revoke_cmd = {
@@ -562,9 +573,8 @@ static const struct cli_cmd regcmd_revoke_cmd = {
 static const struct cli_cmd regcmd_suspend_cmd = {
 	"registry suspend",
 	"suspend a node",
-	REGCMD_STATUS_HELP("suspend",
-			   "Mark node N suspended: refused like a revoked node until\n"
-			   "'onestop registry activate' admits it again."),
+	REGCMD_STATUS_HELP("suspend", "Mark node N suspended: refused like a revoked node until\n"
+				      "'onestop registry activate' admits it again."),
 	regcmd_status_opts,
 	regcmd_suspend,
 	0,
@@ -588,9 +598,7 @@ static const struct cli_cmd regcmd_dataset_cmd = {
 	"Declare the replicated dataset D, or change its mode. full: every spoke\n"
 	"holds every entry (items). cached: the hub holds every entry and a spoke\n"
 	"holds those it looked up (identity). Who may publish it: 'registry add\n"
-	"--publish D'.\n"
-	REGCMD_EDIT_NOTE
-	"\n"
+	"--publish D'.\n" REGCMD_EDIT_NOTE "\n"
 	"Options:\n"
 	"  --root-key K      the root key file (required)\n"
 	"  --registry R      the registry file to change (required)\n"
@@ -608,9 +616,7 @@ static const struct cli_cmd regcmd_sign_cmd = {
 	"Usage: onestop registry sign --root-key K --registry R [--valid-days D]\n"
 	"\n"
 	"Renew the registry unchanged otherwise: it expires D days from now\n"
-	"(default 365).\n"
-	REGCMD_EDIT_NOTE
-	"\n"
+	"(default 365).\n" REGCMD_EDIT_NOTE "\n"
 	"Options:\n"
 	"  --root-key K      the root key file (required)\n"
 	"  --registry R      the registry file (required)\n"
@@ -650,9 +656,9 @@ static const struct cli_cmd regcmd_show_cmd = {
 };
 
 const struct cli_cmd *const cli_registry_cmds[] = {
-	&regcmd_init_cmd,     &regcmd_add_cmd,     &regcmd_revoke_cmd, &regcmd_suspend_cmd,
-	&regcmd_activate_cmd, &regcmd_dataset_cmd, &regcmd_sign_cmd,   &regcmd_show_cmd,
-	NULL,
+	&regcmd_init_cmd,    &regcmd_add_cmd,      &regcmd_revoke_cmd,
+	&regcmd_suspend_cmd, &regcmd_activate_cmd, &regcmd_dataset_cmd,
+	&regcmd_sign_cmd,    &regcmd_show_cmd,     NULL,
 };
 
 const char cli_registry_help[] =

@@ -10,8 +10,8 @@
 #include "sized.h"
 #include "util.h"
 
-int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level,
-			 const char *audience, unsigned ttl_s, uint8_t **out, size_t *len)
+int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level, const char *audience,
+			 unsigned ttl_s, uint8_t **out, size_t *len)
 {
 	Onestop__ApiReply *rep = NULL;
 	int rc;
@@ -140,7 +140,8 @@ int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t l
 	size_t li = conn_strlen_max(res->issuer, sizeof(got.issuer) - 1);
 	size_t ls = conn_strlen_max(res->subject, sizeof(got.subject) - 1);
 	if (li == SIZE_MAX || li == 0 || ls == SIZE_MAX || ls == 0) {
-		conn_seterr(c, "the spoke's reply to AssertVerify names no valid issuer or subject");
+		conn_seterr(c,
+			    "the spoke's reply to AssertVerify names no valid issuer or subject");
 		goto out;
 	}
 	memcpy(got.issuer, res->issuer, li);

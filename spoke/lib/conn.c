@@ -64,7 +64,7 @@ int conn_open(struct onestop *c)
 		conn_seterr(c, "cannot connect to %s: %s", c->endpoint, zmq_strerror(e));
 		zmq_close(s);
 		return (e == EINVAL || e == EPROTONOSUPPORT || e == ENOENT) ? ONESTOP_EINVAL
-									     : ONESTOP_ECONN;
+									    : ONESTOP_ECONN;
 	}
 	c->sock = s;
 	return 0;
@@ -80,8 +80,10 @@ static void conn_free_buf(void *data, void *hint)
 static void conn_timeout_err(struct onestop *c, int waited_ms)
 {
 	if (strncmp(c->endpoint, "ipc://", 6) == 0 && access(c->endpoint + 6, F_OK) != 0)
-		conn_seterr(c, "no reply from the spoke at %s within %d ms (%s does not exist: is onestop-spoke running?)",
-			    c->endpoint, waited_ms, c->endpoint + 6);
+		conn_seterr(
+			c,
+			"no reply from the spoke at %s within %d ms (%s does not exist: is onestop-spoke running?)",
+			c->endpoint, waited_ms, c->endpoint + 6);
 	else
 		conn_seterr(c, "no reply from the spoke at %s within %d ms", c->endpoint,
 			    waited_ms);
@@ -221,8 +223,7 @@ int conn_reply_code(struct onestop *c, Onestop__ApiReply *rep)
 	return rc;
 }
 
-int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
-	      Onestop__ApiReply **out)
+int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms, Onestop__ApiReply **out)
 {
 	Onestop__ApiReply *rep = NULL;
 	int rc;

@@ -17,11 +17,11 @@
 
 struct onestop {
 	void *ctx;
-	void *sock;           /* DEALER; NULL after a failed reconnect */
+	void *sock; /* DEALER; NULL after a failed reconnect */
 	char *endpoint;
 	int timeout_ms;
-	uint64_t next_id;     /* request_id of the next request */
-	char err[512];        /* onestop_last_error() */
+	uint64_t next_id; /* request_id of the next request */
+	char err[512];    /* onestop_last_error() */
 	/* The posted Recv (onestop_recv_post), answered while the app does
 	 * other things: post_id is 0 when none is posted. */
 	uint64_t post_id;
@@ -37,8 +37,7 @@ struct onestop {
 size_t conn_strlen_max(const char *s, size_t max);
 
 /* Printf into c->err (truncating). */
-void conn_seterr(struct onestop *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void conn_seterr(struct onestop *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* (Re)create the DEALER socket and connect it; 0 or ONESTOP_ECONN /
  * ONESTOP_EINVAL (bad endpoint). Any earlier socket is closed first, so a
@@ -71,7 +70,6 @@ int conn_reply_code(struct onestop *c, Onestop__ApiReply *rep);
  * reply came in time (the socket is then reconnected); ONESTOP_ECONN,
  * ONESTOP_EPROTO (undecodable reply), ONESTOP_ENOMEM, ONESTOP_ETOOBIG as
  * for conn_send. */
-int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms,
-	      Onestop__ApiReply **out);
+int conn_call(struct onestop *c, Onestop__ApiRequest *req, int extra_ms, Onestop__ApiReply **out);
 
 #endif

@@ -168,8 +168,10 @@ int onestop_list_sized(onestop_t *c, const char *dataset, const onestop_list_t *
 	if (filter_user != NULL &&
 	    (sized_check(filter_size, SIZED_LIST_V1, _Alignof(onestop_list_t)) != 0 ||
 	     sized_in(&f, sizeof(f), filter_user, filter_size) != 0)) {
-		conn_seterr(c, "the filter is an onestop_list_t of %zu bytes this library does not know",
-			    filter_size);
+		conn_seterr(
+			c,
+			"the filter is an onestop_list_t of %zu bytes this library does not know",
+			filter_size);
 		return ONESTOP_EINVAL;
 	}
 	if (dataset == NULL || filter->limit > ONESTOP_MAX_BATCH || filter->online < 0 ||
@@ -250,7 +252,8 @@ int onestop_put_sized(onestop_t *c, const onestop_put_t *puts, size_t n,
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
 	if (sized_check(put_size, SIZED_PUT_V1, _Alignof(onestop_put_t)) != 0) {
-		conn_seterr(c, "onestop_put_t of %zu bytes is not one this library knows", put_size);
+		conn_seterr(c, "onestop_put_t of %zu bytes is not one this library knows",
+			    put_size);
 		return ONESTOP_EINVAL;
 	}
 	if (puts == NULL || n < 1 || n > ONESTOP_MAX_BATCH) {
@@ -321,8 +324,7 @@ out:
 	return rc;
 }
 
-int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n,
-			   size_t dataset_size)
+int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n, size_t dataset_size)
 {
 	Onestop__ApiReply *rep = NULL;
 	char *arr = NULL;

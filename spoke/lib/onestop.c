@@ -59,8 +59,8 @@ int onestop_connect(const char *endpoint, int timeout_ms, onestop_t **out)
 	 * matching needs, and the counter gives that. */
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	c->next_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)ts.tv_sec << 20) ^
-		     (uint64_t)ts.tv_nsec;
+	c->next_id =
+		((uint64_t)getpid() << 32) ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec;
 	c->ctx = zmq_ctx_new();
 	if (c->ctx == NULL) {
 		rc = ONESTOP_ENOMEM;
@@ -105,7 +105,8 @@ int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
 	if (sized_check(out_size, SIZED_OUT_V1, _Alignof(onestop_out_t)) != 0) {
-		conn_seterr(c, "onestop_out_t of %zu bytes is not one this library knows", out_size);
+		conn_seterr(c, "onestop_out_t of %zu bytes is not one this library knows",
+			    out_size);
 		return ONESTOP_EINVAL;
 	}
 	if (msgs == NULL || n < 1 || n > ONESTOP_MAX_BATCH) {
@@ -188,8 +189,8 @@ static const char *lib_put_str(char **pos, const char *s, size_t len)
 /* Copy a checked RecvResult into one allocation: the array of messages
  * (msg_size apart, the caller's layout), then every string and payload, so
  * onestop_msgs_free is one free(). */
-static int lib_copy_msgs(struct onestop *c, const Onestop__RecvResult *res,
-			 onestop_msg_t **msgs, size_t msg_size)
+static int lib_copy_msgs(struct onestop *c, const Onestop__RecvResult *res, onestop_msg_t **msgs,
+			 size_t msg_size)
 {
 	size_t n = res->n_messages;
 	size_t total = n * msg_size;
@@ -228,8 +229,8 @@ static int lib_copy_msgs(struct onestop *c, const Onestop__RecvResult *res,
 		memset(m, 0, sizeof(*m));
 		m->seq = in->seq;
 		memcpy(m->id, in->id.data, ONESTOP_ID_LEN);
-		m->origin = lib_put_str(&pos, in->origin,
-					conn_strlen_max(in->origin, OS_NAME_MAX - 1));
+		m->origin =
+			lib_put_str(&pos, in->origin, conn_strlen_max(in->origin, OS_NAME_MAX - 1));
 		m->to = lib_put_str(&pos, in->destination,
 				    conn_strlen_max(in->destination, OS_NAME_MAX - 1));
 		m->type = lib_put_str(&pos, in->type, conn_strlen_max(in->type, LIB_TYPE_MAX));
@@ -311,7 +312,8 @@ int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **ms
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
 	if (sized_check(msg_size, SIZED_MSG_V1, _Alignof(onestop_msg_t)) != 0) {
-		conn_seterr(c, "onestop_msg_t of %zu bytes is not one this library knows", msg_size);
+		conn_seterr(c, "onestop_msg_t of %zu bytes is not one this library knows",
+			    msg_size);
 		return ONESTOP_EINVAL;
 	}
 	if ((rc = lib_recv_args(c, max, wait_ms)) != 0)
@@ -389,7 +391,8 @@ int onestop_recv_take_sized(onestop_t *c, onestop_msg_t **msgs, size_t *n, size_
 		return ONESTOP_EINVAL;
 	c->err[0] = '\0';
 	if (sized_check(msg_size, SIZED_MSG_V1, _Alignof(onestop_msg_t)) != 0) {
-		conn_seterr(c, "onestop_msg_t of %zu bytes is not one this library knows", msg_size);
+		conn_seterr(c, "onestop_msg_t of %zu bytes is not one this library knows",
+			    msg_size);
 		return ONESTOP_EINVAL;
 	}
 	if (c->post_lost) {
@@ -526,8 +529,8 @@ int onestop_deadletter_sized(const onestop_msg_t *m, onestop_deadletter_t *out, 
 	struct env_deadletter dl;
 	onestop_deadletter_t d;
 
-	if (out == NULL || sized_check(out_size, SIZED_DEADLETTER_V1,
-				       _Alignof(onestop_deadletter_t)) != 0)
+	if (out == NULL ||
+	    sized_check(out_size, SIZED_DEADLETTER_V1, _Alignof(onestop_deadletter_t)) != 0)
 		return ONESTOP_EINVAL;
 	memset(out, 0, out_size);
 	if (m == NULL || m->type == NULL || strcmp(m->type, ONESTOP_DEADLETTER_TYPE) != 0 ||

@@ -15,7 +15,7 @@
  * A later version adds fields after that size only, and does not raise
  * the struct's alignment, so this stays the smallest size a caller may
  * pass. */
-#define SIZED_V1(type, last)                                                   \
+#define SIZED_V1(type, last)                                                       \
 	((offsetof(type, last) + sizeof(((type *)0)->last) + _Alignof(type) - 1) / \
 	 _Alignof(type) * _Alignof(type))
 

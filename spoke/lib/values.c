@@ -239,8 +239,9 @@ int onestop_item_decode_sized(const uint8_t *buf, size_t len, onestop_item_t **o
 	onestop_item_t item;
 	onestop_item_t *it = &item;
 	onestop_material_t *mats = (onestop_material_t *)(void *)(block + item_size);
-	const char **regions = (const char **)(void *)(block + item_size +
-						       iv->n_materials * sizeof(onestop_material_t));
+	const char **regions =
+		(const char **)(void *)(block + item_size +
+					iv->n_materials * sizeof(onestop_material_t));
 	char *pos = block + head;
 	memset(it, 0, sizeof(*it));
 	it->name = val_put_str(&pos, iv->name);

@@ -21,10 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_BYTES (1u << 20)
 
 /* Root key of the test registry, and the signing key of node "gd.sz". */
-#define FUZZ_ROOT_SK "296341ebb9734983dc5134704963927290d0a2e6dd4da1b95bb233a5fa3741" \
-		     "5756e4a6589632bbe69b3954e32f51a99f8476cc9163cd4ae52bf61792ab240fbf"
-#define FUZZ_NODE_SK "f14622562cfab84a9017e98b565f959862cd6a378847b89f99d75fc156e738" \
-		     "82bffc1cfef83beca0c141f77b9c0caf9cc66932e7bba10231b8e061516849af37"
+#define FUZZ_ROOT_SK                                                     \
+	"296341ebb9734983dc5134704963927290d0a2e6dd4da1b95bb233a5fa3741" \
+	"5756e4a6589632bbe69b3954e32f51a99f8476cc9163cd4ae52bf61792ab240fbf"
+#define FUZZ_NODE_SK                                                     \
+	"f14622562cfab84a9017e98b565f959862cd6a378847b89f99d75fc156e738" \
+	"82bffc1cfef83beca0c141f77b9c0caf9cc66932e7bba10231b8e061516849af37"
 #define FUZZ_NODE_BOX "0fc1b3cc7a4cf122c16ffab0d13f893d29c7892d7643cf55c913ba0d8a4ea904"
 #define FUZZ_HUB_BOX "bcc36072f7853fc58959d94b926cfc2b5d4e27574f646cf96efe8cf5dc09ae7c"
 

@@ -40,8 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (reg == NULL) {
 		reg = fuzz_registry();
-		ids[0] = fuzz_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE, 3, &id_lens[0]);
-		ids[1] = fuzz_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE, 1, &id_lens[1]);
+		ids[0] = fuzz_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE, 3,
+				       &id_lens[0]);
+		ids[1] = fuzz_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_ACTIVE, 1,
+				       &id_lens[1]);
 		ids[2] = fuzz_identity(ONESTOP__SUBJECT_STATUS__SUBJECT_STATUS_REVOKED, 3,
 				       &id_lens[2]);
 	}

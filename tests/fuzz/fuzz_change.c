@@ -49,8 +49,8 @@ static void fuzz_setup(void)
 	item_gz = fuzz_item("gd.gz", &item_gz_len);
 }
 
-static void fuzz_allowed(const struct ds_change *c, const char *publisher,
-			 const uint8_t *cur, size_t cur_len)
+static void fuzz_allowed(const struct ds_change *c, const char *publisher, const uint8_t *cur,
+			 size_t cur_len)
 {
 	char reason[256];
 	reason[0] = '\0';

@@ -137,7 +137,8 @@ static size_t replay_mutate(uint8_t *buf, size_t cap, const struct seed *s,
 			break;
 		case 6: /* an interesting byte (lengths, tags, varint edges) */
 			if (len > 0)
-				buf[replay_below(len)] = interesting[replay_below(sizeof(interesting))];
+				buf[replay_below(len)] =
+					interesting[replay_below(sizeof(interesting))];
 			break;
 		case 7: /* splice the tail of another seed */
 			if (other != NULL && other->len > 0) {

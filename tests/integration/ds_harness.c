@@ -68,8 +68,9 @@ int ds_wait_seq(struct net_proc *p, const char *dataset, uint64_t want, int time
 		if (rc == 0 && d.seq >= want && !d.syncing)
 			return 0;
 		if (h_now_ms() >= deadline) {
-			fprintf(stderr, "  %s: %s at seq %llu count %llu syncing %d (rc %d), "
-					"wanted seq %llu\n",
+			fprintf(stderr,
+				"  %s: %s at seq %llu count %llu syncing %d (rc %d), "
+				"wanted seq %llu\n",
 				p->name, dataset, (unsigned long long)d.seq,
 				(unsigned long long)d.count, d.syncing, rc,
 				(unsigned long long)want);
@@ -106,9 +107,8 @@ int ds_wait_hub_seq(struct net *n, const char *dataset, uint64_t want, int timeo
 	}
 }
 
-int ds_wait_same_as_hub(struct net *n, struct net_proc *p, const char *dataset,
-			uint64_t hub_seq, int timeout_ms, struct net_digest *hub,
-			onestop_dataset_t *last)
+int ds_wait_same_as_hub(struct net *n, struct net_proc *p, const char *dataset, uint64_t hub_seq,
+			int timeout_ms, struct net_digest *hub, onestop_dataset_t *last)
 {
 	uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms;
 	struct net_digest h;
@@ -136,8 +136,9 @@ int ds_wait_same_as_hub(struct net *n, struct net_proc *p, const char *dataset,
 				break;
 		}
 		if (h_now_ms() >= deadline) {
-			fprintf(stderr, "  %s: %s seq %llu count %llu digest %s; hub seq %llu "
-					"count %llu digest %s\n",
+			fprintf(stderr,
+				"  %s: %s seq %llu count %llu digest %s; hub seq %llu "
+				"count %llu digest %s\n",
 				p->name, dataset, (unsigned long long)d.seq,
 				(unsigned long long)d.count, ds_hex32(d.digest, hex),
 				(unsigned long long)h.seq, (unsigned long long)h.count, h.digest);
@@ -170,8 +171,8 @@ void ds_item_code(char *buf, size_t size, const char *owner, unsigned idx)
 
 void ds_item_make(struct ds_item *it, const char *owner, unsigned idx, unsigned version)
 {
-	static const char *const kinds[] = { "licence", "permit", "registration", "certificate" };
-	static const char *const regions[] = { "gd", "gd.sz", "gd.gz", "bj", "sh" };
+	static const char *const kinds[] = {"licence", "permit", "registration", "certificate"};
+	static const char *const regions[] = {"gd", "gd.sz", "gd.gz", "bj", "sh"};
 
 	memset(it, 0, sizeof *it);
 	ds_item_code(it->code, sizeof it->code, owner, idx);
@@ -180,16 +181,16 @@ void ds_item_make(struct ds_item *it, const char *owner, unsigned idx, unsigned 
 		 version ? " (revised)" : "");
 	it->regions[0] = regions[idx % 5];
 	it->regions[1] = regions[(idx + 2) % 5];
-	it->materials[0] = (onestop_material_t){ .name = "application form", .shared_data = NULL };
-	it->materials[1] = (onestop_material_t){ .name = "identity document",
-						 .shared_data = "identity" };
+	it->materials[0] = (onestop_material_t){.name = "application form", .shared_data = NULL};
+	it->materials[1] =
+		(onestop_material_t){.name = "identity document", .shared_data = "identity"};
 	it->v.name = it->name;
 	it->v.owner = it->owner;
 	it->v.kind = kinds[idx % 4];
 	it->v.online = !ds_item_offline(idx);
 	if (!it->v.online) {
-		snprintf(it->reason, sizeof it->reason,
-			 "site inspection required for item %s-%u", owner, idx);
+		snprintf(it->reason, sizeof it->reason, "site inspection required for item %s-%u",
+			 owner, idx);
 		it->v.offline_reason = it->reason;
 	}
 	it->v.n_materials = 1 + idx % 2;
@@ -211,15 +212,14 @@ static int str_same(const char *a, const char *b)
 
 int ds_item_same(const onestop_item_t *g, const onestop_item_t *w, char *why, size_t why_size)
 {
-#define DIFF(cond, ...)                                        \
-	do {                                                   \
-		if (cond) {                                    \
+#define DIFF(cond, ...)                                       \
+	do {                                                  \
+		if (cond) {                                   \
 			snprintf(why, why_size, __VA_ARGS__); \
-			return -1;                             \
-		}                                              \
+			return -1;                            \
+		}                                             \
 	} while (0)
-	DIFF(!str_same(g->name, w->name), "name '%s' != '%s'", g->name ? g->name : "",
-	     w->name);
+	DIFF(!str_same(g->name, w->name), "name '%s' != '%s'", g->name ? g->name : "", w->name);
 	DIFF(!str_same(g->owner, w->owner), "owner '%s' != '%s'", g->owner ? g->owner : "",
 	     w->owner);
 	DIFF(!str_same(g->kind, w->kind), "kind differs");
@@ -246,8 +246,8 @@ int ds_item_same(const onestop_item_t *g, const onestop_item_t *w, char *why, si
 	return 0;
 }
 
-int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count,
-		 unsigned version, int del, size_t per_req)
+int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count, unsigned version,
+		 int del, size_t per_req)
 {
 	onestop_put_t *puts = NULL;
 	uint8_t **vals = NULL;
@@ -269,8 +269,9 @@ int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count
 			size_t len = 0;
 
 			ds_item_make(&items[i], owner, first + done + (unsigned)i, version);
-			puts[i] = (onestop_put_t){ .dataset = ONESTOP_DS_ITEMS,
-						   .key = items[i].code, .is_delete = del };
+			puts[i] = (onestop_put_t){.dataset = ONESTOP_DS_ITEMS,
+						  .key = items[i].code,
+						  .is_delete = del};
 			if (del)
 				continue;
 			rc = onestop_item_encode(&items[i].v, &vals[i], &len);
@@ -285,7 +286,8 @@ int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count
 		if (rc == 0) {
 			rc = onestop_put(c, puts, k, NULL);
 			if (rc != 0)
-				fprintf(stderr, "  onestop_put of %s items %u..%u failed: %d %s (%s)\n",
+				fprintf(stderr,
+					"  onestop_put of %s items %u..%u failed: %d %s (%s)\n",
 					owner, first + done, first + done + (unsigned)k - 1, rc,
 					onestop_strerror(rc), onestop_last_error(c));
 		}
@@ -323,8 +325,10 @@ int ds_put_identity(onestop_t *c, const char *subject, unsigned level, int statu
 			onestop_strerror(rc));
 		return rc;
 	}
-	put = (onestop_put_t){ .dataset = ONESTOP_DS_IDENTITY, .key = subject, .value = buf,
-			       .len = len };
+	put = (onestop_put_t){.dataset = ONESTOP_DS_IDENTITY,
+			      .key = subject,
+			      .value = buf,
+			      .len = len};
 	rc = onestop_put(c, &put, 1, NULL);
 	if (rc != 0)
 		fprintf(stderr, "  onestop_put identity %s failed: %d %s (%s)\n", subject, rc,
@@ -333,8 +337,8 @@ int ds_put_identity(onestop_t *c, const char *subject, unsigned level, int statu
 	return rc;
 }
 
-int ds_get_identity(struct net_proc *p, const char *subject, int wait_ms,
-		    onestop_identity_t *id, uint64_t *entry_seq)
+int ds_get_identity(struct net_proc *p, const char *subject, int wait_ms, onestop_identity_t *id,
+		    uint64_t *entry_seq)
 {
 	onestop_t *c = NULL;
 	onestop_entry_t *e = NULL;

@@ -36,9 +36,8 @@ int ds_wait_hub_seq(struct net *n, const char *dataset, uint64_t want, int timeo
  * hub_seq: changes still on their way to the hub could make a copy that
  * is about to change look final. 0 or -1; *hub and *last (may be NULL)
  * get what was last read. */
-int ds_wait_same_as_hub(struct net *n, struct net_proc *p, const char *dataset,
-			uint64_t hub_seq, int timeout_ms, struct net_digest *hub,
-			onestop_dataset_t *last);
+int ds_wait_same_as_hub(struct net *n, struct net_proc *p, const char *dataset, uint64_t hub_seq,
+			int timeout_ms, struct net_digest *hub, onestop_dataset_t *last);
 
 /* ------------------------------------------------------------ values */
 
@@ -63,14 +62,13 @@ int ds_item_offline(unsigned idx);
 
 /* Compare a decoded value with the item that was published; 0 when every
  * field matches, else -1 with the first difference in why. */
-int ds_item_same(const onestop_item_t *got, const onestop_item_t *want, char *why,
-		 size_t why_size);
+int ds_item_same(const onestop_item_t *got, const onestop_item_t *want, char *why, size_t why_size);
 
 /* Publish items first..first+count-1 of owner at version, per_req per
  * onestop_put (or deletes when del). 0 or the first failing call's code
  * (printed with onestop_last_error). */
-int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count,
-		 unsigned version, int del, size_t per_req);
+int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count, unsigned version,
+		 int del, size_t per_req);
 
 /* Publish one identity entry (kind ONESTOP_PERSON). 0 or the code. */
 int ds_put_identity(onestop_t *c, const char *subject, unsigned level, int status,
@@ -81,7 +79,7 @@ int ds_put_identity(onestop_t *c, const char *subject, unsigned level, int statu
  * default). Returns the code of onestop_get (ONESTOP_EDECODE when the value
  * does not decode); the value goes into *id and the entry's seq into
  * *entry_seq (either may be NULL). */
-int ds_get_identity(struct net_proc *p, const char *subject, int wait_ms,
-		    onestop_identity_t *id, uint64_t *entry_seq);
+int ds_get_identity(struct net_proc *p, const char *subject, int wait_ms, onestop_identity_t *id,
+		    uint64_t *entry_seq);
 
 #endif

@@ -24,21 +24,19 @@
 
 /* Soft check: prints "ok" or "FAIL file:line" with the logs directory,
  * counts the failure in net (may be NULL) and goes on. Evaluates to cond. */
-#define H_CHECK(net, cond, ...) \
-	h_check((net), !!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
+#define H_CHECK(net, cond, ...) h_check((net), !!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
 /* Fatal check: as H_CHECK, then on failure dumps the logs, kills every
  * daemon, keeps the directory and exits 1. */
-#define H_REQUIRE(net, cond, ...)                                           \
-	do {                                                                \
-		if (!h_check((net), !!(cond), __FILE__, __LINE__, #cond,    \
-			     __VA_ARGS__))                                  \
-			h_abort(net);                                       \
+#define H_REQUIRE(net, cond, ...)                                                      \
+	do {                                                                           \
+		if (!h_check((net), !!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)) \
+			h_abort(net);                                                  \
 	} while (0)
 
 struct net;
 
-int h_check(struct net *n, int ok, const char *file, int line, const char *expr,
-	    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int h_check(struct net *n, int ok, const char *file, int line, const char *expr, const char *fmt,
+	    ...) __attribute__((format(printf, 6, 7)));
 void h_abort(struct net *n) __attribute__((noreturn));
 
 /* Monotonic milliseconds, and a sleep in milliseconds. */
@@ -53,32 +51,32 @@ int h_ms(int ms);
 
 struct net_kv {
 	const char *key;
-	const char *value;   /* NULL removes a default key */
+	const char *value; /* NULL removes a default key */
 };
 
 struct net_node_opts {
-	const char *name;                       /* NULL: "a", "b", ... */
-	const char *topics[NET_MAX_LIST];       /* registry --topic */
-	const char *allow_types[NET_MAX_LIST];  /* --allow-type; none: default */
-	const char *roles[NET_MAX_LIST];        /* --role; none: default */
-	const char *status;   /* NULL or "active", "revoked", "suspended",
+	const char *name;                      /* NULL: "a", "b", ... */
+	const char *topics[NET_MAX_LIST];      /* registry --topic */
+	const char *allow_types[NET_MAX_LIST]; /* --allow-type; none: default */
+	const char *roles[NET_MAX_LIST];       /* --role; none: default */
+	const char *status;                    /* NULL or "active", "revoked", "suspended",
 			       * "absent" (key and config made, not registered) */
-	int foreign_key;      /* run with a fresh key, not the registered one */
-	struct net_kv conf[NET_MAX_CONF];       /* config overrides */
-	const char *publish[NET_MAX_LIST];      /* --publish DATASET */
+	int foreign_key;                       /* run with a fresh key, not the registered one */
+	struct net_kv conf[NET_MAX_CONF];      /* config overrides */
+	const char *publish[NET_MAX_LIST];     /* --publish DATASET */
 };
 
 /* A replicated dataset declared in the registry (`onestop registry
  * dataset --name NAME --mode MODE`). */
 struct net_dataset {
 	const char *name;
-	const char *mode;                       /* "full" or "cached" */
+	const char *mode; /* "full" or "cached" */
 };
 
 struct net_opts {
 	struct net_node_opts spoke[NET_MAX_SPOKES];
-	struct net_kv hub_conf[NET_MAX_CONF];   /* config overrides */
-	const char *log_level;                  /* default "info" */
+	struct net_kv hub_conf[NET_MAX_CONF];          /* config overrides */
+	const char *log_level;                         /* default "info" */
 	struct net_dataset datasets[NET_MAX_DATASETS]; /* declared before the nodes */
 };
 
@@ -87,26 +85,26 @@ struct net_proc {
 	int is_hub;
 	char conf[H_PATH];
 	char log[H_PATH];
-	char key[H_PATH];       /* key file the daemon runs with */
-	char reg_key[H_PATH];   /* key file registered for the node */
+	char key[H_PATH];     /* key file the daemon runs with */
+	char reg_key[H_PATH]; /* key file registered for the node */
 	char data_dir[H_PATH];
-	char api[H_PATH];       /* spoke: API endpoint */
-	char status[16];        /* in the registry: active, revoked, suspended, absent */
-	int foreign_key;        /* runs with a key that is not the registered one */
-	pid_t pid;              /* 0 when not running */
-	long log_mark;          /* log size at the last start */
+	char api[H_PATH]; /* spoke: API endpoint */
+	char status[16];  /* in the registry: active, revoked, suspended, absent */
+	int foreign_key;  /* runs with a key that is not the registered one */
+	pid_t pid;        /* 0 when not running */
+	long log_mark;    /* log size at the last start */
 	int starts;
-	int last_status;        /* wait status of the last exit, -1 if none */
-	int expect_dead;        /* stopped or killed by the test */
-	const char *args[8];    /* extra command-line flags after -c CONF (NULL-ended) */
+	int last_status;     /* wait status of the last exit, -1 if none */
+	int expect_dead;     /* stopped or killed by the test */
+	const char *args[8]; /* extra command-line flags after -c CONF (NULL-ended) */
 };
 
 struct net {
 	char dir[128];
-	char bin[H_PATH];       /* holds onestop-hub, onestop-spoke, onestop */
+	char bin[H_PATH]; /* holds onestop-hub, onestop-spoke, onestop */
 	char root_key[H_PATH];
 	char registry[H_PATH];
-	char anchor[65];        /* root sign_public, hex */
+	char anchor[65]; /* root sign_public, hex */
 	int port;
 	char hub_endpoint[64];
 	struct net_proc hub;
@@ -114,7 +112,7 @@ struct net {
 	struct net_proc spoke[NET_MAX_SPOKES];
 	int checks;
 	int failures;
-	int keep;               /* keep the directory even on success */
+	int keep; /* keep the directory even on success */
 };
 
 /* Make a network of one hub and n spokes in a fresh /tmp directory: keys,
@@ -188,7 +186,7 @@ uint64_t net_registry_version(struct net *n);
 struct net_digest {
 	uint64_t seq;
 	uint64_t count;
-	char digest[65];        /* hex */
+	char digest[65]; /* hex */
 };
 
 /* Run the hub's --dataset-digest mode for dataset into *out. 0, or -1 when
@@ -202,28 +200,27 @@ void net_dump_logs(struct net *n);
 /* ------------------------------------------------------------ commands */
 
 struct cmd_out {
-	int code;        /* exit code; -1 if it did not exit in time or died */
-	char *out;       /* stdout, NUL-terminated (malloc'd) */
+	int code;  /* exit code; -1 if it did not exit in time or died */
+	char *out; /* stdout, NUL-terminated (malloc'd) */
 	size_t out_len;
-	char *err;       /* stderr, NUL-terminated (malloc'd) */
+	char *err; /* stderr, NUL-terminated (malloc'd) */
 	size_t err_len;
 };
 
 /* Run argv (argv[0] a path) with stdin_data on stdin (may be NULL), bounded
  * by timeout_ms; capture stdout and stderr. 0 when it ran and exited
  * (res->code holds the exit code), -1 otherwise. */
-int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len,
-	    int timeout_ms, struct cmd_out *res);
+int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len, int timeout_ms,
+	    struct cmd_out *res);
 void cmd_out_free(struct cmd_out *res);
 
 /* Run the onestop CLI with the NULL-terminated arguments (after the
  * program name); output also appended to <dir>/cli.log. Returns the exit
  * code, -1 if it could not run or did not finish. res may be NULL. */
-int net_cli(struct net *n, struct cmd_out *res, const char *arg, ...)
-	__attribute__((sentinel));
+int net_cli(struct net *n, struct cmd_out *res, const char *arg, ...) __attribute__((sentinel));
 /* The same with stdin data. */
-int net_cli_in(struct net *n, struct cmd_out *res, const void *in, size_t in_len,
-	       const char *arg, ...) __attribute__((sentinel));
+int net_cli_in(struct net *n, struct cmd_out *res, const void *in, size_t in_len, const char *arg,
+	       ...) __attribute__((sentinel));
 
 /* ------------------------------------------------------------ messages */
 
@@ -242,9 +239,9 @@ int msgs_payload_check(const uint8_t *buf, size_t len, uint32_t *stream, uint64_
  * per_req per onestop_send call; ids (may be NULL) receives the id of
  * seq first+i at ids[i]. 0, or the first failing call's code (messages of
  * that request and later are not sent). */
-int msgs_send(onestop_t *c, const char *to, const char *type, uint32_t stream,
-	      uint64_t first, size_t n, size_t per_req, size_t body_len,
-	      uint32_t ttl_s, uint8_t (*ids)[ONESTOP_ID_LEN]);
+int msgs_send(onestop_t *c, const char *to, const char *type, uint32_t stream, uint64_t first,
+	      size_t n, size_t per_req, size_t body_len, uint32_t ttl_s,
+	      uint8_t (*ids)[ONESTOP_ID_LEN]);
 
 #define MSGS_MAX_DL 16
 
@@ -260,37 +257,37 @@ struct msgs_rx {
 	uint32_t stream;
 	uint64_t first;
 	uint64_t count;
-	const char *origin;                 /* expected origin, or NULL */
-	const char *to;                     /* expected destination, or NULL */
-	const char *type;                   /* expected type, or NULL */
+	const char *origin;                   /* expected origin, or NULL */
+	const char *to;                       /* expected destination, or NULL */
+	const char *type;                     /* expected type, or NULL */
 	const uint8_t (*ids)[ONESTOP_ID_LEN]; /* expected ids, or NULL */
-	size_t batch;                       /* recv max (0: 1000) */
-	int timeout_ms;                     /* request timeout (0: 10 s) */
+	size_t batch;                         /* recv max (0: 1000) */
+	int timeout_ms;                       /* request timeout (0: 10 s) */
 	/* After a batch is received and checked, before it is acked: nonzero
 	 * skips the ack (an app that crashed before acking) and drops the
 	 * connection. */
 	int (*before_ack)(struct msgs_rx *rx, void *arg);
 	int (*hook)(struct msgs_rx *rx, void *arg); /* after each batch; nonzero stops */
 	void *hook_arg;
-	int stop;              /* set (e.g. by a hook) to end msgs_recv / msgs_drain */
-	struct msgs_rx *also;  /* further streams received in the same calls (each
+	int stop;             /* set (e.g. by a hook) to end msgs_recv / msgs_drain */
+	struct msgs_rx *also; /* further streams received in the same calls (each
 				* checked on its own; hooks and counters of errors
 				* stay with the first) */
 	/* results */
-	uint64_t got;          /* in-order messages delivered */
-	uint64_t redelivered;  /* unacked messages seen again (allowed) */
-	uint64_t dup_acked;    /* acked messages seen again (failure) */
-	uint64_t gaps;         /* a message ahead of the next expected (failure) */
-	uint64_t corrupt;      /* contents, id, origin or type differ (failure) */
-	uint64_t other;        /* messages of no stream or another stream */
+	uint64_t got;         /* in-order messages delivered */
+	uint64_t redelivered; /* unacked messages seen again (allowed) */
+	uint64_t dup_acked;   /* acked messages seen again (failure) */
+	uint64_t gaps;        /* a message ahead of the next expected (failure) */
+	uint64_t corrupt;     /* contents, id, origin or type differ (failure) */
+	uint64_t other;       /* messages of no stream or another stream */
 	uint64_t ack_errors;
 	uint64_t recv_errors;
-	uint64_t not_acked;    /* messages whose ack before_ack skipped */
-	size_t n_dl;           /* dead letters received */
+	uint64_t not_acked; /* messages whose ack before_ack skipped */
+	size_t n_dl;        /* dead letters received */
 	onestop_deadletter_t dl[MSGS_MAX_DL];
-	char dl_origin[MSGS_MAX_DL][64];  /* who signed each dead letter */
-	char problem[512];     /* first problem, readable */
-	uint8_t *acked_;       /* internal */
+	char dl_origin[MSGS_MAX_DL][64]; /* who signed each dead letter */
+	char problem[512];               /* first problem, readable */
+	uint8_t *acked_;                 /* internal */
 };
 
 /* Receive into rx (and the streams chained on rx->also) from spoke p
@@ -308,8 +305,8 @@ int msgs_drain(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int wait_m
 /* Wait up to timeout_ms for a dead letter about id at p (receiving and
  * acking through *c; everything received is classified into rx, so dead
  * letters about other ids stay in rx->dl). Its index in rx->dl, or -1. */
-int msgs_wait_deadletter(struct net_proc *p, onestop_t **c, struct msgs_rx *rx,
-			 const uint8_t *id, int timeout_ms);
+int msgs_wait_deadletter(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, const uint8_t *id,
+			 int timeout_ms);
 
 /* ------------------------------------------------------------ raw link */
 
@@ -320,28 +317,28 @@ int msgs_wait_deadletter(struct net_proc *p, onestop_t **c, struct msgs_rx *rx,
 struct raw_link {
 	void *ctx;
 	void *sock;
-	char node[64];                /* name used in Hello */
+	char node[64]; /* name used in Hello */
 	struct os_keypair kp;
 	uint8_t outbox_epoch[16];
 	int welcomed;
 	uint8_t hub_epoch[16];
 	uint32_t hub_window;
-	uint64_t push_seq;            /* last push seq sent */
-	uint64_t push_acked;          /* highest push_ack seq */
-	uint64_t deliver_last;        /* highest deliver seq received */
+	uint64_t push_seq;     /* last push seq sent */
+	uint64_t push_acked;   /* highest push_ack seq */
+	uint64_t deliver_last; /* highest deliver seq received */
 	uint64_t last_hb_ms;
-	int n_errors;                 /* LinkError frames */
+	int n_errors; /* LinkError frames */
 	int last_error;
-	int err_count[64];            /* LinkError frames by -code (0..63) */
-	int n_frames;                 /* frames received */
-	int n_undecodable;            /* frames that did not unpack */
-	int n_delivered;              /* deliver transfers received */
-	int n_deliver_other;          /* ...that were not dead letters */
+	int err_count[64];   /* LinkError frames by -code (0..63) */
+	int n_frames;        /* frames received */
+	int n_undecodable;   /* frames that did not unpack */
+	int n_delivered;     /* deliver transfers received */
+	int n_deliver_other; /* ...that were not dead letters */
 	size_t n_dl;
 	struct env_deadletter dl[RAW_MAX_DL];
 	char dl_origin[RAW_MAX_DL][OS_NAME_MAX];
-	int dl_verified[RAW_MAX_DL];  /* signature checked against the registry */
-	struct registry *reg;         /* for verifying what arrives */
+	int dl_verified[RAW_MAX_DL]; /* signature checked against the registry */
+	struct registry *reg;        /* for verifying what arrives */
 };
 
 /* Connect to the hub as the key pair in keyfile, using the hub's public
@@ -374,9 +371,9 @@ int raw_wait_error(struct raw_link *l, int timeout_ms);
 /* Sign one envelope as node `origin` with the key in keyfile (key version
  * from the registry): *out malloc'd packed Signed, id its id. expires is
  * now + ttl_ms. 0 or -1. */
-int h_sign_one(struct net *n, const char *origin, const char *keyfile,
-	       const char *dest, const char *type, const void *payload, size_t len,
-	       uint64_t ttl_ms, uint8_t **out, size_t *out_len, uint8_t id[16]);
+int h_sign_one(struct net *n, const char *origin, const char *keyfile, const char *dest,
+	       const char *type, const void *payload, size_t len, uint64_t ttl_ms, uint8_t **out,
+	       size_t *out_len, uint8_t id[16]);
 
 /* Hex of an id, for messages (static buffer, rotating 4). */
 const char *h_idhex(const uint8_t id[16]);

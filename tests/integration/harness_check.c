@@ -39,7 +39,7 @@ uint64_t h_now_ms(void)
 
 void h_sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -110,8 +110,8 @@ void net_unregister(struct net *n)
 			g_nets[i] = NULL;
 }
 
-int h_check(struct net *n, int ok, const char *file, int line, const char *expr,
-	    const char *fmt, ...)
+int h_check(struct net *n, int ok, const char *file, int line, const char *expr, const char *fmt,
+	    ...)
 {
 	va_list ap;
 
@@ -128,8 +128,7 @@ int h_check(struct net *n, int ok, const char *file, int line, const char *expr,
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n         (check: %s)%s%s\n", expr, n ? " logs: " : "",
-		n ? n->dir : "");
+	fprintf(stderr, "\n         (check: %s)%s%s\n", expr, n ? " logs: " : "", n ? n->dir : "");
 	if (n)
 		n->failures++;
 	return 0;

@@ -45,10 +45,10 @@ static int grow_append(char **buf, size_t *len, size_t *cap, const char *data, s
 	return 0;
 }
 
-int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len,
-	    int timeout_ms, struct cmd_out *res)
+int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len, int timeout_ms,
+	    struct cmd_out *res)
 {
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, pi[2] = { -1, -1 };
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1};
 	size_t out_cap = 0, err_cap = 0, in_off = 0;
 	uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms;
 	int status = 0, exited = 0, rc = -1;
@@ -93,11 +93,11 @@ int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len,
 		if (left <= 0)
 			break;
 		if (po[0] >= 0)
-			pf[np++] = (struct pollfd){ .fd = po[0], .events = POLLIN };
+			pf[np++] = (struct pollfd){.fd = po[0], .events = POLLIN};
 		if (pe[0] >= 0)
-			pf[np++] = (struct pollfd){ .fd = pe[0], .events = POLLIN };
+			pf[np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
 		if (pi[1] >= 0)
-			pf[np++] = (struct pollfd){ .fd = pi[1], .events = POLLOUT };
+			pf[np++] = (struct pollfd){.fd = pi[1], .events = POLLOUT};
 		if (np == 0) {
 			pid_t w = waitpid(pid, &status, WNOHANG);
 
@@ -132,9 +132,11 @@ int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len,
 
 			if (r > 0) {
 				if (pf[i].fd == po[0])
-					grow_append(&res->out, &res->out_len, &out_cap, buf, (size_t)r);
+					grow_append(&res->out, &res->out_len, &out_cap, buf,
+						    (size_t)r);
 				else
-					grow_append(&res->err, &res->err_len, &err_cap, buf, (size_t)r);
+					grow_append(&res->err, &res->err_len, &err_cap, buf,
+						    (size_t)r);
 			} else if (r == 0 || errno != EINTR) {
 				if (pf[i].fd == po[0]) {
 					close(po[0]);
@@ -152,8 +154,8 @@ int cmd_run(const char *const *argv, const void *stdin_data, size_t stdin_len,
 		} else {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fprintf(stderr, "  note: %s did not finish within %d ms; killed\n",
-				argv[0], timeout_ms);
+			fprintf(stderr, "  note: %s did not finish within %d ms; killed\n", argv[0],
+				timeout_ms);
 		}
 	}
 	if (exited) {
@@ -233,8 +235,8 @@ int net_cli(struct net *n, struct cmd_out *res, const char *arg, ...)
 	return rc;
 }
 
-int net_cli_in(struct net *n, struct cmd_out *res, const void *in, size_t in_len,
-	       const char *arg, ...)
+int net_cli_in(struct net *n, struct cmd_out *res, const void *in, size_t in_len, const char *arg,
+	       ...)
 {
 	va_list ap;
 	int rc;

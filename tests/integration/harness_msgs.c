@@ -83,9 +83,9 @@ int msgs_payload_check(const uint8_t *buf, size_t len, uint32_t *stream, uint64_
 	return 0;
 }
 
-int msgs_send(onestop_t *c, const char *to, const char *type, uint32_t stream,
-	      uint64_t first, size_t n, size_t per_req, size_t body_len,
-	      uint32_t ttl_s, uint8_t (*ids)[ONESTOP_ID_LEN])
+int msgs_send(onestop_t *c, const char *to, const char *type, uint32_t stream, uint64_t first,
+	      size_t n, size_t per_req, size_t body_len, uint32_t ttl_s,
+	      uint8_t (*ids)[ONESTOP_ID_LEN])
 {
 	onestop_out_t *out = NULL;
 	uint8_t *bufs = NULL;
@@ -104,9 +104,11 @@ int msgs_send(onestop_t *c, const char *to, const char *type, uint32_t stream,
 
 		for (size_t i = 0; i < k; i++) {
 			msgs_payload(bufs + i * psz, stream, first + done + i, body_len);
-			out[i] = (onestop_out_t){ .to = to, .type = type,
-						  .payload = bufs + i * psz, .len = psz,
-						  .ttl_s = ttl_s };
+			out[i] = (onestop_out_t){.to = to,
+						 .type = type,
+						 .payload = bufs + i * psz,
+						 .len = psz,
+						 .ttl_s = ttl_s};
 		}
 		rc = onestop_send(c, out, k, ids ? ids + done : NULL);
 		if (rc != 0) {
@@ -146,8 +148,8 @@ static void rx_keep_dl(struct msgs_rx *rx, const onestop_msg_t *m)
 
 	if (rc != 0) {
 		rx->corrupt++;
-		rx_problem(rx, "a %s message from %s does not decode (%d)",
-			   ONESTOP_DEADLETTER_TYPE, m->origin ? m->origin : "?", rc);
+		rx_problem(rx, "a %s message from %s does not decode (%d)", ONESTOP_DEADLETTER_TYPE,
+			   m->origin ? m->origin : "?", rc);
 		return;
 	}
 	if (rx->n_dl < MSGS_MAX_DL) {
@@ -193,12 +195,13 @@ static void rx_take(struct msgs_rx *rx, const onestop_msg_t *m)
 		rx_problem(rx, "seq %llu outside the stream", (unsigned long long)s);
 		return;
 	}
-	if ((rx->origin && !str_eq(m->origin, rx->origin)) ||
-	    (rx->to && !str_eq(m->to, rx->to)) || (rx->type && !str_eq(m->type, rx->type)) ||
+	if ((rx->origin && !str_eq(m->origin, rx->origin)) || (rx->to && !str_eq(m->to, rx->to)) ||
+	    (rx->type && !str_eq(m->type, rx->type)) ||
 	    (rx->ids && memcmp(rx->ids[s - rx->first], m->id, ONESTOP_ID_LEN) != 0)) {
 		rx->corrupt++;
-		rx_problem(rx, "seq %llu: header mismatch: origin=%s to=%s type=%s id=%s "
-			       "(want origin=%s to=%s type=%s id=%s)",
+		rx_problem(rx,
+			   "seq %llu: header mismatch: origin=%s to=%s type=%s id=%s "
+			   "(want origin=%s to=%s type=%s id=%s)",
 			   (unsigned long long)s, m->origin, m->to, m->type, h_idhex(m->id),
 			   rx->origin ? rx->origin : "*", rx->to ? rx->to : "*",
 			   rx->type ? rx->type : "*",
@@ -371,9 +374,10 @@ int msgs_recv(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int timeout
 		} else if (t != rx && t->problem[0]) {
 			rx_problem(rx, "stream %u: %s", t->stream, t->problem);
 		}
-		fprintf(stderr, "  %s: stream %u: got %llu/%llu redelivered=%llu dup_acked=%llu "
-				"gaps=%llu corrupt=%llu other=%llu dead_letters=%zu recv_errors=%llu "
-				"ack_errors=%llu\n",
+		fprintf(stderr,
+			"  %s: stream %u: got %llu/%llu redelivered=%llu dup_acked=%llu "
+			"gaps=%llu corrupt=%llu other=%llu dead_letters=%zu recv_errors=%llu "
+			"ack_errors=%llu\n",
 			p->name, t->stream, (unsigned long long)t->got,
 			(unsigned long long)t->count, (unsigned long long)t->redelivered,
 			(unsigned long long)t->dup_acked, (unsigned long long)t->gaps,
@@ -407,8 +411,8 @@ int msgs_drain(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, int wait_m
 	return ok ? total : -1;
 }
 
-int msgs_wait_deadletter(struct net_proc *p, onestop_t **c, struct msgs_rx *rx,
-			 const uint8_t *id, int timeout_ms)
+int msgs_wait_deadletter(struct net_proc *p, onestop_t **c, struct msgs_rx *rx, const uint8_t *id,
+			 int timeout_ms)
 {
 	uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms;
 

@@ -86,14 +86,14 @@ int net_registry_add(struct net *n, struct net_proc *p, const struct net_node_op
 		char logpath[H_PATH + 16], line[512];
 
 		snprintf(logpath, sizeof logpath, "%s/cli.log", n->dir);
-		snprintf(line, sizeof line, "$ onestop registry add --name %s (exit %d)\n",
-			 p->name, rc == 0 ? r.code : -1);
+		snprintf(line, sizeof line, "$ onestop registry add --name %s (exit %d)\n", p->name,
+			 rc == 0 ? r.code : -1);
 		append_text(logpath, line, strlen(line));
 		append_text(logpath, r.err, r.err_len);
 	}
 	if (rc != 0 || r.code != 0) {
-		fprintf(stderr, "  onestop registry add --name %s failed (exit %d): %s\n",
-			p->name, r.code, r.err);
+		fprintf(stderr, "  onestop registry add --name %s failed (exit %d): %s\n", p->name,
+			r.code, r.err);
 		cmd_out_free(&r);
 		return -1;
 	}
@@ -196,11 +196,11 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 	net_register(n);
 	fprintf(stderr, "  network in %s (binaries from %s)\n", n->dir, n->bin);
 	for (int i = 0; i < 3; i++) {
-		static const char *const progs[] = { "onestop", "onestop-hub", "onestop-spoke" };
+		static const char *const progs[] = {"onestop", "onestop-hub", "onestop-spoke"};
 
 		snprintf(path, sizeof path, "%s/%s", n->bin, progs[i]);
-		H_REQUIRE(n, stat(path, &st) == 0 && (st.st_mode & S_IXUSR),
-			  "binary %s exists", path);
+		H_REQUIRE(n, stat(path, &st) == 0 && (st.st_mode & S_IXUSR), "binary %s exists",
+			  path);
 	}
 	n->port = free_port();
 	H_REQUIRE(n, n->port > 0, "found a free port (%d)", n->port);
@@ -221,16 +221,18 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 
 	H_REQUIRE(n, keygen(n, n->root_key, n->anchor) == 0, "root key made");
 	H_REQUIRE(n, keygen(n, n->hub.reg_key, NULL) == 0, "hub key made");
-	H_REQUIRE(n, net_cli(n, NULL, "registry", "init", "--root-key", n->root_key,
-			     "--out", n->registry, NULL) == 0,
+	H_REQUIRE(n,
+		  net_cli(n, NULL, "registry", "init", "--root-key", n->root_key, "--out",
+			  n->registry, NULL) == 0,
 		  "registry init");
 	for (int i = 0; i < NET_MAX_DATASETS && opts->datasets[i].name; i++) {
 		const struct net_dataset *d = &opts->datasets[i];
 		const char *mode = d->mode ? d->mode : "full";
 
-		H_REQUIRE(n, net_cli(n, NULL, "registry", "dataset", "--root-key", n->root_key,
-				     "--registry", n->registry, "--name", d->name, "--mode", mode,
-				     NULL) == 0,
+		H_REQUIRE(n,
+			  net_cli(n, NULL, "registry", "dataset", "--root-key", n->root_key,
+				  "--registry", n->registry, "--name", d->name, "--mode", mode,
+				  NULL) == 0,
 			  "registry dataset %s --mode %s", d->name, mode);
 	}
 	{
@@ -261,52 +263,54 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 		if (strcmp(status, "revoked") == 0 || strcmp(status, "suspended") == 0) {
 			const char *verb = status[0] == 'r' ? "revoke" : "suspend";
 
-			H_REQUIRE(n, net_cli(n, NULL, "registry", verb, "--root-key", n->root_key,
-					     "--registry", n->registry, "--name", p->name,
-					     NULL) == 0,
+			H_REQUIRE(n,
+				  net_cli(n, NULL, "registry", verb, "--root-key", n->root_key,
+					  "--registry", n->registry, "--name", p->name, NULL) == 0,
 				  "registry %s %s", verb, p->name);
 		}
 	}
 
 	{
 		const struct net_kv defs[] = {
-			{ "name", "hub" },
-			{ "key", n->hub.key },
-			{ "registry", n->registry },
-			{ "trust_anchor", n->anchor },
-			{ "listen", n->hub_endpoint },
-			{ "data_dir", n->hub.data_dir },
-			{ "map_size_mb", mapsz },
-			{ "heartbeat_ms", "200" },
-			{ "log_level", lvl },
+			{"name", "hub"},
+			{"key", n->hub.key},
+			{"registry", n->registry},
+			{"trust_anchor", n->anchor},
+			{"listen", n->hub_endpoint},
+			{"data_dir", n->hub.data_dir},
+			{"map_size_mb", mapsz},
+			{"heartbeat_ms", "200"},
+			{"log_level", lvl},
 		};
 
 		mkdir(n->hub.data_dir, 0700);
-		H_REQUIRE(n, conf_write(n->hub.conf, defs, sizeof defs / sizeof defs[0],
-					opts->hub_conf) == 0,
+		H_REQUIRE(n,
+			  conf_write(n->hub.conf, defs, sizeof defs / sizeof defs[0],
+				     opts->hub_conf) == 0,
 			  "wrote %s", n->hub.conf);
 	}
 	for (size_t i = 0; i < n_spokes; i++) {
 		struct net_proc *p = &n->spoke[i];
 		const struct net_kv defs[] = {
-			{ "name", p->name },
-			{ "key", p->key },
-			{ "registry", n->registry },
-			{ "trust_anchor", n->anchor },
-			{ "hub_endpoint", n->hub_endpoint },
-			{ "hub_name", "hub" },
-			{ "api", p->api },
-			{ "data_dir", p->data_dir },
-			{ "map_size_mb", mapsz },
-			{ "heartbeat_ms", "200" },
-			{ "reconnect_min_ms", "50" },
-			{ "reconnect_max_ms", "500" },
-			{ "log_level", lvl },
+			{"name", p->name},
+			{"key", p->key},
+			{"registry", n->registry},
+			{"trust_anchor", n->anchor},
+			{"hub_endpoint", n->hub_endpoint},
+			{"hub_name", "hub"},
+			{"api", p->api},
+			{"data_dir", p->data_dir},
+			{"map_size_mb", mapsz},
+			{"heartbeat_ms", "200"},
+			{"reconnect_min_ms", "50"},
+			{"reconnect_max_ms", "500"},
+			{"log_level", lvl},
 		};
 
 		mkdir(p->data_dir, 0700);
-		H_REQUIRE(n, conf_write(p->conf, defs, sizeof defs / sizeof defs[0],
-					opts->spoke[i].conf) == 0,
+		H_REQUIRE(n,
+			  conf_write(p->conf, defs, sizeof defs / sizeof defs[0],
+				     opts->spoke[i].conf) == 0,
 			  "wrote %s", p->conf);
 	}
 	return n;

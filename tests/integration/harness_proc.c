@@ -51,8 +51,8 @@ int proc_start(struct net *n, struct net_proc *p)
 		return -1;
 	}
 	snprintf(bin, sizeof bin, "%s/%s", n->bin, p->is_hub ? "onestop-hub" : "onestop-spoke");
-	snprintf(mark, sizeof mark, "=== harness: start %d of %s at %s", p->starts + 1,
-		 p->name, ctime(&now));
+	snprintf(mark, sizeof mark, "=== harness: start %d of %s at %s", p->starts + 1, p->name,
+		 ctime(&now));
 	append_text(p->log, mark, strlen(mark));
 	p->log_mark = file_size(p->log);
 	fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -300,8 +300,8 @@ int net_spoke_ready(struct net *n, struct net_proc *p, int need_hub, int timeout
 		}
 		h_sleep_ms(50);
 	}
-	fprintf(stderr, "  %s not ready in %d ms: status rc=%d (%s) hub_connected=%d\n",
-		p->name, timeout_ms, last, onestop_strerror(last), st.hub_connected);
+	fprintf(stderr, "  %s not ready in %d ms: status rc=%d (%s) hub_connected=%d\n", p->name,
+		timeout_ms, last, onestop_strerror(last), st.hub_connected);
 	return -1;
 }
 
@@ -311,8 +311,8 @@ void net_up(struct net *n, struct net_proc *p, int need_hub)
 	if (p->is_hub)
 		H_REQUIRE(n, net_hub_ready(n, h_ms(30000)) == 0, "hub ready");
 	else
-		H_REQUIRE(n, net_spoke_ready(n, p, need_hub, h_ms(30000)) == 0,
-			  "spoke %s ready%s", p->name, need_hub ? " and hub_connected" : "");
+		H_REQUIRE(n, net_spoke_ready(n, p, need_hub, h_ms(30000)) == 0, "spoke %s ready%s",
+			  p->name, need_hub ? " and hub_connected" : "");
 }
 
 void net_start_all(struct net *n)
@@ -334,7 +334,7 @@ void net_start_all(struct net *n)
 int net_hub_digest(struct net *n, const char *dataset, struct net_digest *out)
 {
 	char prog[H_PATH + 32], logpath[H_PATH + 16], want[160], line[H_PATH + 256];
-	const char *argv[] = { prog, "-c", n->hub.conf, "--dataset-digest", dataset, NULL };
+	const char *argv[] = {prog, "-c", n->hub.conf, "--dataset-digest", dataset, NULL};
 	struct cmd_out r;
 	const char *s;
 	unsigned long long seq, count;
@@ -356,18 +356,20 @@ int net_hub_digest(struct net *n, const char *dataset, struct net_digest *out)
 	snprintf(want, sizeof want, "dataset=%s seq=", dataset);
 	s = strstr(r.out, want);
 	if (r.code == 0 && s &&
-	    sscanf(s, "dataset=%*s seq=%llu count=%llu digest=%64[0-9a-fA-F]", &seq, &count,
-		   hex) == 3 &&
+	    sscanf(s, "dataset=%*s seq=%llu count=%llu digest=%64[0-9a-fA-F]", &seq, &count, hex) ==
+		    3 &&
 	    strlen(hex) == 64) {
 		out->seq = seq;
 		out->count = count;
 		for (int i = 0; i < 64; i++)
-			out->digest[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
+			out->digest[i] =
+				(char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
 		out->digest[64] = '\0';
 		rc = 0;
 	} else {
-		fprintf(stderr, "  onestop-hub --dataset-digest %s: exit %d, stdout: %.200s "
-				"stderr: %.300s\n",
+		fprintf(stderr,
+			"  onestop-hub --dataset-digest %s: exit %d, stdout: %.200s "
+			"stderr: %.300s\n",
 			dataset, r.code, r.out, r.err);
 	}
 	cmd_out_free(&r);

@@ -134,8 +134,9 @@ static void raw_deliver(struct raw_link *l, const Onestop__Transfers *t)
 				l->dl_verified[k] =
 					l->reg && env_verify(&e, l->reg, NULL, os_now_ms()) == 0;
 				l->n_dl++;
-				fprintf(stderr, "  raw %s: dead letter id=%s code=%d (%s) from %s "
-						"verified=%d reason=%s\n",
+				fprintf(stderr,
+					"  raw %s: dead letter id=%s code=%d (%s) from %s "
+					"verified=%d reason=%s\n",
 					l->node, l->dl[k].has_id ? h_idhex(l->dl[k].id) : "-",
 					l->dl[k].code, os_errname(l->dl[k].code), e.origin,
 					l->dl_verified[k], l->dl[k].reason);
@@ -204,7 +205,7 @@ int raw_pump(struct raw_link *l, int timeout_ms)
 	uint64_t deadline = h_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 
 	for (;;) {
-		zmq_pollitem_t it = { .socket = l->sock, .events = ZMQ_POLLIN };
+		zmq_pollitem_t it = {.socket = l->sock, .events = ZMQ_POLLIN};
 		int64_t left = (int64_t)deadline - (int64_t)h_now_ms();
 		int r;
 
@@ -262,7 +263,7 @@ int raw_push(struct raw_link *l, const uint8_t *msg, size_t len, uint64_t *seq)
 	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
 	Onestop__Transfers ts = ONESTOP__TRANSFERS__INIT;
 	Onestop__Transfer t = ONESTOP__TRANSFER__INIT;
-	Onestop__Transfer *items[1] = { &t };
+	Onestop__Transfer *items[1] = {&t};
 
 	t.seq = l->push_seq + 1;
 	t.prev_seq = l->push_seq;
@@ -319,9 +320,9 @@ int raw_wait_error(struct raw_link *l, int timeout_ms)
 	return 1;
 }
 
-int h_sign_one(struct net *n, const char *origin, const char *keyfile,
-	       const char *dest, const char *type, const void *payload, size_t len,
-	       uint64_t ttl_ms, uint8_t **out, size_t *out_len, uint8_t id[16])
+int h_sign_one(struct net *n, const char *origin, const char *keyfile, const char *dest,
+	       const char *type, const void *payload, size_t len, uint64_t ttl_ms, uint8_t **out,
+	       size_t *out_len, uint8_t id[16])
 {
 	struct os_keypair kp;
 	struct registry *reg = NULL;

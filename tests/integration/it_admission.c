@@ -39,10 +39,10 @@ static void expect_refused(struct net *n, struct net_proc *p, int zap_before, in
 		h_sleep_ms(100);
 	}
 	H_CHECK(n, answered > 0 && connected == 0,
-		"%s never hub_connected in %d ms (%d of %d status answers said connected)",
-		p->name, wait_ms, connected, answered);
-	H_CHECK(n, proc_log_count(p, "event=hub_connected", 1) == 0,
-		"%s logged no hub_connected", p->name);
+		"%s never hub_connected in %d ms (%d of %d status answers said connected)", p->name,
+		wait_ms, connected, answered);
+	H_CHECK(n, proc_log_count(p, "event=hub_connected", 1) == 0, "%s logged no hub_connected",
+		p->name);
 	H_CHECK(n, proc_log_count(&n->hub, "zap_denied", 0) > zap_before,
 		"hub logged zap_denied for %s (%d lines before, %d now)", p->name, zap_before,
 		proc_log_count(&n->hub, "zap_denied", 0));
@@ -119,15 +119,14 @@ static void push_expect_dl(struct net *n, struct raw_link *l, const uint8_t *msg
 
 	H_REQUIRE(n, raw_push(l, msg, len, &seq) == 0, "pushed %s", what);
 	ok = raw_wait_push_ack(l, seq, h_ms(10000)) == 0;
-	H_CHECK(n, ok,
-		"hub acknowledged the refused push (%s): push_acked=%llu want %llu", what,
+	H_CHECK(n, ok, "hub acknowledged the refused push (%s): push_acked=%llu want %llu", what,
 		(unsigned long long)l->push_acked, (unsigned long long)seq);
 	k = raw_wait_deadletter(l, id, h_ms(10000));
 	H_CHECK(n, k >= 0, "dead letter for %s (id %s) came back to %s", what, h_idhex(id),
 		l->node);
 	if (k >= 0) {
-		H_CHECK(n, l->dl[k].code == code, "%s: dead letter code %d (%s), want %d (%s)", what,
-			l->dl[k].code, os_errname(l->dl[k].code), code, os_errname(code));
+		H_CHECK(n, l->dl[k].code == code, "%s: dead letter code %d (%s), want %d (%s)",
+			what, l->dl[k].code, os_errname(l->dl[k].code), code, os_errname(code));
 		H_CHECK(n, strcmp(l->dl_origin[k], "hub") == 0 && l->dl_verified[k],
 			"%s: dead letter signed by the hub (origin %s, verified %d)", what,
 			l->dl_origin[k], l->dl_verified[k]);
@@ -173,16 +172,18 @@ int main(void)
 	fprintf(stderr, "(c) envelope of b pushed by a\n");
 	H_REQUIRE(n, raw_open(n, a->reg_key, "a", &l) == 0, "raw link as a");
 	H_REQUIRE(n, raw_hello(l, NULL, h_ms(10000)) == 0, "hub welcomed the raw link as a");
-	H_REQUIRE(n, h_sign_one(n, "b", b->reg_key, "b", TYPE, "forged origin", 13, 60000, &msg,
-				&len, id) == 0,
+	H_REQUIRE(n,
+		  h_sign_one(n, "b", b->reg_key, "b", TYPE, "forged origin", 13, 60000, &msg, &len,
+			     id) == 0,
 		  "signed an envelope as b");
 	push_expect_dl(n, l, msg, len, id, OS_EORIGIN, "origin b from a");
 	free(msg);
 	msg = NULL;
 
 	fprintf(stderr, "(d) forged signature and altered envelope\n");
-	H_REQUIRE(n, h_sign_one(n, "a", a->reg_key, "b", TYPE, "bad signature", 13, 60000, &msg,
-				&len, id) == 0,
+	H_REQUIRE(n,
+		  h_sign_one(n, "a", a->reg_key, "b", TYPE, "bad signature", 13, 60000, &msg, &len,
+			     id) == 0,
 		  "signed an envelope as a");
 	H_REQUIRE(n, forge_signature(msg, len, &bad, &bad_len) == 0, "forged its signature");
 	push_expect_dl(n, l, bad, bad_len, id, OS_EBADSIG, "forged signature");
@@ -194,8 +195,9 @@ int main(void)
 	free(msg);
 	bad = msg = NULL;
 	fprintf(stderr, "(f) replayed envelope\n");
-	H_REQUIRE(n, h_sign_one(n, "a", a->reg_key, "b", TYPE, "replay me", 9, 60000, &msg, &len,
-				id) == 0,
+	H_REQUIRE(n,
+		  h_sign_one(n, "a", a->reg_key, "b", TYPE, "replay me", 9, 60000, &msg, &len,
+			     id) == 0,
 		  "signed an envelope as a");
 	for (int i = 0; i < 2; i++) {
 		uint64_t seq = 0;
@@ -234,8 +236,8 @@ int main(void)
 			if (onestop_recv(cb, 100, 200, &m, &k) != 0)
 				break;
 			for (size_t i = 0; i < k; i++) {
-				if (memcmp(m[i].id, id, 16) == 0 &&
-				    m[i].len == 9 && memcmp(m[i].payload, "replay me", 9) == 0)
+				if (memcmp(m[i].id, id, 16) == 0 && m[i].len == 9 &&
+				    memcmp(m[i].payload, "replay me", 9) == 0)
 					copies++;
 				else
 					others++;
@@ -243,8 +245,8 @@ int main(void)
 			}
 			onestop_msgs_free(&m, k);
 		}
-		H_CHECK(n, copies == 1,
-			"b's app saw the replayed envelope once (%d copies)", copies);
+		H_CHECK(n, copies == 1, "b's app saw the replayed envelope once (%d copies)",
+			copies);
 		H_CHECK(n, others == 0, "b received none of the refused envelopes (%d)", others);
 	}
 	free(msg);

@@ -42,9 +42,8 @@ static int verify(struct net_proc *p, const uint8_t *buf, size_t len, unsigned m
 	return rc;
 }
 
-static void expect_refused(struct net *n, struct net_proc *p, const char *what,
-			   const uint8_t *buf, size_t len, unsigned min_level, int want,
-			   const char *words)
+static void expect_refused(struct net *n, struct net_proc *p, const char *what, const uint8_t *buf,
+			   size_t len, unsigned min_level, int want, const char *words)
 {
 	char why[512];
 	int rc;
@@ -83,9 +82,8 @@ static int issue(struct net *n, struct net_proc *idp, const char *subject, unsig
 }
 
 /* Sign an assertion directly with a node's key file, as issuer. */
-static uint8_t *sign_as(struct net *n, const char *issuer, const char *keyfile,
-			const char *subject, unsigned level, const char *audience, unsigned ttl,
-			size_t *len)
+static uint8_t *sign_as(struct net *n, const char *issuer, const char *keyfile, const char *subject,
+			unsigned level, const char *audience, unsigned ttl, size_t *len)
 {
 	struct os_keypair kp;
 	uint8_t *out = NULL;
@@ -172,10 +170,12 @@ static void cli_verify(struct net *n, struct net_proc *p, const uint8_t *buf, si
 		rc = net_cli_in(n, &r, hex, strlen(hex), "assert", "verify", "--level", level,
 				"--api", p->api, NULL);
 	else
-		rc = net_cli(n, &r, "assert", "verify", "--level", level, "--api", p->api, hex, NULL);
+		rc = net_cli(n, &r, "assert", "verify", "--level", level, "--api", p->api, hex,
+			     NULL);
 	if (!code) {
-		H_CHECK(n, rc == 0 && strncmp(r.out, "ok issuer=idp subject=", 22) == 0 &&
-				   strstr(r.out, " level=") && strstr(r.out, " expires="),
+		H_CHECK(n,
+			rc == 0 && strncmp(r.out, "ok issuer=idp subject=", 22) == 0 &&
+				strstr(r.out, " level=") && strstr(r.out, " expires="),
 			"onestop assert verify%s at %s: exit %d, \"%.200s\" %.200s",
 			use_stdin ? " (stdin)" : "", p->name, rc, r.out, r.err);
 	} else {
@@ -205,7 +205,7 @@ int main(void)
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){ "identity", "cached" };
+	o.datasets[0] = (struct net_dataset){"identity", "cached"};
 	o.spoke[0].name = "idp";
 	o.spoke[0].roles[0] = "spoke";
 	o.spoke[0].roles[1] = "idp";
@@ -219,9 +219,10 @@ int main(void)
 	net_start_all(n);
 
 	H_REQUIRE(n, net_connect(idp, 0, &ci) == 0, "connected to idp");
-	H_REQUIRE(n, ds_put_identity(ci, "s-ok", 3, ONESTOP_SUBJECT_ACTIVE, "idp") == 0 &&
-			     ds_put_identity(ci, "s-rev", 2, ONESTOP_SUBJECT_ACTIVE, "idp") == 0 &&
-			     ds_put_identity(ci, "s-low", 1, ONESTOP_SUBJECT_ACTIVE, "idp") == 0,
+	H_REQUIRE(n,
+		  ds_put_identity(ci, "s-ok", 3, ONESTOP_SUBJECT_ACTIVE, "idp") == 0 &&
+			  ds_put_identity(ci, "s-rev", 2, ONESTOP_SUBJECT_ACTIVE, "idp") == 0 &&
+			  ds_put_identity(ci, "s-low", 1, ONESTOP_SUBJECT_ACTIVE, "idp") == 0,
 		  "idp published three subjects");
 	H_REQUIRE(n, ds_wait_hub_seq(n, "identity", 3, h_ms(30000), &hub) == 0,
 		  "the hub sequenced them");
@@ -230,10 +231,11 @@ int main(void)
 	issue(n, idp, "s-ok", 2, "a", 600, &ok, &ok_len);
 	now = os_now_ms();
 	rc = verify(a, ok, ok_len, 2, NULL, &out, why, sizeof why);
-	H_CHECK(n, rc == 0 && strcmp(out.issuer, "idp") == 0 && strcmp(out.subject, "s-ok") == 0 &&
-			   out.level == 2 && strcmp(out.audience, "a") == 0 &&
-			   out.expires_ms > now + 590000 && out.expires_ms < now + 610000 &&
-			   out.issued_ms <= now + 1000 && out.issued_ms + 60000 > now,
+	H_CHECK(n,
+		rc == 0 && strcmp(out.issuer, "idp") == 0 && strcmp(out.subject, "s-ok") == 0 &&
+			out.level == 2 && strcmp(out.audience, "a") == 0 &&
+			out.expires_ms > now + 590000 && out.expires_ms < now + 610000 &&
+			out.issued_ms <= now + 1000 && out.issued_ms + 60000 > now,
 		"a verifies it: rc %d %s \"%s\" issuer %s subject %s level %u audience %s "
 		"issued %llu expires %llu (now %llu)",
 		rc, onestop_strerror(rc), why, out.issuer, out.subject, out.level, out.audience,
@@ -346,8 +348,8 @@ int main(void)
 	if (bin) {
 		memset(bin, 0xa5, bin_len);
 		rc = verify(a, bin, bin_len, 1, NULL, NULL, why, sizeof why);
-		H_CHECK(n, rc != 0 && why[0], "40 bytes of garbage are refused (rc %d %s \"%s\")", rc,
-			onestop_strerror(rc), why);
+		H_CHECK(n, rc != 0 && why[0], "40 bytes of garbage are refused (rc %d %s \"%s\")",
+			rc, onestop_strerror(rc), why);
 	}
 
 	/* every refusal has its own reason text */
@@ -362,8 +364,10 @@ int main(void)
 					fprintf(stderr, "  same reason for %s and %s: \"%s\"\n",
 						g_ref[i].what, g_ref[j].what, g_ref[i].reason);
 				}
-		H_CHECK(n, dup == 0, "refusals with different codes give different reasons (%d "
-				     "pairs alike)", dup);
+		H_CHECK(n, dup == 0,
+			"refusals with different codes give different reasons (%d "
+			"pairs alike)",
+			dup);
 		for (int i = 0; i < g_nref; i++)
 			fprintf(stderr, "  %-50s %-10s %s\n", g_ref[i].what,
 				os_errname(g_ref[i].code), g_ref[i].reason);

@@ -47,11 +47,12 @@ static void keys(struct net *n)
 	snprintf(pub, sizeof pub, "%s.pub", key);
 	rc = net_cli(n, &r, "keygen", "--out", key, NULL);
 	H_CHECK(n, rc == 0, "keygen exits 0 (%d: %s)", rc, r.err);
-	H_CHECK(n, strncmp(r.out, "sign_public=", 12) == 0 && strstr(r.out, " box_public=") &&
-			   strlen(r.out) == 12 + 64 + 12 + 64 + 1,
+	H_CHECK(n,
+		strncmp(r.out, "sign_public=", 12) == 0 && strstr(r.out, " box_public=") &&
+			strlen(r.out) == 12 + 64 + 12 + 64 + 1,
 		"keygen prints sign_public=HEX box_public=HEX (%s)", r.out);
-	H_CHECK(n, stat(key, &st) == 0 && (st.st_mode & 0777) == 0600,
-		"key file mode is 0600 (%o)", (unsigned)(st.st_mode & 0777));
+	H_CHECK(n, stat(key, &st) == 0 && (st.st_mode & 0777) == 0600, "key file mode is 0600 (%o)",
+		(unsigned)(st.st_mode & 0777));
 	H_CHECK(n, stat(pub, &st) == 0, "public key file %s written", pub);
 
 	rc = net_cli(n, &r2, "pubkey", "--key", key, NULL);
@@ -80,8 +81,9 @@ static void registry(struct net *n)
 
 	rc = net_cli(n, &r, "registry", "show", "--registry", n->registry, NULL);
 	H_CHECK(n, rc == 0, "registry show exits 0 (%d: %s)", rc, r.err);
-	H_CHECK(n, strstr(r.out, "name=hub ") && strstr(r.out, "name=a ") &&
-			   strstr(r.out, "name=b ") && strstr(r.out, "nodes=3"),
+	H_CHECK(n,
+		strstr(r.out, "name=hub ") && strstr(r.out, "name=a ") &&
+			strstr(r.out, "name=b ") && strstr(r.out, "nodes=3"),
 		"registry show lists hub, a and b:\n%s", r.out);
 	cmd_out_free(&r);
 
@@ -98,8 +100,7 @@ static void registry(struct net *n)
 	memcpy(wrong, r.out + 12, 64);
 	wrong[64] = '\0';
 	cmd_out_free(&r);
-	rc = net_cli(n, &r, "registry", "show", "--registry", n->registry, "--anchor", wrong,
-		     NULL);
+	rc = net_cli(n, &r, "registry", "show", "--registry", n->registry, "--anchor", wrong, NULL);
 	H_CHECK(n, rc == 1 && r.err_len > 0,
 		"registry show with a wrong anchor fails: exit %d, stderr: %s", rc, r.err);
 	cmd_out_free(&r);
@@ -126,8 +127,8 @@ static void messages(struct net *n)
 
 	rc = net_cli(n, &r, "send", "--to", "b", "--type", "it.cli", "--file", file, "--api",
 		     a->api, NULL);
-	H_CHECK(n, rc == 0 && parse_id(r.out, id) == 0,
-		"send --file prints a 32-hex id (%d: %s%s)", rc, r.out, r.err);
+	H_CHECK(n, rc == 0 && parse_id(r.out, id) == 0, "send --file prints a 32-hex id (%d: %s%s)",
+		rc, r.out, r.err);
 	cmd_out_free(&r);
 
 	rc = net_cli(n, &r, "recv", "--wait", "30000", "--api", b->api, NULL);
@@ -139,7 +140,8 @@ static void messages(struct net *n)
 
 	rc = net_cli(n, &r, "recv", "--wait", "500", "--api", b->api, NULL);
 	H_CHECK(n, rc == 3 && r.out_len == 0,
-		"after the ack, recv --wait 500 finds nothing: exit %d (want 3), out: %s", rc, r.out);
+		"after the ack, recv --wait 500 finds nothing: exit %d (want 3), out: %s", rc,
+		r.out);
 	cmd_out_free(&r);
 
 	rc = net_cli_in(n, &r, text2, strlen(text2), "send", "--to", "b", "--type", "it.cli",
@@ -152,20 +154,21 @@ static void messages(struct net *n)
 	setenv("ONESTOP_API", b->api, 1);
 	rc = net_cli(n, &r, "recv", "--wait", "30000", "--quiet", NULL);
 	H_CHECK(n, rc == 0 && r.out_len == strlen(text2) && memcmp(r.out, text2, r.out_len) == 0,
-		"recv --quiet with $ONESTOP_API prints exactly the payload (%d: '%s' %s)", rc, r.out,
-		r.err);
+		"recv --quiet with $ONESTOP_API prints exactly the payload (%d: '%s' %s)", rc,
+		r.out, r.err);
 	cmd_out_free(&r);
 	rc = net_cli(n, &r, "status", NULL);
-	H_CHECK(n, rc == 0 && strstr(r.out, "node=b\n") && strstr(r.out, "received=2\n") &&
-			   strstr(r.out, "inbox=0\n"),
+	H_CHECK(n,
+		rc == 0 && strstr(r.out, "node=b\n") && strstr(r.out, "received=2\n") &&
+			strstr(r.out, "inbox=0\n"),
 		"status with $ONESTOP_API shows b, received=2, inbox=0 (%d: %s%s)", rc, r.out,
 		r.err);
 	cmd_out_free(&r);
 	unsetenv("ONESTOP_API");
 
 	rc = net_cli(n, &r, "send", "--type", "it.cli", "--file", file, "--api", a->api, NULL);
-	H_CHECK(n, rc == 2 && r.err_len > 0, "send without --to is a usage error: exit %d (%s)",
-		rc, r.err);
+	H_CHECK(n, rc == 2 && r.err_len > 0, "send without --to is a usage error: exit %d (%s)", rc,
+		r.err);
 	cmd_out_free(&r);
 	rc = net_cli(n, &r, "no-such-command", NULL);
 	H_CHECK(n, rc == 2, "an unknown command is a usage error: exit %d", rc);

@@ -51,8 +51,7 @@ static void append_line(const char *path, const char *line)
 }
 
 /* A copy of conf without the line for key (and with extra appended). */
-static int conf_variant(const char *conf, const char *out, const char *drop_key,
-			const char *extra)
+static int conf_variant(const char *conf, const char *out, const char *drop_key, const char *extra)
 {
 	FILE *in = fopen(conf, "r"), *o = fopen(out, "w");
 	char line[1024];
@@ -105,8 +104,8 @@ static void options(struct net *n)
 	cmd_out_free(&r);
 
 	snprintf(bad, sizeof bad, "%s/bad-hub.conf", n->dir);
-	H_REQUIRE(n, conf_variant(n->hub.conf, bad, NULL, "no_such_option = 1\n") == 0,
-		  "wrote %s", bad);
+	H_REQUIRE(n, conf_variant(n->hub.conf, bad, NULL, "no_such_option = 1\n") == 0, "wrote %s",
+		  bad);
 	rc = run_daemon(n, "onestop-hub", &r, "-c", bad, "--check-config", NULL);
 	H_CHECK(n, rc == 2 && (strstr(r.out, "no_such_option") || strstr(r.err, "no_such_option")),
 		"an unknown key fails --check-config with exit 2 naming it (%d: %s%s)", rc, r.out,
@@ -122,8 +121,8 @@ static void options(struct net *n)
 		rc, r.err);
 	cmd_out_free(&r);
 	rc = run_daemon(n, "onestop-hub", &r, "-c", n->hub.conf, "--window", "0", NULL);
-	H_CHECK(n, rc == 2 && r.err_len > 0, "--window 0 is out of bounds: exit %d (want 2) %s",
-		rc, r.err);
+	H_CHECK(n, rc == 2 && r.err_len > 0, "--window 0 is out of bounds: exit %d (want 2) %s", rc,
+		r.err);
 	cmd_out_free(&r);
 	rc = run_daemon(n, "onestop-hub", &r, "-c", n->hub.conf, "--no-such-flag", "1", NULL);
 	H_CHECK(n, rc == 2, "an unknown flag: exit %d (want 2)", rc);
@@ -161,14 +160,14 @@ static void runtime_failures(struct net *n)
 			"tcp://127.0.0.1:0", "--trust-anchor", wrong, NULL);
 	H_CHECK(n, (rc == 1 || rc == 2) && r.err_len > 0,
 		"a hub whose registry does not verify under its anchor refuses to start "
-		"(exit %d) %s", rc, r.err);
+		"(exit %d) %s",
+		rc, r.err);
 	cmd_out_free(&r);
 
 	/* a regular file where the socket's directory should be (b is not
 	 * running yet, so nothing else speaks as b) */
 	snprintf(api, sizeof api, "ipc://%s/hub.conf/x.sock", n->dir);
-	rc = run_daemon(n, "onestop-spoke", &r, "-c", net_spoke(n, "b")->conf, "--api", api,
-			NULL);
+	rc = run_daemon(n, "onestop-spoke", &r, "-c", net_spoke(n, "b")->conf, "--api", api, NULL);
 	H_CHECK(n, rc == 1 && r.err_len > 0,
 		"a spoke that cannot bind its API socket exits 1 (exit %d) %s", rc, r.err);
 	cmd_out_free(&r);
@@ -209,8 +208,8 @@ static void expired(struct net *n)
 	snprintf(path, sizeof path, "%s/registry-expired.bin", n->dir);
 	snprintf(dir3, sizeof dir3, "%s/data-hub3", n->dir);
 	H_REQUIRE(n, expired_registry(n, path) == 0, "made an expired registry");
-	rc = run_daemon(n, "onestop-hub", &r, "-c", n->hub.conf, "--registry", path,
-			"--data-dir", dir3, "--listen", "tcp://127.0.0.1:0", NULL);
+	rc = run_daemon(n, "onestop-hub", &r, "-c", n->hub.conf, "--registry", path, "--data-dir",
+			dir3, "--listen", "tcp://127.0.0.1:0", NULL);
 	H_CHECK(n, (rc == 1 || rc == 2) && (strstr(r.err, "expire") || strstr(r.err, "EEXPIRED")),
 		"a hub whose registry expired refuses to start and says so (exit %d) %s", rc,
 		r.err);

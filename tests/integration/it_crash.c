@@ -117,8 +117,8 @@ int main(void)
 	const char *what = IT_CRASH_WHAT;
 	struct net *n = net_make(2, NULL);
 	struct net_proc *a = net_spoke(n, "a"), *b = net_spoke(n, "b");
-	uint8_t (*ids)[ONESTOP_ID_LEN] = calloc(N, sizeof *ids);
-	struct crash k = { .n = n };
+	uint8_t(*ids)[ONESTOP_ID_LEN] = calloc(N, sizeof *ids);
+	struct crash k = {.n = n};
 	int hub = strcmp(what, "hub") == 0, receiver = strcmp(what, "receiver") == 0;
 	int sender = strcmp(what, "sender") == 0;
 	onestop_t *cb = NULL;
@@ -164,7 +164,7 @@ int main(void)
 		crash_restart(&k);
 	} else if (receiver) {
 		H_CHECK(n, k.killed, "b was killed with a batch in its app's hands");
-		onestop_close(&cb);     /* that app is gone; a new one connects later */
+		onestop_close(&cb); /* that app is gone; a new one connects later */
 		send_range(n, a, HALF + 1, HALF, PER_REQ, ids);
 		print_state(n, a, b);
 		crash_restart(&k);
@@ -179,9 +179,8 @@ int main(void)
 	}
 
 	rc = msgs_recv(b, &cb, &rx, 120000);
-	H_CHECK(n, rc == 0,
-		"b's app received all %d once, in order, intact, with Send's ids (%s)", N,
-		rx.problem[0] ? rx.problem : "no problem");
+	H_CHECK(n, rc == 0, "b's app received all %d once, in order, intact, with Send's ids (%s)",
+		N, rx.problem[0] ? rx.problem : "no problem");
 	H_CHECK(n, k.killed && k.restarted && k.kills == (hub ? 2 : 1),
 		"the %s was killed (%d times) and restarted mid-stream", what, k.kills);
 	H_CHECK(n, rx.dup_acked == 0, "no acked message was handed out again (%llu)",

@@ -32,8 +32,8 @@ static void expect_dl(struct net *n, struct net_proc *a, onestop_t **c, struct m
 {
 	int k = msgs_wait_deadletter(a, c, rx, id, h_ms(30000));
 
-	H_CHECK(n, k >= 0, "%s: a's app received a %s about id %s", what,
-		ONESTOP_DEADLETTER_TYPE, h_idhex(id));
+	H_CHECK(n, k >= 0, "%s: a's app received a %s about id %s", what, ONESTOP_DEADLETTER_TYPE,
+		h_idhex(id));
 	if (k < 0)
 		return;
 	H_CHECK(n, rx->dl[k].code == code, "%s: code %d (%s), want %d (%s)", what, rx->dl[k].code,
@@ -42,8 +42,9 @@ static void expect_dl(struct net *n, struct net_proc *a, onestop_t **c, struct m
 		"%s: names the refused destination and type (to=%s type=%s)", what, rx->dl[k].to,
 		rx->dl[k].type);
 	if (from_hub)
-		H_CHECK(n, strcmp(rx->dl_origin[k], "hub") == 0 &&
-				   strcmp(rx->dl[k].refused_by, "hub") == 0,
+		H_CHECK(n,
+			strcmp(rx->dl_origin[k], "hub") == 0 &&
+				strcmp(rx->dl[k].refused_by, "hub") == 0,
 			"%s: refused and signed by the hub (origin=%s refused_by=%s)", what,
 			rx->dl_origin[k], rx->dl[k].refused_by);
 }
@@ -60,8 +61,8 @@ int main(void)
 	int got;
 
 	memset(&o, 0, sizeof o);
-	o.hub_conf[0] = (struct net_kv){ "max_message_bytes", "65536" };
-	o.spoke[0].conf[0] = (struct net_kv){ "max_message_bytes", "4194304" };
+	o.hub_conf[0] = (struct net_kv){"max_message_bytes", "65536"};
+	o.spoke[0].conf[0] = (struct net_kv){"max_message_bytes", "4194304"};
 	o.spoke[0].allow_types[0] = "it.*";
 	n = net_make(2, &o);
 	a = net_spoke(n, "a");
@@ -89,14 +90,15 @@ int main(void)
 	fprintf(stderr, "(d) type not allowed for a\n");
 	{
 		uint8_t ids[1][ONESTOP_ID_LEN];
-		onestop_out_t m = { .to = "b", .type = "gov.Application", .payload = "x",
-				    .len = 1 };
+		onestop_out_t m = {.to = "b", .type = "gov.Application", .payload = "x", .len = 1};
 		int k;
 
-		H_REQUIRE(n, onestop_send(ca, &m, 1, ids) == 0, "a's spoke accepted a gov.Application");
+		H_REQUIRE(n, onestop_send(ca, &m, 1, ids) == 0,
+			  "a's spoke accepted a gov.Application");
 		k = msgs_wait_deadletter(a, &ca, &rx, ids[0], h_ms(30000));
-		H_CHECK(n, k >= 0 && rx.dl[k].code == ONESTOP_ENOTALLOWED &&
-				   strcmp(rx.dl_origin[k], "hub") == 0,
+		H_CHECK(n,
+			k >= 0 && rx.dl[k].code == ONESTOP_ENOTALLOWED &&
+				strcmp(rx.dl_origin[k], "hub") == 0,
 			"not allowed: dead letter ENOTALLOWED from the hub (%d %s from %s)",
 			k >= 0 ? rx.dl[k].code : 0,
 			k >= 0 ? onestop_strerror(rx.dl[k].code) : "no dead letter",

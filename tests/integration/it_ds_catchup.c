@@ -73,11 +73,11 @@ static struct net *make_net(const char *log_max)
 	struct net_opts o;
 
 	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){ "items", "full" };
+	o.datasets[0] = (struct net_dataset){"items", "full"};
 	o.spoke[0].publish[0] = "items";
-	o.hub_conf[0] = (struct net_kv){ "map_size_mb", "1024" };
+	o.hub_conf[0] = (struct net_kv){"map_size_mb", "1024"};
 	if (log_max)
-		o.hub_conf[1] = (struct net_kv){ "dataset_log_max", log_max };
+		o.hub_conf[1] = (struct net_kv){"dataset_log_max", log_max};
 	return net_make(3, &o);
 }
 

@@ -47,7 +47,7 @@ int main(void)
 	int rc, held_ok = 0, evicted_ok = 0;
 
 	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){ "identity", "cached" };
+	o.datasets[0] = (struct net_dataset){"identity", "cached"};
 	o.spoke[0].name = "idp";
 	o.spoke[0].roles[0] = "spoke";
 	o.spoke[0].roles[1] = "idp";
@@ -55,8 +55,8 @@ int main(void)
 	o.spoke[1].name = "a";
 	o.spoke[2].name = "b";
 	o.spoke[3].name = "c";
-	o.spoke[3].conf[0] = (struct net_kv){ "cache_entries", "10" };
-	o.spoke[3].conf[1] = (struct net_kv){ "fetch_timeout_ms", "1000" };
+	o.spoke[3].conf[0] = (struct net_kv){"cache_entries", "10"};
+	o.spoke[3].conf[1] = (struct net_kv){"fetch_timeout_ms", "1000"};
 	n = net_make(4, &o);
 	idp = net_spoke(n, "idp");
 	a = net_spoke(n, "a");
@@ -88,9 +88,10 @@ int main(void)
 
 	fprintf(stderr, "a miss fills through the hub\n");
 	rc = ds_get_identity(a, "subj-001", 0, &id, &eseq);
-	H_CHECK(n, rc == 0 && id.kind == ONESTOP_PERSON && id.level == 2 &&
-			   id.status == ONESTOP_SUBJECT_ACTIVE && strcmp(id.authority, "idp") == 0 &&
-			   eseq >= 1 && eseq <= SUBJECTS,
+	H_CHECK(n,
+		rc == 0 && id.kind == ONESTOP_PERSON && id.level == 2 &&
+			id.status == ONESTOP_SUBJECT_ACTIVE && strcmp(id.authority, "idp") == 0 &&
+			eseq >= 1 && eseq <= SUBJECTS,
 		"a: get subj-001 filled from the hub: rc %d %s kind %d level %u status %d "
 		"authority %s seq %llu",
 		rc, onestop_strerror(rc), id.kind, id.level, id.status, id.authority,

@@ -122,7 +122,8 @@ static void check_cli_offline(struct net *n, struct net_proc *p, struct expect *
 		if (!hit || (owner && !owned_by(hit->code, owner))) {
 			unknown++;
 			if (!first_bad[0])
-				snprintf(first_bad, sizeof first_bad, "unexpected line: %.200s", line);
+				snprintf(first_bad, sizeof first_bad, "unexpected line: %.200s",
+					 line);
 		} else if (hit->seen++) {
 			dup++;
 			if (!first_bad[0])
@@ -133,7 +134,8 @@ static void check_cli_offline(struct net *n, struct net_proc *p, struct expect *
 				no_reason++;
 				if (!first_bad[0])
 					snprintf(first_bad, sizeof first_bad,
-						 "reason \"%s\" missing: %.200s", hit->reason, line);
+						 "reason \"%s\" missing: %.200s", hit->reason,
+						 line);
 			}
 		}
 		line = nl ? nl + 1 : NULL;
@@ -254,11 +256,11 @@ int main(void)
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){ "items", "full" };
-	o.hub_conf[0] = (struct net_kv){ "map_size_mb", "4096" };
+	o.datasets[0] = (struct net_dataset){"items", "full"};
+	o.hub_conf[0] = (struct net_kv){"map_size_mb", "4096"};
 	for (int i = 0; i < OWNERS; i++) {
 		o.spoke[i].publish[0] = "items";
-		o.spoke[i].conf[0] = (struct net_kv){ "map_size_mb", "2048" };
+		o.spoke[i].conf[0] = (struct net_kv){"map_size_mb", "2048"};
 	}
 	n = net_make(OWNERS, &o);
 	net_start_all(n);
@@ -281,14 +283,13 @@ int main(void)
 
 	memset(&hub, 0, sizeof hub);
 	rc = ds_wait_hub_seq(n, "items", total, h_ms(180000), &hub);
-	H_CHECK(n, rc == 0,
-		"the hub sequenced all %u changes (seq %llu)", total, (unsigned long long)hub.seq);
+	H_CHECK(n, rc == 0, "the hub sequenced all %u changes (seq %llu)", total,
+		(unsigned long long)hub.seq);
 	for (int i = 0; i < OWNERS; i++) {
 		onestop_dataset_t d;
 
 		memset(&d, 0, sizeof d);
-		rc = ds_wait_same_as_hub(n, &n->spoke[i], "items", total, h_ms(180000), &hub,
-					 &d);
+		rc = ds_wait_same_as_hub(n, &n->spoke[i], "items", total, h_ms(180000), &hub, &d);
 		H_CHECK(n, rc == 0,
 			"%s holds the hub's items: seq %llu count %llu digest %s (hub seq %llu count "
 			"%llu digest %s)",

@@ -49,8 +49,9 @@ static void check_reads(struct net *n, struct net_proc *b, const onestop_dataset
 	int rc;
 
 	rc = ds_info(b, "items", &d);
-	H_CHECK(n, rc == 0 && d.seq == before->seq && d.count == before->count &&
-			   memcmp(d.digest, before->digest, 32) == 0,
+	H_CHECK(n,
+		rc == 0 && d.seq == before->seq && d.count == before->count &&
+			memcmp(d.digest, before->digest, 32) == 0,
 		"Datasets at b answers as before: rc %d seq %llu count %llu digest %s (before: "
 		"seq %llu count %llu digest %s)",
 		rc, (unsigned long long)d.seq, (unsigned long long)d.count, ds_hex32(d.digest, h1),
@@ -120,10 +121,11 @@ static void check_reads(struct net *n, struct net_proc *b, const onestop_dataset
 
 		for (const char *q = r.out; *q; q++)
 			lines += *q == '\n';
-		H_CHECK(n, rc == 0 && lines == ITEMS / 10 && strstr(r.out, "a-0000047") &&
-				   strstr(r.out, "site inspection required for item a-47"),
-			"onestop items --offline at b: exit %d, %d lines (want %d) %.200s", rc, lines,
-			ITEMS / 10, r.err);
+		H_CHECK(n,
+			rc == 0 && lines == ITEMS / 10 && strstr(r.out, "a-0000047") &&
+				strstr(r.out, "site inspection required for item a-47"),
+			"onestop items --offline at b: exit %d, %d lines (want %d) %.200s", rc,
+			lines, ITEMS / 10, r.err);
 	}
 	cmd_out_free(&r);
 }
@@ -143,8 +145,8 @@ int main(void)
 
 	snprintf(fto, sizeof fto, "%d", FETCH_TIMEOUT_MS);
 	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){ "items", "full" };
-	o.datasets[1] = (struct net_dataset){ "identity", "cached" };
+	o.datasets[0] = (struct net_dataset){"items", "full"};
+	o.datasets[1] = (struct net_dataset){"identity", "cached"};
 	o.spoke[0].name = "a";
 	o.spoke[0].publish[0] = "items";
 	o.spoke[1].name = "idp";
@@ -152,7 +154,7 @@ int main(void)
 	o.spoke[1].roles[1] = "idp";
 	o.spoke[1].publish[0] = "identity";
 	o.spoke[2].name = "b";
-	o.spoke[2].conf[0] = (struct net_kv){ "fetch_timeout_ms", fto };
+	o.spoke[2].conf[0] = (struct net_kv){"fetch_timeout_ms", fto};
 	n = net_make(3, &o);
 	a = net_spoke(n, "a");
 	idp = net_spoke(n, "idp");
@@ -174,9 +176,8 @@ int main(void)
 		memset(&hub, 0, sizeof hub);
 		memset(&d, 0, sizeof d);
 		rc = ds_wait_same_as_hub(n, b, "items", ITEMS, h_ms(60000), &hub, &d);
-		H_CHECK(n, rc == 0 && d.count == ITEMS,
-			"b holds the hub's %d items (count %llu)", ITEMS,
-			(unsigned long long)d.count);
+		H_CHECK(n, rc == 0 && d.count == ITEMS, "b holds the hub's %d items (count %llu)",
+			ITEMS, (unsigned long long)d.count);
 		H_CHECK(n, ds_wait_hub_seq(n, "identity", 20, h_ms(30000), &hub) == 0,
 			"the hub sequenced the 20 subjects");
 	}

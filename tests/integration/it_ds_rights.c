@@ -25,7 +25,7 @@ static int put_item(struct net_proc *p, const char *key, const onestop_item_t *v
 	onestop_t *c = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	onestop_put_t put = { .dataset = ONESTOP_DS_ITEMS, .key = key, .is_delete = del };
+	onestop_put_t put = {.dataset = ONESTOP_DS_ITEMS, .key = key, .is_delete = del};
 	int rc = net_connect(p, 0, &c);
 
 	msg[0] = '\0';
@@ -44,8 +44,8 @@ static int put_item(struct net_proc *p, const char *key, const onestop_item_t *v
 static void expect_refused(struct net *n, const char *what, int rc, int want, const char *msg,
 			   const char *words)
 {
-	H_CHECK(n, rc == want, "%s: refused with %s (got %d %s)", what, onestop_strerror(want),
-		rc, onestop_strerror(rc));
+	H_CHECK(n, rc == want, "%s: refused with %s (got %d %s)", what, onestop_strerror(want), rc,
+		onestop_strerror(rc));
 	H_CHECK(n, msg[0] && strstr(msg, words), "%s: the message says why (\"%s\" in \"%s\")",
 		what, words, msg);
 }
@@ -83,11 +83,13 @@ static void spoke_side(struct net *n, struct net_proc *a, struct net_proc *c)
 	/* a may not publish identity */
 	{
 		onestop_t *ca = NULL;
-		onestop_identity_t v = { .kind = ONESTOP_PERSON, .level = 2,
-					 .status = ONESTOP_SUBJECT_ACTIVE, .authority = "a" };
+		onestop_identity_t v = {.kind = ONESTOP_PERSON,
+					.level = 2,
+					.status = ONESTOP_SUBJECT_ACTIVE,
+					.authority = "a"};
 		uint8_t *buf = NULL;
 		size_t len = 0;
-		onestop_put_t put = { .dataset = ONESTOP_DS_IDENTITY, .key = "subject-1" };
+		onestop_put_t put = {.dataset = ONESTOP_DS_IDENTITY, .key = "subject-1"};
 
 		v.updated_ms = os_now_ms();
 		rc = net_connect(a, 0, &ca);
@@ -173,8 +175,8 @@ out:
 
 /* The Signed in buf with its envelope's payload replaced by payload (the
  * signature and path kept): what a forger on the path would make. */
-static uint8_t *alter_payload(const uint8_t *buf, size_t len, const uint8_t *payload,
-			      size_t plen, size_t *out_len)
+static uint8_t *alter_payload(const uint8_t *buf, size_t len, const uint8_t *payload, size_t plen,
+			      size_t *out_len)
 {
 	Onestop__Signed *s = onestop__signed__unpack(NULL, len, buf);
 	Onestop__Envelope *e = NULL;
@@ -230,15 +232,16 @@ static void push_expect_dl(struct net *n, struct raw_link *l, const uint8_t *msg
 
 	fresh_session(n, l);
 	H_REQUIRE(n, msg != NULL && raw_push(l, msg, len, &seq) == 0, "%s: pushed", what);
-	H_CHECK(n, raw_wait_push_ack(l, seq, h_ms(10000)) == 0, "%s: the hub acked push %llu",
-		what, (unsigned long long)seq);
+	H_CHECK(n, raw_wait_push_ack(l, seq, h_ms(10000)) == 0, "%s: the hub acked push %llu", what,
+		(unsigned long long)seq);
 	k = raw_wait_deadletter(l, id, h_ms(10000));
 	H_CHECK(n, k >= 0, "%s: a dead letter about %s came back to %s", what, h_idhex(id),
 		l->node);
 	if (k < 0)
 		return;
-	H_CHECK(n, l->dl[k].code == code && l->dl[k].reason[0] && l->dl_verified[k] &&
-			   strcmp(l->dl_origin[k], "hub") == 0,
+	H_CHECK(n,
+		l->dl[k].code == code && l->dl[k].reason[0] && l->dl_verified[k] &&
+			strcmp(l->dl_origin[k], "hub") == 0,
 		"%s: code %d %s (want %s), reason \"%s\", signed by %s (verified %d)", what,
 		l->dl[k].code, os_errname(l->dl[k].code), os_errname(code), l->dl[k].reason,
 		l->dl_origin[k], l->dl_verified[k]);
@@ -251,8 +254,8 @@ static void push_expect_ok(struct net *n, struct raw_link *l, const uint8_t *msg
 
 	fresh_session(n, l);
 	H_REQUIRE(n, msg != NULL && raw_push(l, msg, len, &seq) == 0, "%s: pushed", what);
-	H_CHECK(n, raw_wait_push_ack(l, seq, h_ms(10000)) == 0, "%s: the hub acked push %llu",
-		what, (unsigned long long)seq);
+	H_CHECK(n, raw_wait_push_ack(l, seq, h_ms(10000)) == 0, "%s: the hub acked push %llu", what,
+		(unsigned long long)seq);
 }
 
 static void expect_absent(struct net *n, struct net_proc **spokes, size_t ns, const char *key)
@@ -359,8 +362,9 @@ static void hub_side(struct net *n, struct net_proc *m, struct net_proc *x,
 	H_REQUIRE(n, sign_change(n, "m", m->reg_key, it.code, &it.v, &msg, &len, id) == 0,
 		  "signed m-3");
 	ds_item_make(&other, "m", 4, 0);
-	H_REQUIRE(n, onestop_item_encode(&other.v, &val, &vlen) == 0 &&
-			     ds_change_pack(DS_ITEMS, other.code, 0, val, vlen, &req, &rlen) == 0,
+	H_REQUIRE(n,
+		  onestop_item_encode(&other.v, &val, &vlen) == 0 &&
+			  ds_change_pack(DS_ITEMS, other.code, 0, val, vlen, &req, &rlen) == 0,
 		  "packed m-4");
 	bad = alter_payload(msg, len, req, rlen, &blen);
 	push_expect_dl(n, lm, bad, blen, id, OS_EBADSIG, "m-3 with its payload altered to m-4");
@@ -443,14 +447,14 @@ int main(void)
 	onestop_t *ca = NULL, *cb = NULL;
 
 	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){ "items", "full" };
-	o.datasets[1] = (struct net_dataset){ "identity", "cached" };
-	o.spoke[0].publish[0] = "items";   /* a */
-	o.spoke[1].publish[0] = "items";   /* b */
+	o.datasets[0] = (struct net_dataset){"items", "full"};
+	o.datasets[1] = (struct net_dataset){"identity", "cached"};
+	o.spoke[0].publish[0] = "items"; /* a */
+	o.spoke[1].publish[0] = "items"; /* b */
 	/* c: may publish nothing */
-	o.spoke[3].name = "m";             /* publisher of items, never started: raw link */
+	o.spoke[3].name = "m"; /* publisher of items, never started: raw link */
 	o.spoke[3].publish[0] = "items";
-	o.spoke[4].name = "x";             /* no publish right, never started: raw link */
+	o.spoke[4].name = "x"; /* no publish right, never started: raw link */
 	n = net_make(5, &o);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");

@@ -15,7 +15,7 @@ int main(void)
 {
 	struct net *n = net_make(2, NULL);
 	struct net_proc *a = net_spoke(n, "a"), *b = net_spoke(n, "b");
-	uint8_t (*ids)[ONESTOP_ID_LEN] = calloc(N, sizeof *ids);
+	uint8_t(*ids)[ONESTOP_ID_LEN] = calloc(N, sizeof *ids);
 	onestop_t *ca = NULL, *cb = NULL;
 	onestop_status_t st;
 	struct msgs_rx rx;
@@ -26,8 +26,7 @@ int main(void)
 	net_up(n, a, 0);
 	net_up(n, b, 0);
 	rc = net_status(a, &st);
-	H_CHECK(n, rc == 0 && !st.hub_connected,
-		"a runs and says hub_connected=0 without a hub");
+	H_CHECK(n, rc == 0 && !st.hub_connected, "a runs and says hub_connected=0 without a hub");
 
 	H_REQUIRE(n, net_connect(a, 0, &ca) == 0, "connected to a");
 	H_CHECK(n, msgs_send(ca, "b", TYPE, 3, 1, N, 100, 500, 0, ids) == 0,

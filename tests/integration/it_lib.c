@@ -22,13 +22,13 @@
 #endif
 
 /* Check that rc is the code wanted, naming both. */
-#define EXPECT_CODE(n, rc, want, what)                                                   \
+#define EXPECT_CODE(n, rc, want, what)                                                          \
 	H_CHECK(n, (rc) == (want), "%s: %d (%s), want %d (%s)", what, rc, onestop_strerror(rc), \
 		want, onestop_strerror(want))
 
 static int send_one(onestop_t *c, const char *to, const char *body)
 {
-	onestop_out_t m = { .to = to, .type = TYPE, .payload = body, .len = strlen(body) };
+	onestop_out_t m = {.to = to, .type = TYPE, .payload = body, .len = strlen(body)};
 
 	return onestop_send(c, &m, 1, NULL);
 }
@@ -53,7 +53,7 @@ static int poll_take(onestop_t *c, int fd, int timeout_ms, onestop_msg_t **msgs,
 			*slow_ms = h_now_ms() - t0;
 		if (rc != ONESTOP_EAGAIN || h_now_ms() >= deadline)
 			return rc;
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		if (poll(&pf, 1, (int)(deadline - h_now_ms())) > 0 && (pf.revents & POLLIN))
 			(*polled)++;
 	}
@@ -86,15 +86,16 @@ static void check_fd(struct net *n, onestop_t *ca, onestop_t *cb)
 
 	H_REQUIRE(n, send_one(ca, "b", "through the event loop") == 0, "a sent one to b");
 	rc = poll_take(cb, fd, h_ms(20000), &msgs, &k, &polled, &slow);
-	H_CHECK(n, rc == 0 && k == 1, "poll() and a take got the message (rc %d, %zu messages)",
-		rc, k);
+	H_CHECK(n, rc == 0 && k == 1, "poll() and a take got the message (rc %d, %zu messages)", rc,
+		k);
 	H_CHECK(n, polled >= 1, "poll() said the descriptor is readable (%d times)", polled);
 	H_CHECK(n, slow < 500, "onestop_recv_take did not block (longest %llu ms)",
 		(unsigned long long)slow);
 	if (rc == 0 && k == 1) {
-		H_CHECK(n, strcmp(msgs[0].origin, "a") == 0 && strcmp(msgs[0].type, TYPE) == 0 &&
-				   msgs[0].len == strlen("through the event loop") &&
-				   memcmp(msgs[0].payload, "through the event loop", msgs[0].len) == 0,
+		H_CHECK(n,
+			strcmp(msgs[0].origin, "a") == 0 && strcmp(msgs[0].type, TYPE) == 0 &&
+				msgs[0].len == strlen("through the event loop") &&
+				memcmp(msgs[0].payload, "through the event loop", msgs[0].len) == 0,
 			"it is a's message (origin %s, %zu bytes)", msgs[0].origin, msgs[0].len);
 		H_CHECK(n, onestop_ack(cb, &msgs[0].seq, 1) == 0, "and it is acked");
 	}
@@ -146,10 +147,9 @@ static void check_sizes(struct net *n, onestop_t *ca, onestop_t *cb)
 	fprintf(stderr, "structs of other sizes\n");
 	memset(bo, 0, sizeof bo);
 	for (int i = 0; i < 2; i++)
-		bo[i].m = (onestop_out_t){ .to = "b", .type = TYPE, .payload = "grown", .len = 5 };
+		bo[i].m = (onestop_out_t){.to = "b", .type = TYPE, .payload = "grown", .len = 5};
 	rc = onestop_send_sized(ca, &bo[0].m, 2, NULL, sizeof bo[0]);
-	H_CHECK(n, rc == 0, "two larger onestop_out_t with zero extra fields are sent (rc %d)",
-		rc);
+	H_CHECK(n, rc == 0, "two larger onestop_out_t with zero extra fields are sent (rc %d)", rc);
 	bo[1].future = 1;
 	rc = onestop_send_sized(ca, &bo[0].m, 2, NULL, sizeof bo[0]);
 	EXPECT_CODE(n, rc, ONESTOP_EINVAL, "a larger onestop_out_t with a field set");
@@ -165,9 +165,10 @@ static void check_sizes(struct net *n, onestop_t *ca, onestop_t *cb)
 			break;
 		bm = (struct big_msg *)(void *)raw;
 		for (size_t i = 0; i < k; i++) {
-			H_CHECK(n, bm[i].future == 0 && bm[i].m.len == 5 &&
-					   memcmp(bm[i].m.payload, "grown", 5) == 0 &&
-					   strcmp(bm[i].m.origin, "a") == 0,
+			H_CHECK(n,
+				bm[i].future == 0 && bm[i].m.len == 5 &&
+					memcmp(bm[i].m.payload, "grown", 5) == 0 &&
+					strcmp(bm[i].m.origin, "a") == 0,
 				"message %zu is laid out at the caller's stride", got + i);
 			H_CHECK(n, onestop_ack(cb, &bm[i].m.seq, 1) == 0, "and acked");
 		}
@@ -184,8 +185,8 @@ static void check_misuse(struct net *n, struct net_proc *a, onestop_t *ca)
 	onestop_status_t st;
 	onestop_msg_t *msgs = NULL;
 	onestop_entry_t *e = NULL;
-	onestop_out_t m = { .to = "b", .type = TYPE, .payload = "x", .len = 1 };
-	uint8_t junk[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	onestop_out_t m = {.to = "b", .type = TYPE, .payload = "x", .len = 1};
+	uint8_t junk[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	uint8_t *big = NULL;
 	size_t k = 0;
 	int fd = -1, rc;
@@ -240,7 +241,7 @@ static void check_misuse(struct net *n, struct net_proc *a, onestop_t *ca)
 	rc = onestop_recv(ca, 1, 0, &msgs, &k);
 	EXPECT_CODE(n, rc, ONESTOP_EINVAL, "recv while a Recv is posted");
 
-	onestop_msg_t fake = { .type = "it.other", .payload = junk, .len = sizeof junk };
+	onestop_msg_t fake = {.type = "it.other", .payload = junk, .len = sizeof junk};
 	onestop_deadletter_t dl;
 	rc = onestop_deadletter(&fake, &dl);
 	EXPECT_CODE(n, rc, ONESTOP_EINVAL, "deadletter of another type");

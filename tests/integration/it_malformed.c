@@ -38,7 +38,7 @@ static void send_push(struct raw_link *l, uint64_t seq, uint64_t prev, const uin
 	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
 	Onestop__Transfers ts = ONESTOP__TRANSFERS__INIT;
 	Onestop__Transfer t = ONESTOP__TRANSFER__INIT;
-	Onestop__Transfer *items[1] = { &t };
+	Onestop__Transfer *items[1] = {&t};
 
 	t.seq = seq;
 	t.prev_seq = prev;
@@ -55,7 +55,7 @@ static void send_welcome(struct raw_link *l)
 {
 	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
 	Onestop__Welcome w = ONESTOP__WELCOME__INIT;
-	uint8_t epoch[16] = { 1, 2, 3 };
+	uint8_t epoch[16] = {1, 2, 3};
 
 	w.protocol = 1;
 	w.hub_epoch.data = epoch;
@@ -72,8 +72,8 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 {
 	struct raw_link *l = NULL;
 	uint8_t garbage[64], *big, *msg = NULL;
-	static const uint8_t huge_claim[] = { 0x1a, 0xff, 0xff, 0xff, 0xff, 0xff,
-					      0xff, 0xff, 0xff, 0x7f, 0x0a, 0x00 };
+	static const uint8_t huge_claim[] = {0x1a, 0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0xff, 0x7f, 0x0a, 0x00};
 	size_t len = 0;
 	int rc, found, ehello;
 	uint64_t seq;
@@ -90,8 +90,9 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 	zmq_send(l->sock, garbage, sizeof garbage, 0);
 	send_welcome(l);
 	raw_pump(l, 300);
-	H_REQUIRE(n, h_sign_one(n, "m", m->reg_key, "b", TYPE, "before hello", 12, 60000, &msg,
-				&len, zero_id) == 0,
+	H_REQUIRE(n,
+		  h_sign_one(n, "m", m->reg_key, "b", TYPE, "before hello", 12, 60000, &msg, &len,
+			     zero_id) == 0,
 		  "signed a message as m");
 	send_push(l, 1, 0, msg, len);
 	for (uint64_t t0 = h_now_ms();
@@ -116,8 +117,9 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 
 	fprintf(stderr, "hub link, in session\n");
 	/* seq 0 breaks prev_seq <= last < seq: never accepted as a message */
-	H_REQUIRE(n, h_sign_one(n, "m", m->reg_key, "b", TYPE, "seq zero", 8, 60000, &msg, &len,
-				zero_id) == 0,
+	H_REQUIRE(n,
+		  h_sign_one(n, "m", m->reg_key, "b", TYPE, "seq zero", 8, 60000, &msg, &len,
+			     zero_id) == 0,
 		  "signed a message as m");
 	send_push(l, 0, 0, msg, len);
 	free(msg);
@@ -125,8 +127,7 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 	/* undecodable bytes as a message: acked, dead-lettered EDECODE */
 	H_REQUIRE(n, raw_push(l, garbage, sizeof garbage, &seq) == 0, "pushed garbage as seq 1");
 	rc = raw_wait_push_ack(l, seq, h_ms(10000));
-	H_CHECK(n, rc == 0,
-		"the undecodable push was acknowledged (push_acked=%llu)",
+	H_CHECK(n, rc == 0, "the undecodable push was acknowledged (push_acked=%llu)",
 		(unsigned long long)l->push_acked);
 	found = 0;
 	for (uint64_t t0 = h_now_ms(); !found && h_now_ms() - t0 < (uint64_t)h_ms(10000);) {
@@ -142,8 +143,9 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 		size_t gl = 0;
 		uint8_t gid[16];
 
-		H_REQUIRE(n, h_sign_one(n, "m", m->reg_key, "b", TYPE, "gap", 3, 60000, &gm, &gl,
-					gid) == 0,
+		H_REQUIRE(n,
+			  h_sign_one(n, "m", m->reg_key, "b", TYPE, "gap", 3, 60000, &gm, &gl,
+				     gid) == 0,
 			  "signed a message as m");
 		send_push(l, 100, 50, gm, gl);
 		free(gm);
@@ -156,7 +158,7 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 		Onestop__Transfers empty = ONESTOP__TRANSFERS__INIT;
 		Onestop__Ack ack = ONESTOP__ACK__INIT;
 		Onestop__LinkError le = ONESTOP__LINK_ERROR__INIT;
-		uint8_t epoch[16] = { 9 };
+		uint8_t epoch[16] = {9};
 
 		f.body_case = ONESTOP__LINK_FRAME__BODY_PUSH;
 		f.push = &empty;
@@ -199,13 +201,13 @@ static void hub_link_garbage(struct net *n, struct net_proc *m, struct net_proc 
 		H_CHECK(n, rc == 0, "the hub welcomes m again (%d)", rc);
 		l->push_seq = l->push_acked;
 	}
-	H_REQUIRE(n, h_sign_one(n, "m", m->reg_key, "b", TYPE, "valid after garbage", 19, 60000,
-				&msg, &len, good_id) == 0,
+	H_REQUIRE(n,
+		  h_sign_one(n, "m", m->reg_key, "b", TYPE, "valid after garbage", 19, 60000, &msg,
+			     &len, good_id) == 0,
 		  "signed a message as m");
 	H_REQUIRE(n, raw_push(l, msg, len, &seq) == 0, "pushed a valid message");
 	rc = raw_wait_push_ack(l, seq, h_ms(10000));
-	H_CHECK(n, rc == 0,
-		"the valid push (seq %llu) was acknowledged (push_acked=%llu)",
+	H_CHECK(n, rc == 0, "the valid push (seq %llu) was acknowledged (push_acked=%llu)",
 		(unsigned long long)seq, (unsigned long long)l->push_acked);
 	free(msg);
 	raw_pump(l, 300);
@@ -249,7 +251,7 @@ static void hub_port_strangers(struct net *n)
 {
 	struct sockaddr_in sa;
 	static const char http[] = "GET / HTTP/1.0\r\n\r\n";
-	uint8_t greeting[64] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L' };
+	uint8_t greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L'};
 	uint8_t junk[4096];
 	int zap0 = proc_log_count(&n->hub, "zap_denied", 0);
 
@@ -303,8 +305,8 @@ static void hub_port_strangers(struct net *n)
 		zmq_send(s1, "hello", 5, ZMQ_DONTWAIT);
 		zmq_send(s2, "hello", 5, ZMQ_DONTWAIT);
 		{
-			zmq_pollitem_t it[2] = { { .socket = s1, .events = ZMQ_POLLIN },
-						 { .socket = s2, .events = ZMQ_POLLIN } };
+			zmq_pollitem_t it[2] = {{.socket = s1, .events = ZMQ_POLLIN},
+						{.socket = s2, .events = ZMQ_POLLIN}};
 			int r = zmq_poll(it, 2, 1500);
 
 			H_CHECK(n, r == 0, "no answer to unauthenticated clients (%d)", r);
@@ -313,18 +315,19 @@ static void hub_port_strangers(struct net *n)
 		zmq_close(s2);
 		zmq_ctx_term(ctx);
 	}
-	H_CHECK(n, proc_wait_log(&n->hub, "zap_denied", h_ms(5000)) == 0 &&
-			   proc_log_count(&n->hub, "zap_denied", 0) > zap0,
+	H_CHECK(n,
+		proc_wait_log(&n->hub, "zap_denied", h_ms(5000)) == 0 &&
+			proc_log_count(&n->hub, "zap_denied", 0) > zap0,
 		"hub logged zap_denied for the unknown CURVE key");
 	alive(n, "strangers on the hub port");
 }
 
 /* Send one raw frame to the spoke's API; expect an ApiReply with a nonzero
  * code (and request_id want_id when >= 0). */
-static void api_expect_error(struct net *n, void *s, const void *buf, size_t len,
-			     long long want_id, const char *what)
+static void api_expect_error(struct net *n, void *s, const void *buf, size_t len, long long want_id,
+			     const char *what)
 {
-	zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
+	zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
 	Onestop__ApiReply *rep = NULL;
 	int r;
 
@@ -364,7 +367,7 @@ static void api_garbage(struct net *n, struct net_proc *a)
 {
 	void *ctx = zmq_ctx_new();
 	void *s = zmq_socket(ctx, ZMQ_DEALER);
-	static const uint8_t bad_wire[] = { 0x07, 0xff, 0xff, 0xff, 0x0f, 0x01 };
+	static const uint8_t bad_wire[] = {0x07, 0xff, 0xff, 0xff, 0x0f, 0x01};
 	uint8_t buf[4096], payload[200];
 	int zero = 0;
 	size_t len;
@@ -379,7 +382,7 @@ static void api_garbage(struct net *n, struct net_proc *a)
 		Onestop__ApiRequest r = ONESTOP__API_REQUEST__INIT;
 		Onestop__SendRequest sr = ONESTOP__SEND_REQUEST__INIT;
 		Onestop__Outgoing o = ONESTOP__OUTGOING__INIT;
-		Onestop__Outgoing *msgs[1] = { &o };
+		Onestop__Outgoing *msgs[1] = {&o};
 
 		o.destination = "b";
 		o.type = TYPE;
@@ -448,7 +451,7 @@ int main(void)
 	uint8_t good_id[16], zero_id[16];
 
 	memset(&o, 0, sizeof o);
-	o.spoke[2].name = "m";   /* registered; never started: the raw client uses its key */
+	o.spoke[2].name = "m"; /* registered; never started: the raw client uses its key */
 	n = net_make(3, &o);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");

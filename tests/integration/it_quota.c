@@ -27,8 +27,8 @@ int main(void)
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.hub_conf[0] = (struct net_kv){ "queue_quota", "100" };
-	o.spoke[0].conf[0] = (struct net_kv){ "outbox_quota", "500" };
+	o.hub_conf[0] = (struct net_kv){"queue_quota", "100"};
+	o.spoke[0].conf[0] = (struct net_kv){"outbox_quota", "500"};
 	n = net_make(2, &o);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");
@@ -68,8 +68,10 @@ int main(void)
 
 		for (int i = 0; i < 3; i++) {
 			msgs_payload(buf, 99, (uint64_t)i, 200);
-			m[i] = (onestop_out_t){ .to = "b", .type = TYPE, .payload = buf,
-						.len = sizeof buf };
+			m[i] = (onestop_out_t){.to = "b",
+					       .type = TYPE,
+					       .payload = buf,
+					       .len = sizeof buf};
 		}
 		rc = onestop_send(ca, m, 3, NULL);
 		H_CHECK(n, rc == ONESTOP_EFULL, "the next Send fails with EFULL (%d %s: %s)", rc,

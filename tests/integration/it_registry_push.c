@@ -63,7 +63,7 @@ int main(void)
 	int k, got;
 
 	memset(&o, 0, sizeof o);
-	o.spoke[2].status = "absent";   /* c: key made, not registered yet */
+	o.spoke[2].status = "absent"; /* c: key made, not registered yet */
 	n = net_make(3, &o);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");
@@ -104,8 +104,7 @@ int main(void)
 
 	/* after: c is admitted and reachable */
 	net_up(n, c, 1);
-	H_REQUIRE(n, msgs_send(ca, "c", TYPE, 2, 1, N, 10, 200, 0, ids) == 0,
-		  "a sent %d to c", N);
+	H_REQUIRE(n, msgs_send(ca, "c", TYPE, 2, 1, N, 10, 200, 0, ids) == 0, "a sent %d to c", N);
 	memset(&rc, 0, sizeof rc);
 	rc.stream = 2;
 	rc.first = 1;
@@ -117,18 +116,20 @@ int main(void)
 	H_CHECK(n, rc.other == 0 && rc.n_dl == 0, "c got nothing else (other=%llu dl=%zu)",
 		(unsigned long long)rc.other, rc.n_dl);
 	got = msgs_drain(a, &ca, &rx, 1000);
-	H_CHECK(n, got == 0 && rx.n_dl == 1, "no dead letter for the routed messages (%d more, %zu dl)",
-		got, rx.n_dl);
+	H_CHECK(n, got == 0 && rx.n_dl == 1,
+		"no dead letter for the routed messages (%d more, %zu dl)", got, rx.n_dl);
 
 	fprintf(stderr, "revoking b at run time\n");
-	H_REQUIRE(n, net_cli(n, NULL, "registry", "revoke", "--root-key", n->root_key,
-			     "--registry", n->registry, "--name", "b", NULL) == 0,
+	H_REQUIRE(n,
+		  net_cli(n, NULL, "registry", "revoke", "--root-key", n->root_key, "--registry",
+			  n->registry, "--name", "b", NULL) == 0,
 		  "onestop registry revoke b");
 	v2 = net_registry_version(n);
 	H_REQUIRE(n, proc_signal(&n->hub, SIGHUP) == 0, "SIGHUP to the hub");
 	got = net_wait_status(a, st_registry_above, &v1, h_ms(10000), &st);
-	H_CHECK(n, got == 0 && st.registry_version == v2, "a received registry version %llu (has %llu)",
-		(unsigned long long)v2, (unsigned long long)st.registry_version);
+	H_CHECK(n, got == 0 && st.registry_version == v2,
+		"a received registry version %llu (has %llu)", (unsigned long long)v2,
+		(unsigned long long)st.registry_version);
 	H_REQUIRE(n, msgs_send(ca, "b", TYPE, 3, 1, 1, 1, 64, 0, id) == 0, "a sent one to b");
 	k = msgs_wait_deadletter(a, &ca, &rx, id[0], h_ms(15000));
 	H_CHECK(n, k >= 0 && rx.dl[k].code == ONESTOP_EREVOKED,

@@ -16,10 +16,10 @@
 #define BODY 1000
 #define TYPE "it.roundtrip"
 
-static void one_way(struct net *n, struct net_proc *from, struct net_proc *to,
-		    uint32_t stream, size_t count)
+static void one_way(struct net *n, struct net_proc *from, struct net_proc *to, uint32_t stream,
+		    size_t count)
 {
-	uint8_t (*ids)[ONESTOP_ID_LEN] = calloc(count, sizeof *ids);
+	uint8_t(*ids)[ONESTOP_ID_LEN] = calloc(count, sizeof *ids);
 	onestop_t *cs = NULL, *cr = NULL;
 	struct msgs_rx rx;
 	onestop_status_t st;
@@ -52,17 +52,17 @@ static void one_way(struct net *n, struct net_proc *from, struct net_proc *to,
 	 * duplicate of an acked message. */
 	extra = msgs_drain(to, &cr, &rx, 1000);
 	H_CHECK(n, extra == 0 && rx.dup_acked == 0,
-		"no further message at %s after the stream (%d more, %llu duplicates)",
-		to->name, extra, (unsigned long long)rx.dup_acked);
+		"no further message at %s after the stream (%d more, %llu duplicates)", to->name,
+		extra, (unsigned long long)rx.dup_acked);
 
 	rc = net_wait_status(to, st_inbox_is, &zero, h_ms(5000), &st);
-	H_CHECK(n, rc == 0,
-		"%s inbox empty after acks (inbox=%llu)", to->name, (unsigned long long)st.inbox);
+	H_CHECK(n, rc == 0, "%s inbox empty after acks (inbox=%llu)", to->name,
+		(unsigned long long)st.inbox);
 	H_CHECK(n, st.received == count, "%s status received=%llu (want %zu)", to->name,
 		(unsigned long long)st.received, count);
 	rc = net_wait_status(from, st_outbox_is, &zero, h_ms(10000), &st);
-	H_CHECK(n, rc == 0,
-		"%s outbox drained (outbox=%llu)", from->name, (unsigned long long)st.outbox);
+	H_CHECK(n, rc == 0, "%s outbox drained (outbox=%llu)", from->name,
+		(unsigned long long)st.outbox);
 	H_CHECK(n, st.sent == count, "%s status sent=%llu (want %zu)", from->name,
 		(unsigned long long)st.sent, count);
 
@@ -72,8 +72,8 @@ static void one_way(struct net *n, struct net_proc *from, struct net_proc *to,
 	free(ids);
 }
 
-static void one_message(struct net *n, struct net_proc *from, struct net_proc *to,
-			uint32_t stream, size_t body)
+static void one_message(struct net *n, struct net_proc *from, struct net_proc *to, uint32_t stream,
+			size_t body)
 {
 	onestop_t *cs = NULL, *cr = NULL;
 	uint8_t ids[1][ONESTOP_ID_LEN];
@@ -157,7 +157,7 @@ static Onestop__ApiReply *api_call(void *s, const Onestop__ApiRequest *r, int ms
 {
 	uint8_t buf[256];
 	size_t len = onestop__api_request__get_packed_size(r);
-	zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
+	zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
 	Onestop__ApiReply *rep = NULL;
 
 	if (len > sizeof buf)
@@ -200,10 +200,12 @@ static void parked_recv(struct net *n, struct net_proc *a, struct net_proc *b)
 	r.op_case = ONESTOP__API_REQUEST__OP_RECV;
 	r.recv = &rr;
 	rep = api_call(s, &r, h_ms(10000));
-	H_CHECK(n, rep && rep->code == 0 && rep->result_case == ONESTOP__API_REPLY__RESULT_RECV &&
-			   rep->recv->n_messages == 0 && h_now_ms() - t0 >= 250,
+	H_CHECK(n,
+		rep && rep->code == 0 && rep->result_case == ONESTOP__API_REPLY__RESULT_RECV &&
+			rep->recv->n_messages == 0 && h_now_ms() - t0 >= 250,
 		"a Recv waiting 300 ms on an empty inbox is answered empty after the wait "
-		"(%llu ms)", (unsigned long long)(h_now_ms() - t0));
+		"(%llu ms)",
+		(unsigned long long)(h_now_ms() - t0));
 	if (rep)
 		onestop__api_reply__free_unpacked(rep, NULL);
 
@@ -219,7 +221,7 @@ static void parked_recv(struct net *n, struct net_proc *a, struct net_proc *b)
 	H_REQUIRE(n, msgs_send(ca, "b", TYPE, 6, 1, 1, 1, 10, 77, NULL) == 0,
 		  "a sent one with ttl 77 s");
 	{
-		zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
+		zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
 		zmq_msg_t m;
 
 		rep = NULL;
@@ -233,8 +235,9 @@ static void parked_recv(struct net *n, struct net_proc *a, struct net_proc *b)
 	}
 	got = rep && rep->code == 0 && rep->request_id == 2 &&
 	      rep->result_case == ONESTOP__API_REPLY__RESULT_RECV && rep->recv->n_messages == 1;
-	H_CHECK(n, got, "the parked Recv was answered with the message when it arrived, "
-			"%llu ms after the send, before its 20 s were up",
+	H_CHECK(n, got,
+		"the parked Recv was answered with the message when it arrived, "
+		"%llu ms after the send, before its 20 s were up",
 		(unsigned long long)(h_now_ms() - t0));
 	if (got) {
 		const Onestop__Incoming *in = rep->recv->messages[0];

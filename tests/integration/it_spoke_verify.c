@@ -66,7 +66,7 @@ static void fh_pump(struct fake_hub *h, int ms)
 	uint64_t end = h_now_ms() + (uint64_t)ms;
 
 	for (;;) {
-		zmq_pollitem_t it = { .socket = h->sock, .events = ZMQ_POLLIN };
+		zmq_pollitem_t it = {.socket = h->sock, .events = ZMQ_POLLIN};
 		int64_t left = (int64_t)end - (int64_t)h_now_ms();
 
 		if (h->peer_len && h_now_ms() - h->last_hb >= 100) {
@@ -101,7 +101,8 @@ static void fh_pump(struct fake_hub *h, int ms)
 					snprintf(h->hello_node, sizeof h->hello_node, "%s",
 						 f->hello->node ? f->hello->node : "");
 					fh_welcome(h);
-				} else if (f && f->body_case == ONESTOP__LINK_FRAME__BODY_DELIVER_ACK) {
+				} else if (f &&
+					   f->body_case == ONESTOP__LINK_FRAME__BODY_DELIVER_ACK) {
 					if (f->deliver_ack->seq > h->acked)
 						h->acked = f->deliver_ack->seq;
 				}
@@ -224,10 +225,10 @@ int main(void)
 	struct net *n = net_make(2, NULL);
 	struct net_proc *a = net_spoke(n, "a"), *b = net_spoke(n, "b");
 	struct fake_hub h;
-	uint8_t *msg[NMSG] = { 0 }, ids[NMSG][16];
-	size_t len[NMSG] = { 0 };
-	static const char *const want[3] = { "one", "three", "four" };
-	int want_idx[3] = { 0, 6, 8 };
+	uint8_t *msg[NMSG] = {0}, ids[NMSG][16];
+	size_t len[NMSG] = {0};
+	static const char *const want[3] = {"one", "three", "four"};
+	int want_idx[3] = {0, 6, 8};
 	onestop_t *cb = NULL;
 	onestop_status_t st;
 	uint64_t t0, v0;
@@ -267,11 +268,12 @@ int main(void)
 	if (msg[5])
 		memset(msg[5], 0xa5, 32);
 	len[5] = 32;
-	rc |= h_sign_one(n, "a", a->reg_key, "b", TYPE, "three", 5, 60000, &msg[6], &len[6], ids[6]);
+	rc |= h_sign_one(n, "a", a->reg_key, "b", TYPE, "three", 5, 60000, &msg[6], &len[6],
+			 ids[6]);
 	rc |= h_sign_one(n, "a", a->reg_key, "b", TYPE, "stale", 5, 5, &msg[7], &len[7], ids[7]);
 	rc |= h_sign_one(n, "a", a->reg_key, "b", TYPE, "four", 4, 60000, &msg[8], &len[8], ids[8]);
 	H_REQUIRE(n, rc == 0 && msg[1] && msg[2] && msg[5], "built the deliveries");
-	h_sleep_ms(50);   /* msg 7 expires */
+	h_sleep_ms(50); /* msg 7 expires */
 	{
 		Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
 		Onestop__Transfers ts = ONESTOP__TRANSFERS__INIT;
@@ -345,8 +347,9 @@ int main(void)
 		free(forged);
 		free(file);
 	}
-	H_REQUIRE(n, net_cli(n, NULL, "registry", "sign", "--root-key", n->root_key,
-			     "--registry", n->registry, NULL) == 0,
+	H_REQUIRE(n,
+		  net_cli(n, NULL, "registry", "sign", "--root-key", n->root_key, "--registry",
+			  n->registry, NULL) == 0,
 		  "onestop registry sign (a newer version)");
 	{
 		size_t fl = 0;
@@ -358,8 +361,8 @@ int main(void)
 			if (net_status(b, &st) == 0 && st.registry_version > v0)
 				break;
 		}
-		H_CHECK(n, st.registry_version > v0 &&
-				   st.registry_version == net_registry_version(n),
+		H_CHECK(n,
+			st.registry_version > v0 && st.registry_version == net_registry_version(n),
 			"b adopted the newer signed registry (version %llu, was %llu)",
 			(unsigned long long)st.registry_version, (unsigned long long)v0);
 		free(file);

@@ -43,8 +43,9 @@ static void stream(struct net *n, uint32_t id, const char *after)
 	struct msgs_rx rx;
 	int rc;
 
-	H_REQUIRE(n, net_spoke_ready(n, a, 1, h_ms(30000)) == 0 &&
-			     net_spoke_ready(n, b, 1, h_ms(30000)) == 0,
+	H_REQUIRE(n,
+		  net_spoke_ready(n, a, 1, h_ms(30000)) == 0 &&
+			  net_spoke_ready(n, b, 1, h_ms(30000)) == 0,
 		  "a and b connected");
 	H_REQUIRE(n, net_connect(a, 0, &ca) == 0, "connected to a");
 	rc = msgs_send(ca, "b", TYPE, id, 1, M, 25, 200, 0, NULL);

@@ -17,8 +17,8 @@
 #define TYPE "it.supervision"
 #define TOPIC "@supervision"
 
-static void expect_stream(struct net *n, struct net_proc *p, const char *origin,
-			  uint32_t stream, size_t count, const uint8_t (*ids)[ONESTOP_ID_LEN])
+static void expect_stream(struct net *n, struct net_proc *p, const char *origin, uint32_t stream,
+			  size_t count, const uint8_t (*ids)[ONESTOP_ID_LEN])
 {
 	onestop_t *c = NULL;
 	struct msgs_rx rx;
@@ -32,14 +32,14 @@ static void expect_stream(struct net *n, struct net_proc *p, const char *origin,
 	rx.type = TYPE;
 	rx.ids = ids;
 	H_CHECK(n, msgs_recv(p, &c, &rx, 60000) == 0,
-		"subscriber %s got all %zu %s messages from %s once, in order (%s)", p->name,
-		count, TOPIC, origin, rx.problem);
+		"subscriber %s got all %zu %s messages from %s once, in order (%s)", p->name, count,
+		TOPIC, origin, rx.problem);
 	H_CHECK(n, rx.other == 0 && rx.n_dl == 0 && rx.redelivered == 0,
 		"nothing else at %s (other=%llu dead letters=%zu redelivered=%llu)", p->name,
 		(unsigned long long)rx.other, rx.n_dl, (unsigned long long)rx.redelivered);
 	/* a second copy of any of them would be a duplicate */
-	H_CHECK(n, msgs_drain(p, &c, &rx, 500) == 0 && rx.dup_acked == 0,
-		"no second copy at %s", p->name);
+	H_CHECK(n, msgs_drain(p, &c, &rx, 500) == 0 && rx.dup_acked == 0, "no second copy at %s",
+		p->name);
 	msgs_rx_clear(&rx);
 	onestop_close(&c);
 }
@@ -100,9 +100,9 @@ int main(void)
 	H_REQUIRE(n, msgs_send(cb, TOPIC, TYPE, 11, 1, N_B, 10, BODY, 0, ids_b) == 0,
 		  "b sent %d messages to %s", N_B, TOPIC);
 	expect_stream(n, c, "b", 11, N_B, (const uint8_t(*)[ONESTOP_ID_LEN])ids_b);
-	expect_nothing(n, b, 2000, N_A);   /* its own topic message is not sent back */
+	expect_nothing(n, b, 2000, N_A); /* its own topic message is not sent back */
 	expect_nothing(n, d, 500, 0);
-	expect_nothing(n, a, 500, 0);      /* a publishes but does not subscribe */
+	expect_nothing(n, a, 500, 0); /* a publishes but does not subscribe */
 
 	fprintf(stderr, "subscriber c offline\n");
 	{

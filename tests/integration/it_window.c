@@ -18,14 +18,14 @@ int main(void)
 	struct net *n;
 	struct net_proc *a, *b, *c;
 	onestop_t *ca = NULL, *cc = NULL, *cb = NULL;
-	uint8_t (*ids_a)[ONESTOP_ID_LEN] = calloc(M, ONESTOP_ID_LEN);
-	uint8_t (*ids_c)[ONESTOP_ID_LEN] = calloc(M, ONESTOP_ID_LEN);
+	uint8_t(*ids_a)[ONESTOP_ID_LEN] = calloc(M, ONESTOP_ID_LEN);
+	uint8_t(*ids_c)[ONESTOP_ID_LEN] = calloc(M, ONESTOP_ID_LEN);
 	struct msgs_rx ra, rc_;
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.hub_conf[0] = (struct net_kv){ "window", "7" };
-	o.spoke[1].conf[0] = (struct net_kv){ "window", "5" };
+	o.hub_conf[0] = (struct net_kv){"window", "7"};
+	o.spoke[1].conf[0] = (struct net_kv){"window", "5"};
 	n = net_make(3, &o);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");

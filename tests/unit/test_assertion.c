@@ -29,8 +29,8 @@
 static struct os_keypair k_idp, k_spoke, k_old, k_off, k_stranger;
 static struct registry *reg;
 
-static void add_node(const char *name, unsigned roles, const struct os_keypair *k,
-		     uint32_t kv, enum reg_status st)
+static void add_node(const char *name, unsigned roles, const struct os_keypair *k, uint32_t kv,
+		     enum reg_status st)
 {
 	static char *star[] = {"*"};
 	struct reg_node n;
@@ -93,8 +93,7 @@ struct spec {
 
 static struct spec good(void)
 {
-	struct spec s = {"gd.ida", "s-7f3a9c", "", 2, NOW - 1000, NOW + 600000, 16,
-			 &k_idp, 2, 64};
+	struct spec s = {"gd.ida", "s-7f3a9c", "", 2, NOW - 1000, NOW + 600000, 16, &k_idp, 2, 64};
 	return s;
 }
 
@@ -305,8 +304,8 @@ static void test_verify_table(void **state)
 			 OS_EDECODE);
 	uint8_t *big = calloc(1, ASSERTION_MAX_BYTES + 1);
 	assert_non_null(big);
-	assert_int_equal(assertion_verify(big, ASSERTION_MAX_BYTES + 1, reg, NULL, NOW, &a,
-					  reason, sizeof(reason)),
+	assert_int_equal(assertion_verify(big, ASSERTION_MAX_BYTES + 1, reg, NULL, NOW, &a, reason,
+					  sizeof(reason)),
 			 OS_ETOOBIG);
 	free(big);
 	/* The body must decode as an Assertion. */
@@ -329,8 +328,8 @@ static void test_issue(void **state)
 	(void)state;
 	uint8_t *b = NULL, *b2 = NULL;
 	size_t len = 0, len2 = 0;
-	assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-7f3a9c", 3, "gd.sz",
-					 600, NOW, &b, &len),
+	assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-7f3a9c", 3, "gd.sz", 600,
+					 NOW, &b, &len),
 			 0);
 	assert_true(len <= ASSERTION_MAX_BYTES);
 	struct assertion a;
@@ -353,8 +352,8 @@ static void test_issue(void **state)
 			 OS_EEXPIRED);
 
 	/* Two assertions for the same subject differ in their nonce. */
-	assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-7f3a9c", 3, "gd.sz",
-					 600, NOW, &b2, &len2),
+	assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-7f3a9c", 3, "gd.sz", 600,
+					 NOW, &b2, &len2),
 			 0);
 	struct assertion a2;
 	assert_int_equal(assertion_verify(b2, len2, reg, NULL, NOW, &a2, NULL, 0), 0);
@@ -427,8 +426,7 @@ static void test_check_subject_table(void **state)
 		{"active, equal levels", ACT, 2, 2, 2, 0, NULL},
 		{"active, no minimum", ACT, 3, 1, 0, 0, NULL},
 		{"assertion below identity", ACT, 3, 2, 1, 0, NULL},
-		{"unknown subject", UNKNOWN, 0, 2, 1, OS_ESUBJECT,
-		 "subject s-7f3a9c is not known"},
+		{"unknown subject", UNKNOWN, 0, 2, 1, OS_ESUBJECT, "subject s-7f3a9c is not known"},
 		{"undecodable identity", GARBAGE, 0, 2, 1, OS_ESUBJECT, "cannot be decoded"},
 		{"revoked", REV, 3, 2, 1, OS_ESUBJECT, "subject s-7f3a9c is revoked"},
 		{"suspended", SUS, 3, 2, 1, OS_ESUBJECT, "subject s-7f3a9c is suspended"},

@@ -174,8 +174,7 @@ struct tamper_case {
 	int want;
 };
 
-static int run_tamper(const struct batch *b, uint32_t i, enum tamper t,
-		      struct batchsig_cache *c)
+static int run_tamper(const struct batch *b, uint32_t i, enum tamper t, struct batchsig_cache *c)
 {
 	os_hash leaf;
 	struct batchsig_proof p = b->proofs[i];
@@ -282,9 +281,10 @@ static void test_tampering(void **state)
 					if (rc == -100)
 						continue;
 					if (rc != cases[j].want)
-						fail_msg("n=%u leaf=%u %s cache=%d: got %d, want %d",
-							 b.n, idxs[k], cases[j].what, use_cache, rc,
-							 cases[j].want);
+						fail_msg(
+							"n=%u leaf=%u %s cache=%d: got %d, want %d",
+							b.n, idxs[k], cases[j].what, use_cache, rc,
+							cases[j].want);
 				}
 			}
 		}
@@ -323,8 +323,7 @@ static void test_cache(void **state)
 	os_sig bad;
 	memcpy(bad, a.sig, sizeof(bad));
 	bad[0] ^= 1;
-	assert_int_equal(batchsig_check(c, a.leaves[2], &a.proofs[2], bad, kp.sign_pk),
-			 OS_EBADSIG);
+	assert_int_equal(batchsig_check(c, a.leaves[2], &a.proofs[2], bad, kp.sign_pk), OS_EBADSIG);
 	batchsig_cache_stats(c, &hits, &misses);
 	assert_int_equal(hits, 1);
 	assert_int_equal(misses, 3);

@@ -80,8 +80,7 @@ static enum cfg_action run(struct conf *c, const char *const *args, char *out, c
 	dup2(ofd, 1);
 	dup2(efd, 2);
 	memset(c, 0, sizeof(*c));
-	enum cfg_action a = cfg_parse(table, c, "onestop-test", "A test daemon.", argc, argv,
-				      path);
+	enum cfg_action a = cfg_parse(table, c, "onestop-test", "A test daemon.", argc, argv, path);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(so, 1);
@@ -157,8 +156,15 @@ static void test_file_and_flags(void **state)
 	cfg_free(table, &c);
 
 	/* Flags win over the file, in both spellings, wherever they are. */
-	const char *args2[] = {"--window=7",    "--config", path_copy, "--name", "gd.gz",
-			       "--no-verbose", "--listen=ipc:///tmp/x", "--map_size_mb", "2",
+	const char *args2[] = {"--window=7",
+			       "--config",
+			       path_copy,
+			       "--name",
+			       "gd.gz",
+			       "--no-verbose",
+			       "--listen=ipc:///tmp/x",
+			       "--map_size_mb",
+			       "2",
 			       NULL};
 	assert_int_equal(run(&c, args2, out, err, &cfgpath), CFG_RUN);
 	assert_string_equal(c.name, "gd.gz");
@@ -173,7 +179,7 @@ static void test_file_and_flags(void **state)
 		const char *arg;
 		int want;
 	} bools[] = {
-		{"--verbose", 1},       {"--verbose=yes", 1}, {"--verbose=no", 0},
+		{"--verbose", 1},      {"--verbose=yes", 1}, {"--verbose=no", 0},
 		{"--verbose=true", 1}, {"--verbose=off", 0}, {"--no-verbose", 0},
 	};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
@@ -203,20 +209,50 @@ static void test_errors(void **state)
 	(void)state;
 	static const struct err_case cases[] = {
 		{"missing required", NULL, {NULL}, "missing required option 'key'"},
-		{"unknown key", "key = k\nname = x\nbogus = 1\n", {NULL}, ".conf:3: unknown option 'bogus'"},
-		{"bounds in file", "key = k\nwindow = 0\n", {NULL}, ".conf:2: option 'window': 0 is out of range 1..100000"},
-		{"not a number", "key = k\nwindow = ten\n", {NULL}, ".conf:2: option 'window': 'ten' is not an integer"},
-		{"bad bool", "key = k\nverbose = maybe\n", {NULL}, ".conf:2: option 'verbose': 'maybe' is not yes or no"},
+		{"unknown key",
+		 "key = k\nname = x\nbogus = 1\n",
+		 {NULL},
+		 ".conf:3: unknown option 'bogus'"},
+		{"bounds in file",
+		 "key = k\nwindow = 0\n",
+		 {NULL},
+		 ".conf:2: option 'window': 0 is out of range 1..100000"},
+		{"not a number",
+		 "key = k\nwindow = ten\n",
+		 {NULL},
+		 ".conf:2: option 'window': 'ten' is not an integer"},
+		{"bad bool",
+		 "key = k\nverbose = maybe\n",
+		 {NULL},
+		 ".conf:2: option 'verbose': 'maybe' is not yes or no"},
 		{"syntax", "key = k\n\njust words\n", {NULL}, ".conf:3: syntax error"},
-		{"bounds in flag", NULL, {"--key", "k", "--window", "100001", NULL}, "option '--window': 100001 is out of range"},
-		{"flag overflow", NULL, {"--key", "k", "--window=99999999999999999999", NULL}, "is not an integer"},
-		{"unknown flag", NULL, {"--key", "k", "--colour", "red", NULL}, "unknown option '--colour'"},
+		{"bounds in flag",
+		 NULL,
+		 {"--key", "k", "--window", "100001", NULL},
+		 "option '--window': 100001 is out of range"},
+		{"flag overflow",
+		 NULL,
+		 {"--key", "k", "--window=99999999999999999999", NULL},
+		 "is not an integer"},
+		{"unknown flag",
+		 NULL,
+		 {"--key", "k", "--colour", "red", NULL},
+		 "unknown option '--colour'"},
 		{"positional", NULL, {"--key", "k", "extra", NULL}, "unexpected argument 'extra'"},
 		{"flag without value", NULL, {"--key", NULL}, "option '--key' needs a value"},
-		{"config without file", NULL, {"--key", "k", "-c", NULL}, "'--config' needs a file name"},
-		{"missing file", NULL, {"--key", "k", "-c", "/nonexistent/x.conf", NULL}, "/nonexistent/x.conf: cannot read"},
+		{"config without file",
+		 NULL,
+		 {"--key", "k", "-c", NULL},
+		 "'--config' needs a file name"},
+		{"missing file",
+		 NULL,
+		 {"--key", "k", "-c", "/nonexistent/x.conf", NULL},
+		 "/nonexistent/x.conf: cannot read"},
 		{"empty required", "key =\n", {NULL}, "option 'key': must not be empty"},
-		{"no on a string", NULL, {"--key", "k", "--no-name", NULL}, "unknown option '--no-name'"},
+		{"no on a string",
+		 NULL,
+		 {"--key", "k", "--no-name", NULL},
+		 "unknown option '--no-name'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *args[8];
@@ -236,7 +272,8 @@ static void test_errors(void **state)
 		if (a != CFG_EXIT_FAIL)
 			fail_msg("%s: action %d, want CFG_EXIT_FAIL", cases[i].what, a);
 		if (strstr(err, cases[i].expect) == NULL)
-			fail_msg("%s: stderr lacks \"%s\":\n%s", cases[i].what, cases[i].expect, err);
+			fail_msg("%s: stderr lacks \"%s\":\n%s", cases[i].what, cases[i].expect,
+				 err);
 		/* Strings are freed on exit actions. */
 		assert_null(c.name);
 		assert_null(c.key);
@@ -363,10 +400,8 @@ static void test_reload(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_file_and_flags),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_help_version_check),
+		cmocka_unit_test(test_defaults), cmocka_unit_test(test_file_and_flags),
+		cmocka_unit_test(test_errors),   cmocka_unit_test(test_help_version_check),
 		cmocka_unit_test(test_reload),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

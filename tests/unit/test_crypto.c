@@ -80,14 +80,14 @@ static void test_keyfile_malformed(void **state)
 	os_hex(other_hex, mixed, 64);
 
 	char good[512], texts[8][512];
-	snprintf(good, sizeof(good), "# comment\n\nsign_secret = %s\r\nbox_secret=%s\n",
-		 sign_hex, box_hex);
+	snprintf(good, sizeof(good), "# comment\n\nsign_secret = %s\r\nbox_secret=%s\n", sign_hex,
+		 box_hex);
 	snprintf(texts[0], 512, "sign_secret = %s\n", sign_hex);
 	snprintf(texts[1], 512, "box_secret = %s\n", box_hex);
 	snprintf(texts[2], 512, "sign_secret = %.126s\nbox_secret = %s\n", sign_hex, box_hex);
 	snprintf(texts[3], 512, "sign_secret = %sz\nbox_secret = %s\n", sign_hex, box_hex);
-	snprintf(texts[4], 512, "sign_secret = %s\nsign_secret = %s\nbox_secret = %s\n",
-		 sign_hex, sign_hex, box_hex);
+	snprintf(texts[4], 512, "sign_secret = %s\nsign_secret = %s\nbox_secret = %s\n", sign_hex,
+		 sign_hex, box_hex);
 	snprintf(texts[5], 512, "sign_secret = %s\nbox_secret = %s\n", other_hex, box_hex);
 	snprintf(texts[6], 512, "sign_secret %s\nbox_secret = %s\n", sign_hex, box_hex);
 	snprintf(texts[7], 512, "garbage");
@@ -150,9 +150,8 @@ static void test_sign_verify(void **state)
 				 OS_EBADSIG);
 		if (n > 0) {
 			msg[n / 2] ^= 1;
-			assert_int_equal(
-				crypto_verify(sig, "OneStop test v1", msg, n, kp.sign_pk),
-				OS_EBADSIG);
+			assert_int_equal(crypto_verify(sig, "OneStop test v1", msg, n, kp.sign_pk),
+					 OS_EBADSIG);
 			msg[n / 2] ^= 1;
 		}
 		sig[0] ^= 0x80;
@@ -163,8 +162,7 @@ static void test_sign_verify(void **state)
 	/* The context's NUL is signed: "ab" || "c" differs from "a" || "bc". */
 	os_sig sig;
 	crypto_sign(sig, "ab", (const uint8_t *)"c", 1, kp.sign_sk);
-	assert_int_equal(crypto_verify(sig, "a", (const uint8_t *)"bc", 2, kp.sign_pk),
-			 OS_EBADSIG);
+	assert_int_equal(crypto_verify(sig, "a", (const uint8_t *)"bc", 2, kp.sign_pk), OS_EBADSIG);
 	crypto_keypair_wipe(&kp);
 	crypto_keypair_wipe(&other);
 }

@@ -203,12 +203,9 @@ static void test_change_codec(void **state)
 		size_t vl;
 		int want;
 	} bad[] = {
-		{"Items", "k", val, 1, OS_EINVAL},
-		{"", "k", val, 1, OS_EINVAL},
-		{NULL, "k", val, 1, OS_EINVAL},
-		{"items", "", val, 1, OS_EINVAL},
-		{"items", "a b", val, 1, OS_EINVAL},
-		{"items", NULL, val, 1, OS_EINVAL},
+		{"Items", "k", val, 1, OS_EINVAL},   {"", "k", val, 1, OS_EINVAL},
+		{NULL, "k", val, 1, OS_EINVAL},      {"items", "", val, 1, OS_EINVAL},
+		{"items", "a b", val, 1, OS_EINVAL}, {"items", NULL, val, 1, OS_EINVAL},
 		{"items", "k", NULL, 3, OS_EINVAL},
 	};
 	for (size_t i = 0; i < N_OF(bad); i++)
@@ -226,7 +223,7 @@ static void test_change_codec(void **state)
 		int want;
 	} dec[] = {
 		{"items", "k", 0, 3, 0},
-		{"items", "k", 1, 3, OS_EINVAL},   /* delete with a value */
+		{"items", "k", 1, 3, OS_EINVAL}, /* delete with a value */
 		{"It", "k", 0, 3, OS_EINVAL},
 		{"", "k", 0, 3, OS_EINVAL},
 		{"items", "", 0, 3, OS_EINVAL},
@@ -252,8 +249,7 @@ static void test_change_codec(void **state)
 	}
 	free(big);
 	assert_int_equal(ds_change_unpack((const uint8_t *)"\xff\xff\xff", 3, &c), OS_EDECODE);
-	assert_int_equal(ds_change_unpack(raw, DS_VALUE_MAX + DS_KEY_MAX + 1025, &c),
-			 OS_ETOOBIG);
+	assert_int_equal(ds_change_unpack(raw, DS_VALUE_MAX + DS_KEY_MAX + 1025, &c), OS_ETOOBIG);
 	assert_int_equal(ds_change_unpack(NULL, 4, &c), OS_EINVAL);
 }
 
@@ -315,7 +311,8 @@ static void test_item_schema(void **state)
 		{{"Food licence", "gd.sz", 1, "", 0, 0, 0}, 0, NULL},
 		{{"Food licence", "gd.sz", 0, "needs an on-site inspection", 3, 64, 64}, 0, NULL},
 		{{name256, "gd", 1, "", 1, 1, 1}, 0, NULL},
-		{{"Food licence", "gd.sz", 0, "", 0, 0, 0}, OS_EINVAL,
+		{{"Food licence", "gd.sz", 0, "", 0, 0, 0},
+		 OS_EINVAL,
 		 "offline-only item needs offline_reason"},
 		{{"", "gd.sz", 1, "", 0, 0, 0}, OS_EINVAL, "name"},
 		{{name257, "gd.sz", 1, "", 0, 0, 0}, OS_EINVAL, "name"},
@@ -389,8 +386,15 @@ static struct registry *rights_registry(void)
 }
 
 enum cur { CUR_NONE, CUR_SZ, CUR_GZ, CUR_GARBAGE };
-enum val { V_NONE, V_ITEM_SZ, V_ITEM_GZ, V_ITEM_OFFLINE_NO_REASON, V_IDENTITY,
-	   V_IDENTITY_BAD, V_GARBAGE };
+enum val {
+	V_NONE,
+	V_ITEM_SZ,
+	V_ITEM_GZ,
+	V_ITEM_OFFLINE_NO_REASON,
+	V_IDENTITY,
+	V_IDENTITY_BAD,
+	V_GARBAGE
+};
 
 static void test_change_allowed_table(void **state)
 {
@@ -411,9 +415,8 @@ static void test_change_allowed_table(void **state)
 		 OS_ENOTALLOWED, "item 1144 is owned by gd.gz, not gd.sz"},
 		{"take over a stored item", "gd.sz", "items", "1144", 0, V_ITEM_SZ, CUR_GZ,
 		 OS_ENOTALLOWED, "item 1144 is owned by gd.gz, not gd.sz"},
-		{"offline without reason", "gd.sz", "items", "1144", 0,
-		 V_ITEM_OFFLINE_NO_REASON, CUR_NONE, OS_EINVAL,
-		 "offline-only item needs offline_reason"},
+		{"offline without reason", "gd.sz", "items", "1144", 0, V_ITEM_OFFLINE_NO_REASON,
+		 CUR_NONE, OS_EINVAL, "offline-only item needs offline_reason"},
 		{"item not an ItemValue", "gd.sz", "items", "1144", 0, V_GARBAGE, CUR_NONE,
 		 OS_EINVAL, NULL},
 		{"delete own item", "gd.sz", "items", "1144", 1, V_NONE, CUR_SZ, 0, NULL},
@@ -423,19 +426,19 @@ static void test_change_allowed_table(void **state)
 		{"delete absent item", "gd.gz", "items", "1144", 1, V_NONE, CUR_NONE, 0, NULL},
 		{"delete absent, no right", "gd.ro", "items", "1144", 1, V_NONE, CUR_NONE,
 		 OS_ENOTALLOWED, "node gd.ro may not publish dataset \"items\""},
-		{"delete undecodable stored item", "gd.sz", "items", "1144", 1, V_NONE,
-		 CUR_GARBAGE, OS_EINVAL, NULL},
+		{"delete undecodable stored item", "gd.sz", "items", "1144", 1, V_NONE, CUR_GARBAGE,
+		 OS_EINVAL, NULL},
 		{"identity put", "gd.sz", "identity", "s-7f3a", 0, V_IDENTITY, CUR_NONE, 0, NULL},
-		{"identity bad schema", "gd.sz", "identity", "s-7f3a", 0, V_IDENTITY_BAD,
-		 CUR_NONE, OS_EINVAL, "level"},
+		{"identity bad schema", "gd.sz", "identity", "s-7f3a", 0, V_IDENTITY_BAD, CUR_NONE,
+		 OS_EINVAL, "level"},
 		{"identity delete", "gd.sz", "identity", "s-7f3a", 1, V_NONE, CUR_NONE, 0, NULL},
-		{"identity without right", "gd.gz", "identity", "s-7f3a", 0, V_IDENTITY,
-		 CUR_NONE, OS_ENOTALLOWED, "node gd.gz may not publish dataset \"identity\""},
+		{"identity without right", "gd.gz", "identity", "s-7f3a", 0, V_IDENTITY, CUR_NONE,
+		 OS_ENOTALLOWED, "node gd.gz may not publish dataset \"identity\""},
 		{"opaque put", "gd.sz", "blobs", "k", 0, V_GARBAGE, CUR_NONE, 0, NULL},
 		{"opaque empty put", "gd.sz", "blobs", "k", 0, V_NONE, CUR_NONE, 0, NULL},
 		{"opaque delete", "gd.sz", "blobs", "k", 1, V_NONE, CUR_GZ, 0, NULL},
-		{"undeclared dataset", "gd.x", "ghost", "k", 0, V_GARBAGE, CUR_NONE,
-		 OS_ENOTFOUND, "dataset \"ghost\" is not declared"},
+		{"undeclared dataset", "gd.x", "ghost", "k", 0, V_GARBAGE, CUR_NONE, OS_ENOTFOUND,
+		 "dataset \"ghost\" is not declared"},
 		{"unknown publisher", "gd.nobody", "items", "1144", 0, V_ITEM_SZ, CUR_NONE,
 		 OS_ENOTALLOWED, "not in the registry"},
 		{"revoked publisher", "gd.old", "items", "1144", 0, V_ITEM_SZ, CUR_NONE,
@@ -484,8 +487,9 @@ static void test_change_allowed_table(void **state)
 	uint8_t *buf;
 	size_t len;
 	struct ds_change c;
-	assert_int_equal(ds_change_pack("items", "1144", 0, vals[V_ITEM_SZ], lens[V_ITEM_SZ],
-					&buf, &len), 0);
+	assert_int_equal(ds_change_pack("items", "1144", 0, vals[V_ITEM_SZ], lens[V_ITEM_SZ], &buf,
+					&len),
+			 0);
 	assert_int_equal(ds_change_unpack(buf, len, &c), 0);
 	assert_int_equal(ds_change_allowed(r, "gd.sz", &c, NULL, 0, NULL, 0), 0);
 	assert_int_equal(ds_change_allowed(r, "gd.gz", &c, NULL, 0, NULL, 0), OS_ENOTALLOWED);
@@ -520,17 +524,20 @@ static void digest_of(const struct entry *e, size_t n, os_hash out, uint64_t *co
 static void test_digest(void **state)
 {
 	(void)state;
-	const struct entry a[] = {{"1144", "signed-a"}, {"1145", "signed-b"},
-				  {"2001", "signed-c"}};
-	const struct entry same[] = {{"1144", "signed-a"}, {"1145", "signed-b"},
+	const struct entry a[] = {{"1144", "signed-a"}, {"1145", "signed-b"}, {"2001", "signed-c"}};
+	const struct entry same[] = {{"1144", "signed-a"},
+				     {"1145", "signed-b"},
 				     {"2001", "signed-c"}};
-	const struct entry value_differs[] = {{"1144", "signed-a"}, {"1145", "signed-B"},
+	const struct entry value_differs[] = {{"1144", "signed-a"},
+					      {"1145", "signed-B"},
 					      {"2001", "signed-c"}};
-	const struct entry key_differs[] = {{"1144", "signed-a"}, {"1146", "signed-b"},
+	const struct entry key_differs[] = {{"1144", "signed-a"},
+					    {"1146", "signed-b"},
 					    {"2001", "signed-c"}};
 	const struct entry missing[] = {{"1144", "signed-a"}, {"2001", "signed-c"}};
 	/* Same bytes, other boundaries: the lengths keep them apart. */
-	const struct entry shifted[] = {{"1144s", "igned-a"}, {"1145", "signed-b"},
+	const struct entry shifted[] = {{"1144s", "igned-a"},
+					{"1145", "signed-b"},
 					{"2001", "signed-c"}};
 	os_hash h, h2;
 	uint64_t count;
@@ -541,8 +548,7 @@ static void test_digest(void **state)
 	const struct {
 		const struct entry *e;
 		size_t n;
-	} differ[] = {{value_differs, 3}, {key_differs, 3}, {missing, 2}, {shifted, 3},
-		      {a, 0}};
+	} differ[] = {{value_differs, 3}, {key_differs, 3}, {missing, 2}, {shifted, 3}, {a, 0}};
 	for (size_t i = 0; i < N_OF(differ); i++) {
 		digest_of(differ[i].e, differ[i].n, h2, NULL);
 		if (memcmp(h, h2, sizeof(os_hash)) == 0)

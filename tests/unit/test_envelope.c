@@ -90,7 +90,7 @@ static void sign_n(const char *origin, uint32_t kv, const struct os_keypair *kp,
 		   uint8_t **out, size_t *out_len, os_msgid *ids)
 {
 	struct env_draft *d = calloc(n, sizeof(*d));
-	char (*payloads)[32] = calloc(n, 32);
+	char(*payloads)[32] = calloc(n, 32);
 	assert_non_null(d);
 	assert_non_null(payloads);
 	for (size_t i = 0; i < n; i++) {
@@ -101,8 +101,7 @@ static void sign_n(const char *origin, uint32_t kv, const struct os_keypair *kp,
 		d[i].payload_len = (size_t)len;
 		d[i].expires_ms = NOW + HOUR + i;
 	}
-	assert_int_equal(env_sign_batch(origin, kv, kp->sign_sk, d, n, NOW, out, out_len, ids),
-			 0);
+	assert_int_equal(env_sign_batch(origin, kv, kp->sign_sk, d, n, NOW, out, out_len, ids), 0);
 	free(payloads);
 	free(d);
 }
@@ -283,8 +282,7 @@ static void test_sign_errors(void **state)
 	assert_int_equal(env_sign_batch("gd.sz", 1, sz.sign_sk, &d, 0, NOW, out, out_len, NULL),
 			 OS_EINVAL);
 	/* An empty payload is fine. */
-	assert_int_equal(env_sign_batch("gd.sz", 2, sz.sign_sk, &d, 1, NOW, out, out_len, NULL),
-			 0);
+	assert_int_equal(env_sign_batch("gd.sz", 2, sz.sign_sk, &d, 1, NOW, out, out_len, NULL), 0);
 	struct env e;
 	assert_int_equal(env_decode(out[0], out_len[0], 1 << 20, &e), 0);
 	assert_int_equal(e.payload_len, 0);
@@ -303,8 +301,7 @@ static void test_oversized(void **state)
 	struct env_draft d = {"hub", "gov.Bulk", payload, big, NOW + HOUR};
 	uint8_t *out[1];
 	size_t out_len[1];
-	assert_int_equal(env_sign_batch("gd.sz", 2, sz.sign_sk, &d, 1, NOW, out, out_len, NULL),
-			 0);
+	assert_int_equal(env_sign_batch("gd.sz", 2, sz.sign_sk, &d, 1, NOW, out, out_len, NULL), 0);
 	struct env e;
 	assert_int_equal(env_decode(out[0], out_len[0], big, &e), OS_ETOOBIG);
 	assert_null(e.priv_);
@@ -518,7 +515,9 @@ static void test_deadletter(void **state)
 	uint8_t raw[256];
 	size_t rl = onestop__dead_letter__pack(&pd, raw);
 	assert_int_equal(env_deadletter_unpack(raw, rl, &dl), OS_EDECODE);
-	assert_int_equal(env_deadletter_unpack((const uint8_t *)"\x22\x05" "ab", 4, &dl),
+	assert_int_equal(env_deadletter_unpack((const uint8_t *)"\x22\x05"
+								"ab",
+					       4, &dl),
 			 OS_EDECODE);
 	/* Over-long fields from another implementation are cut, not refused. */
 	char longdest[600];

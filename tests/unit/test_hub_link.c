@@ -56,23 +56,20 @@ struct fixture {
 	struct hub h;
 	struct loop *loop;
 	char endpoint[256];
-	void *clients[4];         /* closed by the teardown, also after a failure */
+	void *clients[4]; /* closed by the teardown, also after a failure */
 	size_t n_clients;
 };
 
 static int group_setup(void **state)
 {
-	static char *star[] = { "*" };
+	static char *star[] = {"*"};
 	static const struct {
 		char *name;
 		int key;
 		enum reg_status status;
 	} nodes[] = {
-		{ "hub", K_HUB, REG_ACTIVE },
-		{ "a", K_A, REG_ACTIVE },
-		{ "b", K_B, REG_ACTIVE },
-		{ "c", K_C, REG_ACTIVE },
-		{ "d", K_D, REG_SUSPENDED },
+		{"hub", K_HUB, REG_ACTIVE}, {"a", K_A, REG_ACTIVE},    {"b", K_B, REG_ACTIVE},
+		{"c", K_C, REG_ACTIVE},     {"d", K_D, REG_SUSPENDED},
 	};
 	struct registry *r = NULL;
 	uint64_t now = os_now_ms();
@@ -86,7 +83,7 @@ static int group_setup(void **state)
 	for (int i = 0; i < K_COUNT; i++)
 		crypto_keypair_new(&keys[i]);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		struct reg_node n = { 0 };
+		struct reg_node n = {0};
 
 		n.name = nodes[i].name;
 		n.roles = i == 0 ? REG_ROLE_HUB : REG_ROLE_SPOKE;
@@ -158,8 +155,8 @@ static int setup(void **state)
 	h->kp = keys[K_HUB];
 	h->key_version = 1;
 	h->reg = reg;
-	if (store_open(f->dir, 64, 16, &h->st) || queue_open(h, &h->queue) ||
-	    dataset_open(h) || batchsig_cache_new(64, &h->sigcache) || route_new(&h->route) ||
+	if (store_open(f->dir, 64, 16, &h->st) || queue_open(h, &h->queue) || dataset_open(h) ||
+	    batchsig_cache_new(64, &h->sigcache) || route_new(&h->route) ||
 	    route_registry_changed(h) || link_new(&ops, &h->link))
 		return -1;
 	h->zctx = zmq_ctx_new();
@@ -247,7 +244,7 @@ static Onestop__LinkFrame *client_wait(struct fixture *f, void *s, int want, uns
 		loop_iterate(f->loop);
 		n = zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT);
 		if (n < 0) {
-			zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+			zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
 
 			zmq_poll(&it, 1, 2);
 			continue;
@@ -314,9 +311,11 @@ static void push(void *s, const char *dest, size_t n)
 
 	assert_true(n <= 8);
 	for (size_t i = 0; i < n; i++)
-		d[i] = (struct env_draft){ .destination = dest, .type = "gov.X",
-					   .payload = (const uint8_t *)"p", .payload_len = 1,
-					   .expires_ms = now + HOUR };
+		d[i] = (struct env_draft){.destination = dest,
+					  .type = "gov.X",
+					  .payload = (const uint8_t *)"p",
+					  .payload_len = 1,
+					  .expires_ms = now + HOUR};
 	assert_int_equal(env_sign_batch("a", 1, keys[K_A].sign_sk, d, n, now, out, len, NULL), 0);
 	for (size_t i = 0; i < n; i++) {
 		onestop__transfer__init(&it[i]);
@@ -384,7 +383,7 @@ static void test_push_then_deliver(void **state)
 	onestop__link_frame__free_unpacked(lf, NULL);
 	for (int i = 0; i < 20; i++)
 		loop_iterate(f->loop);
-	assert_int_equal(zmq_recv(b, (char[64]){ 0 }, 64, ZMQ_DONTWAIT), -1);
+	assert_int_equal(zmq_recv(b, (char[64]){0}, 64, ZMQ_DONTWAIT), -1);
 
 	/* A cumulative ack opens the window for the third. */
 	deliver_ack(f, b, 2);

@@ -109,9 +109,8 @@ static void test_levels(void **state)
 		int rc;
 		enum os_log_level level;
 	} cases[] = {
-		{"debug", 0, OS_LOG_DEBUG}, {"info", 0, OS_LOG_INFO},
-		{"warn", 0, OS_LOG_WARN},   {"error", 0, OS_LOG_ERROR},
-		{"INFO", OS_EINVAL, 0},     {"", OS_EINVAL, 0},
+		{"debug", 0, OS_LOG_DEBUG}, {"info", 0, OS_LOG_INFO}, {"warn", 0, OS_LOG_WARN},
+		{"error", 0, OS_LOG_ERROR}, {"INFO", OS_EINVAL, 0},   {"", OS_EINVAL, 0},
 		{"warning", OS_EINVAL, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

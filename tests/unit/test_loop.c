@@ -40,8 +40,14 @@ static void trace(struct fake_state *st, char tag, char phase)
 	}
 }
 
-static int st_dirty(void *ctx) { return ((struct fake_state *)ctx)->dirty; }
-static int st_failed(void *ctx) { return ((struct fake_state *)ctx)->failed; }
+static int st_dirty(void *ctx)
+{
+	return ((struct fake_state *)ctx)->dirty;
+}
+static int st_failed(void *ctx)
+{
+	return ((struct fake_state *)ctx)->failed;
+}
 static int st_commit(void *ctx)
 {
 	struct fake_state *st = ctx;
@@ -65,8 +71,16 @@ static unsigned m_drain(void *ctx)
 	m->st->dirty = 1;
 	return 1;
 }
-static void m_work(void *ctx) { struct fake_mod *m = ctx; trace(m->st, m->tag, 'w'); }
-static void m_before(void *ctx) { struct fake_mod *m = ctx; trace(m->st, m->tag, 'b'); }
+static void m_work(void *ctx)
+{
+	struct fake_mod *m = ctx;
+	trace(m->st, m->tag, 'w');
+}
+static void m_before(void *ctx)
+{
+	struct fake_mod *m = ctx;
+	trace(m->st, m->tag, 'b');
+}
 static void m_after(void *ctx, int rc)
 {
 	struct fake_mod *m = ctx;
@@ -74,21 +88,37 @@ static void m_after(void *ctx, int rc)
 	m->last_rc = rc;
 	trace(m->st, m->tag, 'a');
 }
-static void m_timers(void *ctx, uint64_t now) { struct fake_mod *m = ctx; (void)now; trace(m->st, m->tag, 't'); }
-static int m_fd(void *ctx) { return ((struct fake_mod *)ctx)->fd; }
-static uint64_t m_deadline(void *ctx) { return ((struct fake_mod *)ctx)->deadline; }
+static void m_timers(void *ctx, uint64_t now)
+{
+	struct fake_mod *m = ctx;
+	(void)now;
+	trace(m->st, m->tag, 't');
+}
+static int m_fd(void *ctx)
+{
+	return ((struct fake_mod *)ctx)->fd;
+}
+static uint64_t m_deadline(void *ctx)
+{
+	return ((struct fake_mod *)ctx)->deadline;
+}
 
 static struct loop *make_loop(struct fake_state *st, struct fake_mod *mods, size_t n)
 {
-	struct loop_state ls = { st_dirty, st_failed, st_commit, st };
+	struct loop_state ls = {st_dirty, st_failed, st_commit, st};
 	struct loop *l = NULL;
 
 	assert_int_equal(loop_new(&ls, &l), 0);
 	for (size_t i = 0; i < n; i++) {
-		struct loop_hooks h = { .name = "m", .fd = m_fd, .drain = m_drain, .work = m_work,
-					.before_commit = m_before, .after_commit = m_after,
-					.timers = m_timers, .deadline_us = m_deadline,
-					.ctx = &mods[i] };
+		struct loop_hooks h = {.name = "m",
+				       .fd = m_fd,
+				       .drain = m_drain,
+				       .work = m_work,
+				       .before_commit = m_before,
+				       .after_commit = m_after,
+				       .timers = m_timers,
+				       .deadline_us = m_deadline,
+				       .ctx = &mods[i]};
 		mods[i].st = st;
 		mods[i].fd = -1;
 		mods[i].deadline = UINT64_MAX;
@@ -99,8 +129,8 @@ static struct loop *make_loop(struct fake_state *st, struct fake_mod *mods, size
 
 static void test_phases_in_order(void **state)
 {
-	struct fake_state st = { 0 };
-	struct fake_mod mods[2] = { { .tag = 'A' }, { .tag = 'B' } };
+	struct fake_state st = {0};
+	struct fake_mod mods[2] = {{.tag = 'A'}, {.tag = 'B'}};
 	struct loop *l;
 
 	(void)state;
@@ -117,8 +147,8 @@ static void test_phases_in_order(void **state)
 
 static void test_dirty_iteration_drains_again(void **state)
 {
-	struct fake_state st = { 0 };
-	struct fake_mod mods[1] = { { .tag = 'A' } };
+	struct fake_state st = {0};
+	struct fake_mod mods[1] = {{.tag = 'A'}};
 	struct loop *l;
 
 	(void)state;
@@ -132,8 +162,8 @@ static void test_dirty_iteration_drains_again(void **state)
 
 static void test_failure_skips_before_commit(void **state)
 {
-	struct fake_state st = { 0 };
-	struct fake_mod mods[1] = { { .tag = 'A' } };
+	struct fake_state st = {0};
+	struct fake_mod mods[1] = {{.tag = 'A'}};
 	struct loop *l;
 
 	(void)state;
@@ -153,8 +183,8 @@ static void test_failure_skips_before_commit(void **state)
 
 static void test_wait_wakes_on_fd_and_deadline(void **state)
 {
-	struct fake_state st = { 0 };
-	struct fake_mod mods[1] = { { .tag = 'A' } };
+	struct fake_state st = {0};
+	struct fake_mod mods[1] = {{.tag = 'A'}};
 	struct loop *l;
 	int p[2];
 	uint64_t t0;
@@ -181,9 +211,9 @@ static void test_wait_wakes_on_fd_and_deadline(void **state)
 
 static void test_hook_table_bound(void **state)
 {
-	struct fake_state st = { 0 };
-	struct loop_state ls = { st_dirty, st_failed, st_commit, &st };
-	struct loop_hooks h = { .name = "x" };
+	struct fake_state st = {0};
+	struct loop_state ls = {st_dirty, st_failed, st_commit, &st};
+	struct loop_hooks h = {.name = "x"};
 	struct loop *l = NULL;
 
 	(void)state;

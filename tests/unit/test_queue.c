@@ -28,7 +28,7 @@ struct fixture {
 	char *dir;
 	struct hub h;
 	struct queue *q;
-	store_dbi msgs;           /* the queue's bodies, to count them */
+	store_dbi msgs; /* the queue's bodies, to count them */
 };
 
 static void fx_open(struct fixture *f)
@@ -94,7 +94,7 @@ struct seen {
 	size_t n;
 	uint64_t qseq[16];
 	char body[16][32];
-	size_t stop_after;        /* QUEUE_STOP once this many were taken (0: never) */
+	size_t stop_after; /* QUEUE_STOP once this many were taken (0: never) */
 };
 
 static enum queue_visit see(void *arg, uint64_t qseq, uint64_t expires_ms, const uint8_t *msg,
@@ -114,7 +114,7 @@ static enum queue_visit see(void *arg, uint64_t qseq, uint64_t expires_ms, const
 
 static struct seen scan(struct fixture *f, const char *dest, uint64_t after, int *at_end)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 	int end = 0;
 
 	assert_int_equal(queue_scan(f->q, dest, after, see, &s, &end), 0);
@@ -137,7 +137,7 @@ static uint64_t bodies(struct fixture *f)
 static void test_put_scan_ack(void **state)
 {
 	struct fixture *f = *state;
-	const char *ab[] = { "a", "b" }, *a[] = { "a" };
+	const char *ab[] = {"a", "b"}, *a[] = {"a"};
 	struct seen s;
 	uint64_t removed;
 	int end;
@@ -172,7 +172,7 @@ static void test_put_scan_ack(void **state)
 	s = scan(f, "a", 2, NULL);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.body[0], "third");
-	s = (struct seen){ .stop_after = 1 };
+	s = (struct seen){.stop_after = 1};
 	assert_int_equal(queue_scan(f->q, "a", 0, see, &s, &end), 0);
 	assert_int_equal(s.n, 1);
 	assert_false(end);
@@ -197,7 +197,7 @@ static void test_put_scan_ack(void **state)
 static void test_ack_later_settles_with_a_commit(void **state)
 {
 	struct fixture *f = *state;
-	const char *a[] = { "a" };
+	const char *a[] = {"a"};
 	uint64_t since;
 	struct seen s;
 
@@ -224,7 +224,7 @@ static void test_ack_later_settles_with_a_commit(void **state)
 	assert_int_equal(queue_count(f->q, "a"), 3);
 
 	/* An iteration that writes anyway takes the deletion along. */
-	put(f, (const char *[]){ "b" }, 1, "other", LATER);
+	put(f, (const char *[]){"b"}, 1, "other", LATER);
 	assert_int_equal(queue_settle(f->q, 0), 0);
 	assert_int_equal(queue_count(f->q, "a"), 1);
 	assert_int_equal(f->h.stats.delivered, 2);
@@ -262,8 +262,8 @@ static void test_ack_later_settles_with_a_commit(void **state)
 static void test_abort_forgets(void **state)
 {
 	struct fixture *f = *state;
-	const char *ab[] = { "a", "b" };
-	uint8_t epoch[QUEUE_EPOCH_LEN] = { 7 }, got[QUEUE_EPOCH_LEN];
+	const char *ab[] = {"a", "b"};
+	uint8_t epoch[QUEUE_EPOCH_LEN] = {7}, got[QUEUE_EPOCH_LEN];
 	uint64_t last;
 
 	put(f, ab, 2, "kept", LATER);
@@ -295,7 +295,7 @@ struct swept {
 	char dest[8][8];
 	uint64_t qseq[8];
 	char body[8][16];
-	uint64_t keep;            /* qseq kept (e.g. in flight), 0: none */
+	uint64_t keep; /* qseq kept (e.g. in flight), 0: none */
 };
 
 static int expire(void *arg, const char *dest, uint64_t qseq, const uint8_t *msg, size_t len)
@@ -314,8 +314,8 @@ static int expire(void *arg, const char *dest, uint64_t qseq, const uint8_t *msg
 static void test_sweep(void **state)
 {
 	struct fixture *f = *state;
-	const char *a[] = { "a" }, *b[] = { "b" };
-	struct swept s = { 0 };
+	const char *a[] = {"a"}, *b[] = {"b"};
+	struct swept s = {0};
 	uint64_t removed;
 
 	put(f, a, 1, "a-old", NOW - 10);
@@ -341,7 +341,7 @@ static void test_sweep(void **state)
 	assert_int_equal(queue_count(f->q, "b"), 3);
 
 	/* A budget of one visits one entry per run and goes on from there. */
-	s = (struct swept){ 0 };
+	s = (struct swept){0};
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(queue_sweep(f->q, NOW, 1, expire, &s, &removed), 0);
 	assert_int_equal(s.n, 1);
@@ -353,7 +353,7 @@ static void test_sweep(void **state)
 static void test_reopen_keeps_everything(void **state)
 {
 	struct fixture *f = *state;
-	const char *ab[] = { "a", "b" }, *a[] = { "a" };
+	const char *ab[] = {"a", "b"}, *a[] = {"a"};
 	uint8_t epoch[QUEUE_EPOCH_LEN], origin_epoch[QUEUE_EPOCH_LEN], got[QUEUE_EPOCH_LEN];
 	uint64_t last, removed;
 	struct seen s;
@@ -399,7 +399,7 @@ static void test_bad_names(void **state)
 {
 	struct fixture *f = *state;
 	char longname[OS_NAME_MAX + 4];
-	const char *d[] = { longname };
+	const char *d[] = {longname};
 
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = 0;

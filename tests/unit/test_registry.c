@@ -100,8 +100,7 @@ static void test_roundtrip(void **state)
 	(void)state;
 	struct registry *r = make_registry(NOW + DAY);
 	struct registry *p = NULL;
-	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW, &p),
-			 0);
+	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW, &p), 0);
 	assert_int_equal(p->version, 7);
 	assert_int_equal(p->issued_ms, NOW - DAY);
 	assert_int_equal(p->expires_ms, NOW + DAY);
@@ -181,14 +180,14 @@ static void test_signature_and_expiry(void **state)
 	}
 	free(copy);
 	/* Expired: now at or after expires_ms. Not checked with now 0. */
-	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk,
-					NOW + DAY, &p),
+	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW + DAY,
+					&p),
 			 OS_EEXPIRED);
-	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk,
-					NOW + 2 * DAY, &p),
+	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW + 2 * DAY,
+					&p),
 			 OS_EEXPIRED);
-	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk,
-					NOW + DAY - 1, &p),
+	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW + DAY - 1,
+					&p),
 			 0);
 	registry_free(&p);
 	/* Garbage and empty input. */
@@ -459,8 +458,7 @@ static void test_find_box(void **state)
 	(void)state;
 	struct registry *r = make_registry(NOW + DAY);
 	struct registry *p = NULL;
-	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW, &p),
-			 0);
+	assert_int_equal(registry_parse(r->signed_bytes, r->signed_len, root.sign_pk, NOW, &p), 0);
 	for (uint8_t seed = 1; seed <= 4; seed++) {
 		os_box_pk k;
 		memset(k, seed ^ 0xff, sizeof(k));
@@ -589,12 +587,9 @@ static void test_strings(void **state)
 		int rc;
 		unsigned bit;
 	} roles[] = {
-		{"hub", 0, REG_ROLE_HUB},
-		{"spoke", 0, REG_ROLE_SPOKE},
-		{"idp", 0, REG_ROLE_IDP},
-		{"supervisor", 0, REG_ROLE_SUPERVISOR},
-		{"Hub", OS_EINVAL, 0},
-		{"", OS_EINVAL, 0},
+		{"hub", 0, REG_ROLE_HUB}, {"spoke", 0, REG_ROLE_SPOKE},
+		{"idp", 0, REG_ROLE_IDP}, {"supervisor", 0, REG_ROLE_SUPERVISOR},
+		{"Hub", OS_EINVAL, 0},    {"", OS_EINVAL, 0},
 		{"admin", OS_EINVAL, 0},
 	};
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -696,8 +691,8 @@ static void test_dataset_parse_table(void **state)
 	static char names[D_MAX][32];
 	static const struct {
 		const char *what;
-		size_t n;       /* datasets d0..d(n-1), full mode */
-		int patch;      /* 0 none, 1 dup, 2 mode 0, 3 mode 3, 4 bad name, 5 cached */
+		size_t n;  /* datasets d0..d(n-1), full mode */
+		int patch; /* 0 none, 1 dup, 2 mode 0, 3 mode 3, 4 bad name, 5 cached */
 		int want;
 	} cases[] = {
 		{"none", 0, 0, 0},

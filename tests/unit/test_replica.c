@@ -36,8 +36,8 @@
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define HOUR 3600000ull
-#define FULL "notes"      /* a full-mode dataset */
-#define CACHED "cards"    /* a cached-mode dataset */
+#define FULL "notes"   /* a full-mode dataset */
+#define CACHED "cards" /* a cached-mode dataset */
 
 static struct os_keypair root, me, pub, other;
 static struct registry *reg;
@@ -112,8 +112,8 @@ static int group_teardown(void **state)
 struct fx {
 	char *dir;
 	struct spoke sp;
-	int up;                       /* the hub session, as hub_io reports it */
-	uint64_t fetch_id;            /* the last Fetch sent */
+	int up;            /* the hub session, as hub_io reports it */
+	uint64_t fetch_id; /* the last Fetch sent */
 	size_t n_fetches, n_acks;
 	char ack_dataset[OS_NAME_MAX]; /* the last DatasetAck */
 	uint64_t ack_seq;
@@ -187,7 +187,7 @@ static struct fx *fx_new(long long cache_entries)
 	assert_int_equal(store_open(x->dir, 64, 4, &sp->st), 0);
 	assert_int_equal(replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos), 0);
 	assert_int_equal(batchsig_cache_new(64, &sp->cache), 0);
-	sp->hub_io = (struct spoke_hub_io){ .send = fx_send, .up = fx_up, .ctx = x };
+	sp->hub_io = (struct spoke_hub_io){.send = fx_send, .up = fx_up, .ctx = x};
 	fx_start(x);
 	return x;
 }
@@ -388,7 +388,7 @@ static uint64_t fx_seq(struct fx *x, const char *dataset, int *syncing)
 
 static const struct {
 	const char *name;
-	const char *frames[4];      /* each one Changes frame; "B|" for epoch b */
+	const char *frames[4]; /* each one Changes frame; "B|" for epoch b */
 	uint64_t seq;
 	const char *holds;
 } seq_cases[] = {
@@ -397,7 +397,9 @@ static const struct {
 	{"a gap is dropped, not applied", {"1:a=x", "3:c=z"}, 1, "a=x c=-"},
 	{"a gap inside a frame ends it", {"1:a=x 3:c=z 4:d=w"}, 1, "a=x c=- d=-"},
 	{"the resent gap applies", {"1:a=x", "3:c=z", "2:b=y 3:c=z"}, 3, "a=x b=y c=z@3"},
-	{"a publisher without the right: skipped, seq advances", {"1:a=x !2:b=y 3:c=z"}, 3,
+	{"a publisher without the right: skipped, seq advances",
+	 {"1:a=x !2:b=y 3:c=z"},
+	 3,
 	 "a=x b=- c=z"},
 	{"a forged signature: skipped, seq advances", {"1:a=x ~2:a=forged"}, 2, "a=x@1"},
 	{"a delete removes the entry", {"1:a=x 2:b=y 3:a-"}, 3, "a=- b=y"},
@@ -566,7 +568,8 @@ static uint64_t fx_fetch(struct fx *x, const char *dataset, const char *key)
 	uint64_t id = 0;
 	size_t before = x->n_fetches;
 
-	assert_int_equal(replica_fetch_start(&x->sp, replica_fetch_table(&x->sp), dataset, key, &id),
+	assert_int_equal(replica_fetch_start(&x->sp, replica_fetch_table(&x->sp), dataset, key,
+					     &id),
 			 0);
 	assert_int_equal(x->n_fetches, before + 1);
 	assert_int_equal(x->fetch_id, id);
@@ -643,7 +646,7 @@ static void test_cached_follows_held_keys(void **state)
 static const struct {
 	const char *name;
 	long long budget;
-	const char *steps;          /* "a" fills a, "+a" reads a */
+	const char *steps; /* "a" fills a, "+a" reads a */
 	const char *holds;
 } lru_cases[] = {
 	{"the oldest fill goes", 2, "a b c", "a=- b=v c=v"},
@@ -831,7 +834,7 @@ static int st_commit(void *ctx)
 static void test_attached_to_a_loop(void **state)
 {
 	struct fx *x = fx_new(100);
-	const struct loop_state ls = { st_dirty, st_failed, st_commit, &x->sp };
+	const struct loop_state ls = {st_dirty, st_failed, st_commit, &x->sp};
 	Onestop__Change it = ONESTOP__CHANGE__INIT, *its[] = {&it};
 	Onestop__Changes f = ONESTOP__CHANGES__INIT;
 	struct loop *l = NULL;

@@ -40,7 +40,7 @@ enum { K_ROOT, K_HUB, K_A, K_B, K_C, K_D, K_N, K_STRANGER, K_COUNT };
 static struct os_keypair keys[K_COUNT];
 static struct registry *reg;
 
-static const uint8_t EPOCH_A[QUEUE_EPOCH_LEN] = { 0xa1, 0xa2 };
+static const uint8_t EPOCH_A[QUEUE_EPOCH_LEN] = {0xa1, 0xa2};
 
 struct fixture {
 	char *dir;
@@ -51,7 +51,7 @@ struct fixture {
 
 static int group_setup(void **state)
 {
-	static char *star[] = { "*" }, *gov[] = { "gov.*" }, *news[] = { "news" };
+	static char *star[] = {"*"}, *gov[] = {"gov.*"}, *news[] = {"news"};
 	static const struct {
 		char *name;
 		int key;
@@ -60,12 +60,12 @@ static int group_setup(void **state)
 		char **types;
 		char **topics;
 	} nodes[] = {
-		{ "hub", K_HUB, REG_ROLE_HUB, REG_ACTIVE, star, NULL },
-		{ "a", K_A, REG_ROLE_SPOKE, REG_ACTIVE, star, news },
-		{ "b", K_B, REG_ROLE_SPOKE, REG_ACTIVE, star, news },
-		{ "c", K_C, REG_ROLE_SPOKE, REG_ACTIVE, star, news },
-		{ "d", K_D, REG_ROLE_SPOKE, REG_REVOKED, star, news },
-		{ "n", K_N, REG_ROLE_SPOKE, REG_ACTIVE, gov, NULL },
+		{"hub", K_HUB, REG_ROLE_HUB, REG_ACTIVE, star, NULL},
+		{"a", K_A, REG_ROLE_SPOKE, REG_ACTIVE, star, news},
+		{"b", K_B, REG_ROLE_SPOKE, REG_ACTIVE, star, news},
+		{"c", K_C, REG_ROLE_SPOKE, REG_ACTIVE, star, news},
+		{"d", K_D, REG_ROLE_SPOKE, REG_REVOKED, star, news},
+		{"n", K_N, REG_ROLE_SPOKE, REG_ACTIVE, gov, NULL},
 	};
 	struct registry *r = NULL;
 	const uint8_t *b;
@@ -78,7 +78,7 @@ static int group_setup(void **state)
 	for (int i = 0; i < K_COUNT; i++)
 		crypto_keypair_new(&keys[i]);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		struct reg_node n = { 0 };
+		struct reg_node n = {0};
 
 		n.name = nodes[i].name;
 		n.roles = nodes[i].roles;
@@ -133,8 +133,8 @@ static int setup(void **state)
 	h->reg = reg;
 	h->now_ms = NOW;
 	h->now_us = 5000000;
-	if (store_open(f->dir, 64, 16, &h->st) || queue_open(h, &h->queue) ||
-	    dataset_open(h) || batchsig_cache_new(64, &h->sigcache) || route_new(&h->route) ||
+	if (store_open(f->dir, 64, 16, &h->st) || queue_open(h, &h->queue) || dataset_open(h) ||
+	    batchsig_cache_new(64, &h->sigcache) || route_new(&h->route) ||
 	    route_registry_changed(h) || link_new(&no_ops, &h->link))
 		return -1;
 	*state = f;
@@ -171,9 +171,11 @@ static int commit(struct fixture *f)
 static uint8_t *sign_at(int signer, const char *origin, const char *dest, const char *type,
 			uint64_t created_ms, uint64_t expires_ms, size_t *len)
 {
-	struct env_draft d = { .destination = dest, .type = type,
-			       .payload = (const uint8_t *)"hello", .payload_len = 5,
-			       .expires_ms = expires_ms };
+	struct env_draft d = {.destination = dest,
+			      .type = type,
+			      .payload = (const uint8_t *)"hello",
+			      .payload_len = 5,
+			      .expires_ms = expires_ms};
 	uint8_t *out = NULL;
 
 	assert_int_equal(env_sign_batch(origin, 1, keys[signer].sign_sk, &d, 1, created_ms, &out,
@@ -210,8 +212,8 @@ static int push_n(struct fixture *f, const char *origin, size_t n, const uint64_
 	return route_push(&f->h, origin, EPOCH_A, &t, &f->ack, &f->last);
 }
 
-static int push1(struct fixture *f, const char *origin, uint64_t seq, uint64_t prev,
-		 uint8_t *msg, size_t len)
+static int push1(struct fixture *f, const char *origin, uint64_t seq, uint64_t prev, uint8_t *msg,
+		 size_t len)
 {
 	return push_n(f, origin, 1, &seq, &prev, &msg, &len);
 }
@@ -224,8 +226,8 @@ struct dl_scan {
 	struct env_deadletter last;
 };
 
-static enum queue_visit dl_one(void *arg, uint64_t qseq, uint64_t expires_ms,
-			       const uint8_t *msg, size_t len)
+static enum queue_visit dl_one(void *arg, uint64_t qseq, uint64_t expires_ms, const uint8_t *msg,
+			       size_t len)
 {
 	struct dl_scan *s = arg;
 	struct env e;
@@ -244,7 +246,7 @@ static enum queue_visit dl_one(void *arg, uint64_t qseq, uint64_t expires_ms,
 
 static struct dl_scan deadletters(struct fixture *f, const char *origin)
 {
-	struct dl_scan s = { 0 };
+	struct dl_scan s = {0};
 	int end;
 
 	assert_int_equal(queue_scan(f->h.queue, origin, 0, dl_one, &s, &end), 0);
@@ -257,8 +259,8 @@ struct body_scan {
 	size_t len, n;
 };
 
-static enum queue_visit body_one(void *arg, uint64_t qseq, uint64_t expires_ms,
-				 const uint8_t *msg, size_t len)
+static enum queue_visit body_one(void *arg, uint64_t qseq, uint64_t expires_ms, const uint8_t *msg,
+				 size_t len)
 {
 	struct body_scan *s = arg;
 
@@ -270,7 +272,7 @@ static enum queue_visit body_one(void *arg, uint64_t qseq, uint64_t expires_ms,
 
 static size_t bodies_equal(struct fixture *f, const char *dest, const uint8_t *msg, size_t len)
 {
-	struct body_scan s = { msg, len, 0 };
+	struct body_scan s = {msg, len, 0};
 	int end;
 
 	assert_int_equal(queue_scan(f->h.queue, dest, 0, body_one, &s, &end), 0);
@@ -310,8 +312,8 @@ static void test_stream_rule(void **state)
 	struct fixture *f = *state;
 	uint8_t *m[3];
 	size_t len[3];
-	uint64_t seq[3] = { 10, 11, 12 }, prev[3] = { 0, 10, 11 };
-	uint8_t other[QUEUE_EPOCH_LEN] = { 0xee };
+	uint64_t seq[3] = {10, 11, 12}, prev[3] = {0, 10, 11};
+	uint8_t other[QUEUE_EPOCH_LEN] = {0xee};
 
 	for (int i = 0; i < 3; i++)
 		m[i] = sign(K_A, "a", "b", "gov.Application", &len[i]);
@@ -395,32 +397,32 @@ static void test_topic_fanout(void **state)
 struct refusal {
 	const char *what;
 	int signer;
-	const char *origin;       /* the envelope's origin */
-	const char *pusher;       /* the authenticated node */
+	const char *origin; /* the envelope's origin */
+	const char *pusher; /* the authenticated node */
 	const char *dest;
 	const char *type;
 	int expired;
 	int garbage;
 	int code;
-	const char *reason;       /* a part of the DeadLetter's reason */
+	const char *reason; /* a part of the DeadLetter's reason */
 };
 
 static void test_refusals(void **state)
 {
 	static const struct refusal cases[] = {
-		{ "unknown destination", K_A, "a", "a", "zz", "gov.X", 0, 0, OS_EUNKNOWN,
-		  "not in the registry" },
-		{ "revoked destination", K_A, "a", "a", "d", "gov.X", 0, 0, OS_EREVOKED,
-		  "destination is revoked" },
-		{ "type not allowed", K_N, "n", "n", "b", "other.X", 0, 0, OS_ENOTALLOWED,
-		  "type other.X not allowed" },
-		{ "to the hub itself", K_A, "a", "a", "hub", "gov.X", 0, 0, OS_ENOTALLOWED,
-		  "the hub takes no messages" },
-		{ "expired", K_A, "a", "a", "b", "gov.X", 1, 0, OS_EEXPIRED, "expired" },
-		{ "bad signature", K_STRANGER, "a", "a", "b", "gov.X", 0, 0, OS_EBADSIG, "" },
-		{ "origin mismatch", K_B, "b", "a", "c", "gov.X", 0, 0, OS_EORIGIN,
-		  "not the authenticated node" },
-		{ "undecodable", K_A, "a", "a", "b", "gov.X", 0, 1, OS_EDECODE, "undecodable" },
+		{"unknown destination", K_A, "a", "a", "zz", "gov.X", 0, 0, OS_EUNKNOWN,
+		 "not in the registry"},
+		{"revoked destination", K_A, "a", "a", "d", "gov.X", 0, 0, OS_EREVOKED,
+		 "destination is revoked"},
+		{"type not allowed", K_N, "n", "n", "b", "other.X", 0, 0, OS_ENOTALLOWED,
+		 "type other.X not allowed"},
+		{"to the hub itself", K_A, "a", "a", "hub", "gov.X", 0, 0, OS_ENOTALLOWED,
+		 "the hub takes no messages"},
+		{"expired", K_A, "a", "a", "b", "gov.X", 1, 0, OS_EEXPIRED, "expired"},
+		{"bad signature", K_STRANGER, "a", "a", "b", "gov.X", 0, 0, OS_EBADSIG, ""},
+		{"origin mismatch", K_B, "b", "a", "c", "gov.X", 0, 0, OS_EORIGIN,
+		 "not the authenticated node"},
+		{"undecodable", K_A, "a", "a", "b", "gov.X", 0, 1, OS_EDECODE, "undecodable"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -505,7 +507,7 @@ static void test_quota_stops_the_stream(void **state)
 	struct fixture *f = *state;
 	uint8_t *m[4];
 	size_t len[4];
-	uint64_t seq[4] = { 1, 2, 3, 4 }, prev[4] = { 0, 1, 2, 3 }, removed;
+	uint64_t seq[4] = {1, 2, 3, 4}, prev[4] = {0, 1, 2, 3}, removed;
 
 	f->h.conf.queue_quota = 2;
 	for (int i = 0; i < 4; i++)
@@ -577,8 +579,8 @@ static void test_registry_active_node(void **state)
 	(void)state;
 	assert_non_null(registry_active_node(reg, "a"));
 	assert_string_equal(registry_active_node(reg, "a")->name, "a");
-	assert_null(registry_active_node(reg, "d"));   /* revoked */
-	assert_null(registry_active_node(reg, "zz"));  /* unknown */
+	assert_null(registry_active_node(reg, "d"));  /* revoked */
+	assert_null(registry_active_node(reg, "zz")); /* unknown */
 	assert_null(registry_active_node(NULL, "a"));
 	assert_null(registry_active_node(reg, NULL));
 }

@@ -320,7 +320,7 @@ static void test_walk_and_range_delete(void **state)
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
 	store_dbi db, meta;
-	static const char *keys[] = { "a1", "b1", "b2", "b3", "c1", "c2" };
+	static const char *keys[] = {"a1", "b1", "b2", "b3", "c1", "c2"};
 	struct walk_seen w;
 	uint64_t n = 0, count = 0;
 	int more = 0;
@@ -352,7 +352,7 @@ static void test_walk_and_range_delete(void **state)
 	assert_int_equal(w.n, 6);
 	assert_int_equal(store_count(t, db, &count), 0);
 	assert_int_equal(count, 3);
-	assert_int_equal(store_get(t, db, "b2", 2, &(const void *){ NULL }, &(size_t){ 0 }),
+	assert_int_equal(store_get(t, db, "b2", 2, &(const void *){NULL}, &(size_t){0}),
 			 OS_ENOTFOUND);
 
 	/* Range delete: [a1, c2) with a bound of one, then the rest. */

@@ -15,29 +15,29 @@ static void test_offer_table(void **state)
 		uint64_t last, seq, prev;
 		enum stream_verdict want;
 	} cases[] = {
-		{ 0, 1, 0, STREAM_ACCEPT },      /* the first transfer */
-		{ 5, 6, 5, STREAM_ACCEPT },      /* the next one */
-		{ 5, 9, 5, STREAM_ACCEPT },      /* seqs may skip (expired entries) */
-		{ 5, 9, 0, STREAM_ACCEPT },      /* a round restarting from the oldest */
-		{ 5, 9, 3, STREAM_ACCEPT },      /* prev below last: overlap is fine */
-		{ 5, 5, 4, STREAM_DUPLICATE },   /* already taken */
-		{ 5, 2, 0, STREAM_DUPLICATE },
-		{ 5, 8, 7, STREAM_GAP },         /* 6..7 never arrived */
-		{ 0, 2, 1, STREAM_GAP },
+		{0, 1, 0, STREAM_ACCEPT},    /* the first transfer */
+		{5, 6, 5, STREAM_ACCEPT},    /* the next one */
+		{5, 9, 5, STREAM_ACCEPT},    /* seqs may skip (expired entries) */
+		{5, 9, 0, STREAM_ACCEPT},    /* a round restarting from the oldest */
+		{5, 9, 3, STREAM_ACCEPT},    /* prev below last: overlap is fine */
+		{5, 5, 4, STREAM_DUPLICATE}, /* already taken */
+		{5, 2, 0, STREAM_DUPLICATE}, {5, 8, 7, STREAM_GAP}, /* 6..7 never arrived */
+		{0, 2, 1, STREAM_GAP},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum stream_verdict v = stream_offer(cases[i].last, cases[i].seq, cases[i].prev);
 		if (v != cases[i].want)
 			fail_msg("case %zu: last=%llu seq=%llu prev=%llu gave %d, want %d", i,
-				 (unsigned long long)cases[i].last, (unsigned long long)cases[i].seq,
+				 (unsigned long long)cases[i].last,
+				 (unsigned long long)cases[i].seq,
 				 (unsigned long long)cases[i].prev, (int)v, (int)cases[i].want);
 	}
 }
 
 static void test_ack_policy(void **state)
 {
-	struct stream_ack a = { 0 };
+	struct stream_ack a = {0};
 	(void)state;
 	/* Nothing owed: never ready, no deadline. */
 	assert_false(stream_ack_ready(&a, 100, 5, 1000));
@@ -73,7 +73,7 @@ static void test_ack_policy(void **state)
 
 static void test_sender_window_and_stall(void **state)
 {
-	struct stream_tx s = { .window = 3 };
+	struct stream_tx s = {.window = 3};
 	(void)state;
 	stream_tx_rewind(&s, 100);
 	assert_int_equal(stream_tx_room(&s), 3);

@@ -22,11 +22,11 @@
 #include "util.h"
 
 #define BEAT_MS 50u
-#define WINDOW 8u            /* the node's deliver window: acks at 2 unacked */
-#define HUB_WINDOW 4u        /* the hub's push window */
+#define WINDOW 8u     /* the node's deliver window: acks at 2 unacked */
+#define HUB_WINDOW 4u /* the hub's push window */
 #define SRC_MAX 64u
 #define WAIT_MS 2000
-#define ACK_DELAY_MS 5u      /* uplink.c's ACK_DELAY_US */
+#define ACK_DELAY_MS 5u /* uplink.c's ACK_DELAY_US */
 
 /* ------------------------------------------------------------ the layer above */
 
@@ -38,23 +38,23 @@ struct fake {
 	/* Push source: entries src_first..src_next-1, payload "m<seq>". */
 	uint64_t src_first, src_next;
 	char payload[SRC_MAX][24];
-	uint64_t acked;          /* highest push_acked */
+	uint64_t acked; /* highest push_acked */
 	unsigned pushed;
 
 	/* Deliver sink. */
 	int has_epoch;
 	uint8_t epoch[UPLINK_EPOCH_LEN];
-	uint64_t last;           /* in this iteration */
-	uint64_t durable_last;   /* as of the last commit */
+	uint64_t last;         /* in this iteration */
+	uint64_t durable_last; /* as of the last commit */
 	uint64_t stored[SRC_MAX];
 	size_t n_stored, n_durable;
-	int hold;                /* deliver answers UPLINK_HELD */
+	int hold; /* deliver answers UPLINK_HELD */
 
 	int welcomes;
 	uint64_t welcome_accepted;
-	int frames;              /* frames passed up */
+	int frames; /* frames passed up */
 	int dirty;
-	int fail_commit;         /* the next commit fails */
+	int fail_commit; /* the next commit fails */
 };
 
 static int f_peer_key(void *ctx, os_box_pk out)
@@ -170,10 +170,10 @@ struct t {
 	char endpoint[128];
 	struct os_keypair hub_kp, node_kp;
 	uint8_t hub_epoch[UPLINK_EPOCH_LEN];
-	uint8_t peer_id[256];    /* routing id of the link's current socket */
+	uint8_t peer_id[256]; /* routing id of the link's current socket */
 	size_t peer_id_len;
 	uint64_t hub_beat_at;
-	int hub_silent;          /* the hub sends no heartbeats */
+	int hub_silent; /* the hub sends no heartbeats */
 	struct fake fake;
 	struct uplink *up;
 	struct loop_hooks h;
@@ -236,7 +236,7 @@ static void hub_heartbeat(struct t *t)
  * when none came. */
 static Onestop__LinkFrame *hub_read(struct t *t, int ms)
 {
-	zmq_pollitem_t it = { .socket = t->hub, .events = ZMQ_POLLIN };
+	zmq_pollitem_t it = {.socket = t->hub, .events = ZMQ_POLLIN};
 	if (zmq_poll(&it, 1, ms) <= 0)
 		return NULL;
 	uint8_t id[256];
@@ -245,7 +245,8 @@ static Onestop__LinkFrame *hub_read(struct t *t, int ms)
 	zmq_msg_t m;
 	zmq_msg_init(&m);
 	assert_true(zmq_msg_recv(&m, t->hub, 0) >= 0);
-	Onestop__LinkFrame *f = onestop__link_frame__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+	Onestop__LinkFrame *f =
+		onestop__link_frame__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
 	zmq_msg_close(&m);
 	assert_non_null(f);
 	memcpy(t->peer_id, id, (size_t)idn);
@@ -390,7 +391,8 @@ static int setup(void **state)
 	assert_non_null(t->hub);
 	assert_int_equal(zmq_setsockopt(t->hub, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
 	assert_int_equal(zmq_setsockopt(t->hub, ZMQ_CURVE_SECRETKEY, t->hub_kp.box_sk,
-					sizeof(os_box_sk)), 0);
+					sizeof(os_box_sk)),
+			 0);
 	assert_int_equal(zmq_setsockopt(t->hub, ZMQ_LINGER, &linger, sizeof linger), 0);
 	assert_int_equal(zmq_bind(t->hub, "tcp://127.0.0.1:*"), 0);
 	len = sizeof t->endpoint;
@@ -457,7 +459,7 @@ static void test_hello_then_welcome(void **state)
 	assert_int_equal(uplink_state(t->up), UPLINK_HELLO_SENT);
 	assert_non_null(uplink_socket(t->up));
 	/* Nothing goes up before the session: a Deliver now is not taken. */
-	hub_deliver(t, (const uint64_t[][2]){ { 1, 0 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{1, 0}}, 1);
 	assert_null(hub_poll(t, 3 * (int)BEAT_MS / 2));
 	assert_int_equal(t->fake.n_stored, 0);
 
@@ -466,7 +468,8 @@ static void test_hello_then_welcome(void **state)
 	assert_int_equal(t->fake.welcomes, 1);
 	assert_int_equal(uplink_state(t->up), UPLINK_UP);
 	assert_memory_equal(t->fake.epoch, t->hub_epoch, UPLINK_EPOCH_LEN);
-	assert_int_equal(uplink_send_frame(t->up, &(Onestop__LinkFrame)ONESTOP__LINK_FRAME__INIT), 0);
+	assert_int_equal(uplink_send_frame(t->up, &(Onestop__LinkFrame)ONESTOP__LINK_FRAME__INIT),
+			 0);
 }
 
 /* Collect n pushed transfers (seq, prev_seq) within WAIT_MS. */
@@ -554,7 +557,7 @@ static void test_deliveries_and_acks(void **state)
 
 	/* In order: taken; one transfer is acked after the commit, within the
 	 * ack delay, carrying the committed last. */
-	hub_deliver(t, (const uint64_t[][2]){ { 1, 0 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{1, 0}}, 1);
 	node_drain_until_last(t, 1);
 	assert_int_equal(t->fake.n_stored, 1);
 	/* Drained but not committed: nothing is acknowledged yet. */
@@ -568,35 +571,35 @@ static void test_deliveries_and_acks(void **state)
 	assert_int_equal(t->fake.durable_last, 1);
 
 	/* Two more in one frame reach the quarter window: acked at once. */
-	hub_deliver(t, (const uint64_t[][2]){ { 2, 1 }, { 3, 2 } }, 2);
+	hub_deliver(t, (const uint64_t[][2]){{2, 1}, {3, 2}}, 2);
 	assert_int_equal(hub_expect_deliver_ack(t), 3);
 	assert_int_equal(t->fake.n_stored, 3);
 
 	/* A duplicate is not stored again, and is acked at once. */
-	hub_deliver(t, (const uint64_t[][2]){ { 3, 2 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{3, 2}}, 1);
 	assert_int_equal(hub_expect_deliver_ack(t), 3);
 	assert_int_equal(t->fake.n_stored, 3);
 
 	/* A gap is ignored: nothing stored, nothing acked. */
-	hub_deliver(t, (const uint64_t[][2]){ { 6, 5 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{6, 5}}, 1);
 	assert_null(hub_poll(t, (int)BEAT_MS));
 	assert_int_equal(t->fake.n_stored, 3);
 	assert_int_equal(t->fake.last, 3);
 
 	/* A held delivery is not taken and owes no ack. */
 	t->fake.hold = 1;
-	hub_deliver(t, (const uint64_t[][2]){ { 4, 3 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{4, 3}}, 1);
 	assert_null(hub_poll(t, (int)BEAT_MS));
 	assert_int_equal(t->fake.last, 3);
 	t->fake.hold = 0;
 
 	/* A resend from the oldest (prev_seq 0) is taken. */
-	hub_deliver(t, (const uint64_t[][2]){ { 4, 0 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{4, 0}}, 1);
 	assert_int_equal(hub_expect_deliver_ack(t), 4);
 
 	/* A commit that fails acknowledges nothing of its iteration: the
 	 * session starts over with Hello, and the ack never names 5. */
-	hub_deliver(t, (const uint64_t[][2]){ { 5, 4 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{5, 4}}, 1);
 	node_drain_until_last(t, 5);
 	t->fake.fail_commit = 1;
 	f = hub_poll(t, WAIT_MS);
@@ -648,8 +651,7 @@ static void test_silence_reconnects(void **state)
 	assert_int_equal(f->body_case, ONESTOP__LINK_FRAME__BODY_HELLO);
 	onestop__link_frame__free_unpacked(f, NULL);
 	assert_true(saw_down || uplink_state(t->up) == UPLINK_HELLO_SENT);
-	assert_false(t->peer_id_len == first_len &&
-		     memcmp(t->peer_id, first_id, first_len) == 0);
+	assert_false(t->peer_id_len == first_len && memcmp(t->peer_id, first_id, first_len) == 0);
 
 	/* EREVOKED ends the session too, and after a backoff it tries again. */
 	t->hub_silent = 0;
@@ -690,7 +692,7 @@ static void test_restart_and_frames(void **state)
 	assert_int_equal(got[0][0], 3);
 	assert_int_equal(got[0][1], 0);
 	/* A clean stop sends the ack still owed. */
-	hub_deliver(t, (const uint64_t[][2]){ { 1, 0 } }, 1);
+	hub_deliver(t, (const uint64_t[][2]){{1, 0}}, 1);
 	node_drain_until_last(t, 1);
 	assert_int_equal(fake_commit(&t->fake), 0);
 	uplink_stop(t->up);

@@ -28,26 +28,16 @@ static void test_name_table(void **state)
 {
 	(void)state;
 	const struct name_case cases[] = {
-		{"hub", 0},
-		{"gd", 0},
-		{"gd.sz.market", 0},
-		{"mps.idp", 0},
-		{"a-b.c-d.0", 0},
-		{"1.2.3.4.5.6.7.8", 0},
-		{label32, 0},
-		{"", OS_ENAME},
-		{".", OS_ENAME},
-		{"gd.", OS_ENAME},
-		{".gd", OS_ENAME},
-		{"gd..sz", OS_ENAME},
-		{"GD", OS_ENAME},
-		{"gd_sz", OS_ENAME},
-		{"gd sz", OS_ENAME},
-		{"@gd", OS_ENAME},
-		{"gd/sz", OS_ENAME},
-		{"1.2.3.4.5.6.7.8.9", OS_ENAME},
-		{label33, OS_ENAME},
-		{"h\xc3\xa9", OS_ENAME},
+		{"hub", 0},          {"gd", 0},
+		{"gd.sz.market", 0}, {"mps.idp", 0},
+		{"a-b.c-d.0", 0},    {"1.2.3.4.5.6.7.8", 0},
+		{label32, 0},        {"", OS_ENAME},
+		{".", OS_ENAME},     {"gd.", OS_ENAME},
+		{".gd", OS_ENAME},   {"gd..sz", OS_ENAME},
+		{"GD", OS_ENAME},    {"gd_sz", OS_ENAME},
+		{"gd sz", OS_ENAME}, {"@gd", OS_ENAME},
+		{"gd/sz", OS_ENAME}, {"1.2.3.4.5.6.7.8.9", OS_ENAME},
+		{label33, OS_ENAME}, {"h\xc3\xa9", OS_ENAME},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = os_name_valid(cases[i].name);
@@ -77,14 +67,8 @@ static void test_dest_table(void **state)
 {
 	(void)state;
 	const struct name_case cases[] = {
-		{"hub", 0},
-		{"@supervision", 0},
-		{"@gd.market", 0},
-		{"@", OS_ENAME},
-		{"@@x", OS_ENAME},
-		{"", OS_ENAME},
-		{"x@y", OS_ENAME},
-		{"@Upper", OS_ENAME},
+		{"hub", 0},        {"@supervision", 0}, {"@gd.market", 0}, {"@", OS_ENAME},
+		{"@@x", OS_ENAME}, {"", OS_ENAME},      {"x@y", OS_ENAME}, {"@Upper", OS_ENAME},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = os_dest_valid(cases[i].name);
@@ -140,9 +124,9 @@ static void test_hex(void **state)
 		const char *s;
 		size_t n;
 	} bad[] = {
-		{"0001abff7", 5},   /* short */
+		{"0001abff7", 5},    /* short */
 		{"0001abff7e00", 5}, /* long */
-		{"0001abff7g", 5},  /* not hex */
+		{"0001abff7g", 5},   /* not hex */
 		{"", 1},
 		{" 001abff7e", 5},
 	};
@@ -279,11 +263,11 @@ static void test_iso_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_iso_time),
-		cmocka_unit_test(test_name_table), cmocka_unit_test(test_dest_table),
-		cmocka_unit_test(test_type_table), cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_u64be),      cmocka_unit_test(test_clocks),
-		cmocka_unit_test(test_files),      cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_iso_time),   cmocka_unit_test(test_name_table),
+		cmocka_unit_test(test_dest_table), cmocka_unit_test(test_type_table),
+		cmocka_unit_test(test_hex),        cmocka_unit_test(test_u64be),
+		cmocka_unit_test(test_clocks),     cmocka_unit_test(test_files),
+		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
