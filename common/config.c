@@ -60,10 +60,10 @@ static void cfg_error(struct cfg_ctx *c, const char *where, int line, const char
 	c->errors++;
 	if (c->prog == NULL) {
 		if (line > 0)
-			os_log(OS_LOG_ERROR, "config_error", "file=%s line=%d error=\"%s\"", where,
-			       line, msg);
+			os_log(OS_LOG_ERROR, "config_error", "file=%s line=%d error=%s", where,
+			       line, OS_Q(msg));
 		else
-			os_log(OS_LOG_ERROR, "config_error", "file=%s error=\"%s\"", where, msg);
+			os_log(OS_LOG_ERROR, "config_error", "file=%s error=%s", where, OS_Q(msg));
 		return;
 	}
 	if (line > 0)

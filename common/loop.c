@@ -130,7 +130,7 @@ int loop_wait(struct loop *l)
 		return 0;
 	if (errno == ETERM)
 		return OS_ECONN;
-	os_log(OS_LOG_ERROR, "poll_failed", "reason=\"%s\"", zmq_strerror(errno));
+	os_log(OS_LOG_ERROR, "poll_failed", "reason=%s", OS_Q(zmq_strerror(errno)));
 	return OS_EIO;
 }
 

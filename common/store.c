@@ -60,14 +60,14 @@ static int store_err(int rc, const char *op)
 		return OS_EEXIST;
 	case MDB_MAP_FULL:
 	case ENOSPC:
-		os_log(OS_LOG_WARN, "store_full", "op=%s error=\"%s\"", op, mdb_strerror(rc));
+		os_log(OS_LOG_WARN, "store_full", "op=%s error=%s", op, OS_Q(mdb_strerror(rc)));
 		return OS_EFULL;
 	case MDB_BAD_VALSIZE:
 		return OS_EINVAL;
 	case ENOMEM:
 		return OS_ENOMEM;
 	default:
-		os_log(OS_LOG_ERROR, "store_error", "op=%s error=\"%s\"", op, mdb_strerror(rc));
+		os_log(OS_LOG_ERROR, "store_error", "op=%s error=%s", op, OS_Q(mdb_strerror(rc)));
 		return OS_ESTORE;
 	}
 }
@@ -117,8 +117,8 @@ int store_open(const char *dir, size_t map_mb, unsigned max_dbs, struct store **
 	 * MDB_NOTLS ties read transactions to the txn, not the thread. */
 	int mrc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
 	if (mrc != 0) {
-		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s error=\"%s\"", dir,
-		       mdb_strerror(mrc));
+		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s error=%s", dir,
+		       OS_Q(mdb_strerror(mrc)));
 		rc = mrc == EACCES || mrc == ENOENT ? OS_EIO : OS_ESTORE;
 		goto out;
 	}

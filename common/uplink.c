@@ -137,7 +137,8 @@ static int uplink_sockopt(void *s, int opt, const void *v, size_t len, const cha
 {
 	if (zmq_setsockopt(s, opt, v, len) == 0)
 		return 0;
-	os_log(OS_LOG_ERROR, "uplink_socket", "option=%s reason=\"%s\"", name, zmq_strerror(errno));
+	os_log(OS_LOG_ERROR, "uplink_socket", "option=%s reason=%s", name,
+	       OS_Q(zmq_strerror(errno)));
 	return OS_EIO;
 }
 
@@ -149,7 +150,7 @@ static int uplink_open(struct uplink *up)
 		return rc;
 	void *s = zmq_socket(up->conf.zctx, ZMQ_DEALER);
 	if (!s) {
-		os_log(OS_LOG_ERROR, "uplink_socket", "reason=\"%s\"", zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "uplink_socket", "reason=%s", OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
 	int linger = 0;
@@ -179,8 +180,8 @@ static int uplink_open(struct uplink *up)
 	    (rc = uplink_sockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg, "maxmsgsize")))
 		goto fail;
 	if (zmq_connect(s, up->endpoint) != 0) {
-		os_log(OS_LOG_ERROR, "uplink_socket", "endpoint=%s reason=\"%s\"", up->endpoint,
-		       zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "uplink_socket", "endpoint=%s reason=%s", up->endpoint,
+		       OS_Q(zmq_strerror(errno)));
 		rc = OS_EIO;
 		goto fail;
 	}

@@ -172,9 +172,9 @@ static void inbox_log_rejected(const struct env *e, int decoded, uint64_t seq, i
 	char idhex[2 * sizeof(os_msgid) + 1] = "-";
 	if (decoded)
 		os_hex(idhex, e->id, sizeof e->id);
-	os_log(OS_LOG_WARN, "msg_rejected", "id=%s origin=%s seq=%llu code=%s reason=\"%s\"", idhex,
+	os_log(OS_LOG_WARN, "msg_rejected", "id=%s origin=%s seq=%llu code=%s reason=%s", idhex,
 	       decoded ? e->origin : "-", (unsigned long long)seq, os_errname(code),
-	       why ? why : os_strerror(code));
+	       OS_Q(why ? why : os_strerror(code)));
 }
 
 /* Store a verified, addressed envelope unless its id was seen. */

@@ -183,8 +183,8 @@ static int spoke_open_store(struct spoke *sp)
 {
 	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 12, &sp->st);
 	if (rc < 0) {
-		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=\"%s\"",
-		       sp->conf.data_dir, os_errname(rc), os_strerror(rc));
+		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=%s",
+		       sp->conf.data_dir, os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
 	if ((rc = store_dbi_open(sp->st, "meta", &sp->db_meta)) < 0 ||
@@ -211,8 +211,8 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		return rc;
 	}
 	if ((rc = crypto_keyfile_read(sp->conf.key, &sp->kp)) < 0) {
-		os_log(OS_LOG_ERROR, "key_unreadable", "key=%s code=%s reason=\"%s\"", sp->conf.key,
-		       os_errname(rc), os_strerror(rc));
+		os_log(OS_LOG_ERROR, "key_unreadable", "key=%s code=%s reason=%s", sp->conf.key,
+		       os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
 	if ((rc = spoke_open_store(sp)) < 0)
@@ -251,11 +251,11 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 	}
 
 	if (!(sp->zctx = zmq_ctx_new())) {
-		os_log(OS_LOG_ERROR, "zmq_failed", "reason=\"%s\"", zmq_strerror(errno));
+		os_log(OS_LOG_ERROR, "zmq_failed", "reason=%s", OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
 	if ((rc = signals_setup()) < 0) {
-		os_log(OS_LOG_ERROR, "signals_failed", "reason=\"%s\"", strerror(errno));
+		os_log(OS_LOG_ERROR, "signals_failed", "reason=%s", OS_Q(strerror(errno)));
 		return rc;
 	}
 	if ((rc = api_open(sp, bound, size)) < 0)
@@ -264,8 +264,8 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 store_fail:
 	store_abort(&sp->txn);
 	sp->txn_err = 0;
-	os_log(OS_LOG_ERROR, "store_failed", "dir=%s code=%s reason=\"%s\"", sp->conf.data_dir,
-	       os_errname(rc), os_strerror(rc));
+	os_log(OS_LOG_ERROR, "store_failed", "dir=%s code=%s reason=%s", sp->conf.data_dir,
+	       os_errname(rc), OS_Q(os_strerror(rc)));
 	return rc;
 }
 
@@ -354,8 +354,8 @@ static int spoke_state_commit(void *ctx)
 {
 	int rc = spoke_commit(ctx);
 	if (rc < 0)
-		os_log(OS_LOG_ERROR, "store_commit_failed", "code=%s reason=\"%s\"", os_errname(rc),
-		       os_strerror(rc));
+		os_log(OS_LOG_ERROR, "store_commit_failed", "code=%s reason=%s", os_errname(rc),
+		       OS_Q(os_strerror(rc)));
 	return rc;
 }
 

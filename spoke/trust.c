@@ -94,8 +94,8 @@ int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *so
 		*adopted = 0;
 	int rc = registry_parse(buf, len, sp->anchor, 0, &r);
 	if (rc < 0) {
-		os_log(OS_LOG_WARN, "registry_rejected", "source=%s code=%s reason=\"%s\"", source,
-		       os_errname(rc), os_strerror(rc));
+		os_log(OS_LOG_WARN, "registry_rejected", "source=%s code=%s reason=%s", source,
+		       os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
 	if (sp->reg && r->version <= sp->reg->version) {
@@ -125,18 +125,17 @@ int trust_start(struct spoke *sp)
 	frc = registry_load(sp->conf.registry, sp->anchor, 0, &file);
 	if (crc < 0 && frc < 0) {
 		os_log(OS_LOG_ERROR, "registry_invalid",
-		       "file=%s file_code=%s file_reason=\"%s\" store_code=%s store_reason=\"%s\"",
-		       sp->conf.registry, os_errname(frc), os_strerror(frc), os_errname(crc),
-		       crc == OS_ENOTFOUND ? "no registry stored yet" : os_strerror(crc));
+		       "file=%s file_code=%s file_reason=%s store_code=%s store_reason=%s",
+		       sp->conf.registry, os_errname(frc), OS_Q(os_strerror(frc)), os_errname(crc),
+		       OS_Q(crc == OS_ENOTFOUND ? "no registry stored yet" : os_strerror(crc)));
 		return frc;
 	}
 	if (frc < 0)
-		os_log(OS_LOG_WARN, "registry_rejected",
-		       "source=file file=%s code=%s reason=\"%s\"", sp->conf.registry,
-		       os_errname(frc), os_strerror(frc));
+		os_log(OS_LOG_WARN, "registry_rejected", "source=file file=%s code=%s reason=%s",
+		       sp->conf.registry, os_errname(frc), OS_Q(os_strerror(frc)));
 	else if (crc < 0 && crc != OS_ENOTFOUND)
-		os_log(OS_LOG_WARN, "registry_rejected", "source=store code=%s reason=\"%s\"",
-		       os_errname(crc), os_strerror(crc));
+		os_log(OS_LOG_WARN, "registry_rejected", "source=store code=%s reason=%s",
+		       os_errname(crc), OS_Q(os_strerror(crc)));
 	if (file && (!cached || file->version > cached->version)) {
 		registry_free(&cached);
 		rc = trust_adopt(sp, file, "file", 1, "registry_loaded");
@@ -152,9 +151,8 @@ void trust_reload(struct spoke *sp)
 	struct registry *r = NULL;
 	int rc = registry_load(sp->conf.registry, sp->anchor, 0, &r);
 	if (rc < 0) {
-		os_log(OS_LOG_WARN, "registry_rejected",
-		       "source=file file=%s code=%s reason=\"%s\"", sp->conf.registry,
-		       os_errname(rc), os_strerror(rc));
+		os_log(OS_LOG_WARN, "registry_rejected", "source=file file=%s code=%s reason=%s",
+		       sp->conf.registry, os_errname(rc), OS_Q(os_strerror(rc)));
 		return;
 	}
 	if (r->version <= sp->reg->version) {
