@@ -2,7 +2,7 @@
  * local spoke over the spoke's API socket (ipc:// or loopback tcp://) and
  * sends, receives and acknowledges signed messages, reads and publishes
  * the shared datasets, and issues and verifies real-name assertions. The
- * spoke does the signing, the durable outbox, inbox and dataset cache, and
+ * spoke does the signing, the durable outbox, inbox and dataset replica, and
  * the link to the hub.
  *
  * Errors. Every function returning int returns 0 or a negative ONESTOP_E*
