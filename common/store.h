@@ -78,9 +78,11 @@ enum store_visit {
 	STORE_DROP = 2, /* delete this entry (write transactions only) and go on */
 };
 
-/* Called for each entry by store_walk; k and v are valid only during the
- * call. Returns an enum store_visit, or a negative error that ends the walk
- * and is returned by it. */
+/* Called for each entry by store_walk. k and v stay valid as store_get's
+ * do: until the transaction ends or writes (a STORE_DROP is a write), also
+ * after the walk returned, so a caller may hand them on without a copy.
+ * Returns an enum store_visit, or a negative error that ends the walk and
+ * is returned by it. */
 typedef int (*store_walk_fn)(void *arg, const void *k, size_t kl, const void *v, size_t vl);
 
 /* Visit, in key order, db's entries whose keys begin with prefix (plen 0:

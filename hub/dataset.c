@@ -636,6 +636,35 @@ static void ds_plan(struct hub *h, const char *node, struct ds_stream *st, uint6
 	st->progress_us = h->now_us;
 }
 
+/* Consecutive log entries of one dataset into d->items. */
+struct ds_changes_walk {
+	struct dataset *d;
+	size_t kl; /* the length of the dataset's log keys */
+	uint64_t expect, upto;
+	size_t n, bytes;
+};
+
+/* One log entry into a Changes frame (store_walk): it must carry the next
+ * seq; the frame's bounds end the walk. v goes into the frame as it is. */
+static int ds_changes_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct ds_changes_walk *w = arg;
+	struct dataset *d = w->d;
+
+	if (w->expect > w->upto || w->n >= DATASET_FRAME_ITEMS || w->bytes >= DATASET_FRAME_BYTES)
+		return STORE_STOP;
+	if (kl != w->kl || os_get_u64be((const uint8_t *)k + kl - 8) != w->expect)
+		return STORE_STOP;
+	onestop__change__init(&d->items[w->n]);
+	d->items[w->n].seq = w->expect;
+	d->items[w->n].signed_.data = (uint8_t *)v;
+	d->items[w->n].signed_.len = vl;
+	w->n++;
+	w->bytes += vl;
+	w->expect++;
+	return STORE_NEXT;
+}
+
 /* Changes frames from sent + 1 while the window has room. */
 static int ds_send_changes(struct hub *h, struct store_txn *t, struct ds_session *s,
 			   struct ds_stream *st, uint64_t last)
@@ -647,61 +676,80 @@ static int ds_send_changes(struct hub *h, struct store_txn *t, struct ds_session
 	while (st->sent < last && st->sent - st->acked < s->window) {
 		Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
 		Onestop__Changes ch = ONESTOP__CHANGES__INIT;
-		struct store_cursor *c = NULL;
-		uint64_t upto = st->acked + s->window, expect = st->sent + 1;
+		struct ds_changes_walk w = {.d = d, .expect = st->sent + 1};
 		uint8_t lk[DS_LKEY_MAX];
-		size_t lkl = ds_lkey(lk, st->name, expect), n = 0, bytes = 0;
-		const void *k, *v;
-		size_t kl, vl;
+		size_t lkl = ds_lkey(lk, st->name, w.expect);
 
-		if (upto > last)
-			upto = last;
+		w.upto = st->acked + s->window;
+		if (w.upto > last)
+			w.upto = last;
 		if (lkl == 0)
 			return 0;
-		rc = store_cursor_open(t, d->log, &c);
+		w.kl = lkl;
+		rc = store_walk(t, d->log, lk, dl + 1, lk, lkl, ds_changes_one, &w);
 		if (rc)
 			return rc;
-		rc = store_cursor_seek(c, lk, lkl, &k, &kl, &v, &vl);
-		while (rc == 0 && expect <= upto && n < DATASET_FRAME_ITEMS &&
-		       bytes < DATASET_FRAME_BYTES) {
-			if (kl != dl + 9 || memcmp(k, lk, dl + 1) != 0 ||
-			    os_get_u64be((const uint8_t *)k + dl + 1) != expect)
-				break;
-			onestop__change__init(&d->items[n]);
-			d->items[n].seq = expect;
-			d->items[n].signed_.data = (uint8_t *)v;
-			d->items[n].signed_.len = vl;
-			n++;
-			bytes += vl;
-			expect++;
-			rc = store_cursor_next(c, &k, &kl, &v, &vl);
-		}
-		if (rc == OS_ENOTFOUND)
-			rc = 0;
-		if (rc == 0 && n == 0) {
+		if (w.n == 0) {
 			/* The log was compacted past this spoke's position. */
-			store_cursor_close(&c);
 			ds_snapshot_begin(h, s->node, st, last);
 			return 0;
 		}
-		if (rc == 0) {
-			ch.dataset = st->name;
-			ch.epoch.data = (uint8_t *)queue_epoch(h->queue);
-			ch.epoch.len = QUEUE_EPOCH_LEN;
-			ch.n_items = n;
-			ch.items = d->ptrs;
-			lf.body_case = ONESTOP__LINK_FRAME__BODY_CHANGES;
-			lf.changes = &ch;
-			rc = ds_hold(h, s->node, &lf);
-		}
-		store_cursor_close(&c);
+		ch.dataset = st->name;
+		ch.epoch.data = (uint8_t *)queue_epoch(h->queue);
+		ch.epoch.len = QUEUE_EPOCH_LEN;
+		ch.n_items = w.n;
+		ch.items = d->ptrs;
+		lf.body_case = ONESTOP__LINK_FRAME__BODY_CHANGES;
+		lf.changes = &ch;
+		rc = ds_hold(h, s->node, &lf);
 		if (rc)
 			return rc;
 		if (st->sent == st->acked)
 			st->progress_us = h->now_us;
-		st->sent = expect - 1;
+		st->sent = w.expect - 1;
 	}
 	return 0;
+}
+
+/* A snapshot chunk's entries into d->items. */
+struct ds_chunk_walk {
+	struct dataset *d;
+	const uint8_t *ek; /* the key last sent, when skip */
+	size_t ekl, pl;
+	int skip;
+	int end; /* the dataset's entries ran out */
+	size_t n, bytes;
+	const void *lastk;
+	size_t lastkl;
+};
+
+/* One entry into a Snapshot chunk (store_walk); the frame's bounds end the
+ * walk. v goes into the frame as it is. */
+static int ds_chunk_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct ds_chunk_walk *w = arg;
+	struct dataset *d = w->d;
+
+	if (kl <= w->pl)
+		return STORE_STOP;
+	/* Resume after the last key sent. */
+	if (w->skip && kl == w->ekl && memcmp(k, w->ek, kl) == 0)
+		return STORE_NEXT;
+	if (w->n >= DATASET_FRAME_ITEMS || w->bytes >= DATASET_FRAME_BYTES) {
+		w->end = 0;
+		return STORE_STOP;
+	}
+	if (vl > 8 && kl - w->pl <= DS_KEY_MAX) {
+		onestop__change__init(&d->items[w->n]);
+		d->items[w->n].seq = os_get_u64be(v);
+		d->items[w->n].signed_.data = (uint8_t *)v + 8;
+		d->items[w->n].signed_.len = vl - 8;
+		w->n++;
+		w->bytes += vl;
+		w->lastk = k;
+		w->lastkl = kl;
+	}
+	return STORE_NEXT;
 }
 
 /* One snapshot chunk: the next entries in key order after snap_after
@@ -713,71 +761,39 @@ static int ds_send_chunk(struct hub *h, struct store_txn *t, struct ds_session *
 	const struct reg_dataset *rd = registry_find_dataset(h->reg, st->name);
 	Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
 	Onestop__Snapshot sn = ONESTOP__SNAPSHOT__INIT;
-	struct store_cursor *c = NULL;
 	uint8_t ek[DS_EKEY_MAX];
-	size_t ekl, pl = strlen(st->name) + 1, n = 0, bytes = 0;
-	const void *k, *v, *lastk = NULL;
-	size_t kl, vl, lastkl = 0;
-	int rc = 0, end = 1;
+	struct ds_chunk_walk w = {.d = d, .ek = ek, .pl = strlen(st->name) + 1, .end = 1};
+	int rc = 0;
 
-	ekl = ds_ekey(ek, st->name, st->snap_after, st->snap_after_len);
-	if (ekl == 0)
+	w.ekl = ds_ekey(ek, st->name, st->snap_after, st->snap_after_len);
+	if (w.ekl == 0)
 		return 0;
-	if (rd && rd->mode == REG_DS_FULL) {
-		end = 0;
-		rc = store_cursor_open(t, d->entries, &c);
-		if (rc)
-			return rc;
-		rc = store_cursor_seek(c, ek, ekl, &k, &kl, &v, &vl);
-		/* Resume after the last key sent. */
-		if (rc == 0 && st->snap_after_len > 0 && kl == ekl && memcmp(k, ek, kl) == 0)
-			rc = store_cursor_next(c, &k, &kl, &v, &vl);
-		for (;;) {
-			if (rc == OS_ENOTFOUND ||
-			    (rc == 0 && (kl <= pl || memcmp(k, ek, pl) != 0))) {
-				end = 1;
-				rc = 0;
-				break;
-			}
-			if (rc || n >= DATASET_FRAME_ITEMS || bytes >= DATASET_FRAME_BYTES)
-				break;
-			if (vl > 8 && kl - pl <= DS_KEY_MAX) {
-				onestop__change__init(&d->items[n]);
-				d->items[n].seq = os_get_u64be(v);
-				d->items[n].signed_.data = (uint8_t *)v + 8;
-				d->items[n].signed_.len = vl - 8;
-				n++;
-				bytes += vl;
-				lastk = k;
-				lastkl = kl;
-			}
-			rc = store_cursor_next(c, &k, &kl, &v, &vl);
-		}
-	}
+	w.skip = st->snap_after_len > 0;
+	if (rd && rd->mode == REG_DS_FULL)
+		rc = store_walk(t, d->entries, ek, w.pl, ek, w.ekl, ds_chunk_one, &w);
 	if (rc == 0) {
 		sn.dataset = st->name;
 		sn.epoch.data = (uint8_t *)queue_epoch(h->queue);
 		sn.epoch.len = QUEUE_EPOCH_LEN;
 		sn.snapshot_seq = st->snap_seq;
 		sn.first = st->chunks_sent == 0;
-		sn.last = end;
-		sn.n_entries = n;
+		sn.last = w.end;
+		sn.n_entries = w.n;
 		sn.entries = d->ptrs;
 		lf.body_case = ONESTOP__LINK_FRAME__BODY_SNAPSHOT;
 		lf.snapshot = &sn;
 		rc = ds_hold(h, s->node, &lf);
 	}
-	if (rc == 0 && lastk) {
-		st->snap_after_len = lastkl - pl;
-		memcpy(st->snap_after, (const uint8_t *)lastk + pl, st->snap_after_len);
+	if (rc == 0 && w.lastk) {
+		st->snap_after_len = w.lastkl - w.pl;
+		memcpy(st->snap_after, (const uint8_t *)w.lastk + w.pl, st->snap_after_len);
 	}
-	store_cursor_close(&c);
 	if (rc)
 		return rc;
 	if (st->chunks_sent == st->chunks_acked)
 		st->progress_us = h->now_us;
 	st->chunks_sent++;
-	st->snap_done = end;
+	st->snap_done = w.end;
 	return 0;
 }
 

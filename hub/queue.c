@@ -214,6 +214,7 @@ static int queue_find_next_msgno(struct queue *q)
 	rc = store_begin(q->h->st, 1, &t);
 	if (rc == 0)
 		rc = store_get_u64(t, q->meta, "next_msgno", 1, &q->next_msgno);
+	/* Not a store_walk: it reads only the last key. */
 	if (rc == 0)
 		rc = store_cursor_open(t, q->msgs, &c);
 	if (rc == 0) {
@@ -520,6 +521,8 @@ int queue_scan(struct queue *q, const char *dest, uint64_t after, queue_scan_fn 
 		*at_end = 1;
 		return 0;
 	}
+	/* Not a store_walk: it deletes from the walked database through
+	 * queue_drop_entry (store_del), so it seeks afresh after each entry. */
 	rc = store_cursor_open(t, q->queues, &c);
 	if (rc)
 		return rc;
@@ -603,6 +606,8 @@ int queue_ack(struct queue *q, const char *dest, uint64_t upto, uint64_t *remove
 	kl = qkey(k, dest, 0);
 	if (kl == 0)
 		return 0;
+	/* Not a store_walk: it deletes from the walked database through
+	 * queue_drop_entry (store_del), so it seeks afresh after each entry. */
 	rc = store_cursor_open(t, q->queues, &c);
 	if (rc)
 		return rc;
@@ -651,6 +656,8 @@ int queue_sweep(struct queue *q, uint64_t now_ms, unsigned budget, queue_expire_
 	if (rc)
 		return rc;
 	memcpy(k, q->sweep_key, kl);
+	/* Not a store_walk: it deletes from the walked database through
+	 * queue_drop_entry (store_del), so it seeks afresh after each entry. */
 	rc = store_cursor_open(t, q->queues, &c);
 	if (rc)
 		return rc;

@@ -64,10 +64,27 @@ int inbox_load(struct spoke *sp, struct store_txn *t)
 	return 0;
 }
 
+struct inbox_upgrade_ctx {
+	uint8_t (*keys)[SEEN_KEY_LEN];
+	size_t n;
+};
+
+/* One old-format id into the chunk (store_walk); a full chunk ends it. */
+static int inbox_upgrade_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct inbox_upgrade_ctx *w = arg;
+	if (w->n >= SEEN_UPGRADE_CHUNK)
+		return STORE_STOP;
+	if (kl != sizeof(os_msgid))
+		return STORE_NEXT;
+	/* An unreadable expiry keeps the id for the longest lifetime. */
+	seen_key(w->keys[w->n++], vl == 8 ? os_get_u64be(v) : UINT64_MAX, k);
+	return STORE_NEXT;
+}
+
 int inbox_upgrade(struct spoke *sp, struct store_txn *t)
 {
-	struct store_cursor *c = NULL;
-	uint8_t(*keys)[SEEN_KEY_LEN] = NULL;
+	struct inbox_upgrade_ctx w = {0};
 	uint8_t old[sizeof(os_msgid)];
 	uint64_t format, moved = 0;
 	int rc, resume = 0;
@@ -76,38 +93,28 @@ int inbox_upgrade(struct spoke *sp, struct store_txn *t)
 		return rc;
 	if (format == SEEN_FORMAT)
 		return 0;
-	keys = malloc(SEEN_UPGRADE_CHUNK * sizeof *keys);
-	if (!keys)
+	w.keys = malloc(SEEN_UPGRADE_CHUNK * sizeof *w.keys);
+	if (!w.keys)
 		return OS_ENOMEM;
 	/* Old entries are id -> u64be(expires_ms). Move them a chunk at a time:
-	 * collect, then rewrite (a cursor does not survive the writes). New
+	 * collect, then rewrite (a walk does not survive the writes). New
 	 * keys are longer than old ones, so a walk never takes one for old. */
 	for (;;) {
-		const void *k, *v;
-		size_t kl, vl, n = 0;
-		if ((rc = store_cursor_open(t, sp->db_seen, &c)) < 0)
+		w.n = 0;
+		rc = store_walk(t, sp->db_seen, NULL, 0, resume ? old : NULL,
+				resume ? sizeof old : 0, inbox_upgrade_visit, &w);
+		if (rc < 0)
 			goto out;
-		rc = store_cursor_seek(c, resume ? old : NULL, resume ? sizeof old : 0, &k, &kl, &v,
-				       &vl);
-		for (; rc == 0 && n < SEEN_UPGRADE_CHUNK;
-		     rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
-			if (kl != sizeof(os_msgid))
-				continue;
-			/* An unreadable expiry keeps the id for the longest lifetime. */
-			seen_key(keys[n++], vl == 8 ? os_get_u64be(v) : UINT64_MAX, k);
-		}
-		store_cursor_close(&c);
-		if (rc < 0 && rc != OS_ENOTFOUND)
-			goto out;
-		for (size_t i = 0; i < n; i++) {
-			if ((rc = store_del(t, sp->db_seen, keys[i] + 8, sizeof(os_msgid))) < 0 ||
-			    (rc = store_put(t, sp->db_seen, keys[i], SEEN_KEY_LEN, "", 0)) < 0)
+		for (size_t i = 0; i < w.n; i++) {
+			if ((rc = store_del(t, sp->db_seen, w.keys[i] + 8, sizeof(os_msgid))) < 0 ||
+			    (rc = store_put(t, sp->db_seen, w.keys[i], SEEN_KEY_LEN, "", 0)) < 0)
 				goto out;
 		}
-		moved += n;
-		if (n < SEEN_UPGRADE_CHUNK)
+		moved += w.n;
+		if (w.n < SEEN_UPGRADE_CHUNK)
 			break;
-		memcpy(old, keys[n - 1] + 8, sizeof old); /* deleted: the walk resumes past it */
+		memcpy(old, w.keys[w.n - 1] + 8,
+		       sizeof old); /* deleted: the walk resumes past it */
 		resume = 1;
 	}
 	rc = store_put_u64(t, sp->db_meta, META_SEEN_FORMAT, SEEN_FORMAT);
@@ -115,8 +122,7 @@ int inbox_upgrade(struct spoke *sp, struct store_txn *t)
 		os_log(OS_LOG_INFO, "store_upgraded", "table=seen entries=%llu format=%u",
 		       (unsigned long long)moved, SEEN_FORMAT);
 out:
-	store_cursor_close(&c);
-	free(keys);
+	free(w.keys);
 	return rc;
 }
 
@@ -412,39 +418,51 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 	return 1;
 }
 
+struct inbox_take_ctx {
+	struct spoke *sp;
+	uint64_t now_us;
+	size_t max, max_bytes, n, bytes;
+	inbox_fn fn;
+	void *arg;
+};
+
+/* One stored entry for inbox_take (store_walk). v goes on to fn as it is:
+ * it stays valid until the transaction ends or writes. */
+static int inbox_take_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct inbox_take_ctx *w = arg;
+	if (w->n >= w->max)
+		return STORE_STOP;
+	if (kl != 8)
+		return STORE_NEXT;
+	int r = inbox_take_one(w->sp, os_get_u64be(k), v, vl, w->now_us, w->n, w->max_bytes,
+			       &w->bytes, w->fn, w->arg);
+	if (r < 0)
+		return r;
+	if (r == 2)
+		return STORE_STOP;
+	w->n += (size_t)r;
+	return STORE_NEXT;
+}
+
 int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
 	       inbox_fn fn, void *arg, size_t *taken)
 {
-	struct store_cursor *c = NULL;
-	const void *k, *v;
-	size_t kl, vl, n = 0, bytes = 0;
+	struct inbox_take_ctx w = {
+		.sp = sp,
+		.now_us = now_us,
+		.max = max,
+		.max_bytes = max_bytes,
+		.fn = fn,
+		.arg = arg,
+	};
 	int rc;
 
 	*taken = 0;
 	if (max == 0 || sp->ib.count == 0)
 		return 0;
-	if ((rc = store_cursor_open(t, sp->db_inbox, &c)) < 0)
-		return rc;
-	rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
-	while (rc == 0 && n < max) {
-		if (kl == 8) {
-			int r = inbox_take_one(sp, os_get_u64be(k), v, vl, now_us, n, max_bytes,
-					       &bytes, fn, arg);
-			if (r < 0) {
-				rc = r;
-				goto out;
-			}
-			if (r == 2)
-				break;
-			n += (size_t)r;
-		}
-		rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-out:
-	store_cursor_close(&c);
-	*taken = n;
+	rc = store_walk(t, sp->db_inbox, NULL, 0, NULL, 0, inbox_take_visit, &w);
+	*taken = w.n;
 	return rc;
 }
 

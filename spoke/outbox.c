@@ -44,6 +44,7 @@ int outbox_load(struct spoke *sp, struct store_txn *t, int create)
 	struct store_cursor *c = NULL;
 	const void *k;
 	size_t kl;
+	/* Not a store_walk: it reads only the last key. */
 	if ((rc = store_cursor_open(t, sp->db_outbox, &c)) < 0)
 		return rc;
 	rc = store_cursor_last(c, &k, &kl, &v, &vl);
@@ -158,26 +159,27 @@ int outbox_delete_upto(struct spoke *sp, uint64_t upto, uint64_t *deleted)
 	return rc;
 }
 
+struct outbox_walk_ctx {
+	outbox_fn fn;
+	void *arg;
+};
+
+/* One stored entry to outbox_walk's fn (store_walk); v is handed on as
+ * it is, valid until the transaction ends. */
+static int outbox_walk_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct outbox_walk_ctx *w = arg;
+	if (kl == 8 && w->fn(w->arg, os_get_u64be(k), v, vl))
+		return STORE_STOP;
+	return STORE_NEXT;
+}
+
 int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn, void *arg)
 {
-	struct store_cursor *c = NULL;
+	struct outbox_walk_ctx w = {.fn = fn, .arg = arg};
 	uint8_t key[8];
-	const void *k, *v;
-	size_t kl, vl;
-	int rc = store_cursor_open(t, sp->db_outbox, &c);
-	if (rc < 0)
-		return rc;
 	os_put_u64be(key, from);
-	rc = store_cursor_seek(c, key, sizeof key, &k, &kl, &v, &vl);
-	while (rc == 0) {
-		if (kl == 8 && fn(arg, os_get_u64be(k), v, vl))
-			break;
-		rc = store_cursor_next(c, &k, &kl, &v, &vl);
-	}
-	if (rc == OS_ENOTFOUND)
-		rc = 0;
-	store_cursor_close(&c);
-	return rc;
+	return store_walk(t, sp->db_outbox, NULL, 0, key, sizeof key, outbox_walk_one, &w);
 }
 
 /* ------------------------------------------------------------ loop hooks */

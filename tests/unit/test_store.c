@@ -376,6 +376,61 @@ static void test_walk_and_range_delete(void **state)
 	store_close(&s);
 }
 
+/* Keeps the pointers a walk hands out, to read them after it returned. */
+struct walk_kept {
+	const void *k[8], *v[8];
+	size_t kl[8], vl[8], n;
+};
+
+static int walk_keep(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct walk_kept *w = arg;
+
+	if (w->n == 8)
+		return STORE_STOP;
+	w->k[w->n] = k;
+	w->kl[w->n] = kl;
+	w->v[w->n] = v;
+	w->vl[w->n] = vl;
+	w->n++;
+	return STORE_NEXT;
+}
+
+/* A walk's k and v stay valid after it returned, until the transaction
+ * ends or writes, as store_get's do. */
+static void test_walk_pointers_outlive_walk(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = NULL;
+	struct store_txn *t = NULL;
+	store_dbi db, meta;
+	static const char *keys[] = {"k1", "k2", "k3"};
+	static const char *vals[] = {"one", "two", "three"};
+	struct walk_kept w;
+
+	open_db(f->path, &s, &db, &meta);
+	assert_int_equal(store_begin(s, 0, &t), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(store_put(t, db, keys[i], 2, vals[i], strlen(vals[i])), 0);
+	assert_int_equal(store_commit(&t), 0);
+
+	/* Read-only, the way a sender hands entries on before the walk ends. */
+	for (int ro = 1; ro >= 0; ro--) {
+		assert_int_equal(store_begin(s, ro, &t), 0);
+		memset(&w, 0, sizeof(w));
+		assert_int_equal(store_walk(t, db, "k", 1, NULL, 0, walk_keep, &w), 0);
+		assert_int_equal(w.n, 3);
+		for (size_t i = 0; i < 3; i++) {
+			assert_int_equal(w.kl[i], 2);
+			assert_memory_equal(w.k[i], keys[i], 2);
+			assert_int_equal(w.vl[i], strlen(vals[i]));
+			assert_memory_equal(w.v[i], vals[i], w.vl[i]);
+		}
+		store_abort(&t);
+	}
+	store_close(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +441,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_and_range_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_pointers_outlive_walk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
