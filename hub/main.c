@@ -1,6 +1,6 @@
 /* onestop-hub: the start-up sequence (options, key, registry, store,
  * sockets), signals (flags and a self-pipe), the registry reload, and the
- * wiring of the modules: the link's ops table, and their hooks on the one
+ * wiring of the modules: the link's ops table (wiring.c), and their hooks on the one
  * loop (common/loop.h) that drains frames, commits once per iteration and
  * only then replies. The loop's phases never name a module here. */
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include "route.h"
 #include "store.h"
 #include "util.h"
+#include "wiring.h"
 #include "zap.h"
 
 #define HUB_PROG "onestop-hub"
@@ -289,17 +290,6 @@ static unsigned hub_sig_drain(void *ctx)
 	return 0;
 }
 
-/* What the sessions hand up, and to whom. */
-static const struct link_ops hub_link_ops = {
-	.push = route_push,
-	.expired = route_expired,
-	.hello = dataset_hello,
-	.session_end = dataset_session_end,
-	.ds_ack = dataset_ack,
-	.fetch = dataset_fetch,
-	.blocked = dataset_blocked,
-};
-
 /* Every hook, in the order each phase runs them: the signals and the
  * state first (the iteration's clocks), then ZAP and the link's input;
  * routing's dead letters of what was drained before the sessions fill
@@ -442,20 +432,7 @@ static int hub_start(struct hub *h)
 
 static void hub_stop(struct hub *h)
 {
-	parent_close(&h->parent);
-	if (h->router)
-		zmq_close(h->router);
-	if (h->zap)
-		zmq_close(h->zap);
-	if (h->zctx)
-		zmq_ctx_term(h->zctx);
-	link_destroy(&h->link);
-	route_destroy(&h->route);
-	dataset_close(h);
-	batchsig_cache_destroy(&h->sigcache);
-	queue_close(&h->queue);
-	store_abort(&h->txn);
-	store_close(&h->st);
+	hub_modules_close(h);
 	registry_free(&h->reg);
 	crypto_keypair_wipe(&h->kp);
 	cfg_free(hub_opts, &h->conf);

@@ -32,6 +32,7 @@
 #include "store.h"
 #include "testutil.h"
 #include "util.h"
+#include "wiring.h"
 #include "zap.h"
 
 #define HOUR 3600000ull
@@ -40,16 +41,6 @@
 enum { K_ROOT, K_HUB, K_A, K_B, K_C, K_D, K_COUNT };
 static struct os_keypair keys[K_COUNT];
 static struct registry *reg;
-
-static const struct link_ops ops = {
-	.push = route_push,
-	.expired = route_expired,
-	.hello = dataset_hello,
-	.session_end = dataset_session_end,
-	.ds_ack = dataset_ack,
-	.fetch = dataset_fetch,
-	.blocked = dataset_blocked,
-};
 
 struct fixture {
 	char *dir;
@@ -157,7 +148,7 @@ static int setup(void **state)
 	h->reg = reg;
 	if (store_open(f->dir, 64, 16, &h->st) || queue_open(h, &h->queue) || dataset_open(h) ||
 	    batchsig_cache_new(64, &h->sigcache) || route_new(&h->route) ||
-	    route_registry_changed(h) || link_new(&ops, &h->link))
+	    route_registry_changed(h) || link_new(&hub_link_ops, &h->link))
 		return -1;
 	h->zctx = zmq_ctx_new();
 	if (!h->zctx || zap_open(h) != 0)
@@ -180,16 +171,7 @@ static int teardown(void **state)
 	loop_free(&f->loop);
 	for (size_t i = 0; i < f->n_clients; i++)
 		zmq_close(f->clients[i]);
-	zmq_close(h->router);
-	zmq_close(h->zap);
-	zmq_ctx_term(h->zctx);
-	link_destroy(&h->link);
-	route_destroy(&h->route);
-	dataset_close(h);
-	batchsig_cache_destroy(&h->sigcache);
-	queue_close(&h->queue);
-	store_abort(&h->txn);
-	store_close(&h->st);
+	hub_modules_close(h);
 	tu_rmrf(f->dir);
 	free(f);
 	return 0;
