@@ -10,6 +10,7 @@
 #include "batchsig.h"
 #include "crypto.h"
 #include "registry.h"
+#include "store.h"
 
 #define HUB_PROTOCOL 1
 #define HUB_DRAIN_MAX 2000u     /* frames handled per loop iteration */
@@ -39,6 +40,7 @@ struct hub_conf {
 	long long dataset_log_max;
 	char *parent_endpoint; /* federation: the parent hub, or empty */
 	char *parent_name;
+	int allow_registry_rollback; /* load a registry older than one accepted */
 };
 
 /* Counters since start, and two gauges the modules keep current; logged
@@ -76,9 +78,10 @@ struct hub {
 	struct registry *reg;    /* current verified registry */
 	int reg_expired;         /* the registry's expiry has passed (logged once) */
 	void *zctx;
-	void *router;     /* the spokes' link (CURVE server) */
-	void *zap;        /* ZAP handler (REP, inproc) */
-	struct store *st; /* the store of queues and datasets */
+	void *router;       /* the spokes' link (CURVE server) */
+	void *zap;          /* ZAP handler (REP, inproc) */
+	struct store *st;   /* the store of queues and datasets */
+	store_dbi db_trust; /* "trust": the highest registry version accepted */
 	struct queue *queue;
 	struct link *link;
 	struct route *route;
@@ -131,6 +134,18 @@ uint64_t hub_not_before(const struct hub *h, uint64_t due_us);
 /* The period of the modules' timers (heartbeats, retransmits, stalls):
  * a quarter heartbeat within 10..250 ms, in us. */
 uint64_t hub_tick_us(const struct hub *h);
+
+/* The registry floor (no rollback): open the store's "trust" database
+ * into h->db_trust and read the highest registry version this hub has
+ * accepted into *version (0 when none was recorded). Call at start-up,
+ * before any other transaction. 0 or a store error. */
+int hub_registry_floor(struct hub *h, uint64_t *version);
+
+/* Record version as the highest registry version accepted: in the
+ * iteration's transaction when one is open or an iteration runs, else
+ * durably now in a transaction of its own (start-up, a reload between
+ * iterations). 0 or a store error. */
+int hub_registry_record(struct hub *h, uint64_t version);
 
 /* Fill *out with the loop's view of the iteration's transaction
  * (dirty, failed, hub_commit). */

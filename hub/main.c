@@ -64,6 +64,8 @@ static const struct cfg_opt hub_opts[] = {
 	OPT_STR(parent_endpoint, "", 0, 0,
 		"a parent hub's link endpoint (federation); empty: this hub has none"),
 	OPT_STR(parent_name, "hub", 0, 0, "the parent hub's node name in the registry"),
+	CFG_BOOL_OPT(struct hub_conf, allow_registry_rollback, "no", 0,
+		     "load a registry older than one this hub has accepted (logged)"),
 	CFG_END,
 };
 
@@ -263,6 +265,9 @@ static void hub_reload(struct hub *h)
 		return;
 	}
 	registry_free(&old);
+	if ((rc = hub_registry_record(h, h->reg->version)) != 0)
+		os_log(OS_LOG_WARN, "registry_floor_unsaved", "version=%llu code=%s",
+		       (unsigned long long)h->reg->version, os_errname(rc));
 	h->key_version = own->key_version;
 	h->reg_expired = 0;
 	hub_log_registry(h, "registry_loaded");
@@ -382,6 +387,35 @@ static int hub_router(struct hub *h, char *endpoint, size_t size)
 	return 0;
 }
 
+/* No rollback: the registry file must not be older than one this hub has
+ * accepted (a genuine but older file would re-admit revoked nodes), unless
+ * the operator says so; then the floor follows the file. 0 or OS_ECONFIG
+ * (logged), or a store error. */
+static int hub_registry_guard(struct hub *h)
+{
+	uint64_t floor = 0, version = h->reg->version;
+	int rc = hub_registry_floor(h, &floor);
+
+	if (rc)
+		return rc;
+	if (version < floor && !h->conf.allow_registry_rollback) {
+		os_log(OS_LOG_ERROR, "registry_rollback_refused",
+		       "file=%s version=%llu accepted=%llu reason=%s", h->conf.registry,
+		       (unsigned long long)version, (unsigned long long)floor,
+		       OS_Q("older than a registry this hub has accepted; start with "
+			    "--allow-registry-rollback to load it anyway"));
+		return OS_ECONFIG;
+	}
+	if (version < floor)
+		os_log(OS_LOG_WARN, "registry_rollback_allowed",
+		       "file=%s version=%llu accepted=%llu reason=%s", h->conf.registry,
+		       (unsigned long long)version, (unsigned long long)floor,
+		       OS_Q("allow_registry_rollback is set: the older registry is in force"));
+	if (version == floor)
+		return 0;
+	return hub_registry_record(h, version);
+}
+
 static int hub_start(struct hub *h)
 {
 	char endpoint[512];
@@ -389,6 +423,8 @@ static int hub_start(struct hub *h)
 
 	/* The store: 16 named databases, queues and datasets. */
 	rc = store_open(h->conf.data_dir, (size_t)h->conf.map_size_mb, 16, &h->st);
+	if (rc == 0 && (rc = hub_registry_guard(h)) == OS_ECONFIG)
+		return rc;
 	if (rc == 0)
 		rc = queue_open(h, &h->queue);
 	if (rc) {

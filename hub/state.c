@@ -184,3 +184,39 @@ int hub_state_attach(struct hub *h, struct loop *l)
 	h->next_stats_us = os_mono_us() + (uint64_t)HUB_STATS_MS * 1000;
 	return loop_add(l, &hooks);
 }
+
+#define TRUST_VERSION_KEY "registry_version"
+
+int hub_registry_floor(struct hub *h, uint64_t *version)
+{
+	struct store_txn *t = NULL;
+	int rc = store_dbi_open(h->st, "trust", &h->db_trust);
+
+	if (rc == 0)
+		rc = store_begin(h->st, 1, &t);
+	if (rc == 0)
+		rc = store_get_u64(t, h->db_trust, TRUST_VERSION_KEY, 0, version);
+	store_abort(&t);
+	return rc;
+}
+
+int hub_registry_record(struct hub *h, uint64_t version)
+{
+	struct store_txn *t = NULL;
+	int rc;
+
+	if (h->txn || h->iterating) {
+		rc = hub_txn(h, &t);
+		if (rc == 0)
+			rc = hub_wrote(h,
+				       store_put_u64(t, h->db_trust, TRUST_VERSION_KEY, version));
+		return rc;
+	}
+	rc = store_begin(h->st, 0, &t);
+	if (rc == 0)
+		rc = store_put_u64(t, h->db_trust, TRUST_VERSION_KEY, version);
+	if (rc == 0)
+		return store_commit(&t);
+	store_abort(&t);
+	return rc;
+}
