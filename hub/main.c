@@ -36,8 +36,6 @@
 
 #define HUB_PROG "onestop-hub"
 #define HUB_SIGCACHE_SLOTS 4096u
-#define HUB_HWM 100000
-#define HUB_MAX_FRAME ((int64_t)72 << 20) /* 64 MiB message + envelope + slack */
 
 #define OPT_STR(n, ...) CFG_STR_OPT(struct hub_conf, n, __VA_ARGS__)
 #define OPT_INT(n, ...) CFG_INT_OPT(struct hub_conf, n, __VA_ARGS__)
@@ -295,11 +293,7 @@ static unsigned hub_sig_drain(void *ctx)
 	return 0;
 }
 
-/* Every hook, in the order each phase runs them: the signals and the
- * state first (the iteration's clocks), then ZAP and the link's input;
- * routing's dead letters of what was drained before the sessions fill
- * their windows, datasets after them, the dead letters of what expired on
- * the way last; the queue settles acked entries before the commit. */
+/* The signals first, then every module (hub_modules_attach). */
 static int hub_hooks(struct hub *h, struct loop *l)
 {
 	const struct loop_hooks sig = {
@@ -308,14 +302,9 @@ static int hub_hooks(struct hub *h, struct loop *l)
 		.drain = hub_sig_drain,
 		.ctx = h,
 	};
-	int rc;
+	int rc = loop_add(l, &sig);
 
-	if ((rc = loop_add(l, &sig)) || (rc = hub_state_attach(h, l)) || (rc = zap_attach(h, l)) ||
-	    (rc = route_attach(h, l)) || (rc = link_attach(h, l)) ||
-	    (rc = parent_attach(h->parent, l)) || (rc = dataset_attach(h, l)) ||
-	    (rc = route_attach_late(h, l)) || (rc = queue_attach(h->queue, l)))
-		return rc;
-	return 0;
+	return rc ? rc : hub_modules_attach(h, l);
 }
 
 static int hub_loop(struct hub *h)
@@ -343,47 +332,6 @@ static int hub_loop(struct hub *h)
 		       OS_Q("acked entries are delivered again after the restart"));
 	queue_txn_end(h->queue, rc == 0 && crc == 0);
 	parent_stop(h->parent);
-	return 0;
-}
-
-/* The spokes' ROUTER: CURVE server with the hub's box key, authenticated by
- * the ZAP handler, failing loudly on unroutable sends. */
-static int hub_router(struct hub *h, char *endpoint, size_t size)
-{
-	int one = 1, zero = 0, hwm = HUB_HWM;
-	int ivl = (int)h->conf.heartbeat_ms, timeout = 3 * (int)h->conf.heartbeat_ms;
-	/* A spoke's push frame holds at most 4 MiB of transfers, or one
-	 * message of up to 64 MiB (the spoke's largest max_message_bytes):
-	 * a peer sending a larger frame is cut off by ZeroMQ before it is
-	 * buffered. */
-	int64_t maxmsg = HUB_MAX_FRAME;
-
-	h->router = zmq_socket(h->zctx, ZMQ_ROUTER);
-	if (!h->router)
-		return OS_EIO;
-	if (zmq_setsockopt(h->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) ||
-	    zmq_setsockopt(h->router, ZMQ_CURVE_SECRETKEY, h->kp.box_sk, sizeof(os_box_sk)) ||
-	    zmq_setsockopt(h->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) ||
-	    zmq_setsockopt(h->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
-	    zmq_setsockopt(h->router, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)) ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout)) ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &timeout, sizeof(timeout)) ||
-	    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof(zero)) ||
-	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
-	    zmq_setsockopt(h->router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
-	    zmq_setsockopt(h->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg))) {
-		os_log(OS_LOG_ERROR, "start_failed", "what=router error=%s",
-		       OS_Q(zmq_strerror(errno)));
-		return OS_EIO;
-	}
-	if (zmq_bind(h->router, h->conf.listen) != 0) {
-		os_log(OS_LOG_ERROR, "start_failed", "what=listen listen=%s error=%s",
-		       h->conf.listen, OS_Q(zmq_strerror(errno)));
-		return OS_EIO;
-	}
-	if (zmq_getsockopt(h->router, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0)
-		snprintf(endpoint, size, "%s", h->conf.listen);
 	return 0;
 }
 
@@ -450,7 +398,7 @@ static int hub_start(struct hub *h)
 	/* The ZAP handler must exist before the first CURVE handshake. */
 	rc = zap_open(h);
 	if (rc == 0)
-		rc = hub_router(h, endpoint, sizeof(endpoint));
+		rc = hub_router_open(h, endpoint, sizeof(endpoint));
 	if (rc == 0)
 		rc = parent_open(h, &h->parent);
 	if (rc)

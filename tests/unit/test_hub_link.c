@@ -106,28 +106,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* The ROUTER as main.c makes it (CURVE server, ZAP, mandatory routing). */
-static void router_open(struct fixture *f)
-{
-	struct hub *h = &f->h;
-	int one = 1, zero = 0;
-	size_t size = sizeof(f->endpoint);
-
-	h->router = zmq_socket(h->zctx, ZMQ_ROUTER);
-	assert_non_null(h->router);
-	assert_int_equal(zmq_setsockopt(h->router, ZMQ_CURVE_SERVER, &one, sizeof(one)), 0);
-	assert_int_equal(zmq_setsockopt(h->router, ZMQ_CURVE_SECRETKEY, h->kp.box_sk,
-					sizeof(os_box_sk)),
-			 0);
-	assert_int_equal(zmq_setsockopt(h->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)),
-			 0);
-	assert_int_equal(zmq_setsockopt(h->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)), 0);
-	assert_int_equal(zmq_setsockopt(h->router, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)), 0);
-	assert_int_equal(zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof(zero)), 0);
-	assert_int_equal(zmq_bind(h->router, "tcp://127.0.0.1:*"), 0);
-	assert_int_equal(zmq_getsockopt(h->router, ZMQ_LAST_ENDPOINT, f->endpoint, &size), 0);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -153,11 +131,11 @@ static int setup(void **state)
 	h->zctx = zmq_ctx_new();
 	if (!h->zctx || zap_open(h) != 0)
 		return -1;
-	router_open(f);
+	h->conf.listen = "tcp://127.0.0.1:*";
+	if (hub_router_open(h, f->endpoint, sizeof(f->endpoint)) != 0)
+		return -1;
 	hub_loop_state(h, &st);
-	if (loop_new(&st, &f->loop) || hub_state_attach(h, f->loop) || zap_attach(h, f->loop) ||
-	    route_attach(h, f->loop) || link_attach(h, f->loop) || dataset_attach(h, f->loop) ||
-	    route_attach_late(h, f->loop) || queue_attach(h->queue, f->loop))
+	if (loop_new(&st, &f->loop) || hub_modules_attach(h, f->loop))
 		return -1;
 	*state = f;
 	return 0;
