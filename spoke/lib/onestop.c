@@ -298,12 +298,10 @@ static void lib_recv_request(Onestop__ApiRequest *req, Onestop__RecvRequest *rr,
 	req->recv = rr;
 }
 
-int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs, size_t *n,
-		       size_t msg_size)
+/* The outputs and the caller's message size of a receive: cleared, then
+ * checked. 0 or ONESTOP_EINVAL. */
+static int recv_out_check(onestop_t *c, onestop_msg_t **msgs, size_t *n, size_t msg_size)
 {
-	Onestop__ApiReply *rep = NULL;
-	int rc;
-
 	if (msgs != NULL)
 		*msgs = NULL;
 	if (n != NULL)
@@ -316,6 +314,17 @@ int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **ms
 			    msg_size);
 		return ONESTOP_EINVAL;
 	}
+	return 0;
+}
+
+int onestop_recv_sized(onestop_t *c, size_t max, int wait_ms, onestop_msg_t **msgs, size_t *n,
+		       size_t msg_size)
+{
+	Onestop__ApiReply *rep = NULL;
+	int rc;
+
+	if ((rc = recv_out_check(c, msgs, n, msg_size)) != 0)
+		return rc;
 	if ((rc = lib_recv_args(c, max, wait_ms)) != 0)
 		return rc;
 	Onestop__RecvRequest rr = ONESTOP__RECV_REQUEST__INIT;
@@ -383,18 +392,8 @@ int onestop_recv_take_sized(onestop_t *c, onestop_msg_t **msgs, size_t *n, size_
 {
 	int rc;
 
-	if (msgs != NULL)
-		*msgs = NULL;
-	if (n != NULL)
-		*n = 0;
-	if (c == NULL || msgs == NULL || n == NULL)
-		return ONESTOP_EINVAL;
-	c->err[0] = '\0';
-	if (sized_check(msg_size, SIZED_MSG_V1, _Alignof(onestop_msg_t)) != 0) {
-		conn_seterr(c, "onestop_msg_t of %zu bytes is not one this library knows",
-			    msg_size);
-		return ONESTOP_EINVAL;
-	}
+	if ((rc = recv_out_check(c, msgs, n, msg_size)) != 0)
+		return rc;
 	if (c->post_lost) {
 		c->post_lost = 0;
 		conn_seterr(c, "the posted Recv was lost: the connection was re-established");
