@@ -42,6 +42,9 @@ static const struct err_entry err_table[] = {
 	[27] = {"ESUBJECT", "subject unknown or not active"},
 	[28] = {"EISSUER", "assertion issuer is not an active identity provider"},
 	[29] = {"EGAP", "dataset change out of sequence"},
+	[30] = {"ESTOREFULL", "store full (disk or map size)"},
+	[31] = {"ENOSUBSCRIBER", "topic has no subscriber"},
+	[32] = {"EPEER", "local peer not allowed"},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == 1 - OS_ERR_MIN,

@@ -98,6 +98,9 @@ extern "C" {
 #define ONESTOP_ESUBJECT (-27)
 #define ONESTOP_EISSUER (-28)
 #define ONESTOP_EGAP (-29)
+#define ONESTOP_ESTOREFULL (-30)
+#define ONESTOP_ENOSUBSCRIBER (-31)
+#define ONESTOP_EPEER (-32)
 
 #define ONESTOP_ID_LEN 16
 /* Most messages one onestop_send, onestop_recv or onestop_ack handles. */

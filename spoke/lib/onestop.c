@@ -15,7 +15,7 @@
 #include "sized.h"
 #include "util.h"
 
-_Static_assert(ONESTOP_EKEY == OS_EKEY && ONESTOP_EGAP == OS_EGAP && OS_ERR_MIN == ONESTOP_EGAP,
+_Static_assert(ONESTOP_EKEY == OS_EKEY && ONESTOP_EGAP == OS_EGAP && OS_ERR_MIN == ONESTOP_EPEER,
 	       "onestop.h error codes must match common/err.h");
 
 /* Longest type name (the registry's and the envelope's limit). */
