@@ -16,15 +16,20 @@ add_library(onestop_spoke_replica STATIC
 target_link_libraries(onestop_spoke_replica PUBLIC onestop_spoke_replica_read onestop_common
                       onestop_proto)
 
-add_executable(onestop-spoke
-  ${CMAKE_CURRENT_LIST_DIR}/main.c
+# Every daemon module but main.c, so that tests and fuzz targets construct
+# and drive them in process (tests/fuzz/fuzz_spoke_api.c); main.c only adds
+# the options, start-up, the hooks' registration and signals.
+add_library(onestop_spoke_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/state.c
   ${CMAKE_CURRENT_LIST_DIR}/trust.c
   ${CMAKE_CURRENT_LIST_DIR}/hublink.c
   ${CMAKE_CURRENT_LIST_DIR}/outbox.c
   ${CMAKE_CURRENT_LIST_DIR}/inbox.c
   ${CMAKE_CURRENT_LIST_DIR}/api.c)
-target_include_directories(onestop-spoke PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(onestop-spoke PRIVATE onestop_spoke_replica onestop_common onestop_proto
+target_include_directories(onestop_spoke_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(onestop_spoke_core PUBLIC onestop_spoke_replica onestop_common onestop_proto
                       PkgConfig::ZMQ)
+
+add_executable(onestop-spoke ${CMAKE_CURRENT_LIST_DIR}/main.c)
+target_link_libraries(onestop-spoke PRIVATE onestop_spoke_core)
 install(TARGETS onestop-spoke RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
