@@ -3,7 +3,8 @@
 # does nothing when every package is already installed.
 set -eu
 PKGS="build-essential cmake pkg-config clang-format libzmq3-dev libprotobuf-c-dev
-protobuf-c-compiler liblmdb-dev libsodium-dev libinih-dev libjansson-dev libcmocka-dev"
+protobuf-c-compiler liblmdb-dev libsodium-dev libinih-dev libjansson-dev libcmocka-dev
+strace"
 if [ "${1:-}" = "--fuzz" ]; then PKGS="$PKGS clang libclang-rt-14-dev"; fi
 missing=""
 for p in $PKGS; do

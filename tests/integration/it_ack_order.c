@@ -289,7 +289,8 @@ static void marker(struct check *c, const char *m, const char *line)
 	}
 	if (c->commits + 1 <= s->first[a - s->base]) {
 		if (!s->late)
-			snprintf(s->example, sizeof s->example, "%.280s", line);
+			snprintf(s->example, sizeof s->example, "%.*s", (int)strcspn(line, "\n"),
+				 line);
 		s->late++;
 	}
 }
