@@ -57,7 +57,9 @@ static void malformed(struct net *n, struct net_proc *m, struct raw_link *l)
 		{"expires_ms 0", {.expires_ms = 1}, OS_EEXPIRED},
 		/* both ahead of now (created within the skew), so only their
 		 * order is wrong */
-		{"expires before created", {.created_ms = 240000, .expires_ms = 180000}, OS_EEXPIRED},
+		{"expires before created",
+		 {.created_ms = 240000, .expires_ms = 180000},
+		 OS_EEXPIRED},
 		{"a malformed type", {.type = "bad type"}, OS_EINVAL},
 		{"a malformed destination", {.dest = "Not.A.Node"}, OS_ENAME},
 		{"created an hour ahead",
