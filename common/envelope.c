@@ -4,6 +4,8 @@
  * registry. Also the DeadLetter payload a refusing node sends back. */
 #include "envelope.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,30 +241,127 @@ static int env_copy_str(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/* Note why e is refused; returns code. */
+static int env_why(struct env *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int env_why(struct env *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->why, sizeof(e->why), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* A cut copy of src that is safe in a log line and a DeadLetter: bytes
+ * outside 0x21..0x7e, quotes and backslashes become '?'. */
+static void env_copy_readable(char *dst, size_t size, const char *src)
+{
+	size_t n = src != NULL ? strnlen(src, size - 1) : 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = c > 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+/* A failed decode: keep what a refusal may name (id, why, and readable
+ * copies of the names and type), free the rest. */
+static void env_failed(struct env *e)
+{
+	struct env_priv *p = e->priv_;
+	char origin[OS_NAME_MAX] = "", dest[OS_NAME_MAX] = "", type[ENV_TYPE_MAX + 1] = "";
+	char why[ENV_WHY_MAX];
+	os_msgid id;
+	int has_id = e->has_id;
+
+	if (p != NULL && p->envelope != NULL) {
+		env_copy_readable(origin, sizeof(origin), p->envelope->origin);
+		env_copy_readable(dest, sizeof(dest), p->envelope->destination);
+		env_copy_readable(type, sizeof(type), p->envelope->type);
+	}
+	memcpy(id, e->id, sizeof(id));
+	memcpy(why, e->why, sizeof(why));
+	env_clear(e);
+	e->has_id = has_id;
+	if (has_id)
+		memcpy(e->id, id, sizeof(id));
+	memcpy(e->why, why, sizeof(why));
+	memcpy(e->origin, origin, sizeof(origin));
+	memcpy(e->destination, dest, sizeof(dest));
+	memcpy(e->type, type, sizeof(type));
+}
+
 /* Unpack the Envelope bytes env (env_len) into p's arena and fill e from
- * it, checking every field. 0, OS_EDECODE or OS_ENAME. */
+ * it, checking id, names and type in env_decode's order. 0, OS_EDECODE,
+ * OS_ENAME or OS_EINVAL, with e->why set. */
 static int env_fill(struct env *e, struct env_priv *p, const uint8_t *env, size_t env_len)
 {
 	p->envelope = onestop__envelope__unpack(&p->alloc, env_len, env);
 	if (p->envelope == NULL)
-		return OS_EDECODE;
+		return env_why(e, OS_EDECODE, "envelope is not a valid Envelope");
 	const Onestop__Envelope *pe = p->envelope;
-	if (pe->id.len != sizeof(os_msgid) || pe->expires_ms == 0)
-		return OS_EDECODE;
-	if (os_name_valid(pe->origin) != 0 || os_dest_valid(pe->destination) != 0)
-		return OS_ENAME;
-	if (os_type_valid(pe->type) != 0)
-		return OS_EDECODE;
+	if (pe->id.len != sizeof(os_msgid)) {
+		/* Name what there is of it: the sender may recognise it. */
+		char hex[2 * sizeof(os_msgid) + 1] = "";
+		if (pe->id.len < sizeof(os_msgid))
+			os_hex(hex, pe->id.data, pe->id.len);
+		return env_why(e, OS_EDECODE, "id is %zu bytes (%s), not 16", pe->id.len,
+			       pe->id.len < sizeof(os_msgid) ? hex : "too long");
+	}
+	memcpy(e->id, pe->id.data, sizeof(os_msgid));
+	e->has_id = 1;
+	if (pe->origin == NULL || os_name_valid(pe->origin) != 0)
+		return env_why(e, OS_ENAME, "origin is not a node name");
+	if (pe->destination == NULL || os_dest_valid(pe->destination) != 0)
+		return env_why(e, OS_ENAME, "destination is not a node or topic name");
+	if (pe->type == NULL || os_type_valid(pe->type) != 0)
+		return env_why(e, OS_EINVAL, "type is not a message type");
 	if (env_copy_str(e->origin, sizeof(e->origin), pe->origin) != 0 ||
 	    env_copy_str(e->destination, sizeof(e->destination), pe->destination) != 0 ||
 	    env_copy_str(e->type, sizeof(e->type), pe->type) != 0)
-		return OS_EDECODE;
-	memcpy(e->id, pe->id.data, sizeof(os_msgid));
+		return env_why(e, OS_EDECODE, "a name is too long");
 	e->created_ms = pe->created_ms;
 	e->expires_ms = pe->expires_ms;
 	e->key_version = pe->key_version;
 	e->payload = pe->payload.len > 0 ? pe->payload.data : env_empty;
 	e->payload_len = pe->payload.len;
+	return 0;
+}
+
+/* The envelope's lifetime, which needs no clock: expires after created. */
+static int env_check_lifetime(struct env *e)
+{
+	if (e->expires_ms == 0)
+		return env_why(e, OS_EEXPIRED, "expires_ms is 0");
+	if (e->expires_ms <= e->created_ms)
+		return env_why(e, OS_EEXPIRED, "expires_ms is not after created_ms");
+	return 0;
+}
+
+/* The batch signature's shape: a 64-byte signature and a path that fits
+ * the tree (checked without hashing: every decode pays it). A path of the
+ * wrong shape cannot verify, so it is a signature failure. */
+static int env_fill_proof(struct env *e, const Onestop__Signed *s)
+{
+	if (s->signature.len != sizeof(os_sig))
+		return env_why(e, OS_EBADSIG, "signature is %zu bytes, not 64", s->signature.len);
+	if (s->leaf_count < 1 || s->leaf_count > BATCHSIG_MAX_LEAVES ||
+	    s->leaf_index >= s->leaf_count || s->n_path > BATCHSIG_MAX_PATH)
+		return env_why(e, OS_EBADSIG, "leaf index, leaf count or path length out of range");
+	e->proof.index = s->leaf_index;
+	e->proof.count = s->leaf_count;
+	e->proof.path_len = (uint32_t)s->n_path;
+	for (size_t k = 0; k < s->n_path; k++) {
+		if (s->path[k].len != sizeof(os_hash))
+			return env_why(e, OS_EBADSIG, "path element %zu is not 32 bytes", k);
+		memcpy(e->proof.path[k], s->path[k].data, sizeof(os_hash));
+	}
+	if (batchsig_proof_check(&e->proof) != 0)
+		return env_why(e, OS_EBADSIG, "path length does not fit the batch tree");
+	memcpy(e->sig, s->signature.data, sizeof(os_sig));
 	return 0;
 }
 
@@ -274,7 +373,7 @@ int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e)
 		return OS_EINVAL;
 	memset(e, 0, sizeof(*e));
 	if (len > max_bytes)
-		return OS_ETOOBIG;
+		return env_why(e, OS_ETOOBIG, "message of %zu bytes exceeds %zu", len, max_bytes);
 	if (buf == NULL && len > 0)
 		return OS_EINVAL;
 	/* Room for the envelope copy, its payload, names, signature and path
@@ -285,36 +384,22 @@ int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e)
 	e->priv_ = p;
 
 	p->signed_msg = onestop__signed__unpack(&p->alloc, len, buf);
-	if (p->signed_msg == NULL)
+	if (p->signed_msg == NULL) {
+		rc = env_why(e, OS_EDECODE, "not a valid Signed");
 		goto out;
-	const Onestop__Signed *s = p->signed_msg;
-	if (s->signature.len != sizeof(os_sig))
-		goto out;
-	if (s->leaf_count < 1 || s->leaf_count > BATCHSIG_MAX_LEAVES ||
-	    s->leaf_index >= s->leaf_count || s->n_path > BATCHSIG_MAX_PATH)
-		goto out;
-	e->proof.index = s->leaf_index;
-	e->proof.count = s->leaf_count;
-	e->proof.path_len = (uint32_t)s->n_path;
-	for (size_t k = 0; k < s->n_path; k++) {
-		if (s->path[k].len != sizeof(os_hash))
-			goto out;
-		memcpy(e->proof.path[k], s->path[k].data, sizeof(os_hash));
 	}
-	/* A path whose length does not fit the tree shape is malformed, not
-	 * merely unverified (checked without hashing: every decode pays it). */
-	if (batchsig_proof_check(&e->proof) != 0)
+	const Onestop__Signed *s = p->signed_msg;
+	if ((rc = env_fill(e, p, s->envelope.data, s->envelope.len)) != 0)
 		goto out;
-	memcpy(e->sig, s->signature.data, sizeof(os_sig));
-
-	rc = env_fill(e, p, s->envelope.data, s->envelope.len);
-	if (rc != 0)
+	if ((rc = env_fill_proof(e, s)) != 0)
+		goto out;
+	if ((rc = env_check_lifetime(e)) != 0)
 		goto out;
 	e->env_bytes = s->envelope.data;
 	e->env_len = s->envelope.len;
 out:
 	if (rc != 0)
-		env_clear(e);
+		env_failed(e);
 	return rc;
 }
 
@@ -383,43 +468,79 @@ int env_decode_stored(const uint8_t *buf, size_t len, size_t max_bytes, struct e
 		return OS_EINVAL;
 	memset(e, 0, sizeof(*e));
 	if (len > max_bytes)
-		return OS_ETOOBIG;
+		return env_why(e, OS_ETOOBIG, "message of %zu bytes exceeds %zu", len, max_bytes);
 	if (buf == NULL && len > 0)
 		return OS_EINVAL;
 	if ((rc = env_find_envelope(buf, len, &env, &env_len)) != 0)
-		return rc;
+		return env_why(e, rc, "not a valid Signed");
 	/* Room for the payload, names and the message struct. */
 	struct env_priv *p = env_priv_new(env_len + 1024);
 	if (p == NULL)
 		return OS_ENOMEM;
 	e->priv_ = p;
 	rc = env_fill(e, p, env, env_len);
+	if (rc == 0)
+		rc = env_check_lifetime(e);
 	if (rc != 0)
-		env_clear(e);
+		env_failed(e);
 	return rc;
 }
 
-int env_verify(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
-	       uint64_t now_ms)
+/* Write a sentence into why (why_size bytes) when why is not NULL. */
+static int env_verify_why(char *why, size_t why_size, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int env_verify_why(char *why, size_t why_size, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && why_size > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_size, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int env_verify_at(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
+		  uint64_t now_ms, uint64_t skew_ms, char *why, size_t why_size)
 {
 	if (e == NULL || reg == NULL || e->env_bytes == NULL)
 		return OS_EINVAL;
 	const struct reg_node *n = registry_find(reg, e->origin);
 	if (n == NULL)
-		return OS_EUNKNOWN;
+		return env_verify_why(why, why_size, OS_EUNKNOWN, "origin not in the registry");
 	if (!registry_node_active(n))
-		return OS_EREVOKED;
+		return env_verify_why(why, why_size, OS_EREVOKED, "origin is %s",
+				      registry_status_str(n->status));
 	/* A message signed under a rotated-out key is refused even if that
 	 * old key's signature would check. */
 	if (e->key_version != n->key_version)
-		return OS_EBADSIG;
+		return env_verify_why(why, why_size, OS_EBADSIG,
+				      "key_version %u is not the registry's %u", e->key_version,
+				      n->key_version);
 	os_hash leaf;
 	batchsig_leaf(leaf, e->env_bytes, e->env_len);
 	if (batchsig_check(cache, leaf, &e->proof, e->sig, n->sign_pk) != 0)
-		return OS_EBADSIG;
+		return env_verify_why(why, why_size, OS_EBADSIG,
+				      "signature or Merkle path does not verify");
+	if (now_ms == 0)
+		return 0;
 	if (e->expires_ms <= now_ms)
-		return OS_EEXPIRED;
+		return env_verify_why(why, why_size, OS_EEXPIRED, "expired %llu ms ago",
+				      (unsigned long long)(now_ms - e->expires_ms));
+	if (e->created_ms > now_ms && e->created_ms - now_ms > skew_ms)
+		return env_verify_why(why, why_size, OS_EEXPIRED,
+				      "created %llu ms ahead of this node's clock (allowed %llu)",
+				      (unsigned long long)(e->created_ms - now_ms),
+				      (unsigned long long)skew_ms);
 	return 0;
+}
+
+int env_verify(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
+	       uint64_t now_ms)
+{
+	return env_verify_at(e, reg, cache, now_ms, ENV_SKEW_DEFAULT_MS, NULL, 0);
 }
 
 /* A printable-ASCII copy of s, at most max bytes: DeadLetter fields echo

@@ -13,6 +13,10 @@
 
 #define ENV_TYPE_MAX 128
 #define ENV_DEADLETTER_TYPE "onestop.DeadLetter"
+#define ENV_WHY_MAX 96
+/* How far ahead of a receiver's clock created_ms may be by default (the
+ * daemons' clock_skew_ms option). */
+#define ENV_SKEW_DEFAULT_MS (5u * 60u * 1000u)
 
 /* A message to be signed. */
 struct env_draft {
@@ -39,6 +43,13 @@ struct env {
 	size_t env_len;
 	os_sig sig;
 	struct batchsig_proof proof;
+	/* 1 when id holds the envelope's id. After a failed env_decode it
+	 * says whether the id could still be read, and origin, destination
+	 * and type hold what could be read of them, cut and with every byte
+	 * outside 0x21..0x7e, '"' and '\\' replaced by '?' (unverified: for
+	 * a refusal and a log line only); why says what was wrong. */
+	int has_id;
+	char why[ENV_WHY_MAX];
 	void *priv_; /* unpacked protobufs */
 };
 
@@ -52,28 +63,46 @@ int env_sign_batch(const char *origin, uint32_t key_version, const os_sign_sk sk
 		   const struct env_draft *drafts, size_t n, uint64_t now_ms, uint8_t **out,
 		   size_t *out_len, os_msgid *ids);
 
-/* Decode a packed Signed of len bytes (len > max_bytes: OS_ETOOBIG, before
- * anything is unpacked). Checks structure only: id 16 bytes, names and type
- * well-formed, signature 64 bytes, proof consistent. OS_EDECODE, OS_ENAME,
- * OS_ETOOBIG, OS_ENOMEM. On success the caller calls env_clear(e). The
- * buffer is not retained. */
+/* Decode a packed Signed of len bytes and check its structure, in this
+ * order (docs/PROTOCOL.md 3.4 and 5.4 list the same):
+ *   len > max_bytes, before anything is unpacked      OS_ETOOBIG
+ *   Signed or Envelope not a protobuf, id not 16 bytes OS_EDECODE
+ *   origin or destination not a well-formed name       OS_ENAME
+ *   type not a well-formed message type                OS_EINVAL
+ *   signature not 64 bytes, leaf index/count or path
+ *   not the shape of a batch tree                      OS_EBADSIG
+ *   expires_ms not after created_ms (0 included)       OS_EEXPIRED
+ * and OS_ENOMEM, OS_EINVAL (NULL arguments). From the ENAME check on, the
+ * id is known: e->has_id is 1 and e->id holds it, so a refusal can name
+ * the message. On success the caller calls env_clear(e); on failure e
+ * holds only the readable parts described at struct env and needs no
+ * env_clear (it may be given one). The buffer is not retained. */
 int env_decode(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e);
 
 /* Decode only the Envelope inside a packed Signed that was decoded and
  * verified before (e.g. read back from a store): the same checks on the
- * envelope's fields as env_decode, but the Signed is not unpacked (its
- * envelope bytes are found in place, not copied) and proof, signature and
- * env_bytes are left empty, so the result cannot be given to env_verify.
- * The buffer is not retained. Errors as env_decode; the caller calls
+ * envelope's fields as env_decode (all but the signature's and the
+ * proof's), but the Signed is not unpacked (its envelope bytes are found
+ * in place, not copied) and proof, signature and env_bytes are left
+ * empty, so the result cannot be given to env_verify. The buffer is not
+ * retained. Errors and the state of e as env_decode; the caller calls
  * env_clear(e) on success. */
 int env_decode_stored(const uint8_t *buf, size_t len, size_t max_bytes, struct env *e);
 
 void env_clear(struct env *e);
 
-/* Verify a decoded envelope against the registry at now_ms: origin known
- * (OS_EUNKNOWN) and active (OS_EREVOKED), key version current (OS_EBADSIG),
- * Merkle path and signature (OS_EBADSIG, via cache when not NULL), not
- * expired (OS_EEXPIRED). 0 when all hold. */
+/* Verify a decoded envelope against the registry at now_ms, in this
+ * order: origin known (OS_EUNKNOWN) and active (OS_EREVOKED), key version
+ * current (OS_EBADSIG), Merkle path and signature (OS_EBADSIG, via cache
+ * when not NULL), then the clock: not expired (expires_ms > now_ms) and
+ * not created ahead of it by more than skew_ms (created_ms <= now_ms +
+ * skew_ms), else OS_EEXPIRED. now_ms 0 skips the clock checks (a dataset
+ * change outlives its envelope). 0 when all hold. When why is not NULL it
+ * receives a sentence naming the failure (why_size bytes at most). */
+int env_verify_at(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
+		  uint64_t now_ms, uint64_t skew_ms, char *why, size_t why_size);
+
+/* env_verify_at with skew_ms = ENV_SKEW_DEFAULT_MS and no sentence. */
 int env_verify(const struct env *e, const struct registry *reg, struct batchsig_cache *cache,
 	       uint64_t now_ms);
 

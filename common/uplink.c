@@ -251,6 +251,9 @@ static int uplink_welcome(struct uplink *up, const Onestop__Welcome *w, uint64_t
 		.accepted_seq = w->accepted_seq,
 		.registry = w->registry.len > 0 ? w->registry.data : NULL,
 		.registry_len = w->registry.len,
+		.peer_node = w->node ? w->node : "",
+		.peer_heartbeat_ms = w->heartbeat_ms,
+		.peer_max_message_bytes = w->max_message_bytes,
 	};
 	int rc = up->ops.welcome(up->ctx, &in, now);
 	if (rc < 0)
@@ -269,9 +272,15 @@ static int uplink_welcome(struct uplink *up, const Onestop__Welcome *w, uint64_t
 	char ep[2 * UPLINK_EPOCH_LEN + 1];
 	os_hex(ep, w->hub_epoch.data, UPLINK_EPOCH_LEN);
 	os_log(OS_LOG_INFO, "hub_connected",
-	       "hub=%s endpoint=%s hub_epoch=%s new_epoch=%d accepted=%llu window=%u outbox=%llu",
+	       "hub=%s endpoint=%s hub_epoch=%s new_epoch=%d accepted=%llu window=%u outbox=%llu "
+	       "hub_node=%s hub_heartbeat_ms=%u hub_max_message_bytes=%llu",
 	       up->peer, up->endpoint, ep, in.new_epoch, (unsigned long long)w->accepted_seq,
-	       (unsigned)up->tx.window, (unsigned long long)in.backlog);
+	       (unsigned)up->tx.window, (unsigned long long)in.backlog,
+	       OS_Q(in.peer_node[0] ? in.peer_node : "-"), (unsigned)w->heartbeat_ms,
+	       (unsigned long long)w->max_message_bytes);
+	if (in.peer_node[0] && strcmp(in.peer_node, up->peer) != 0)
+		os_log(OS_LOG_WARN, "hub_name_differs", "configured=%s welcome=%s", up->peer,
+		       OS_Q(in.peer_node));
 	return 0;
 }
 

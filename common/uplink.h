@@ -51,6 +51,10 @@ struct uplink_welcome {
 	uint64_t accepted_seq;     /* the peer holds every push <= it */
 	const uint8_t *registry;   /* a packed SignedRegistry, or NULL */
 	size_t registry_len;
+	/* What the peer advertises (0 or "" from a peer that does not): */
+	const char *peer_node;           /* its node name; borrowed for the op */
+	uint32_t peer_heartbeat_ms;      /* its heartbeat interval */
+	uint64_t peer_max_message_bytes; /* the largest packed Signed it accepts */
 	/* Set by the op, for the hub_connected line: */
 	int new_epoch;    /* the deliver stream starts afresh */
 	uint64_t backlog; /* push entries waiting */

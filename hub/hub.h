@@ -35,6 +35,7 @@ struct hub_conf {
 	long long max_message_bytes;
 	long long window;
 	long long heartbeat_ms;
+	long long clock_skew_ms; /* how far ahead created_ms may be */
 	long long queue_quota;
 	char *log_level;
 	long long dataset_log_max;

@@ -10,7 +10,9 @@
  *   state  event                                  action -> next state
  *   none   Hello                                  Welcome, ops.hello -> LIVE
  *   none   any other frame                        LinkError EHELLO -> none
- *   LIVE   Hello                                  restart deliver stream, Welcome -> LIVE
+ *   LIVE   Hello (from any connection)            the session moves to that connection,
+ *                                                 restart deliver stream, Welcome -> LIVE
+ *   LIVE   other frame from another connection    LinkError EHELLO -> LIVE (unchanged)
  *   LIVE   push                                   ops.push; ack after commit -> LIVE
  *   LIVE   deliver_ack, heartbeat                 handle -> LIVE
  *   LIVE   dataset_ack, fetch                     ops; replies after commit -> LIVE
@@ -42,7 +44,7 @@
 struct session {
 	struct session *prev, *next;
 	char name[OS_NAME_MAX];
-	uint8_t rid[LINK_RID_MAX]; /* ROUTER routing id, learned from each frame */
+	uint8_t rid[LINK_RID_MAX]; /* ROUTER routing id of the connection that said Hello */
 	size_t rid_len;
 	uint64_t last_heard_us;
 	uint64_t last_hb_us;
@@ -374,6 +376,9 @@ static void link_hello(struct hub *h, struct session *s, const char *node, const
 	w.hub_epoch.len = QUEUE_EPOCH_LEN;
 	w.accepted_seq = last;
 	w.window = (uint32_t)h->conf.window;
+	w.heartbeat_ms = (uint32_t)h->conf.heartbeat_ms;
+	w.node = h->conf.name;
+	w.max_message_bytes = (uint64_t)h->conf.max_message_bytes;
 	if (hello->registry_version < h->reg->version && h->reg->signed_bytes) {
 		w.registry.data = h->reg->signed_bytes;
 		w.registry.len = h->reg->signed_len;
@@ -472,21 +477,21 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 		return;
 	}
 	s = link_find(l, node);
-	if (s) {
-		s->last_heard_us = h->now_us;
-		if (s->rid_len != rid_len || memcmp(s->rid, rid, rid_len) != 0) {
-			memcpy(s->rid, rid, rid_len);
-			s->rid_len = rid_len;
-		}
-	}
 	if (f->body_case == ONESTOP__LINK_FRAME__BODY_HELLO) {
 		link_hello(h, s, node, rid, rid_len, f->hello);
 		goto out;
 	}
+	/* A session belongs to the connection that said Hello: another
+	 * connection with the same key (a second client, or the spoke's
+	 * socket reconnected under a new routing id) must say Hello itself,
+	 * and until then neither uses nor refreshes the session. */
+	if (s && (s->rid_len != rid_len || memcmp(s->rid, rid, rid_len) != 0))
+		s = NULL;
 	if (!s) {
 		link_send_error(h, rid, rid_len, OS_EHELLO, "no session: send Hello");
 		goto out;
 	}
+	s->last_heard_us = h->now_us;
 	switch (f->body_case) {
 	case ONESTOP__LINK_FRAME__BODY_PUSH:
 		link_push(h, s, f->push);

@@ -54,6 +54,8 @@ static const struct cfg_opt hub_opts[] = {
 	OPT_INT(window, "1000", 1, 100000, 0, "pushes a spoke may have unacknowledged"),
 	OPT_INT(heartbeat_ms, "1000", 50, 600000, 0,
 		"heartbeat interval; a session ends after 3 silent intervals"),
+	OPT_INT(clock_skew_ms, "300000", 0, 86400000, 1,
+		"how far ahead of this hub's clock a message's created_ms may be"),
 	OPT_INT(queue_quota, "1000000", 1, 1000000000000LL, 1,
 		"entries a destination queue may hold before pushes to it wait"),
 	OPT_STR(log_level, "info", 0, 1, "debug, info, warn or error"),

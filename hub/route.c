@@ -277,17 +277,20 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 		/* Read what it says anyway, so the origin can tell which
 		 * message came back; nothing of it is trusted. */
 		snprintf(reason, sizeof(reason), "message of %zu bytes exceeds %zu", len, max);
-		if (env_decode(msg, len, len, &e) == 0) {
-			route_refuse(h, origin, e.id, e.destination, e.type, OS_ETOOBIG, reason);
-			env_clear(&e);
-		} else {
-			route_refuse(h, origin, NULL, NULL, NULL, OS_ETOOBIG, reason);
-		}
+		(void)env_decode(msg, len, len, &e);
+		route_refuse(h, origin, e.has_id ? e.id : NULL, e.destination, e.type, OS_ETOOBIG,
+			     reason);
+		env_clear(&e);
 		return 0;
 	}
 	if (rc) {
-		route_reason(reason, sizeof(reason), "undecodable envelope: %s", os_strerror(rc));
-		route_refuse(h, origin, NULL, NULL, NULL, OS_EDECODE, reason);
+		/* env_decode decides the code and keeps what can be read, so
+		 * the origin learns which message it was whenever it can. */
+		route_reason(reason, sizeof(reason), "%s%s",
+			     rc == OS_EDECODE ? "undecodable: " : "",
+			     e.why[0] ? e.why : os_strerror(rc));
+		route_refuse(h, origin, e.has_id ? e.id : NULL, e.destination, e.type, rc, reason);
+		env_clear(&e);
 		return 0;
 	}
 	if (strcmp(e.origin, origin) != 0) {
@@ -296,9 +299,9 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 		route_refuse(h, origin, e.id, e.destination, e.type, OS_EORIGIN, reason);
 		goto out;
 	}
-	rc = env_verify(&e, h->reg, h->sigcache, h->now_ms);
+	rc = env_verify_at(&e, h->reg, h->sigcache, h->now_ms, (uint64_t)h->conf.clock_skew_ms,
+			   reason, sizeof(reason));
 	if (rc) {
-		route_reason(reason, sizeof(reason), "%s", os_strerror(rc));
 		route_refuse(h, origin, e.id, e.destination, e.type, rc, reason);
 		rc = 0;
 		goto out;
@@ -318,13 +321,9 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 	if (e.destination[0] == '@') {
 		n = route_subscribers(h, e.destination + 1, origin);
 		if (n == 0) {
-			char idhex[2 * sizeof(os_msgid) + 1];
-
-			os_hex(idhex, e.id, sizeof(os_msgid));
-			os_log(OS_LOG_INFO, "topic_no_subscribers", "id=%s origin=%s dest=%s",
-			       idhex, origin, e.destination);
-			h->stats.accepted++;
-			*outcome = ROUTE_ACCEPTED;
+			/* Accepting it would lose it without a word. */
+			route_refuse(h, origin, e.id, e.destination, e.type, OS_ENOSUBSCRIBER,
+				     "no active subscriber of the topic other than the origin");
 			goto out;
 		}
 		if (route_over_quota(h, h->route->dests, n, origin)) {

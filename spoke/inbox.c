@@ -242,18 +242,23 @@ int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len
 
 	memset(&e, 0, sizeof e);
 	size_t max = (size_t)sp->conf.max_message_bytes + SPOKE_ENV_OVERHEAD;
+	/* The same checks, in the same order and with the same codes, as the
+	 * hub's (env_decode, env_verify_at). */
 	int code = env_decode(msg, len, max, &e);
-	const char *why = NULL;
+	char vwhy[ENV_WHY_MAX] = "";
+	const char *why = e.why[0] ? e.why : NULL;
 	if (code == 0) {
 		decoded = 1;
-		code = env_verify(&e, sp->reg, sp->cache, now_ms);
+		code = env_verify_at(&e, sp->reg, sp->cache, now_ms,
+				     (uint64_t)sp->conf.clock_skew_ms, vwhy, sizeof vwhy);
+		why = vwhy[0] ? vwhy : NULL;
 	}
 	if (code == 0 && (code = inbox_for_us(sp, &e)) != 0)
 		why = "not addressed to this node or its topics";
 	if (code != 0) {
 		/* Invalid messages are dealt with by dropping them: they still
 		 * advance the stream, or the hub would resend them forever. */
-		inbox_log_rejected(&e, decoded, seq, code, why);
+		inbox_log_rejected(&e, e.has_id, seq, code, why);
 		sp->stats.rejected++;
 	} else if ((rc = inbox_store(sp, t, &e, msg, len)) < 0) {
 		goto out;

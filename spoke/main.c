@@ -69,6 +69,8 @@ static const struct cfg_opt spoke_opts[] = {
 	INT_OPT(window, "1000", 1, 1000000, 0, "deliveries the spoke accepts unacknowledged"),
 	INT_OPT(heartbeat_ms, "1000", 50, 600000, 0,
 		"link heartbeat interval; three silent ones end the session"),
+	INT_OPT(clock_skew_ms, "300000", 0, 86400000, 0,
+		"how far ahead of this spoke's clock a message's created_ms may be"),
 	INT_OPT(reconnect_min_ms, "100", 10, 600000, 0, "first reconnect delay"),
 	INT_OPT(reconnect_max_ms, "5000", 10, 3600000, 0, "longest reconnect delay"),
 	STR_OPT(log_level, "info", 0, 1, "debug, info, warn or error"),

@@ -74,6 +74,7 @@ struct spoke_conf {
 	long long outbox_quota;
 	long long window;
 	long long heartbeat_ms;
+	long long clock_skew_ms; /* how far ahead created_ms may be */
 	long long reconnect_min_ms;
 	long long reconnect_max_ms;
 	char *log_level;

@@ -375,6 +375,23 @@ int h_sign_one(struct net *n, const char *origin, const char *keyfile, const cha
 	       const char *type, const void *payload, size_t len, uint64_t ttl_ms, uint8_t **out,
 	       size_t *out_len, uint8_t id[16]);
 
+/* A hand-built envelope for h_sign_raw: every field as given (nothing is
+ * checked), signed alone (a batch of one) with a valid signature, then the
+ * Signed damaged as asked. */
+struct h_rawenv {
+	const uint8_t *id; /* id_len bytes */
+	size_t id_len;
+	const char *origin, *dest, *type;
+	uint64_t created_ms, expires_ms;
+	size_t sig_len;      /* bytes of the signature sent (64: intact) */
+	uint32_t extra_path; /* path elements added (a batch of one has none) */
+};
+
+/* Sign spec with the key in keyfile (key version of spec->origin from the
+ * registry): *out malloc'd packed Signed. 0 or -1. */
+int h_sign_raw(struct net *n, const char *keyfile, const struct h_rawenv *spec, uint8_t **out,
+	       size_t *out_len);
+
 /* Hex of an id, for messages (static buffer, rotating 4). */
 const char *h_idhex(const uint8_t id[16]);
 

@@ -355,3 +355,68 @@ int h_sign_one(struct net *n, const char *origin, const char *keyfile, const cha
 	memcpy(id, mid, 16);
 	return 0;
 }
+
+int h_sign_raw(struct net *n, const char *keyfile, const struct h_rawenv *spec, uint8_t **out,
+	       size_t *out_len)
+{
+	Onestop__Envelope pe = ONESTOP__ENVELOPE__INIT;
+	Onestop__Signed ps = ONESTOP__SIGNED__INIT;
+	ProtobufCBinaryData path[8];
+	uint8_t hashes[8][32];
+	struct os_keypair kp;
+	struct registry *reg = NULL;
+	const struct reg_node *node;
+	os_sign_pk anchor;
+	os_hash leaf;
+	os_sig sig;
+	uint8_t *env;
+	size_t env_len;
+
+	*out = NULL;
+	if (spec->extra_path > 8 || spec->sig_len > sizeof sig)
+		return -1;
+	if (crypto_setup() != 0 || crypto_keyfile_read(keyfile, &kp) != 0)
+		return -1;
+	pe.key_version = 1;
+	if (os_unhex(anchor, 32, n->anchor) == 0 &&
+	    registry_load(n->registry, anchor, 0, &reg) == 0 &&
+	    (node = registry_find(reg, spec->origin)) != NULL)
+		pe.key_version = node->key_version;
+	registry_free(&reg);
+	pe.id.data = (uint8_t *)spec->id;
+	pe.id.len = spec->id_len;
+	pe.origin = (char *)spec->origin;
+	pe.destination = (char *)spec->dest;
+	pe.type = (char *)spec->type;
+	pe.created_ms = spec->created_ms;
+	pe.expires_ms = spec->expires_ms;
+	env_len = onestop__envelope__get_packed_size(&pe);
+	env = malloc(env_len ? env_len : 1);
+	if (!env) {
+		crypto_keypair_wipe(&kp);
+		return -1;
+	}
+	onestop__envelope__pack(&pe, env);
+	batchsig_leaf(leaf, env, env_len);
+	batchsig_sign(sig, leaf, 1, kp.sign_sk); /* a batch of one: the root is the leaf */
+	crypto_keypair_wipe(&kp);
+	memset(hashes, 0x5a, sizeof hashes);
+	for (uint32_t k = 0; k < spec->extra_path; k++) {
+		path[k].data = hashes[k];
+		path[k].len = sizeof hashes[k];
+	}
+	ps.envelope.data = env;
+	ps.envelope.len = env_len;
+	ps.signature.data = sig;
+	ps.signature.len = spec->sig_len;
+	ps.leaf_index = 0;
+	ps.leaf_count = 1;
+	ps.n_path = spec->extra_path;
+	ps.path = path;
+	*out_len = onestop__signed__get_packed_size(&ps);
+	*out = malloc(*out_len);
+	if (*out)
+		onestop__signed__pack(&ps, *out);
+	free(env);
+	return *out ? 0 : -1;
+}

@@ -4,7 +4,9 @@
  * sent back to b (the origin), nor to d. Last, with subscriber c offline,
  * a publishes again; b takes its copies, the hub is killed and restarted,
  * and c, once up, still gets every one (the hub keeps the message body
- * while any subscriber's reference remains, across a crash). */
+ * while any subscriber's reference remains, across a crash). A message to
+ * a topic nobody subscribes to comes back to a as a dead letter
+ * ENOSUBSCRIBER. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +119,22 @@ int main(void)
 		net_up(n, &n->hub, 1);
 		net_up(n, c, 1);
 		expect_stream(n, c, "a", 12, N_A, (const uint8_t(*)[ONESTOP_ID_LEN])ids_c);
+	}
+
+	fprintf(stderr, "a topic nobody subscribes to\n");
+	{
+		uint8_t id[1][ONESTOP_ID_LEN];
+		struct msgs_rx rx;
+		int k;
+
+		memset(&rx, 0, sizeof rx);
+		H_REQUIRE(n, msgs_send(ca, "@nobody", TYPE, 13, 1, 1, 1, BODY, 0, id) == 0,
+			  "a sent one message to @nobody");
+		k = msgs_wait_deadletter(a, &ca, &rx, id[0], h_ms(15000));
+		H_CHECK(n, k >= 0 && rx.dl[k].code == ONESTOP_ENOSUBSCRIBER,
+			"a's app received a dead letter ENOSUBSCRIBER about it (%d, code %d)", k,
+			k >= 0 ? rx.dl[k].code : 0);
+		msgs_rx_clear(&rx);
 	}
 
 	onestop_close(&ca);

@@ -1,7 +1,8 @@
 /* Unit tests for common/envelope.c: batch signing then decoding and
  * verifying every message, tampering anywhere in the bytes, registry
- * decisions (unknown, revoked, key version), expiry, size bounds,
- * malformed fields, and the DeadLetter payload. */
+ * decisions (unknown, revoked, key version), expiry and clock skew, size
+ * bounds, malformed fields (each with its precise code, the id kept when it
+ * can be read), and the DeadLetter payload. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,6 +227,10 @@ static void test_verify_table(void **state)
 		{"expired", "gd.sz", 2, &sz, NOW + 2 * HOUR, OS_EEXPIRED},
 		{"at expiry", "gd.sz", 2, &sz, NOW + HOUR, OS_EEXPIRED},
 		{"just before expiry", "gd.sz", 2, &sz, NOW + HOUR - 1, 0},
+		{"created ahead, within the skew", "gd.sz", 2, &sz, NOW - ENV_SKEW_DEFAULT_MS, 0},
+		{"created ahead beyond the skew", "gd.sz", 2, &sz, NOW - ENV_SKEW_DEFAULT_MS - 1,
+		 OS_EEXPIRED},
+		{"no clock: dataset changes", "gd.sz", 2, &sz, 0, 0},
 	};
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		uint8_t *out[1];
@@ -240,6 +245,33 @@ static void test_verify_table(void **state)
 		env_clear(&e);
 		free_batch(out, 1);
 	}
+}
+
+/* The clock checks with an explicit allowance, and the sentences. */
+static void test_verify_at(void **state)
+{
+	(void)state;
+	uint8_t *out[1];
+	size_t out_len[1];
+	char why[ENV_WHY_MAX];
+	struct env e;
+	sign_n("gd.sz", 2, &sz, 1, out, out_len, NULL);
+	assert_int_equal(env_decode(out[0], out_len[0], 1 << 20, &e), 0);
+	assert_int_equal(e.has_id, 1);
+	assert_int_equal(env_verify_at(&e, reg, NULL, NOW, 0, why, sizeof why), 0);
+	assert_int_equal(env_verify_at(&e, reg, NULL, NOW - 1, 0, why, sizeof why), OS_EEXPIRED);
+	assert_non_null(strstr(why, "ahead"));
+	assert_int_equal(env_verify_at(&e, reg, NULL, NOW - 1000, 1000, NULL, 0), 0);
+	assert_int_equal(env_verify_at(&e, reg, NULL, NOW - 1001, 1000, NULL, 0), OS_EEXPIRED);
+	assert_int_equal(env_verify_at(&e, reg, NULL, NOW + HOUR, 0, why, sizeof why), OS_EEXPIRED);
+	assert_non_null(strstr(why, "expired"));
+	/* The signature comes before the clock. */
+	uint8_t *b = (uint8_t *)e.env_bytes;
+	b[e.env_len - 1] ^= 1;
+	assert_int_equal(env_verify_at(&e, reg, NULL, NOW - HOUR, 0, why, sizeof why), OS_EBADSIG);
+	assert_non_null(strstr(why, "signature"));
+	env_clear(&e);
+	free_batch(out, 1);
 }
 
 static void test_sign_errors(void **state)
@@ -324,6 +356,8 @@ enum malformed {
 	M_TYPE_BAD,
 	M_TYPE_LONG,
 	M_EXPIRES_ZERO,
+	M_EXPIRES_BEFORE,
+	M_EXPIRES_AT,
 	M_SIG_SHORT,
 	M_COUNT_ZERO,
 	M_INDEX_OUT,
@@ -332,6 +366,7 @@ enum malformed {
 	M_PATH_WRONG_LEN,
 	M_ENVELOPE_GARBAGE,
 	M_COUNT_HUGE,
+	M_TYPE_AND_SIG,
 };
 
 static void test_malformed_table(void **state)
@@ -341,24 +376,28 @@ static void test_malformed_table(void **state)
 		const char *what;
 		enum malformed m;
 		int want;
+		int has_id; /* a refusal can name the message */
 	} cases[] = {
-		{"well formed", M_NONE, 0},
-		{"id 15 bytes", M_ID_SHORT, OS_EDECODE},
-		{"no id", M_ID_EMPTY, OS_EDECODE},
-		{"bad origin", M_ORIGIN_BAD, OS_ENAME},
-		{"topic origin", M_ORIGIN_TOPIC, OS_ENAME},
-		{"bad destination", M_DEST_BAD, OS_ENAME},
-		{"bad type", M_TYPE_BAD, OS_EDECODE},
-		{"type too long", M_TYPE_LONG, OS_EDECODE},
-		{"expires 0", M_EXPIRES_ZERO, OS_EDECODE},
-		{"signature 63 bytes", M_SIG_SHORT, OS_EDECODE},
-		{"leaf_count 0", M_COUNT_ZERO, OS_EDECODE},
-		{"leaf_index >= leaf_count", M_INDEX_OUT, OS_EDECODE},
-		{"path element 31 bytes", M_PATH_ELEM_SHORT, OS_EDECODE},
-		{"path longer than any tree", M_PATH_TOO_LONG, OS_EDECODE},
-		{"path length not the tree's", M_PATH_WRONG_LEN, OS_EDECODE},
-		{"envelope not a protobuf", M_ENVELOPE_GARBAGE, OS_EDECODE},
-		{"leaf_count too big", M_COUNT_HUGE, OS_EDECODE},
+		{"well formed", M_NONE, 0, 1},
+		{"id 15 bytes", M_ID_SHORT, OS_EDECODE, 0},
+		{"no id", M_ID_EMPTY, OS_EDECODE, 0},
+		{"bad origin", M_ORIGIN_BAD, OS_ENAME, 1},
+		{"topic origin", M_ORIGIN_TOPIC, OS_ENAME, 1},
+		{"bad destination", M_DEST_BAD, OS_ENAME, 1},
+		{"bad type", M_TYPE_BAD, OS_EINVAL, 1},
+		{"type too long", M_TYPE_LONG, OS_EINVAL, 1},
+		{"expires 0", M_EXPIRES_ZERO, OS_EEXPIRED, 1},
+		{"expires before created", M_EXPIRES_BEFORE, OS_EEXPIRED, 1},
+		{"expires at created", M_EXPIRES_AT, OS_EEXPIRED, 1},
+		{"signature 63 bytes", M_SIG_SHORT, OS_EBADSIG, 1},
+		{"leaf_count 0", M_COUNT_ZERO, OS_EBADSIG, 1},
+		{"leaf_index >= leaf_count", M_INDEX_OUT, OS_EBADSIG, 1},
+		{"path element 31 bytes", M_PATH_ELEM_SHORT, OS_EBADSIG, 1},
+		{"path longer than any tree", M_PATH_TOO_LONG, OS_EBADSIG, 1},
+		{"path length not the tree's", M_PATH_WRONG_LEN, OS_EBADSIG, 1},
+		{"envelope not a protobuf", M_ENVELOPE_GARBAGE, OS_EDECODE, 0},
+		{"leaf_count too big", M_COUNT_HUGE, OS_EBADSIG, 1},
+		{"bad type and bad signature", M_TYPE_AND_SIG, OS_EINVAL, 1},
 	};
 	char long_type[200];
 	memset(long_type, 'a', sizeof(long_type) - 1);
@@ -417,6 +456,16 @@ static void test_malformed_table(void **state)
 		case M_EXPIRES_ZERO:
 			pe.expires_ms = 0;
 			break;
+		case M_EXPIRES_BEFORE:
+			pe.expires_ms = NOW - 1;
+			break;
+		case M_EXPIRES_AT:
+			pe.expires_ms = NOW;
+			break;
+		case M_TYPE_AND_SIG: /* the first failure in the documented order */
+			pe.type = "x y";
+			ps.signature.len = 63;
+			break;
 		case M_SIG_SHORT:
 			ps.signature.len = 63;
 			break;
@@ -458,12 +507,29 @@ static void test_malformed_table(void **state)
 		if (rc != cases[c].want)
 			fail_msg("%s: got %s, want %s", cases[c].what, os_errname(rc),
 				 os_errname(cases[c].want));
+		if (e.has_id != cases[c].has_id)
+			fail_msg("%s: has_id %d, want %d", cases[c].what, e.has_id,
+				 cases[c].has_id);
+		if (e.has_id)
+			assert_memory_equal(e.id, id, 16);
 		if (rc == 0) {
 			/* Well formed, but the signature is zeros. */
 			assert_int_equal(env_verify(&e, reg, NULL, NOW), OS_EBADSIG);
 			env_clear(&e);
 		} else {
 			assert_null(e.priv_);
+			if (e.why[0] == '\0')
+				fail_msg("%s: no reason given", cases[c].what);
+			/* What can be read is kept for the refusal, made safe. */
+			if (cases[c].m != M_ENVELOPE_GARBAGE)
+				assert_string_equal(e.type,
+						    cases[c].m == M_TYPE_BAD ||
+								    cases[c].m == M_TYPE_AND_SIG
+							    ? "x?y"
+						    : cases[c].m == M_TYPE_LONG
+							    ? long_type + 71
+							    : "gov.Application");
+			env_clear(&e); /* allowed on a failed decode */
 		}
 	}
 	struct env e;
@@ -544,7 +610,7 @@ int main(void)
 		cmocka_unit_test(test_batch_roundtrip), cmocka_unit_test(test_tamper_every_byte),
 		cmocka_unit_test(test_verify_table),    cmocka_unit_test(test_sign_errors),
 		cmocka_unit_test(test_oversized),       cmocka_unit_test(test_malformed_table),
-		cmocka_unit_test(test_deadletter),
+		cmocka_unit_test(test_deadletter),      cmocka_unit_test(test_verify_at),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -381,13 +381,17 @@ static void test_topic_fanout(void **state)
 	assert_int_equal(queue_count(f->h.queue, "d"), 0);
 	assert_int_equal(bodies_equal(f, "b", m, len), 1);
 	assert_int_equal(bodies_equal(f, "c", m, len), 1);
-	/* A topic nobody subscribes to: dealt with, nothing stored. */
+	/* A topic nobody subscribes to: dealt with, nothing stored for it,
+	 * and a dead letter ENOSUBSCRIBER goes back to the origin. */
 	assert_int_equal(push1(f, "a", 2, 1, none, len2), 0);
 	assert_int_equal(f->last, 2);
 	assert_int_equal(queue_total(f->h.queue), 2);
-	assert_int_equal(f->h.stats.accepted, 2);
-	assert_int_equal(f->h.stats.refused, 0);
+	assert_int_equal(f->h.stats.accepted, 1);
+	assert_int_equal(f->h.stats.refused, 1);
+	assert_int_equal(route_flush(&f->h), 0);
 	assert_int_equal(commit(f), 0);
+	assert_int_equal(deadletters(f, "a").n, 1);
+	assert_int_equal(deadletters(f, "a").last.code, OS_ENOSUBSCRIBER);
 	free(m);
 	free(none);
 }
