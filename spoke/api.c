@@ -463,13 +463,20 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_PUT:
 			api_check_put(sp, r, now_ms);
 			break;
+		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY: {
+			/* A single-use verify spends the nonce in this iteration's
+			 * transaction; served after the commit. */
+			int code = reads_claim(sp, r->req, r->msg, sizeof r->msg);
+			if (code < 0)
+				r->code = code;
+			break;
+		}
 		case ONESTOP__API_REQUEST__OP_RECV:
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
 		case ONESTOP__API_REQUEST__OP_DATASETS:
 		case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
-		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
 			break; /* served after the commit */
 		default:
 			api_fail(r, OS_EINVAL, "the request names no operation");
@@ -952,10 +959,13 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		if (r->code == 0 && commit_rc < 0 &&
 		    (r->op == ONESTOP__API_REQUEST__OP_SEND ||
 		     r->op == ONESTOP__API_REQUEST__OP_ACK ||
-		     r->op == ONESTOP__API_REQUEST__OP_PUT)) {
+		     r->op == ONESTOP__API_REQUEST__OP_PUT ||
+		     (r->op == ONESTOP__API_REQUEST__OP_ASSERT_VERIFY && r->req->assert_verify &&
+		      r->req->assert_verify->single_use))) {
 			api_fail(r, commit_rc, "the store could not commit: %s",
 				 os_strerror(commit_rc));
-			if (r->op != ONESTOP__API_REQUEST__OP_ACK)
+			if (r->op == ONESTOP__API_REQUEST__OP_SEND ||
+			    r->op == ONESTOP__API_REQUEST__OP_PUT)
 				api_refused(sp, r);
 		}
 		if (r->code != 0) {

@@ -76,6 +76,10 @@ static const struct cfg_opt spoke_opts[] = {
 		"entries kept per cached-mode dataset (least recently used evicted beyond)"),
 	INT_OPT(fetch_timeout_ms, "2000", 1, 3600000, 0,
 		"how long a cached-mode miss waits for the hub"),
+	INT_OPT(assertion_max_validity_s, "600", 1, 86400, 1,
+		"longest validity (expires - issued) of an assertion issued or verified here, s"),
+	CFG_BOOL_OPT(struct spoke_conf, assertion_any_audience, "false", 1,
+		     "also verify assertions that name no audience (default: only ours)"),
 	CFG_END,
 };
 
@@ -192,6 +196,7 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "inbox", &sp->db_inbox)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,
