@@ -57,6 +57,15 @@ static const struct cfg_opt spoke_opts[] = {
 	STR_OPT(hub_name, "hub", 0, 0, "the hub's node name in the registry"),
 	STR_OPT(api, "ipc:///run/onestop/spoke.sock", 0, 0,
 		"local API endpoint: ipc://PATH or tcp://127.0.0.1:PORT"),
+	STR_OPT(api_mode, "0660", 0, 0, "permission bits of the ipc:// API socket file (octal)"),
+	STR_OPT(api_group, "", 0, 0,
+		"group of the ipc:// API socket file, a name or number (\"\": the spoke's group)"),
+	STR_OPT(api_allow_send, "", 0, 0,
+		"local apps that may Send, e.g. uid:1001,gid:1002 (\"\": everyone who can open "
+		"the socket; ipc:// only, by SO_PEERCRED)"),
+	STR_OPT(api_allow_publish, "", 0, 0, "local apps that may Put (as api_allow_send)"),
+	STR_OPT(api_allow_issue, "", 0, 0,
+		"local apps that may issue assertions (as api_allow_send)"),
 	STR_OPT(data_dir, "/var/lib/onestop/spoke", 0, 0,
 		"directory of the spoke's store (outbox, inbox, registry)"),
 	INT_OPT(map_size_mb, "1024", 16, 1048576, 0, "largest size of the store, MiB"),
@@ -220,6 +229,10 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		       os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
+	/* Secret keys out of swap and core dumps where allowed; wiped at stop. */
+	if (crypto_keypair_lock(&sp->kp) < 0)
+		os_log(OS_LOG_WARN, "key_not_locked", "reason=%s",
+		       OS_Q("mlock refused (RLIMIT_MEMLOCK); the keys may be swapped"));
 	if ((rc = spoke_open_store(sp)) < 0)
 		return rc;
 	if ((rc = batchsig_cache_new(CACHE_SLOTS, &sp->cache)) < 0)

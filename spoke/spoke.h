@@ -81,6 +81,9 @@ struct spoke_conf {
 	long long fetch_timeout_ms;
 	long long assertion_max_validity_s;
 	int assertion_any_audience;
+	char *api_mode;  /* octal mode of the ipc socket file */
+	char *api_group; /* its group ("" the process's) */
+	char *api_allow_send, *api_allow_publish, *api_allow_issue; /* uid:N,gid:N */
 };
 
 /* Counters since start, reported by Status and the debug stats line. */
