@@ -30,6 +30,10 @@
  * A spoke whose store fails answers a request that reads or writes it
  * with ONESTOP_ESTORE (and a write with ONESTOP_EFULL when the store's
  * map is full); the calls that touch the store list both.
+ * A spoke with rules on its local apps (api_allow_send, api_allow_publish,
+ * api_allow_issue) answers onestop_send, onestop_put and
+ * onestop_assert_issue from an app whose uid and gid they leave out with
+ * ONESTOP_EPEER (the message names the uid and the option).
  *
  * Growing structs. The public structs may gain fields at their end in a
  * later version without breaking programs built against this one: every
