@@ -1,6 +1,7 @@
-/* Real-name assertions: issuing a SignedAssertion as an idp node, and
+/* Real-name assertions: issuing a SignedAssertion as an idp node,
  * verifying one locally against the registry (issuer, signature, validity,
- * audience) and the subject's identity entry (status, level). */
+ * audience, the node's validity cap) and the subject's identity entry
+ * (status, level), and the verifier's replay cache of nonces. */
 #include "assertion.h"
 
 #include <stdarg.h>
@@ -163,9 +164,11 @@ static int as_check_fields(const Onestop__Assertion *a, char *reason, size_t rs)
 	return 0;
 }
 
-int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
-		     const char *audience, uint64_t now_ms, struct assertion *out, char *reason,
-		     size_t reason_size)
+/* The checks of assertion_verify; pol NULL: the policy-free form (audience
+ * checked when both name one, validity up to ASSERTION_MAX_TTL_S). */
+static int as_verify(const uint8_t *buf, size_t len, const struct registry *reg,
+		     const char *audience, const struct assertion_policy *pol, uint64_t now_ms,
+		     struct assertion *out, char *reason, size_t reason_size)
 {
 	int rc;
 	Onestop__SignedAssertion *sa = NULL;
@@ -229,11 +232,25 @@ int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
 			  (unsigned long long)((now_ms - a->expires_ms) / 1000u));
 		goto out;
 	}
+	if (pol != NULL && pol->max_validity_s != 0 &&
+	    a->expires_ms - a->issued_ms > (uint64_t)pol->max_validity_s * 1000u) {
+		as_reason(reason, reason_size,
+			  "assertion is valid for %llu s, longer than the %u s this node accepts",
+			  (unsigned long long)((a->expires_ms - a->issued_ms) / 1000u),
+			  pol->max_validity_s);
+		goto out;
+	}
+	rc = OS_EAUDIENCE;
+	if (pol != NULL && a->audience[0] == '\0' && !pol->any_audience) {
+		as_reason(reason, reason_size,
+			  "assertion names no audience; %s accepts only assertions for itself",
+			  audience);
+		goto out;
+	}
 	if (a->audience[0] != '\0' && audience != NULL && audience[0] != '\0' &&
 	    strcmp(a->audience, audience) != 0) {
 		as_reason(reason, reason_size, "assertion is for %s, not %s", a->audience,
 			  audience);
-		rc = OS_EAUDIENCE;
 		goto out;
 	}
 	rc = 0;
@@ -242,6 +259,83 @@ out:
 		onestop__assertion__free_unpacked(a, NULL);
 	if (sa != NULL)
 		onestop__signed_assertion__free_unpacked(sa, NULL);
+	return rc;
+}
+
+int assertion_verify(const uint8_t *buf, size_t len, const struct registry *reg,
+		     const char *audience, uint64_t now_ms, struct assertion *out, char *reason,
+		     size_t reason_size)
+{
+	return as_verify(buf, len, reg, audience, NULL, now_ms, out, reason, reason_size);
+}
+
+int assertion_verify_at(const uint8_t *buf, size_t len, const struct registry *reg,
+			const struct assertion_policy *pol, uint64_t now_ms, struct assertion *out,
+			char *reason, size_t reason_size)
+{
+	if (pol == NULL || pol->node == NULL || os_name_valid(pol->node) != 0) {
+		if (out != NULL)
+			memset(out, 0, sizeof(*out));
+		as_reason(reason, reason_size, "the verifying node has no valid name");
+		return OS_EINVAL;
+	}
+	return as_verify(buf, len, reg, pol->node, pol, now_ms, out, reason, reason_size);
+}
+
+/* Replay cache keys: expires_ms (big-endian, so that the expired ones come
+ * first), the nonce, the issuer. */
+#define AS_REPLAY_KEY_MAX (8u + 16u + OS_NAME_MAX)
+
+static size_t as_replay_key(uint8_t *k, uint64_t expires_ms, const uint8_t *nonce,
+			    const char *issuer)
+{
+	size_t n = strnlen(issuer, OS_NAME_MAX - 1);
+	os_put_u64be(k, expires_ms);
+	if (nonce != NULL)
+		memcpy(k + 8, nonce, 16);
+	else
+		memset(k + 8, 0, 16);
+	memcpy(k + 24, issuer, n);
+	return 24 + n;
+}
+
+int assertion_replay_claim(struct store_txn *t, store_dbi db, const struct assertion *a,
+			   uint64_t now_ms, char *reason, size_t reason_size)
+{
+	uint8_t k[AS_REPLAY_KEY_MAX], upto[8];
+	const void *v;
+	size_t vl;
+	int rc;
+
+	if (t == NULL || a == NULL || a->issuer[0] == '\0') {
+		as_reason(reason, reason_size, "no assertion or no transaction");
+		return OS_EINVAL;
+	}
+	/* Forget the nonces of assertions that can no longer verify. */
+	os_put_u64be(upto, now_ms);
+	rc = store_del_range(t, db, NULL, 0, upto, 8, ASSERTION_REPLAY_PRUNE, NULL, NULL);
+	if (rc < 0) {
+		as_reason(reason, reason_size, "the replay cache could not be pruned: %s",
+			  os_strerror(rc));
+		return rc;
+	}
+	size_t kl = as_replay_key(k, a->expires_ms, a->nonce, a->issuer);
+	rc = store_get(t, db, k, kl, &v, &vl);
+	if (rc == 0) {
+		as_reason(reason, reason_size,
+			  "assertion of %s for %s was already used here (single use)", a->issuer,
+			  a->subject);
+		return OS_EREPLAY;
+	}
+	if (rc != OS_ENOTFOUND) {
+		as_reason(reason, reason_size, "the replay cache could not be read: %s",
+			  os_strerror(rc));
+		return rc;
+	}
+	rc = store_put(t, db, k, kl, "", 0);
+	if (rc < 0)
+		as_reason(reason, reason_size, "the replay cache could not be written: %s",
+			  os_strerror(rc));
 	return rc;
 }
 

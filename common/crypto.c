@@ -41,7 +41,14 @@ void crypto_keypair_new(struct os_keypair *kp)
 
 void crypto_keypair_wipe(struct os_keypair *kp)
 {
-	sodium_memzero(kp, sizeof(*kp));
+	/* sodium_munlock zeroes first, also when the pages were not locked. */
+	if (sodium_munlock(kp, sizeof(*kp)) != 0)
+		sodium_memzero(kp, sizeof(*kp));
+}
+
+int crypto_keypair_lock(struct os_keypair *kp)
+{
+	return sodium_mlock(kp, sizeof(*kp)) == 0 ? 0 : OS_EIO;
 }
 
 /* Write "name = hex" lines for each (name, bytes, len) into buf. */

@@ -37,8 +37,12 @@ void crypto_random(void *out, size_t n);
 
 /* Fresh signing and transport key pairs. */
 void crypto_keypair_new(struct os_keypair *kp);
-/* Wipe a key pair (sodium_memzero). */
+/* Wipe a key pair (sodium_memzero), and unlock it if it was locked. */
 void crypto_keypair_wipe(struct os_keypair *kp);
+/* Keep a key pair out of swap and core dumps (sodium_mlock: mlock and
+ * MADV_DONTDUMP) until crypto_keypair_wipe. 0, or OS_EIO when the system
+ * refuses (RLIMIT_MEMLOCK): the keys stay usable, the caller logs it. */
+int crypto_keypair_lock(struct os_keypair *kp);
 
 /* Key file: text, mode 0600, lines "sign_secret = <128 hex>" and
  * "box_secret = <64 hex>". Public halves are derived on load.

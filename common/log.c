@@ -1,6 +1,6 @@
 /* Event log: one key=value line per event on stderr, each written with a
  * single write(2) so lines from several processes sharing stderr (or a
- * journal) never interleave. */
+ * journal) never interleave; and the rate limit of repeated lines. */
 #include "log.h"
 
 #include <errno.h>
@@ -115,4 +115,32 @@ const char *os_log_quote(char *buf, size_t size, const char *s)
 	buf[n++] = '"';
 	buf[n] = 0;
 	return buf;
+}
+
+int os_log_allow(struct os_log_limit *lim, const char *event, uint64_t now_ms)
+{
+	if (lim == NULL)
+		return 1;
+	if (lim->window_ms == 0 || now_ms < lim->window_ms ||
+	    now_ms - lim->window_ms >= lim->interval_ms) {
+		if (lim->suppressed > 0)
+			os_log(OS_LOG_WARN, "log_suppressed",
+			       "of=%s suppressed=%llu interval_ms=%llu", event ? event : "unnamed",
+			       (unsigned long long)lim->suppressed,
+			       (unsigned long long)lim->interval_ms);
+		lim->window_ms = now_ms ? now_ms : 1;
+		lim->used = 0;
+		lim->suppressed = 0;
+	}
+	if (lim->used < lim->burst) {
+		lim->used++;
+		return 1;
+	}
+	lim->suppressed++;
+	return 0;
+}
+
+uint64_t os_log_suppressed(const struct os_log_limit *lim)
+{
+	return lim ? lim->suppressed : 0;
 }

@@ -81,6 +81,7 @@ struct hub {
 	void *zctx;
 	void *router;       /* the spokes' link (CURVE server) */
 	void *zap;          /* ZAP handler (REP, inproc) */
+	void *monitor;      /* the router's refused handshakes (PAIR, inproc; wiring.c) */
 	struct store *st;   /* the store of queues and datasets */
 	store_dbi db_trust; /* "trust": the highest registry version accepted */
 	struct queue *queue;

@@ -1,6 +1,6 @@
 /* The hub's wiring (wiring.h): the link's ops table filled from routing and
- * datasets, the spokes' ROUTER, the modules' hooks in their order, and the
- * teardown of the modules. */
+ * datasets, the spokes' ROUTER and the monitor of its refused handshakes,
+ * the modules' hooks in their order, and the teardown of the modules. */
 #include "wiring.h"
 
 #include <stdio.h>
@@ -19,6 +19,12 @@
 #include "zap.h"
 
 #define HUB_HWM 100000
+#define HUB_MONITOR "inproc://onestop.router.monitor"
+#define HUB_MONITOR_MAX 256u /* events one drain reads at most */
+/* Handshakes refused below ZAP (CURVE or ZMTP errors, a wrong server key);
+ * ZAP's own denials are logged by zap.c. */
+#define HUB_MONITOR_EVENTS \
+	(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
 #define HUB_MAX_FRAME ((int64_t)72 << 20) /* 64 MiB message + envelope + slack */
 
 const struct link_ops hub_link_ops = {
@@ -69,6 +75,67 @@ int hub_router_open(struct hub *h, char *endpoint, size_t size)
 	}
 	if (zmq_getsockopt(h->router, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0)
 		snprintf(endpoint, size, "%s", h->conf.listen);
+	/* The monitor only logs: the hub runs without it. */
+	if (zmq_socket_monitor(h->router, HUB_MONITOR, HUB_MONITOR_EVENTS) == 0 &&
+	    (h->monitor = zmq_socket(h->zctx, ZMQ_PAIR)) != NULL &&
+	    (zmq_setsockopt(h->monitor, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
+	     zmq_connect(h->monitor, HUB_MONITOR) != 0)) {
+		zmq_close(h->monitor);
+		h->monitor = NULL;
+	}
+	if (!h->monitor)
+		os_log(OS_LOG_WARN, "monitor_failed", "error=%s", OS_Q(zmq_strerror(errno)));
+	return 0;
+}
+
+/* Log one monitor event (two frames: event and value, endpoint). 0, or -1
+ * when none is waiting. */
+static int hub_monitor_one(struct hub *h)
+{
+	static struct os_log_limit lim = OS_LOG_LIMIT(ZAP_LOG_BURST, ZAP_LOG_INTERVAL_MS);
+	zmq_msg_t ev, addr;
+	uint16_t event = 0;
+	uint32_t value = 0;
+
+	zmq_msg_init(&ev);
+	if (zmq_msg_recv(&ev, h->monitor, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&ev);
+		return -1;
+	}
+	zmq_msg_init(&addr);
+	if (zmq_msg_more(&ev))
+		zmq_msg_recv(&addr, h->monitor, 0);
+	if (zmq_msg_size(&ev) >= 6) {
+		memcpy(&event, zmq_msg_data(&ev), 2);
+		memcpy(&value, (const uint8_t *)zmq_msg_data(&ev) + 2, 4);
+	}
+	if (event & HUB_MONITOR_EVENTS) {
+		char a[128];
+		size_t n =
+			zmq_msg_size(&addr) < sizeof(a) - 1 ? zmq_msg_size(&addr) : sizeof(a) - 1;
+		memcpy(a, zmq_msg_data(&addr), n);
+		a[n] = 0;
+		os_log_limited(&lim, OS_LOG_WARN, "handshake_failed",
+			       "endpoint=%s kind=%s value=%u", OS_Q(a),
+			       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol"
+									    : "transport",
+			       (unsigned)value);
+	}
+	zmq_msg_close(&addr);
+	zmq_msg_close(&ev);
+	return 0;
+}
+
+static void *hub_monitor_socket(void *ctx)
+{
+	return ((struct hub *)ctx)->monitor;
+}
+
+static unsigned hub_monitor_drain(void *ctx)
+{
+	unsigned n = 0;
+	while (n < HUB_MONITOR_MAX && hub_monitor_one(ctx) == 0)
+		n++;
 	return 0;
 }
 
@@ -81,6 +148,16 @@ int hub_modules_attach(struct hub *h, struct loop *l)
 	    (rc = dataset_attach(h, l)) || (rc = route_attach_late(h, l)) ||
 	    (rc = queue_attach(h->queue, l)))
 		return rc;
+	if (h->monitor) {
+		const struct loop_hooks hooks = {
+			.name = "monitor",
+			.socket = hub_monitor_socket,
+			.drain = hub_monitor_drain,
+			.ctx = h,
+		};
+		if ((rc = loop_add(l, &hooks)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -91,9 +168,11 @@ void hub_modules_close(struct hub *h)
 		zmq_close(h->router);
 	if (h->zap)
 		zmq_close(h->zap);
+	if (h->monitor)
+		zmq_close(h->monitor);
 	if (h->zctx)
 		zmq_ctx_term(h->zctx);
-	h->router = h->zap = h->zctx = NULL;
+	h->router = h->zap = h->monitor = h->zctx = NULL;
 	link_destroy(&h->link);
 	route_destroy(&h->route);
 	dataset_close(h);

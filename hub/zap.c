@@ -109,8 +109,11 @@ static int zap_one(struct hub *h)
 			why = "node not active";
 	}
 	if (why) {
-		os_log(OS_LOG_WARN, "zap_denied", "key=%s address=%s node=%s reason=%s", keyhex,
-		       OS_Q(addr), node ? node->name : "-", OS_Q(why));
+		/* A peer retrying in a loop must not fill the disk. */
+		static struct os_log_limit lim = OS_LOG_LIMIT(ZAP_LOG_BURST, ZAP_LOG_INTERVAL_MS);
+		os_log_limited(&lim, OS_LOG_WARN, "zap_denied",
+			       "key=%s address=%s node=%s reason=%s", keyhex, OS_Q(addr),
+			       node ? node->name : "-", OS_Q(why));
 		zap_reply(h, n >= 2 ? &f[1] : NULL, n >= 1 && zap_is(&f[0], "1.0") ? "400" : "500",
 			  why, "");
 	} else {

@@ -7,6 +7,11 @@
 #include "hub.h"
 
 #define ZAP_DOMAIN "onestop"
+/* Refused handshakes are logged at most ZAP_LOG_BURST times per
+ * ZAP_LOG_INTERVAL_MS (per kind: ZAP denial, transport failure), then
+ * summarised (common/log.h os_log_allow). */
+#define ZAP_LOG_BURST 20u
+#define ZAP_LOG_INTERVAL_MS 60000u
 
 /* Bind the handler's REP socket in h->zctx into h->zap. Must run before the
  * ROUTER binds. 0 or OS_EIO. */

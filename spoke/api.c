@@ -8,6 +8,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,25 @@ struct api_wait {
 	struct reads_wait *read; /* read: what it waits for (malloc'd) */
 };
 
+/* The local app behind a request, from SO_PEERCRED (ipc:// only). */
+struct api_peer {
+	int known;
+	unsigned long uid, gid, pid;
+};
+
+#define API_RULE_MAX 32u
+/* Who may do one kind of request: uids and gids (set: a rule was given;
+ * unset, everyone who can open the socket). */
+struct api_rule {
+	int set;
+	size_t n;
+	char kind[API_RULE_MAX]; /* 'u' or 'g' */
+	unsigned long id[API_RULE_MAX];
+};
+
 struct api {
 	void *sock;
+	struct api_rule allow_send, allow_publish, allow_issue;
 	char ipc_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* to remove at stop, or "" */
 	struct api_req *reqs;
 	size_t n_reqs, cap_reqs;
@@ -181,7 +199,42 @@ static void api_reply_code(struct spoke *sp, const struct api_route *rt, uint64_
 
 /* Receive one request: its routing frames into rt, its last frame into
  * body. 1 got one, 0 nothing waiting, -1 dropped (unusable envelope). */
-static int api_recv(struct api *a, struct api_route *rt, zmq_msg_t *body)
+/* The peer of message m: libzmq names an ipc peer ":UID:GID:PID" in the
+ * Peer-Address property when it has SO_PEERCRED. */
+static void api_peer_of(zmq_msg_t *m, struct api_peer *peer)
+{
+	const char *pa = zmq_msg_gets(m, "Peer-Address");
+	unsigned long v[3];
+	int n = 0;
+
+	memset(peer, 0, sizeof *peer);
+	if (!pa)
+		return;
+	const char *p = pa + strlen(pa);
+	/* The three numbers after the last three colons. */
+	while (n < 3 && p > pa) {
+		const char *c = p;
+		while (c > pa && c[-1] != ':')
+			c--;
+		if (c == pa || c == p)
+			return;
+		char *end;
+		errno = 0;
+		v[2 - n] = strtoul(c, &end, 10);
+		if (errno || end != p)
+			return;
+		n++;
+		p = c - 1;
+	}
+	if (n != 3)
+		return;
+	peer->known = 1;
+	peer->uid = v[0];
+	peer->gid = v[1];
+	peer->pid = v[2];
+}
+
+static int api_recv(struct api *a, struct api_route *rt, zmq_msg_t *body, struct api_peer *peer)
 {
 	uint8_t frames[API_MAX_ROUTE][API_ROUTE_BYTES];
 	size_t lens[API_MAX_ROUTE], total = 0;
@@ -222,6 +275,7 @@ static int api_recv(struct api *a, struct api_route *rt, zmq_msg_t *body)
 		off += lens[i];
 	}
 	rt->n = n;
+	api_peer_of(&m, peer);
 	zmq_msg_move(body, &m);
 	zmq_msg_close(&m);
 	return 1;
@@ -412,6 +466,49 @@ static int api_do_ack(struct spoke *sp, struct api_req *r)
 	return rc;
 }
 
+/* 1 when rule lets peer through. */
+static int api_rule_allows(const struct api_rule *rule, const struct api_peer *peer)
+{
+	if (!rule->set)
+		return 1;
+	if (!peer->known)
+		return 0; /* a rule is set and the peer cannot be named */
+	for (size_t i = 0; i < rule->n; i++)
+		if ((rule->kind[i] == 'u' && rule->id[i] == peer->uid) ||
+		    (rule->kind[i] == 'g' && rule->id[i] == peer->gid))
+			return 1;
+	return 0;
+}
+
+/* Refuse r (OS_EPEER, logged at a limited rate) when its peer may not do
+ * what it asks: 1 refused, 0 go on. */
+static int api_peer_refused(struct api *a, struct api_req *r, const struct api_peer *peer)
+{
+	static struct os_log_limit lim = OS_LOG_LIMIT(20, 60000);
+	const struct api_rule *rule = NULL;
+	const char *what = NULL, *opt = NULL;
+
+	if (r->op == ONESTOP__API_REQUEST__OP_SEND)
+		rule = &a->allow_send, what = "send", opt = "api_allow_send";
+	else if (r->op == ONESTOP__API_REQUEST__OP_PUT)
+		rule = &a->allow_publish, what = "publish", opt = "api_allow_publish";
+	else if (r->op == ONESTOP__API_REQUEST__OP_ASSERT_ISSUE)
+		rule = &a->allow_issue, what = "issue assertions", opt = "api_allow_issue";
+	if (!rule || api_rule_allows(rule, peer))
+		return 0;
+	if (peer->known)
+		api_fail(r, OS_EPEER, "uid %lu gid %lu may not %s here (%s)", peer->uid, peer->gid,
+			 what, opt);
+	else
+		api_fail(r, OS_EPEER, "an app whose uid is unknown may not %s here (%s)", what,
+			 opt);
+	os_log_limited(&lim, OS_LOG_WARN, "api_peer_refused",
+		       "request_id=%llu op=%s uid=%lu gid=%lu pid=%lu known=%d",
+		       (unsigned long long)r->request_id, what, peer->uid, peer->gid, peer->pid,
+		       peer->known);
+	return 1;
+}
+
 /* api_drain, counting the requests received into *count. */
 static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 {
@@ -421,9 +518,10 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 	*count = 0;
 	for (unsigned i = 0; i < budget && rc == 0; i++) {
 		struct api_route rt = {0};
+		struct api_peer peer;
 		zmq_msg_t body;
 		zmq_msg_init(&body);
-		int got = api_recv(a, &rt, &body);
+		int got = api_recv(a, &rt, &body, &peer);
 		if (got == 0) {
 			zmq_msg_close(&body);
 			break;
@@ -453,6 +551,8 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		}
 		r->request_id = r->req->request_id;
 		r->op = (int)r->req->op_case;
+		if (api_peer_refused(a, r, &peer))
+			continue;
 		switch (r->req->op_case) {
 		case ONESTOP__API_REQUEST__OP_SEND:
 			api_check_send(sp, r, now_ms);
@@ -463,13 +563,20 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_PUT:
 			api_check_put(sp, r, now_ms);
 			break;
+		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY: {
+			/* A single-use verify spends the nonce in this iteration's
+			 * transaction; served after the commit. */
+			int code = reads_claim(sp, r->req, r->msg, sizeof r->msg);
+			if (code < 0)
+				r->code = code;
+			break;
+		}
 		case ONESTOP__API_REQUEST__OP_RECV:
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
 		case ONESTOP__API_REQUEST__OP_DATASETS:
 		case ONESTOP__API_REQUEST__OP_ASSERT_ISSUE:
-		case ONESTOP__API_REQUEST__OP_ASSERT_VERIFY:
 			break; /* served after the commit */
 		default:
 			api_fail(r, OS_EINVAL, "the request names no operation");
@@ -952,10 +1059,13 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		if (r->code == 0 && commit_rc < 0 &&
 		    (r->op == ONESTOP__API_REQUEST__OP_SEND ||
 		     r->op == ONESTOP__API_REQUEST__OP_ACK ||
-		     r->op == ONESTOP__API_REQUEST__OP_PUT)) {
+		     r->op == ONESTOP__API_REQUEST__OP_PUT ||
+		     (r->op == ONESTOP__API_REQUEST__OP_ASSERT_VERIFY && r->req->assert_verify &&
+		      r->req->assert_verify->single_use))) {
 			api_fail(r, commit_rc, "the store could not commit: %s",
 				 os_strerror(commit_rc));
-			if (r->op != ONESTOP__API_REQUEST__OP_ACK)
+			if (r->op == ONESTOP__API_REQUEST__OP_SEND ||
+			    r->op == ONESTOP__API_REQUEST__OP_PUT)
 				api_refused(sp, r);
 		}
 		if (r->code != 0) {
@@ -1115,6 +1225,76 @@ static int api_prepare_ipc(const char *path)
 	return 0;
 }
 
+/* Parse a rule "uid:N,gid:N,..." of option opt ("" or NULL: unset). 0 or
+ * OS_ECONFIG (logged). */
+static int api_rule_parse(const char *opt, const char *text, struct api_rule *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!text || !*text)
+		return 0;
+	out->set = 1;
+	for (const char *p = text; *p;) {
+		char *end;
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		char kind = strncmp(p, "uid:", 4) == 0 ? 'u' : strncmp(p, "gid:", 4) == 0 ? 'g' : 0;
+		errno = 0;
+		unsigned long id = kind ? strtoul(p + 4, &end, 10) : 0;
+		if (!kind || errno || end == p + 4 || (*end && *end != ',' && *end != ' ') ||
+		    out->n == API_RULE_MAX) {
+			os_log(OS_LOG_ERROR, "config_invalid",
+			       "option=%s value=%s reason=\"a list of up to %u uid:N or gid:N\"",
+			       opt, OS_Q(text), API_RULE_MAX);
+			return OS_ECONFIG;
+		}
+		out->kind[out->n] = kind;
+		out->id[out->n++] = id;
+		p = end;
+	}
+	return 0;
+}
+
+/* The socket file's mode and group as configured (api_mode, api_group: a
+ * group name or number; "" keeps the process's group). 0, OS_ECONFIG or
+ * OS_EIO (logged). */
+static int api_set_owner(const struct spoke_conf *c, const char *path)
+{
+	char *end;
+	unsigned long mode = strtoul(c->api_mode ? c->api_mode : "", &end, 8);
+	if (!c->api_mode || !*c->api_mode || *end || mode > 0777) {
+		os_log(OS_LOG_ERROR, "config_invalid",
+		       "option=api_mode value=%s reason=\"octal permission bits, e.g. 0660\"",
+		       OS_Q(c->api_mode));
+		return OS_ECONFIG;
+	}
+	gid_t gid = (gid_t)-1;
+	if (c->api_group && *c->api_group) {
+		errno = 0;
+		unsigned long g = strtoul(c->api_group, &end, 10);
+		struct group *gr = *end ? getgrnam(c->api_group) : NULL;
+		if (!*end && !errno)
+			gid = (gid_t)g;
+		else if (gr)
+			gid = gr->gr_gid;
+		else {
+			os_log(OS_LOG_ERROR, "config_invalid",
+			       "option=api_group value=%s reason=\"no such group\"",
+			       OS_Q(c->api_group));
+			return OS_ECONFIG;
+		}
+	}
+	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
+	    chmod(path, (mode_t)mode) != 0) {
+		char why[128];
+		snprintf(why, sizeof why, "cannot set mode or group: %s", strerror(errno));
+		os_log(OS_LOG_ERROR, "api_socket", "path=%s reason=%s", path, OS_Q(why));
+		return OS_EIO;
+	}
+	return 0;
+}
+
 int api_open(struct spoke *sp, char *bound, size_t size)
 {
 	struct api *a = calloc(1, sizeof *a);
@@ -1122,6 +1302,11 @@ int api_open(struct spoke *sp, char *bound, size_t size)
 	if (!a)
 		return OS_ENOMEM;
 	sp->api = a;
+	if ((rc = api_rule_parse("api_allow_send", sp->conf.api_allow_send, &a->allow_send)) < 0 ||
+	    (rc = api_rule_parse("api_allow_publish", sp->conf.api_allow_publish,
+				 &a->allow_publish)) < 0 ||
+	    (rc = api_rule_parse("api_allow_issue", sp->conf.api_allow_issue, &a->allow_issue)) < 0)
+		return rc;
 	const char *path = strncmp(sp->conf.api, "ipc://", 6) == 0 ? sp->conf.api + 6 : NULL;
 	if (path && (rc = api_prepare_ipc(path)) < 0)
 		return rc;
@@ -1138,15 +1323,28 @@ int api_open(struct spoke *sp, char *bound, size_t size)
 		maxmsg = (int64_t)256 << 20;
 	if (zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
 	    zmq_setsockopt(a->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-	    zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-	    zmq_bind(a->sock, sp->conf.api) != 0) {
+	    zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
 		os_log(OS_LOG_ERROR, "api_socket", "api=%s reason=%s", sp->conf.api,
 		       OS_Q(zmq_strerror(errno)));
 		return OS_EIO;
 	}
+	/* The file is created owner-only and opened up to api_mode after,
+	 * whatever the umask. */
+	mode_t old_mask = umask(0177);
+	rc = zmq_bind(a->sock, sp->conf.api);
+	int bind_errno = errno;
+	umask(old_mask);
+	if (rc != 0) {
+		os_log(OS_LOG_ERROR, "api_socket", "api=%s reason=%s", sp->conf.api,
+		       OS_Q(zmq_strerror(bind_errno)));
+		return OS_EIO;
+	}
 	/* Ours from now on: removed at a clean stop (libzmq leaves it). */
-	if (path && path[0] != '@')
+	if (path && path[0] != '@') {
 		snprintf(a->ipc_path, sizeof a->ipc_path, "%s", path);
+		if ((rc = api_set_owner(&sp->conf, path)) < 0)
+			return rc;
+	}
 	size_t len = size;
 	if (size == 0 || zmq_getsockopt(a->sock, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
 		snprintf(bound, size, "%s", sp->conf.api);

@@ -57,6 +57,15 @@ static const struct cfg_opt spoke_opts[] = {
 	STR_OPT(hub_name, "hub", 0, 0, "the hub's node name in the registry"),
 	STR_OPT(api, "ipc:///run/onestop/spoke.sock", 0, 0,
 		"local API endpoint: ipc://PATH or tcp://127.0.0.1:PORT"),
+	STR_OPT(api_mode, "0660", 0, 0, "permission bits of the ipc:// API socket file (octal)"),
+	STR_OPT(api_group, "", 0, 0,
+		"group of the ipc:// API socket file, a name or number (\"\": the spoke's group)"),
+	STR_OPT(api_allow_send, "", 0, 0,
+		"local apps that may Send, e.g. uid:1001,gid:1002 (\"\": everyone who can open "
+		"the socket; ipc:// only, by SO_PEERCRED)"),
+	STR_OPT(api_allow_publish, "", 0, 0, "local apps that may Put (as api_allow_send)"),
+	STR_OPT(api_allow_issue, "", 0, 0,
+		"local apps that may issue assertions (as api_allow_send)"),
 	STR_OPT(data_dir, "/var/lib/onestop/spoke", 0, 0,
 		"directory of the spoke's store (outbox, inbox, registry)"),
 	INT_OPT(map_size_mb, "1024", 16, 1048576, 0, "largest size of the store, MiB"),
@@ -78,6 +87,10 @@ static const struct cfg_opt spoke_opts[] = {
 		"entries kept per cached-mode dataset (least recently used evicted beyond)"),
 	INT_OPT(fetch_timeout_ms, "2000", 1, 3600000, 0,
 		"how long a cached-mode miss waits for the hub"),
+	INT_OPT(assertion_max_validity_s, "600", 1, 86400, 1,
+		"longest validity (expires - issued) of an assertion issued or verified here, s"),
+	CFG_BOOL_OPT(struct spoke_conf, assertion_any_audience, "false", 1,
+		     "also verify assertions that name no audience (default: only ours)"),
 	CFG_END,
 };
 
@@ -194,6 +207,7 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "inbox", &sp->db_inbox)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,
@@ -217,6 +231,10 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		       os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
+	/* Secret keys out of swap and core dumps where allowed; wiped at stop. */
+	if (crypto_keypair_lock(&sp->kp) < 0)
+		os_log(OS_LOG_WARN, "key_not_locked", "reason=%s",
+		       OS_Q("mlock refused (RLIMIT_MEMLOCK); the keys may be swapped"));
 	if ((rc = spoke_open_store(sp)) < 0)
 		return rc;
 	if ((rc = batchsig_cache_new(CACHE_SLOTS, &sp->cache)) < 0)

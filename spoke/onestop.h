@@ -30,6 +30,10 @@
  * A spoke whose store fails answers a request that reads or writes it
  * with ONESTOP_ESTORE (and a write with ONESTOP_EFULL when the store's
  * map is full); the calls that touch the store list both.
+ * A spoke with rules on its local apps (api_allow_send, api_allow_publish,
+ * api_allow_issue) answers onestop_send, onestop_put and
+ * onestop_assert_issue from an app whose uid and gid they leave out with
+ * ONESTOP_EPEER (the message names the uid and the option).
  *
  * Growing structs. The public structs may gain fields at their end in a
  * later version without breaking programs built against this one: every
@@ -580,13 +584,15 @@ typedef struct {
 } onestop_assertion_t;
 
 /* Issue an assertion (the local spoke must have role idp) for subject at
- * level 1..3, for audience (NULL or "": any), valid ttl_s seconds (0: 600;
- * at most a day). *out is a malloc'd packed SignedAssertion of *len bytes
- * that the caller frees with free() (NULL and 0 on error). Errors:
+ * level 1..3, for audience (the node that will verify it; NULL or "": any,
+ * which verifiers refuse unless configured to accept it), valid ttl_s
+ * seconds (0: 600, or the spoke's assertion_max_validity_s when lower).
+ * *out is a malloc'd packed SignedAssertion of *len bytes that the caller
+ * frees with free() (NULL and 0 on error). Errors:
  *   ONESTOP_EINVAL       c, subject, out or len NULL, subject "", level
  *                        outside 1..3; at the spoke: a subject that is not
  *                        a key, an audience that is not a node name, a ttl
- *                        over a day;
+ *                        over the spoke's assertion_max_validity_s;
  *   ONESTOP_ENOTALLOWED  the spoke's node is not an active idp;
  *   ONESTOP_EEXPIRED     the spoke's registry has expired;
  *   and the request errors. */
@@ -595,8 +601,15 @@ int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level, cons
 
 /* Verify an assertion (borrowed) at the local spoke, with no call to the
  * hub except to fill a missing identity entry of a cached-mode identity
- * dataset. audience NULL or "" means this spoke's node name. out (may be
- * NULL) receives the verified assertion on success (zeroed on failure).
+ * dataset. The spoke verifies for itself only: the assertion's audience
+ * must be the spoke's node name (an empty audience only when the spoke's
+ * assertion_any_audience is set), and audience must be NULL, "" or that
+ * name. Its validity (expires - issued) must not exceed the spoke's
+ * assertion_max_validity_s. This call does not spend the assertion: it
+ * verifies any number of times until it expires (a check, e.g. before
+ * showing a page); to act on it once (filing a case), use
+ * onestop_assert_verify_once. out (may be NULL) receives the verified
+ * assertion on success (zeroed on failure).
  * onestop_last_error names the reason of a refusal. Errors, in the order
  * checked:
  *   ONESTOP_EINVAL     c NULL, assertion NULL or len 0;
@@ -604,8 +617,10 @@ int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level, cons
  *   ONESTOP_EDECODE    not a SignedAssertion;
  *   ONESTOP_EISSUER    the issuer is not an active idp in the registry;
  *   ONESTOP_EBADSIG    key version or signature does not verify;
- *   ONESTOP_EEXPIRED   issued in the future or expired;
- *   ONESTOP_EAUDIENCE  issued for another audience;
+ *   ONESTOP_EEXPIRED   issued in the future, expired, or valid for longer
+ *                      than the spoke's assertion_max_validity_s;
+ *   ONESTOP_EAUDIENCE  issued for another node or for none, or audience
+ *                      names another node;
  *   ONESTOP_ESUBJECT   subject unknown or not active;
  *   ONESTOP_ELEVEL     level above the subject's, or below min_level;
  *   filling the subject's identity from the hub: ONESTOP_ECONN,
@@ -621,6 +636,20 @@ int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t l
 #define onestop_assert_verify(c, assertion, len, min_level, audience, out)                   \
 	onestop_assert_verify_sized((c), (assertion), (len), (min_level), (audience), (out), \
 				    sizeof(onestop_assertion_t))
+
+/* Verify and spend an assertion: as onestop_assert_verify (for this
+ * spoke's node), and the spoke records its nonce durably before it
+ * answers, until the assertion expires, so that it succeeds once. The
+ * nonce is spent once the assertion itself verifies (issuer, signature,
+ * validity, audience), before the subject's identity is checked: a refusal
+ * for the subject or level spends it too. Errors as onestop_assert_verify,
+ * and ONESTOP_EREPLAY: it was spent before at this spoke. */
+int onestop_assert_verify_once_sized(onestop_t *c, const uint8_t *assertion, size_t len,
+				     unsigned min_level, const char *audience,
+				     onestop_assertion_t *out, size_t out_size) ONESTOP_WUR;
+#define onestop_assert_verify_once(c, assertion, len, min_level, audience, out)                   \
+	onestop_assert_verify_once_sized((c), (assertion), (len), (min_level), (audience), (out), \
+					 sizeof(onestop_assertion_t))
 
 /* Text of an error code; static, never NULL. */
 const char *onestop_strerror(int code);

@@ -402,15 +402,24 @@ static int reads_issue(struct spoke *sp, uint64_t id, const Onestop__AssertIssue
 	if (spoke_registry_expired(sp, now))
 		return reads_code(out, id, OS_EEXPIRED,
 				  "the registry has expired; assertions are not issued");
+	uint32_t cap = (uint32_t)sp->conf.assertion_max_validity_s;
+	uint32_t ttl = q->ttl_s ? q->ttl_s : READS_ASSERT_TTL_S;
+	if (!q->ttl_s && ttl > cap)
+		ttl = cap;
+	if (ttl > cap)
+		return reads_code(out, id, OS_EINVAL,
+				  "cannot issue for %u s: this node issues assertions valid for "
+				  "at most %u s (assertion_max_validity_s)",
+				  ttl, cap);
 	rc = assertion_issue(sp->conf.name, sp->key_version, sp->kp.sign_sk,
-			     q->subject ? q->subject : "", q->level, q->audience,
-			     q->ttl_s ? q->ttl_s : READS_ASSERT_TTL_S, now, &buf, &len);
+			     q->subject ? q->subject : "", q->level, q->audience, ttl, now, &buf,
+			     &len);
 	if (rc < 0)
 		return reads_code(
 			out, id, rc,
 			"cannot issue: the subject must be a key (1..%u printable characters), "
 			"the level 1..3, the audience a node name, the ttl 1..%u s",
-			DS_KEY_MAX, ASSERTION_MAX_TTL_S);
+			DS_KEY_MAX, cap);
 	res.assertion.data = buf;
 	res.assertion.len = len;
 	rep.request_id = id;
@@ -421,20 +430,68 @@ static int reads_issue(struct spoke *sp, uint64_t id, const Onestop__AssertIssue
 	return rc;
 }
 
+/* The assertion of q verified as this node verifies for itself: its own
+ * name the audience (an app may not name another), the validity cap, an
+ * empty audience only when configured. 0 or the refusal, with reason. */
+static int reads_verify_here(struct spoke *sp, const Onestop__AssertVerifyRequest *q,
+			     struct assertion *a, char *reason, size_t size)
+{
+	struct assertion_policy pol = {
+		.node = sp->conf.name,
+		.any_audience = sp->conf.assertion_any_audience,
+		.max_validity_s = (uint32_t)sp->conf.assertion_max_validity_s,
+	};
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (q->audience && *q->audience && strcmp(q->audience, sp->conf.name) != 0) {
+		snprintf(reason, size,
+			 "this node verifies assertions for itself (%s) only, not for %s",
+			 sp->conf.name, q->audience);
+		return OS_EAUDIENCE;
+	}
+	rc = assertion_verify_at(q->assertion.data, q->assertion.len, sp->reg, &pol, os_now_ms(), a,
+				 reason, size);
+	if (rc < 0 && !reason[0])
+		snprintf(reason, size, "%s", os_strerror(rc));
+	return rc;
+}
+
+int reads_claim(struct spoke *sp, const Onestop__ApiRequest *req, char *msg, size_t size)
+{
+	const Onestop__AssertVerifyRequest *q = req->assert_verify;
+	struct store_txn *t = NULL;
+	struct assertion a;
+	int rc;
+
+	if (req->op_case != ONESTOP__API_REQUEST__OP_ASSERT_VERIFY || !q || !q->single_use)
+		return 0;
+	msg[0] = 0;
+	rc = reads_verify_here(sp, q, &a, msg, size);
+	if (rc < 0)
+		return rc;
+	if ((rc = spoke_txn(sp, &t)) < 0) {
+		snprintf(msg, size, "the replay cache could not be written: %s", os_strerror(rc));
+		return rc;
+	}
+	rc = assertion_replay_claim(t, sp->db_assert_seen, &a, os_now_ms(), msg, size);
+	if (rc == OS_EREPLAY || rc == OS_EINVAL)
+		return rc;
+	return spoke_wrote(sp, rc);
+}
+
 static int reads_verify(struct spoke *sp, uint64_t id, const Onestop__AssertVerifyRequest *q,
 			struct reads_reply *out)
 {
-	const char *aud = q->audience && *q->audience ? q->audience : sp->conf.name;
 	const struct reg_dataset *rd;
 	struct replica_entry *e;
 	struct assertion a;
 	char reason[256] = "";
 	int rc;
 
-	rc = assertion_verify(q->assertion.data, q->assertion.len, sp->reg, aud, os_now_ms(), &a,
-			      reason, sizeof(reason));
+	rc = reads_verify_here(sp, q, &a, reason, sizeof(reason));
 	if (rc < 0)
-		return reads_code(out, id, rc, "%s", reason[0] ? reason : os_strerror(rc));
+		return reads_code(out, id, rc, "%s", reason);
 	e = malloc(sizeof(*e));
 	if (!e)
 		return reads_code(out, id, OS_ENOMEM, "the identity could not be read: %s",

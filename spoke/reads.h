@@ -45,11 +45,23 @@ struct reads_reply {
  * carrying the request's error code and one sentence (OS_EINVAL,
  * OS_ENOTFOUND, OS_ECONN when a miss cannot reach the hub, OS_EAGAIN when
  * too many fetches are pending, OS_ENOTALLOWED and OS_EEXPIRED for
- * AssertIssue, the refusals of assertion_verify and
- * assertion_check_subject for AssertVerify, store errors), or pending
+ * AssertIssue (OS_EINVAL for a ttl over assertion_max_validity_s), the
+ * refusals of assertion_verify_at (audience this node, the validity cap)
+ * and assertion_check_subject for AssertVerify, store errors), or pending
  * (a cached-mode miss whose Fetch went to the hub). 0, or OS_ENOMEM when
  * no reply could be built (nothing to send; out->buf NULL). */
 int reads_serve(struct spoke *sp, const struct Onestop__ApiRequest *req, struct reads_reply *out);
+
+/* The part of a single-use AssertVerify (req's single_use) that must be
+ * durable before its answer: verify the assertion as reads_serve does
+ * (without the subject's identity) and record its nonce in the replay
+ * cache, in the iteration's write transaction, so that the answer, sent
+ * after the commit, is the only OK it ever gets. Nothing for another
+ * request (0). 0, or the refusal (the codes of assertion_verify_at,
+ * OS_EAUDIENCE for an audience that is not this node, OS_EREPLAY when it
+ * was used before) or the store's error (which also poisons the
+ * iteration), with one sentence in msg (size bytes). */
+int reads_claim(struct spoke *sp, const struct Onestop__ApiRequest *req, char *msg, size_t size);
 
 /* Answer request_id, which waited as w, now that its fetch has settled
  * (filled, not found, or failed: replica_fetch_get), into *out (never

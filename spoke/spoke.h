@@ -80,6 +80,11 @@ struct spoke_conf {
 	char *log_level;
 	long long cache_entries;
 	long long fetch_timeout_ms;
+	long long assertion_max_validity_s;
+	int assertion_any_audience;
+	char *api_mode;  /* octal mode of the ipc socket file */
+	char *api_group; /* its group ("" the process's) */
+	char *api_allow_send, *api_allow_publish, *api_allow_issue; /* uid:N,gid:N */
 };
 
 /* Counters since start, reported by Status and the debug stats line. */
@@ -122,6 +127,7 @@ struct spoke {
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
 	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (replica.c) */
+	store_dbi db_assert_seen;         /* single-use assertions' nonces (reads.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */

@@ -137,7 +137,10 @@ static int assert_verify(const struct cli_cmd *cmd, const struct cli_args *a)
 		return rc;
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		goto out;
-	code = onestop_assert_verify(c, sa, len, (unsigned)level, audience, &as);
+	if (cli_has(a, "single-use"))
+		code = onestop_assert_verify_once(c, sa, len, (unsigned)level, audience, &as);
+	else
+		code = onestop_assert_verify(c, sa, len, (unsigned)level, audience, &as);
 	if (code == ONESTOP_ETIMEDOUT || code == ONESTOP_ENOMEM || code == ONESTOP_EPROTO) {
 		/* No verdict: the spoke did not answer, or not sensibly. */
 		rc = cli_fail_api(cmd, c, code);
@@ -168,10 +171,8 @@ static const struct cli_opt assert_issue_opts[] = {
 	{"ttl", CLI_ARG, 0},     {"api", CLI_ARG, 0},   {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt assert_verify_opts[] = {
-	{"level", CLI_ARG, 0},
-	{"audience", CLI_ARG, 0},
-	{"api", CLI_ARG, 0},
-	{NULL, CLI_NOARG, 0},
+	{"level", CLI_ARG, 0}, {"audience", CLI_ARG, 0}, {"single-use", CLI_NOARG, 0},
+	{"api", CLI_ARG, 0},   {NULL, CLI_NOARG, 0},
 };
 
 static const struct cli_cmd assert_issue_cmd = {
@@ -188,8 +189,10 @@ static const struct cli_cmd assert_issue_cmd = {
 	"Options:\n"
 	"  --subject S       the subject id (required)\n"
 	"  --level L         real-name level 1..3 (required)\n"
-	"  --audience N      the node it is for; verified only there (default: any)\n"
-	"  --ttl S           seconds it stays valid, 1..86400 (default 600)\n" CLI_API_HELP,
+	"  --audience N      the node it is for; verified only there (default: none,\n"
+	"                    which verifiers refuse unless assertion_any_audience)\n"
+	"  --ttl S           seconds it stays valid, 1..assertion_max_validity_s of the\n"
+	"                    spoke (default 600, or that cap when lower)\n" CLI_API_HELP,
 	assert_issue_opts,
 	assert_issue,
 	0,
@@ -198,21 +201,26 @@ static const struct cli_cmd assert_issue_cmd = {
 static const struct cli_cmd assert_verify_cmd = {
 	"assert verify",
 	"verify a real-name assertion",
-	"Usage: onestop assert verify [--level L] [--audience N] [--api EP] [HEX]\n"
+	"Usage: onestop assert verify [--level L] [--single-use] [--audience N] [--api EP] [HEX]\n"
 	"\n"
 	"Have the local spoke verify the assertion HEX (or the hex on standard\n"
 	"input) with no call to the hub, except to fetch a subject it does not\n"
-	"hold: issuer an active idp, signature, validity, audience, subject known\n"
-	"and active in identity, level at least L. Prints\n"
+	"hold: issuer an active idp, signature, validity (at most the spoke's\n"
+	"assertion_max_validity_s), audience this spoke's node, subject known and\n"
+	"active in identity, level at least L. Without --single-use the assertion\n"
+	"verifies any number of times until it expires; with it, it is spent (the\n"
+	"spoke keeps its nonce until it expires) and a second use is EREPLAY.\n"
+	"Prints\n"
 	"  ok issuer=NODE subject=S level=N expires=ISO-8601 UTC\n"
 	"or, exiting 1,\n"
 	"  refused code=NAME reason=\"...\"\n"
 	"where NAME says which check failed: EISSUER, EBADSIG, EEXPIRED, EAUDIENCE,\n"
-	"ESUBJECT, ELEVEL (or EDECODE for what is not an assertion).\n"
+	"EREPLAY, ESUBJECT, ELEVEL (or EDECODE for what is not an assertion).\n"
 	"\n"
 	"Options:\n"
 	"  --level L         the least real-name level required, 0..3 (default 0)\n"
-	"  --audience N      the audience to check against (default: this spoke's node)\n" CLI_API_HELP,
+	"  --single-use      spend it: succeed once (for acting on it, e.g. filing a case)\n"
+	"  --audience N      this spoke's node name (any other is refused: EAUDIENCE)\n" CLI_API_HELP,
 	assert_verify_opts,
 	assert_verify,
 	1,

@@ -91,9 +91,10 @@ out:
 	return rc;
 }
 
-int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t len,
-				unsigned min_level, const char *audience, onestop_assertion_t *out,
-				size_t out_size)
+/* Verify at the spoke; single_use: spend it (a second such call fails). */
+static int assert_verify(onestop_t *c, const uint8_t *assertion, size_t len, unsigned min_level,
+			 const char *audience, int single_use, onestop_assertion_t *out,
+			 size_t out_size)
 {
 	Onestop__ApiReply *rep = NULL;
 	onestop_assertion_t got;
@@ -121,6 +122,7 @@ int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t l
 	vr.assertion.len = len;
 	vr.min_level = min_level;
 	vr.audience = (char *)(audience ? audience : "");
+	vr.single_use = single_use != 0;
 	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
 	req.op_case = ONESTOP__API_REQUEST__OP_ASSERT_VERIFY;
 	req.assert_verify = &vr;
@@ -158,4 +160,18 @@ int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t l
 out:
 	onestop__api_reply__free_unpacked(rep, NULL);
 	return rc;
+}
+
+int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t len,
+				unsigned min_level, const char *audience, onestop_assertion_t *out,
+				size_t out_size)
+{
+	return assert_verify(c, assertion, len, min_level, audience, 0, out, out_size);
+}
+
+int onestop_assert_verify_once_sized(onestop_t *c, const uint8_t *assertion, size_t len,
+				     unsigned min_level, const char *audience,
+				     onestop_assertion_t *out, size_t out_size)
+{
+	return assert_verify(c, assertion, len, min_level, audience, 1, out, out_size);
 }

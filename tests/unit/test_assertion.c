@@ -1,7 +1,9 @@
 /* Unit tests for common/assertion.c: issuing, and each refusal of
  * assertion_verify and assertion_check_subject with its own code and
  * reason (expiry, audience, issuer role and status, key version,
- * signature, altered bytes, malformed fields, subject status and level). */
+ * signature, altered bytes, malformed fields, subject status and level),
+ * a node's policy (its own name the audience, an empty audience only when
+ * allowed, the validity cap) and the replay cache of single use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,8 @@
 #include "log.h"
 #include "onestop.pb-c.h"
 #include "registry.h"
+#include "store.h"
+#include "testutil.h"
 #include "util.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -463,12 +467,125 @@ static void test_check_subject_table(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- policy */
+
+static void test_verify_at(void **state)
+{
+	(void)state;
+	struct assertion_policy pol = {.node = "gd.sz", .any_audience = 0, .max_validity_s = 600};
+	const struct {
+		const char *what;
+		const char *audience;
+		uint32_t ttl;
+		int any;
+		int want;
+		const char *reason;
+	} cases[] = {
+		{"for this node", "gd.sz", 600, 0, 0, NULL},
+		{"for another node", "gd.gz", 600, 0, OS_EAUDIENCE, "is for gd.gz, not gd.sz"},
+		{"for no audience", NULL, 600, 0, OS_EAUDIENCE, "names no audience"},
+		{"for no audience, any allowed", NULL, 600, 1, 0, NULL},
+		{"for another node, any allowed", "gd.gz", 600, 1, OS_EAUDIENCE, "is for gd.gz"},
+		{"one second over the cap", "gd.sz", 601, 0, OS_EEXPIRED, "longer than the 600 s"},
+		{"a day, cap 600 s", "gd.sz", ASSERTION_MAX_TTL_S, 0, OS_EEXPIRED, "86400 s"},
+	};
+	for (size_t i = 0; i < N_OF(cases); i++) {
+		uint8_t *b = NULL;
+		size_t len = 0;
+		assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-1", 2,
+						 cases[i].audience, cases[i].ttl, NOW, &b, &len),
+				 0);
+		struct assertion a;
+		char reason[256] = "";
+		pol.any_audience = cases[i].any;
+		int rc = assertion_verify_at(b, len, reg, &pol, NOW + 1000, &a, reason,
+					     sizeof(reason));
+		if (rc != cases[i].want)
+			fail_msg("case \"%s\": got %s want %s (%s)", cases[i].what, os_errname(rc),
+				 os_errname(cases[i].want), reason);
+		if (cases[i].reason != NULL && strstr(reason, cases[i].reason) == NULL)
+			fail_msg("case \"%s\": reason \"%s\"", cases[i].what, reason);
+		/* The policy-free form checks none of these. */
+		assert_int_equal(assertion_verify(b, len, reg, NULL, NOW + 1000, &a, NULL, 0), 0);
+		free(b);
+	}
+	pol.node = NULL;
+	assert_int_equal(assertion_verify_at((const uint8_t *)"", 0, reg, &pol, NOW, NULL, NULL, 0),
+			 OS_EINVAL);
+	assert_int_equal(assertion_verify_at((const uint8_t *)"", 0, reg, NULL, NOW, NULL, NULL, 0),
+			 OS_EINVAL);
+}
+
+/* ---------------------------------------------------------------- replay */
+
+static void test_replay(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	struct store *st = NULL;
+	struct store_txn *t = NULL;
+	store_dbi db;
+	struct assertion a1, a2;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	char reason[256] = "";
+	uint64_t n = 0;
+
+	assert_non_null(dir);
+	assert_int_equal(store_open(dir, 16, 4, &st), 0);
+	assert_int_equal(store_dbi_open(st, "assert_seen", &db), 0);
+	assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-1", 2, "gd.sz", 60, NOW, &b,
+					 &len),
+			 0);
+	assert_int_equal(assertion_verify(b, len, reg, "gd.sz", NOW, &a1, NULL, 0), 0);
+	free(b);
+	assert_int_equal(assertion_issue("gd.ida", 2, k_idp.sign_sk, "s-1", 2, "gd.sz", 600, NOW,
+					 &b, &len),
+			 0);
+	assert_int_equal(assertion_verify(b, len, reg, "gd.sz", NOW, &a2, NULL, 0), 0);
+	free(b);
+
+	/* Once, then EREPLAY, also in the same transaction. */
+	assert_int_equal(store_begin(st, 0, &t), 0);
+	assert_int_equal(assertion_replay_claim(t, db, &a1, NOW, reason, sizeof(reason)), 0);
+	assert_int_equal(assertion_replay_claim(t, db, &a1, NOW, reason, sizeof(reason)),
+			 OS_EREPLAY);
+	assert_non_null(strstr(reason, "already used"));
+	assert_int_equal(store_commit(&t), 0);
+
+	/* Durable: a later transaction (a restart reads the same store). */
+	assert_int_equal(store_begin(st, 0, &t), 0);
+	assert_int_equal(assertion_replay_claim(t, db, &a1, NOW + 1000, reason, sizeof(reason)),
+			 OS_EREPLAY);
+	/* The same nonce from another issuer is another assertion. */
+	struct assertion other = a1;
+	strcpy(other.issuer, "gd.idb");
+	assert_int_equal(assertion_replay_claim(t, db, &other, NOW + 1000, NULL, 0), 0);
+	assert_int_equal(assertion_replay_claim(t, db, &a2, NOW + 1000, NULL, 0), 0);
+	assert_int_equal(store_count(t, db, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_commit(&t), 0);
+
+	/* Pruned once expired: a1's two entries go, a2's stays. */
+	assert_int_equal(store_begin(st, 0, &t), 0);
+	assert_int_equal(assertion_replay_claim(t, db, &a2, NOW + 61000, NULL, 0), OS_EREPLAY);
+	assert_int_equal(store_count(t, db, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(assertion_replay_claim(t, db, NULL, NOW, NULL, 0), OS_EINVAL);
+	store_abort(&t);
+
+	store_close(&st);
+	tu_rmrf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify_table),
 		cmocka_unit_test(test_issue),
 		cmocka_unit_test(test_check_subject_table),
+		cmocka_unit_test(test_verify_at),
+		cmocka_unit_test(test_replay),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

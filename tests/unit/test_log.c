@@ -1,5 +1,5 @@
 /* Unit tests for common/log.c: the line format, level filtering and level
- * names. stderr is redirected to a temporary file to read the lines back. */
+ * names, the rate limit of repeated lines. stderr is redirected to a temporary file to read the lines back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,13 +136,60 @@ static void test_quote(void **state)
 	assert_string_equal(os_log_quote(small, sizeof(small), "abcd\n"), "\"abcd\"");
 }
 
+/* 2,000 refusals in 3 intervals of a limit of 5 per second: 5 lines per
+ * interval, then one summary line with the count of the suppressed. */
+static void log_flood(void)
+{
+	struct os_log_limit lim = OS_LOG_LIMIT(5, 1000);
+	uint64_t t = 1000000;
+	unsigned allowed = 0;
+
+	os_log_set_level(OS_LOG_INFO);
+	for (int i = 0; i < 2000; i++) {
+		if (i == 1000)
+			t += 1000; /* the next interval */
+		if (i == 1500)
+			t += 5000;
+		if (os_log_allow(&lim, "zap_denied", t)) {
+			allowed++;
+			os_log(OS_LOG_WARN, "zap_denied", "n=%d", i);
+		}
+	}
+	assert_int_equal(allowed, 15);
+	assert_int_equal(os_log_suppressed(&lim), 495);
+	/* A limit of NULL allows everything. */
+	assert_int_equal(os_log_allow(NULL, "x", t), 1);
+}
+
+static void test_rate_limit(void **state)
+{
+	(void)state;
+	char *text = log_capture(log_flood);
+	size_t lines = 0, denied = 0;
+
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	for (const char *p = text; (p = strstr(p, "event=zap_denied")) != NULL; p++)
+		denied++;
+	assert_int_equal(denied, 15);
+	assert_int_equal(lines, 17);
+	assert_non_null(strstr(text, "event=log_suppressed of=zap_denied suppressed=995 "
+				     "interval_ms=1000\n"));
+	assert_non_null(strstr(text, "event=log_suppressed of=zap_denied suppressed=495 "
+				     "interval_ms=1000\n"));
+	/* The summary comes before the first line of the next interval. */
+	const char *sum = strstr(text, "suppressed=995");
+	const char *next = strstr(text, "n=1000\n");
+	assert_non_null(next);
+	assert_true(sum < next);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_levels),
-		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_format),     cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_levels),     cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_rate_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
