@@ -380,12 +380,13 @@ static size_t inbox_lease_find(const struct inbox *ib, uint64_t seq, int *found)
 	return lo;
 }
 
-static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us)
+static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us, uint64_t owner)
 {
 	int found;
 	size_t i = inbox_lease_find(ib, seq, &found);
 	if (found) {
 		ib->leases[i].until_us = until_us;
+		ib->leases[i].owner = owner;
 		return 0;
 	}
 	if (ib->n_leases == ib->cap_leases) {
@@ -399,6 +400,7 @@ static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us)
 	memmove(&ib->leases[i + 1], &ib->leases[i], (ib->n_leases - i) * sizeof *ib->leases);
 	ib->leases[i].seq = seq;
 	ib->leases[i].until_us = until_us;
+	ib->leases[i].owner = owner;
 	ib->n_leases++;
 	return 0;
 }
@@ -462,7 +464,8 @@ int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 /* One entry for inbox_take: 0 skipped, 1 handed out, 2 over the byte
  * budget (stop), or a negative error. */
 static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t vl, uint64_t now_us,
-			  size_t n, size_t max_bytes, size_t *bytes, inbox_fn fn, void *arg)
+			  uint64_t owner, size_t n, size_t max_bytes, size_t *bytes, inbox_fn fn,
+			  void *arg)
 {
 	struct inbox *ib = &sp->ib;
 	size_t dmax = (size_t)sp->conf.max_message_bytes + SPOKE_ENV_OVERHEAD;
@@ -486,7 +489,7 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 		env_clear(&e);
 		return 2;
 	}
-	if ((rc = inbox_lease_set(ib, seq, now_us + INBOX_LEASE_MS * 1000ull)) == 0)
+	if ((rc = inbox_lease_set(ib, seq, now_us + INBOX_LEASE_MS * 1000ull, owner)) == 0)
 		rc = fn(arg, seq, &e);
 	if (rc != INBOX_KEEP)
 		env_clear(&e);
@@ -500,7 +503,7 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 
 struct inbox_take_ctx {
 	struct spoke *sp;
-	uint64_t now_us;
+	uint64_t now_us, owner;
 	size_t max, max_bytes, n, bytes;
 	inbox_fn fn;
 	void *arg;
@@ -515,8 +518,8 @@ static int inbox_take_visit(void *arg, const void *k, size_t kl, const void *v, 
 		return STORE_STOP;
 	if (kl != 8)
 		return STORE_NEXT;
-	int r = inbox_take_one(w->sp, os_get_u64be(k), v, vl, w->now_us, w->n, w->max_bytes,
-			       &w->bytes, w->fn, w->arg);
+	int r = inbox_take_one(w->sp, os_get_u64be(k), v, vl, w->now_us, w->owner, w->n,
+			       w->max_bytes, &w->bytes, w->fn, w->arg);
 	if (r < 0)
 		return r;
 	if (r == 2)
@@ -526,11 +529,12 @@ static int inbox_take_visit(void *arg, const void *k, size_t kl, const void *v, 
 }
 
 int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
-	       inbox_fn fn, void *arg, size_t *taken)
+	       uint64_t owner, inbox_fn fn, void *arg, size_t *taken)
 {
 	struct inbox_take_ctx w = {
 		.sp = sp,
 		.now_us = now_us,
+		.owner = owner,
 		.max = max,
 		.max_bytes = max_bytes,
 		.fn = fn,
@@ -554,6 +558,19 @@ void inbox_lease_gc(struct spoke *sp, uint64_t now_us)
 		if (ib->leases[i].until_us > now_us)
 			ib->leases[j++] = ib->leases[i];
 	ib->n_leases = j;
+}
+
+size_t inbox_release(struct spoke *sp, uint64_t owner)
+{
+	struct inbox *ib = &sp->ib;
+	size_t j = 0, n = ib->n_leases;
+	if (owner == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (ib->leases[i].owner != owner)
+			ib->leases[j++] = ib->leases[i];
+	ib->n_leases = j;
+	return n - j;
 }
 
 int inbox_available(const struct spoke *sp)

@@ -78,12 +78,20 @@ int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 typedef int (*inbox_fn)(void *arg, uint64_t seq, struct env *e);
 #define INBOX_KEEP 1
 
-/* Hand out up to max of the oldest entries that are not leased, leasing
- * each for INBOX_LEASE_MS, stopping before the payloads would pass
+/* Hand out up to max of the oldest entries that are not leased (lowest
+ * inbox seq first, so an entry whose lease ended goes out before every
+ * later one), in seq order, leasing each to owner (the API connection;
+ * 0: unknown) for INBOX_LEASE_MS, stopping before the payloads would pass
  * max_bytes (one message is always allowed). Reads through t (any
- * transaction). *taken counts them. 0 or an error. */
+ * transaction). *taken counts them. 0 or an error (OS_ENOMEM, a store
+ * error, or fn's). */
 int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
-	       inbox_fn fn, void *arg, size_t *taken);
+	       uint64_t owner, inbox_fn fn, void *arg, size_t *taken);
+
+/* End every lease held by owner (an API connection that is gone; 0 does
+ * nothing): its entries go out again at once, before later ones. Returns
+ * how many were released. */
+size_t inbox_release(struct spoke *sp, uint64_t owner);
 
 /* Forget expired leases. */
 void inbox_lease_gc(struct spoke *sp, uint64_t now_us);
