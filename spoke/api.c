@@ -255,18 +255,25 @@ static uint64_t api_conn_owner(struct spoke *sp, const struct api_route *rt)
 	return c->owner;
 }
 
-/* Descriptor fd was accepted or disconnected: whatever used it before is
- * gone. The entry stays, marked, so that a request of that connection
- * still queued in the socket leases nothing. */
-static void api_fd_gone(struct spoke *sp, int fd)
+/* Descriptor fd disconnected (accepted: 0) or was accepted for a new
+ * connection (1): whatever used it before is gone. After a disconnect the
+ * entry stays, marked, so that a request of that connection still queued
+ * in the socket leases nothing; a new connection starts afresh (it may
+ * bring the same routing id, if its app sets one). */
+static void api_fd_event(struct spoke *sp, int fd, int accepted)
 {
+	struct api *a = sp->api;
 	char key[16];
 	snprintf(key, sizeof key, "%d", fd);
-	struct api_conn *c = map_get(sp->api->conns, key);
-	if (c && !c->gone) {
+	struct api_conn *c = map_get(a->conns, key);
+	if (!c)
+		return;
+	if (!c->gone) {
 		c->gone = 1;
 		api_conn_gone(sp, c->owner);
 	}
+	if (accepted)
+		free(map_del(a->conns, key));
 }
 
 /* Read the monitor's events (two frames each: u16 event, u32 value; the
@@ -298,7 +305,7 @@ static unsigned api_monitor_drain(struct spoke *sp, unsigned budget)
 		}
 		zmq_msg_close(&m);
 		if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_ACCEPTED)
-			api_fd_gone(sp, (int)value);
+			api_fd_event(sp, (int)value, event == ZMQ_EVENT_ACCEPTED);
 	}
 	return n;
 }
