@@ -26,6 +26,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "map.h"
 #include "inbox.h"
 #include "outbox.h"
 #include "reads.h"
@@ -49,6 +50,7 @@ struct api_route {
 	unsigned n;
 	size_t len[API_MAX_ROUTE];
 	uint8_t *buf;
+	int fd; /* the connection's descriptor (ZMQ_SRCFD), -1 when unknown */
 };
 
 /* One request drained in this iteration, waiting for its reply. */
@@ -63,6 +65,7 @@ struct api_req {
 	uint8_t **puts;           /* Put: the packed ChangeRequests */
 	size_t *put_lens;
 	uint32_t acked; /* Ack: entries deleted */
+	uint64_t owner; /* Recv: the connection it came on (api_conn_owner) */
 };
 
 enum api_wait_kind {
@@ -78,6 +81,7 @@ struct api_wait {
 	uint64_t request_id;
 	uint64_t deadline_us;
 	uint32_t max;            /* Recv: messages at most */
+	uint64_t owner;          /* Recv: the connection it came on */
 	struct reads_wait *read; /* read: what it waits for (malloc'd) */
 };
 
@@ -97,6 +101,18 @@ struct api_rule {
 	unsigned long id[API_RULE_MAX];
 };
 
+/* A connection to the API socket that made a Recv: the leases handed to
+ * it end when the socket monitor says its descriptor disconnected. */
+struct api_conn {
+	uint64_t owner; /* > 0, never reused while the spoke runs */
+	int gone;       /* its descriptor disconnected (or was accepted anew) */
+	size_t id_len;  /* its routing id, to tell a reused descriptor */
+	uint8_t id[API_ROUTE_BYTES];
+};
+
+/* The owner of a Recv whose connection is already gone: nothing is leased. */
+#define API_OWNER_GONE UINT64_MAX
+
 struct api {
 	void *sock;
 	struct api_rule allow_send, allow_publish, allow_issue;
@@ -107,6 +123,9 @@ struct api {
 	size_t n_waits, cap_waits;
 	size_t n_recv_waits;
 	uint64_t pending_msgs; /* messages of this iteration's accepted Sends */
+	void *mon;             /* PAIR receiving sock's connect/disconnect events, or NULL */
+	struct map *conns;     /* struct api_conn (malloc'd) by descriptor, decimal */
+	uint64_t last_owner;
 };
 
 static uint8_t api_empty[1];
@@ -195,6 +214,159 @@ static void api_reply_code(struct spoke *sp, const struct api_route *rt, uint64_
 	api_send_reply(sp, rt, &rep);
 }
 
+/* ------------------------------------------------------------ connections
+ * Leases end with the connection they were handed to: the socket monitor
+ * reports each accepted and each disconnected descriptor, and every
+ * request carries its descriptor (ZMQ_SRCFD) and routing id. */
+
+static void api_wait_free(struct spoke *sp, struct api_wait *w);
+
+/* The connection owner is gone: its leases end (its messages go out again
+ * at once, lowest first) and its waiting Recvs are forgotten. */
+static void api_conn_gone(struct spoke *sp, uint64_t owner)
+{
+	struct api *a = sp->api;
+	size_t released = inbox_release(sp, owner), j = 0, dropped = 0;
+	for (size_t i = 0; i < a->n_waits; i++) {
+		struct api_wait *w = &a->waits[i];
+		if (w->kind == API_WAIT_RECV && w->owner == owner) {
+			api_wait_free(sp, w);
+			dropped++;
+			continue;
+		}
+		a->waits[j++] = *w;
+	}
+	a->n_waits = j;
+	if (released > 0 || dropped > 0)
+		os_log(OS_LOG_INFO, "app_gone", "conn=%llu released=%zu waits_dropped=%zu",
+		       (unsigned long long)owner, released, dropped);
+}
+
+/* The owner of the leases handed to a Recv that came on rt: its
+ * connection's, made on first sight; API_OWNER_GONE when that connection
+ * has disconnected already; 0 (leases end by time only) when its
+ * descriptor is unknown (no monitor, a transport without descriptors, or
+ * out of memory). */
+static uint64_t api_conn_owner(struct spoke *sp, const struct api_route *rt)
+{
+	struct api *a = sp->api;
+	char key[16];
+	if (!a->mon || rt->fd < 0 || rt->n == 0)
+		return 0;
+	snprintf(key, sizeof key, "%d", rt->fd);
+	struct api_conn *c = map_get(a->conns, key);
+	if (c && c->id_len == rt->len[0] && memcmp(c->id, rt->buf, rt->len[0]) == 0)
+		return c->gone ? API_OWNER_GONE : c->owner;
+	if (c && !c->gone)
+		api_conn_gone(sp, c->owner); /* its descriptor is another's now */
+	if (!c) {
+		c = malloc(sizeof *c);
+		if (!c || map_put(a->conns, key, c) < 0) {
+			free(c);
+			return 0;
+		}
+	}
+	c->owner = ++a->last_owner;
+	c->gone = 0;
+	c->id_len = rt->len[0];
+	memcpy(c->id, rt->buf, rt->len[0]);
+	return c->owner;
+}
+
+/* Descriptor fd disconnected (accepted: 0) or was accepted for a new
+ * connection (1): whatever used it before is gone. After a disconnect the
+ * entry stays, marked, so that a request of that connection still queued
+ * in the socket leases nothing; a new connection starts afresh (it may
+ * bring the same routing id, if its app sets one). */
+static void api_fd_event(struct spoke *sp, int fd, int accepted)
+{
+	struct api *a = sp->api;
+	char key[16];
+	snprintf(key, sizeof key, "%d", fd);
+	struct api_conn *c = map_get(a->conns, key);
+	if (!c)
+		return;
+	if (!c->gone) {
+		c->gone = 1;
+		api_conn_gone(sp, c->owner);
+	}
+	if (accepted)
+		free(map_del(a->conns, key));
+}
+
+/* Read the monitor's events (two frames each: u16 event, u32 value; the
+ * endpoint). The number read. */
+static unsigned api_monitor_drain(struct spoke *sp, unsigned budget)
+{
+	struct api *a = sp->api;
+	unsigned n = 0;
+	if (!a || !a->mon)
+		return 0;
+	for (; n < budget; n++) {
+		uint16_t event = 0;
+		uint32_t value = 0;
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, a->mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		if (zmq_msg_size(&m) >= 6) {
+			memcpy(&event, zmq_msg_data(&m), 2);
+			memcpy(&value, (uint8_t *)zmq_msg_data(&m) + 2, 4);
+		}
+		while (zmq_msg_more(&m)) {
+			zmq_msg_close(&m);
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, a->mon, 0) < 0)
+				break;
+		}
+		zmq_msg_close(&m);
+		if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_ACCEPTED)
+			api_fd_event(sp, (int)value, event == ZMQ_EVENT_ACCEPTED);
+	}
+	return n;
+}
+
+/* Watch the API socket's connections (before it binds). Without a
+ * monitor leases still end, after INBOX_LEASE_MS: logged, not fatal. */
+static void api_monitor_open(struct spoke *sp)
+{
+	struct api *a = sp->api;
+	char addr[64];
+	int zero = 0;
+	snprintf(addr, sizeof addr, "inproc://onestop-api-monitor-%p", (void *)a);
+	if (map_new(&a->conns) == 0 &&
+	    zmq_socket_monitor(a->sock, addr, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) == 0 &&
+	    (a->mon = zmq_socket(sp->zctx, ZMQ_PAIR)) != NULL &&
+	    zmq_setsockopt(a->mon, ZMQ_LINGER, &zero, sizeof zero) == 0 &&
+	    zmq_connect(a->mon, addr) == 0)
+		return;
+	os_log(OS_LOG_WARN, "api_monitor",
+	       "reason=%s effect=\"an app's leases end after %u ms, not when it disconnects\"",
+	       OS_Q(zmq_strerror(errno)), INBOX_LEASE_MS);
+	if (a->mon)
+		zmq_close(a->mon);
+	a->mon = NULL;
+	zmq_socket_monitor(a->sock, NULL, 0);
+}
+
+static void api_monitor_close(struct api *a)
+{
+	if (a->mon) {
+		zmq_socket_monitor(a->sock, NULL, 0);
+		zmq_close(a->mon);
+		a->mon = NULL;
+	}
+	if (a->conns) {
+		size_t pos = 0;
+		void *c;
+		while ((c = map_next(a->conns, &pos, NULL)) != NULL)
+			free(c);
+		map_free(&a->conns);
+	}
+}
+
 /* ------------------------------------------------------------ receiving */
 
 /* Receive one request: its routing frames into rt, its last frame into
@@ -276,6 +448,7 @@ static int api_recv(struct api *a, struct api_route *rt, zmq_msg_t *body, struct
 	}
 	rt->n = n;
 	api_peer_of(&m, peer);
+	rt->fd = zmq_msg_get(&m, ZMQ_SRCFD);
 	zmq_msg_move(body, &m);
 	zmq_msg_close(&m);
 	return 1;
@@ -572,6 +745,8 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 			break;
 		}
 		case ONESTOP__API_REQUEST__OP_RECV:
+			r->owner = api_conn_owner(sp, &r->route);
+			break; /* served after the commit */
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
@@ -780,7 +955,8 @@ static void api_reply_recv(struct spoke *sp, const struct api_route *rt, uint64_
  * is set, the reply goes out; returns how many were handed out, or a
  * negative error (then an error reply went out). */
 static int api_serve_recv(struct spoke *sp, struct store_txn **t, const struct api_route *rt,
-			  uint64_t request_id, uint32_t max, int force, uint64_t now_us)
+			  uint64_t request_id, uint64_t owner, uint32_t max, int force,
+			  uint64_t now_us)
 {
 	struct api_recv_ctx c = {0};
 	size_t taken = 0;
@@ -797,7 +973,8 @@ static int api_serve_recv(struct spoke *sp, struct store_txn **t, const struct a
 			rc = OS_ENOMEM;
 			goto out;
 		}
-		rc = inbox_take(sp, *t, want, API_RECV_BYTES, now_us, api_collect, &c, &taken);
+		rc = inbox_take(sp, *t, want, API_RECV_BYTES, now_us, owner, api_collect, &c,
+				&taken);
 	}
 out:
 	if (rc < 0)
@@ -924,6 +1101,7 @@ static int api_park_recv(struct api *a, struct api_req *r, uint32_t max, uint32_
 	if (!w)
 		return OS_ENOMEM;
 	w->max = max;
+	w->owner = r->owner;
 	return 0;
 }
 
@@ -1013,8 +1191,8 @@ static void api_serve_waits(struct spoke *sp, struct store_txn **t, int commit_r
 			n = api_wake_read(sp, w, commit_rc, up, now_us);
 		} else {
 			if (inbox_available(sp))
-				n = api_serve_recv(sp, t, &w->route, w->request_id, w->max, 0,
-						   now_us);
+				n = api_serve_recv(sp, t, &w->route, w->request_id, w->owner,
+						   w->max, 0, now_us);
 			if (n == 0 && now_us >= w->deadline_us) {
 				api_reply_empty_recv(sp, &w->route, w->request_id);
 				n = 1;
@@ -1037,9 +1215,15 @@ static void api_serve_new_recv(struct spoke *sp, struct store_txn **t, struct ap
 	uint32_t wait_ms = q->wait_ms < API_MAX_WAIT_MS ? q->wait_ms : API_MAX_WAIT_MS;
 	if (max > API_MAX_BATCH)
 		max = API_MAX_BATCH;
+	if (r->owner == API_OWNER_GONE) {
+		/* Its app is gone: nothing is leased to it. */
+		api_reply_empty_recv(sp, &r->route, r->request_id);
+		return;
+	}
 	/* Waiting requests were served first, so whatever is free now may go
 	 * to this one. */
-	int n = api_serve_recv(sp, t, &r->route, r->request_id, max, wait_ms == 0, now_us);
+	int n = api_serve_recv(sp, t, &r->route, r->request_id, r->owner, max, wait_ms == 0,
+			       now_us);
 	if (n != 0 || wait_ms == 0)
 		return;
 	int rc = api_park_recv(sp->api, r, max, wait_ms, now_us);
@@ -1318,6 +1502,7 @@ int api_open(struct spoke *sp, char *bound, size_t size)
 	/* A short linger lets the last replies out at a clean stop. */
 	int linger = 200;
 	int hwm = 100000;
+	api_monitor_open(sp);
 	int64_t maxmsg = (int64_t)2 * sp->conf.max_message_bytes + ((int64_t)16 << 20);
 	if (maxmsg < ((int64_t)256 << 20))
 		maxmsg = (int64_t)256 << 20;
@@ -1374,6 +1559,7 @@ void api_close(struct spoke *sp)
 		free(a->reqs[i].ids);
 	}
 	free(a->reqs);
+	api_monitor_close(a);
 	if (a->sock)
 		zmq_close(a->sock);
 	if (a->ipc_path[0] && unlink(a->ipc_path) != 0 && errno != ENOENT) {
@@ -1395,6 +1581,17 @@ void *api_socket(const struct spoke *sp)
 static void *api_hook_socket(void *ctx)
 {
 	return api_socket(ctx);
+}
+
+static void *api_hook_monitor_socket(void *ctx)
+{
+	const struct spoke *sp = ctx;
+	return sp->api ? sp->api->mon : NULL;
+}
+
+static unsigned api_hook_monitor_drain(void *ctx)
+{
+	return api_monitor_drain(ctx, API_DRAIN_BUDGET);
 }
 
 static unsigned api_hook_drain(void *ctx)
@@ -1421,6 +1618,14 @@ static uint64_t api_hook_deadline(void *ctx)
 
 int api_attach(struct spoke *sp, struct loop *l)
 {
+	/* Before the API's own hook: a connection's end is known before any
+	 * request that came after it is served. */
+	const struct loop_hooks m = {
+		.name = "api_monitor",
+		.socket = api_hook_monitor_socket,
+		.drain = api_hook_monitor_drain,
+		.ctx = sp,
+	};
 	const struct loop_hooks h = {
 		.name = "api",
 		.socket = api_hook_socket,
@@ -1430,5 +1635,6 @@ int api_attach(struct spoke *sp, struct loop *l)
 		.deadline_us = api_hook_deadline,
 		.ctx = sp,
 	};
-	return loop_add(l, &h);
+	int rc = loop_add(l, &m);
+	return rc < 0 ? rc : loop_add(l, &h);
 }

@@ -17,22 +17,77 @@
 #define META_LAST "deliver_last"
 #define META_NEXT "inbox_next"
 #define META_SEEN_FORMAT "seen_format"
-#define SEEN_FORMAT 2u /* keys u64be(expires_ms) || id; 1 was id alone */
-#define SEEN_KEY_LEN (8u + sizeof(os_msgid))
+/* 3: an id entry SEEN_ID || id -> u64be(latest expiry), and one index
+ * entry SEEN_EXP || u64be(that expiry) || id -> "" for pruning; 2 was
+ * u64be(expires_ms) || id alone, 1 was id -> u64be(expires_ms). */
+#define SEEN_FORMAT 3u
+#define SEEN_ID 'i'
+#define SEEN_EXP 'e'
+#define SEEN_ID_LEN (1u + sizeof(os_msgid))
+#define SEEN_EXP_LEN (1u + 8u + sizeof(os_msgid))
+#define SEEN_V1_LEN sizeof(os_msgid)
+#define SEEN_V2_LEN (8u + sizeof(os_msgid))
 #define SEEN_UPGRADE_CHUNK 4096u
 #define PRUNE_EVERY_US 1000000u
 #define PRUNE_AGAIN_US 10000u /* a sweep that hit its budget goes on this soon */
 #define HELD_LOG_EVERY_US 60000000u
 #define PRUNE_BUDGET 1024u /* `seen` entries examined per sweep */
 
-/* The `seen` key of an envelope: its expiry first, so that ids received
- * together sit together (an insert dirties the B-tree's right edge, not a
- * random page) and expired ids are a prefix of the table. A replay carries
- * the same signed envelope, hence the same key. */
-static void seen_key(uint8_t key[SEEN_KEY_LEN], uint64_t expires_ms, const os_msgid id)
+/* The `seen` table remembers each delivered id until the latest expiry
+ * any copy of it carried: a copy re-signed with another expiry is still
+ * the same message. The id entry answers "seen?"; the index entry, keyed
+ * by expiry first, makes the expired ids a prefix for the sweep (and its
+ * inserts dirty the B-tree's right edge). */
+static void seen_id_key(uint8_t key[SEEN_ID_LEN], const os_msgid id)
 {
-	os_put_u64be(key, expires_ms);
-	memcpy(key + 8, id, sizeof(os_msgid));
+	key[0] = SEEN_ID;
+	memcpy(key + 1, id, sizeof(os_msgid));
+}
+
+static void seen_exp_key(uint8_t key[SEEN_EXP_LEN], uint64_t expires_ms, const os_msgid id)
+{
+	key[0] = SEEN_EXP;
+	os_put_u64be(key + 1, expires_ms);
+	memcpy(key + 9, id, sizeof(os_msgid));
+}
+
+/* The latest expiry remembered for id into *until: 0, OS_ENOTFOUND or a
+ * store error. */
+static int seen_get(struct spoke *sp, struct store_txn *t, const os_msgid id, uint64_t *until)
+{
+	uint8_t ikey[SEEN_ID_LEN];
+	const void *v;
+	size_t vl;
+	seen_id_key(ikey, id);
+	int rc = store_get(t, sp->db_seen, ikey, sizeof ikey, &v, &vl);
+	if (rc == 0)
+		*until = vl == 8 ? os_get_u64be(v) : UINT64_MAX;
+	return rc;
+}
+
+/* Remember id until expires_ms, or keep the later expiry it has. 0 or a
+ * store error. */
+static int seen_put(struct spoke *sp, struct store_txn *t, const os_msgid id, uint64_t expires_ms)
+{
+	uint8_t ikey[SEEN_ID_LEN], xkey[SEEN_EXP_LEN], val[8];
+	uint64_t until;
+	int rc = seen_get(sp, t, id, &until);
+	if (rc == 0 && until >= expires_ms)
+		return 0;
+	if (rc == 0) {
+		/* One index entry per id, at its latest expiry. */
+		seen_exp_key(xkey, until, id);
+		if ((rc = store_del(t, sp->db_seen, xkey, sizeof xkey)) < 0 && rc != OS_ENOTFOUND)
+			return rc;
+	} else if (rc != OS_ENOTFOUND) {
+		return rc;
+	}
+	seen_id_key(ikey, id);
+	seen_exp_key(xkey, expires_ms, id);
+	os_put_u64be(val, expires_ms);
+	if ((rc = store_put(t, sp->db_seen, ikey, sizeof ikey, val, sizeof val)) < 0)
+		return rc;
+	return store_put(t, sp->db_seen, xkey, sizeof xkey, "", 0);
 }
 
 int inbox_load(struct spoke *sp, struct store_txn *t)
@@ -64,65 +119,85 @@ int inbox_load(struct spoke *sp, struct store_txn *t)
 	return 0;
 }
 
-struct inbox_upgrade_ctx {
-	uint8_t (*keys)[SEEN_KEY_LEN];
-	size_t n;
+/* One old-format entry: its key as stored, its id and expiry. */
+struct inbox_upgrade_entry {
+	uint8_t key[SEEN_V2_LEN];
+	size_t klen;
+	const uint8_t *id; /* into key */
+	uint64_t expires_ms;
 };
 
-/* One old-format id into the chunk (store_walk); a full chunk ends it. */
+struct inbox_upgrade_ctx {
+	struct inbox_upgrade_entry *e;
+	size_t n;
+	uint64_t unknown_until; /* for a format-1 entry without a readable expiry */
+};
+
+/* One old-format entry into the chunk (store_walk); a full chunk ends it.
+ * Current entries (other lengths) are passed over. */
 static int inbox_upgrade_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct inbox_upgrade_ctx *w = arg;
+	if (kl != SEEN_V1_LEN && kl != SEEN_V2_LEN)
+		return STORE_NEXT;
 	if (w->n >= SEEN_UPGRADE_CHUNK)
 		return STORE_STOP;
-	if (kl != sizeof(os_msgid))
-		return STORE_NEXT;
-	/* An unreadable expiry keeps the id for the longest lifetime. */
-	seen_key(w->keys[w->n++], vl == 8 ? os_get_u64be(v) : UINT64_MAX, k);
+	struct inbox_upgrade_entry *e = &w->e[w->n++];
+	memcpy(e->key, k, kl);
+	e->klen = kl;
+	if (kl == SEEN_V1_LEN) {
+		e->id = e->key;
+		e->expires_ms = vl == 8 ? os_get_u64be(v) : w->unknown_until;
+	} else {
+		e->id = e->key + 8;
+		e->expires_ms = os_get_u64be(k);
+	}
 	return STORE_NEXT;
 }
 
 int inbox_upgrade(struct spoke *sp, struct store_txn *t)
 {
-	struct inbox_upgrade_ctx w = {0};
-	uint8_t old[sizeof(os_msgid)];
+	struct inbox_upgrade_ctx w = {.unknown_until = os_now_ms() + INBOX_MAX_AHEAD_MS};
+	uint8_t from[SEEN_V2_LEN];
+	size_t from_len = 0;
 	uint64_t format, moved = 0;
-	int rc, resume = 0;
+	int rc;
 
 	if ((rc = store_get_u64(t, sp->db_meta, META_SEEN_FORMAT, 1, &format)) < 0)
 		return rc;
 	if (format == SEEN_FORMAT)
 		return 0;
-	w.keys = malloc(SEEN_UPGRADE_CHUNK * sizeof *w.keys);
-	if (!w.keys)
+	w.e = malloc(SEEN_UPGRADE_CHUNK * sizeof *w.e);
+	if (!w.e)
 		return OS_ENOMEM;
-	/* Old entries are id -> u64be(expires_ms). Move them a chunk at a time:
-	 * collect, then rewrite (a walk does not survive the writes). New
-	 * keys are longer than old ones, so a walk never takes one for old. */
+	/* Move the old entries a chunk at a time: collect, then rewrite (a
+	 * walk does not survive the writes). Old keys have lengths no current
+	 * key has, so a walk never takes a moved entry for an old one. */
 	for (;;) {
 		w.n = 0;
-		rc = store_walk(t, sp->db_seen, NULL, 0, resume ? old : NULL,
-				resume ? sizeof old : 0, inbox_upgrade_visit, &w);
+		rc = store_walk(t, sp->db_seen, NULL, 0, from_len ? from : NULL, from_len,
+				inbox_upgrade_visit, &w);
 		if (rc < 0)
 			goto out;
 		for (size_t i = 0; i < w.n; i++) {
-			if ((rc = store_del(t, sp->db_seen, w.keys[i] + 8, sizeof(os_msgid))) < 0 ||
-			    (rc = store_put(t, sp->db_seen, w.keys[i], SEEN_KEY_LEN, "", 0)) < 0)
+			struct inbox_upgrade_entry *e = &w.e[i];
+			if ((rc = store_del(t, sp->db_seen, e->key, e->klen)) < 0 ||
+			    (rc = seen_put(sp, t, e->id, e->expires_ms)) < 0)
 				goto out;
 		}
 		moved += w.n;
 		if (w.n < SEEN_UPGRADE_CHUNK)
 			break;
-		memcpy(old, w.keys[w.n - 1] + 8,
-		       sizeof old); /* deleted: the walk resumes past it */
-		resume = 1;
+		/* deleted: the walk resumes past it */
+		memcpy(from, w.e[w.n - 1].key, w.e[w.n - 1].klen);
+		from_len = w.e[w.n - 1].klen;
 	}
 	rc = store_put_u64(t, sp->db_meta, META_SEEN_FORMAT, SEEN_FORMAT);
 	if (rc == 0 && moved > 0)
 		os_log(OS_LOG_INFO, "store_upgraded", "table=seen entries=%llu format=%u",
 		       (unsigned long long)moved, SEEN_FORMAT);
 out:
-	free(w.keys);
+	free(w.e);
 	return rc;
 }
 
@@ -183,21 +258,21 @@ static void inbox_log_rejected(const struct env *e, int decoded, uint64_t seq, i
 	       OS_Q(why ? why : os_strerror(code)));
 }
 
-/* Store a verified, addressed envelope unless its id was seen. */
+/* Store a verified, addressed envelope unless its id was seen, under any
+ * expiry: a seen id only has its remembered expiry raised to this copy's. */
 static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *e,
 		       const uint8_t *msg, size_t len)
 {
 	struct inbox *ib = &sp->ib;
-	uint8_t skey[SEEN_KEY_LEN];
-	const void *v;
-	size_t vl;
-	seen_key(skey, e->expires_ms, e->id);
-	int rc = store_get(t, sp->db_seen, skey, sizeof skey, &v, &vl);
+	uint64_t until;
+	int rc = seen_get(sp, t, e->id, &until);
 	if (rc == 0) {
 		char idhex[2 * sizeof(os_msgid) + 1];
 		os_hex(idhex, e->id, sizeof e->id);
 		os_log(OS_LOG_DEBUG, "msg_duplicate", "id=%s origin=%s", idhex, e->origin);
 		sp->stats.duplicates++;
+		if (e->expires_ms > until)
+			return spoke_wrote(sp, seen_put(sp, t, e->id, e->expires_ms));
 		return 0;
 	}
 	if (rc != OS_ENOTFOUND)
@@ -206,7 +281,7 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 	os_put_u64be(key, ib->next);
 	if ((rc = spoke_wrote(sp, store_append(t, sp->db_inbox, key, sizeof key, msg, len))) < 0)
 		return rc;
-	if ((rc = spoke_wrote(sp, store_put(t, sp->db_seen, skey, sizeof skey, "", 0))) < 0)
+	if ((rc = spoke_wrote(sp, seen_put(sp, t, e->id, e->expires_ms))) < 0)
 		return rc;
 	ib->meta_dirty = 1;
 	ib->next++;
@@ -255,6 +330,11 @@ int inbox_deliver(struct spoke *sp, uint64_t seq, const uint8_t *msg, size_t len
 	}
 	if (code == 0 && (code = inbox_for_us(sp, &e)) != 0)
 		why = "not addressed to this node or its topics";
+	if (code == 0 && e.expires_ms > now_ms + INBOX_MAX_AHEAD_MS) {
+		/* Its id could not be remembered for as long as a copy may come. */
+		code = OS_EINVAL;
+		why = "expires more than 3651 days ahead";
+	}
 	if (code != 0) {
 		/* Invalid messages are dealt with by dropping them: they still
 		 * advance the stream, or the hub would resend them forever. */
@@ -305,12 +385,13 @@ static size_t inbox_lease_find(const struct inbox *ib, uint64_t seq, int *found)
 	return lo;
 }
 
-static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us)
+static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us, uint64_t owner)
 {
 	int found;
 	size_t i = inbox_lease_find(ib, seq, &found);
 	if (found) {
 		ib->leases[i].until_us = until_us;
+		ib->leases[i].owner = owner;
 		return 0;
 	}
 	if (ib->n_leases == ib->cap_leases) {
@@ -324,6 +405,7 @@ static int inbox_lease_set(struct inbox *ib, uint64_t seq, uint64_t until_us)
 	memmove(&ib->leases[i + 1], &ib->leases[i], (ib->n_leases - i) * sizeof *ib->leases);
 	ib->leases[i].seq = seq;
 	ib->leases[i].until_us = until_us;
+	ib->leases[i].owner = owner;
 	ib->n_leases++;
 	return 0;
 }
@@ -387,7 +469,8 @@ int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 /* One entry for inbox_take: 0 skipped, 1 handed out, 2 over the byte
  * budget (stop), or a negative error. */
 static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t vl, uint64_t now_us,
-			  size_t n, size_t max_bytes, size_t *bytes, inbox_fn fn, void *arg)
+			  uint64_t owner, size_t n, size_t max_bytes, size_t *bytes, inbox_fn fn,
+			  void *arg)
 {
 	struct inbox *ib = &sp->ib;
 	size_t dmax = (size_t)sp->conf.max_message_bytes + SPOKE_ENV_OVERHEAD;
@@ -411,7 +494,7 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 		env_clear(&e);
 		return 2;
 	}
-	if ((rc = inbox_lease_set(ib, seq, now_us + INBOX_LEASE_MS * 1000ull)) == 0)
+	if ((rc = inbox_lease_set(ib, seq, now_us + INBOX_LEASE_MS * 1000ull, owner)) == 0)
 		rc = fn(arg, seq, &e);
 	if (rc != INBOX_KEEP)
 		env_clear(&e);
@@ -425,7 +508,7 @@ static int inbox_take_one(struct spoke *sp, uint64_t seq, const void *v, size_t 
 
 struct inbox_take_ctx {
 	struct spoke *sp;
-	uint64_t now_us;
+	uint64_t now_us, owner;
 	size_t max, max_bytes, n, bytes;
 	inbox_fn fn;
 	void *arg;
@@ -440,8 +523,8 @@ static int inbox_take_visit(void *arg, const void *k, size_t kl, const void *v, 
 		return STORE_STOP;
 	if (kl != 8)
 		return STORE_NEXT;
-	int r = inbox_take_one(w->sp, os_get_u64be(k), v, vl, w->now_us, w->n, w->max_bytes,
-			       &w->bytes, w->fn, w->arg);
+	int r = inbox_take_one(w->sp, os_get_u64be(k), v, vl, w->now_us, w->owner, w->n,
+			       w->max_bytes, &w->bytes, w->fn, w->arg);
 	if (r < 0)
 		return r;
 	if (r == 2)
@@ -451,11 +534,12 @@ static int inbox_take_visit(void *arg, const void *k, size_t kl, const void *v, 
 }
 
 int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
-	       inbox_fn fn, void *arg, size_t *taken)
+	       uint64_t owner, inbox_fn fn, void *arg, size_t *taken)
 {
 	struct inbox_take_ctx w = {
 		.sp = sp,
 		.now_us = now_us,
+		.owner = owner,
 		.max = max,
 		.max_bytes = max_bytes,
 		.fn = fn,
@@ -481,6 +565,19 @@ void inbox_lease_gc(struct spoke *sp, uint64_t now_us)
 	ib->n_leases = j;
 }
 
+size_t inbox_release(struct spoke *sp, uint64_t owner)
+{
+	struct inbox *ib = &sp->ib;
+	size_t j = 0, n = ib->n_leases;
+	if (owner == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (ib->leases[i].owner != owner)
+			ib->leases[j++] = ib->leases[i];
+	ib->n_leases = j;
+	return n - j;
+}
+
 int inbox_available(const struct spoke *sp)
 {
 	return sp->ib.count > sp->ib.n_leases;
@@ -497,23 +594,28 @@ uint64_t inbox_lease_next_expiry(const struct spoke *sp)
 
 struct inbox_prune {
 	uint64_t now_ms;
-	unsigned budget, gone;
-	int more; /* expired ids remain past the budget */
+	unsigned budget, n;
+	os_msgid *ids; /* budget of them */
+	int more;      /* expired ids remain past the budget */
 };
 
-/* Keys start with the expiry: the expired ids are the table's head. */
+/* Index entries start with the expiry: the expired ids are the head of
+ * the SEEN_EXP prefix. Each is dropped here, its id entry after the walk. */
 static int inbox_prune_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct inbox_prune *p = arg;
+	const uint8_t *key = k;
 	(void)v;
 	(void)vl;
-	if (kl != SEEN_KEY_LEN || os_get_u64be(k) >= p->now_ms)
+	if (kl != SEEN_EXP_LEN)
+		return STORE_NEXT;
+	if (os_get_u64be(key + 1) >= p->now_ms)
 		return STORE_STOP;
-	if (p->gone == p->budget) {
+	if (p->n == p->budget) {
 		p->more = 1;
 		return STORE_STOP;
 	}
-	p->gone++;
+	memcpy(p->ids[p->n++], key + 9, sizeof(os_msgid));
 	return STORE_DROP;
 }
 
@@ -522,18 +624,31 @@ int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigne
 	struct inbox *ib = &sp->ib;
 	struct store_txn *t = NULL;
 	struct inbox_prune p = {.now_ms = now_ms, .budget = budget};
+	const uint8_t prefix = SEEN_EXP;
 	int rc;
 
 	if (now_us < ib->prune_due_us)
 		return 0;
 	ib->prune_due_us = now_us + PRUNE_EVERY_US;
+	if (budget == 0)
+		return 0;
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
-	rc = store_walk(t, sp->db_seen, NULL, 0, NULL, 0, inbox_prune_one, &p);
-	if (rc < 0 || p.gone > 0)
+	if (!(p.ids = malloc(budget * sizeof *p.ids)))
+		return OS_ENOMEM;
+	rc = store_walk(t, sp->db_seen, &prefix, 1, NULL, 0, inbox_prune_one, &p);
+	for (unsigned i = 0; rc == 0 && i < p.n; i++) {
+		uint8_t ikey[SEEN_ID_LEN];
+		seen_id_key(ikey, p.ids[i]);
+		rc = store_del(t, sp->db_seen, ikey, sizeof ikey);
+		if (rc == OS_ENOTFOUND)
+			rc = 0;
+	}
+	if (rc < 0 || p.n > 0)
 		spoke_wrote(sp, rc);
 	if (p.more)
 		ib->prune_due_us = now_us + PRUNE_AGAIN_US;
+	free(p.ids);
 	return rc;
 }
 

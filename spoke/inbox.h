@@ -15,6 +15,12 @@
 
 #define INBOX_LEASE_MS 30000u
 
+/* How far ahead of the spoke's clock a delivered message may expire: the
+ * longest ttl a spoke signs (default_ttl_s's bound, 3650 days) and a day
+ * of clock skew. A message expiring later is refused (OS_EINVAL, logged as
+ * msg_rejected), so no id has to be remembered for longer. */
+#define INBOX_MAX_AHEAD_MS (3651ull * 86400u * 1000u)
+
 struct spoke;
 struct loop;
 
@@ -23,9 +29,11 @@ struct loop;
 int inbox_load(struct spoke *sp, struct store_txn *t);
 
 /* At start, in the start-up write transaction t: bring the `seen` table
- * of a store written by an older version (keyed by id alone) to the
- * current layout (keyed by expiry, then id) and mark the store as such.
- * 0 or a store error. */
+ * of a store written by an older version (format 1: id -> expiry; format
+ * 2: expiry || id) to the current layout (an id entry holding the latest
+ * expiry seen for the id, and an index entry expiry || id for the sweep),
+ * merging the entries of one id, and mark the store as such. 0, OS_ENOMEM
+ * or a store error. */
 int inbox_upgrade(struct spoke *sp, struct store_txn *t);
 
 /* Free the leases. */
@@ -39,8 +47,9 @@ int inbox_hub_epoch(struct spoke *sp, const uint8_t *epoch, size_t len, int *cha
 
 /* One in-order Transfer of the deliver stream (the caller applied the
  * stream rule against ib.last), in the iteration's transaction: decode,
- * verify (registry, signature, destination), drop seen ids, store the
- * rest; last becomes seq, an invalid message included (dropped, logged as
+ * verify (registry, signature, destination, expiry at most
+ * INBOX_MAX_AHEAD_MS ahead), drop ids seen under any expiry (remembering
+ * the later expiry), store the rest; last becomes seq, an invalid message included (dropped, logged as
  * msg_rejected). While the registry is expired nothing is taken: *held is
  * set to 1 (else 0) and the hub sends it again later. 0 or a store error
  * (the iteration is then poisoned). */
@@ -69,12 +78,20 @@ int inbox_ack(struct spoke *sp, const uint64_t *seqs, size_t n, uint32_t *acked)
 typedef int (*inbox_fn)(void *arg, uint64_t seq, struct env *e);
 #define INBOX_KEEP 1
 
-/* Hand out up to max of the oldest entries that are not leased, leasing
- * each for INBOX_LEASE_MS, stopping before the payloads would pass
+/* Hand out up to max of the oldest entries that are not leased (lowest
+ * inbox seq first, so an entry whose lease ended goes out before every
+ * later one), in seq order, leasing each to owner (the API connection;
+ * 0: unknown) for INBOX_LEASE_MS, stopping before the payloads would pass
  * max_bytes (one message is always allowed). Reads through t (any
- * transaction). *taken counts them. 0 or an error. */
+ * transaction). *taken counts them. 0 or an error (OS_ENOMEM, a store
+ * error, or fn's). */
 int inbox_take(struct spoke *sp, struct store_txn *t, size_t max, size_t max_bytes, uint64_t now_us,
-	       inbox_fn fn, void *arg, size_t *taken);
+	       uint64_t owner, inbox_fn fn, void *arg, size_t *taken);
+
+/* End every lease held by owner (an API connection that is gone; 0 does
+ * nothing): its entries go out again at once, before later ones. Returns
+ * how many were released. */
+size_t inbox_release(struct spoke *sp, uint64_t owner);
 
 /* Forget expired leases. */
 void inbox_lease_gc(struct spoke *sp, uint64_t now_us);
@@ -85,9 +102,10 @@ int inbox_available(const struct spoke *sp);
 /* The earliest lease expiry (monotonic us), or 0 without leases. */
 uint64_t inbox_lease_next_expiry(const struct spoke *sp);
 
-/* Delete expired `seen` ids, at most budget of them, when due (once a
- * second, or at once while a sweep finds more than its budget), in the
- * iteration's transaction. 0 or a store error. */
+/* Forget the `seen` ids whose latest expiry has passed (every copy seen
+ * of them has expired), at most budget of them, when due (once a second,
+ * or at once while a sweep finds more than its budget), in the
+ * iteration's transaction. 0, OS_ENOMEM or a store error. */
 int inbox_prune_seen(struct spoke *sp, uint64_t now_ms, uint64_t now_us, unsigned budget);
 
 #endif

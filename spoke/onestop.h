@@ -182,7 +182,8 @@ int onestop_connect(const char *endpoint, int timeout_ms, onestop_t **out);
 
 /* Close the connection and NULL *c (c or *c NULL: nothing happens).
  * Requests not answered yet (a posted Recv included) are abandoned; the
- * messages a posted Recv had leased are handed out again after the lease. */
+ * messages received on c and not acked (a posted Recv's included) are
+ * handed out again at once, before later ones (see onestop_recv). */
 void onestop_close(onestop_t **c);
 
 /* Send n messages (1..ONESTOP_MAX_BATCH) in one request. Returns 0 only
@@ -215,8 +216,21 @@ int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
  * of *n messages (possibly 0; then *msgs is NULL) that the caller owns
  * and frees with onestop_msgs_free; on error *msgs is NULL and *n 0.
  * Messages stay in the inbox until acked; unacked ones are handed out
- * again after the spoke's lease (30 s) or a spoke restart, so an app sees
- * a message again only if it did not ack. Errors:
+ * again, so an app sees a message again only if it did not ack.
+ *
+ * Ordering guarantee. Messages of one origin to this node enter the inbox
+ * in the order they were sent, each with the next seq; a message id enters
+ * it at most once (copies re-signed with another expiry included). Each
+ * Recv gets the lowest seqs that are neither acked nor leased, in seq
+ * order. What a Recv returns is leased to c's connection until it is
+ * acked, the connection closes (onestop_close, exit, crash, or the library
+ * re-establishing it after a timeout or error), 30 s pass (the lease), or
+ * the spoke restarts; then those messages are again the lowest unacked ones
+ * and go to the next Recv, of any app, before any later message. So an app
+ * that acks what it received before receiving again sees every message in
+ * order, across its own crashes too; with several apps receiving at once,
+ * or an app that holds a message unacked for more than 30 s, a message may
+ * come again after later ones. Errors:
  *   ONESTOP_EINVAL  c, msgs or n NULL, max outside 1..ONESTOP_MAX_BATCH,
  *                   wait_ms negative, or a Recv posted on c and not taken
  *                   yet (onestop_recv_post);
@@ -284,8 +298,8 @@ int onestop_recv_post(onestop_t *c, size_t max, int wait_ms);
  *   ONESTOP_EINVAL     c, msgs or n NULL, or no Recv posted;
  *   ONESTOP_ECONN      the posted Recv was lost: the connection was
  *                      re-established on a new socket by another call
- *                      that failed (its leased messages come again after
- *                      the lease);
+ *                      that failed (its leased messages come again at
+ *                      once, the old socket being closed);
  *   ONESTOP_ETIMEDOUT  no answer within the wait plus the request timeout
  *                      (the connection is re-established);
  *   ONESTOP_EFULL      the spoke refused the Recv because too many Recv
@@ -302,8 +316,10 @@ int onestop_recv_take_sized(onestop_t *c, onestop_msg_t **msgs, size_t *n,
 /* ------------------------------------------------------------ */
 
 /* Acknowledge (delete from the inbox) the messages with these seqs
- * (n 0..ONESTOP_MAX_BATCH; 0 does nothing and asks nothing). Acking a seq
- * that is no longer in the inbox is not an error. seqs is borrowed.
+ * (n 0..ONESTOP_MAX_BATCH; 0 does nothing and asks nothing), whichever
+ * connection received them. Acking a seq that is no longer in the inbox is
+ * not an error. Once acked, a message is never handed out again; until
+ * then it may be (see onestop_recv's ordering guarantee). seqs is borrowed.
  * Errors:
  *   ONESTOP_EINVAL   c NULL, seqs NULL with n > 0, n over ONESTOP_MAX_BATCH;
  *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke could not update its inbox;

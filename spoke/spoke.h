@@ -42,6 +42,7 @@ struct outbox {
 struct inbox_lease {
 	uint64_t seq;
 	uint64_t until_us; /* monotonic */
+	uint64_t owner;    /* the API connection it went to (api.c), 0: unknown */
 };
 
 struct inbox {
