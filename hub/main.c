@@ -62,7 +62,8 @@ static const struct cfg_opt hub_opts[] = {
 		"percent of queue_bytes_mb one node may hold as destination (as origin: a "
 		"quarter more)"),
 	OPT_INT(reserve_percent, "20", 0, 90, 1,
-		"percent of queue_bytes_mb kept for nodes holding less than an eighth of it"),
+		"percent of queue_bytes_mb kept for origins holding less than an eighth of this "
+		"reserve"),
 	OPT_STR(log_level, "info", 0, 1, "debug, info, warn or error"),
 	OPT_INT(dataset_log_max, "100000", 10, 1000000000000LL, 1,
 		"changes kept per dataset log before compaction from the front"),
