@@ -16,21 +16,22 @@
 #define MID (200 * 1024)
 #define TYPE "it.share"
 
-/* Wait until x's outbox stops shrinking (a second without change); its
- * size. */
+/* Wait until x's outbox stops shrinking (three seconds without change);
+ * its size. */
 static uint64_t settled_outbox(struct net_proc *p)
 {
-	onestop_status_t st, prev;
-	uint64_t t0 = h_now_ms();
+	onestop_status_t st;
+	uint64_t t0 = h_now_ms(), prev = UINT64_MAX;
+	int still = 0;
 
 	memset(&st, 0, sizeof st);
-	do {
-		prev = st;
+	while (still < 3 && h_now_ms() - t0 < (uint64_t)h_ms(60000)) {
 		h_sleep_ms(1000);
 		if (net_status(p, &st) != 0)
 			continue;
-	} while ((st.outbox != prev.outbox || st.outbox == FLOOD) &&
-		 h_now_ms() - t0 < (uint64_t)h_ms(60000));
+		still = st.outbox == prev && st.outbox < FLOOD ? still + 1 : 0;
+		prev = st.outbox;
+	}
 	return st.outbox;
 }
 
@@ -61,7 +62,6 @@ int main(void)
 	struct net *n;
 	struct net_proc *x, *b, *c;
 	onestop_t *cx = NULL, *cb = NULL, *cc = NULL;
-	onestop_status_t st;
 	uint64_t held, held2;
 	int rc;
 
@@ -112,8 +112,9 @@ int main(void)
 	H_CHECK(n, net_spoke_ready(n, c, 1, h_ms(15000)) == 0, "c reconnected");
 	b_to_c(n, cb, c, &cc, 6, 3, "after a restart of the hub");
 	held2 = settled_outbox(x);
-	rc = net_status(x, &st);
-	H_CHECK(n, held2 == held, "after the restart x is still held back: %llu wait (before %llu)",
+	/* Counters lost at the restart would let x in for another share. */
+	H_CHECK(n, held2 > 0 && FLOOD - held2 <= 18,
+		"after the restart x is still held back: %llu wait (before %llu)",
 		(unsigned long long)held2, (unsigned long long)held);
 
 	onestop_close(&cx);
