@@ -35,8 +35,11 @@ struct hub_conf {
 	long long max_message_bytes;
 	long long window;
 	long long heartbeat_ms;
-	long long clock_skew_ms; /* how far ahead created_ms may be */
-	long long queue_quota;
+	long long clock_skew_ms;      /* how far ahead created_ms may be */
+	long long queue_quota;        /* entries one node may hold queued (see route.c) */
+	long long queue_bytes_mb;     /* bytes all queues may hold; 0: half the map */
+	long long node_share_percent; /* of queue_bytes, one node's share */
+	long long reserve_percent;    /* of queue_bytes, kept for nodes holding little */
 	char *log_level;
 	long long dataset_log_max;
 	char *parent_endpoint; /* federation: the parent hub, or empty */
@@ -44,7 +47,7 @@ struct hub_conf {
 	int allow_registry_rollback; /* load a registry older than one accepted */
 };
 
-/* Counters since start, and two gauges the modules keep current; logged
+/* Counters since start, and three gauges the modules keep current; logged
  * by the stats line. */
 struct hub_stats {
 	uint64_t frames_in;
@@ -56,8 +59,10 @@ struct hub_stats {
 	uint64_t deadletters;
 	uint64_t commits;
 	uint64_t commit_failures;
-	unsigned sessions; /* gauge: live sessions (link.c) */
-	uint64_t queued;   /* gauge: committed queue entries (queue.c) */
+	uint64_t over_quota;   /* pushes held back by a quota (route.c) */
+	unsigned sessions;     /* gauge: live sessions (link.c) */
+	uint64_t queued;       /* gauge: committed queue entries (queue.c) */
+	uint64_t queued_bytes; /* gauge: their bytes, each message once (queue.c) */
 };
 
 struct store;

@@ -903,6 +903,14 @@ void link_wake(struct hub *h, const char *dest)
 		s->more = 1;
 }
 
+void link_notify(struct hub *h, const char *node, int code, const char *message)
+{
+	struct session *s = link_find(h->link, node);
+
+	if (s)
+		link_send_error(h, s->rid, s->rid_len, code, message);
+}
+
 int link_inflight(const struct hub *h, const char *dest, uint64_t qseq)
 {
 	const struct session *s = link_find(h->link, dest);

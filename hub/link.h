@@ -66,6 +66,11 @@ int link_attach(struct hub *h, struct loop *l);
 /* dest's queue received entries: its session (if any) looks again. */
 void link_wake(struct hub *h, const char *dest);
 
+/* Tell node's live session (if any) at once, in a LinkError frame, why its
+ * pushes wait (code, message copied); the spoke logs it and keeps sending.
+ * For a state change only: it is not rate-limited here. */
+void link_notify(struct hub *h, const char *node, int code, const char *message);
+
 /* 1 when dest's session has been sent the entry qseq in this session. */
 int link_inflight(const struct hub *h, const char *dest, uint64_t qseq);
 

@@ -57,7 +57,15 @@ static const struct cfg_opt hub_opts[] = {
 	OPT_INT(clock_skew_ms, "300000", 0, 86400000, 1,
 		"how far ahead of this hub's clock a message's created_ms may be"),
 	OPT_INT(queue_quota, "1000000", 1, 1000000000000LL, 1,
-		"entries a destination queue may hold before pushes to it wait"),
+		"entries one node may hold queued as destination (as origin: a quarter more)"),
+	OPT_INT(queue_bytes_mb, "0", 0, 16777216, 1,
+		"MiB all queues may hold together; 0: half of map_size_mb"),
+	OPT_INT(node_share_percent, "25", 1, 100, 1,
+		"percent of queue_bytes_mb one node may hold as destination (as origin: a "
+		"quarter more)"),
+	OPT_INT(reserve_percent, "20", 0, 90, 1,
+		"percent of queue_bytes_mb kept for origins holding less than an eighth of this "
+		"reserve"),
 	OPT_STR(log_level, "info", 0, 1, "debug, info, warn or error"),
 	OPT_INT(dataset_log_max, "100000", 10, 1000000000000LL, 1,
 		"changes kept per dataset log before compaction from the front"),
@@ -235,6 +243,7 @@ static void hub_reload(struct hub *h)
 	if (h->config_path && cfg_reload(hub_opts, &h->conf, h->config_path) == 0 &&
 	    os_log_parse_level(h->conf.log_level, &lvl) == 0)
 		os_log_set_level(lvl);
+	route_log_quotas(h);
 	rc = registry_load(h->conf.registry, h->anchor, os_now_ms(), &nr);
 	if (rc) {
 		os_log(OS_LOG_ERROR, "registry_reload_failed", "file=%s code=%s reason=%s",
@@ -411,6 +420,7 @@ static int hub_start(struct hub *h)
 		return rc;
 	}
 	hub_log_registry(h, "registry_loaded");
+	route_log_quotas(h);
 	os_log(OS_LOG_INFO, "hub_ready", "listen=%s node=%s queued=%llu", endpoint, h->conf.name,
 	       (unsigned long long)queue_total(h->queue));
 	return 0;

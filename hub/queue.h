@@ -4,11 +4,20 @@
  * begins it if needed and marks it written; the loop commits it once and
  * then tells the queue the outcome (queue_txn_end).
  *
- * Databases: meta ("epoch" 16 bytes; "next_msgno" is only read, as a floor,
- * from stores of older versions), msgs (u64be msgno ->
- * u32be refcount || Signed), queues (dest NUL u64be qseq -> u64be msgno ||
- * u64be expires_ms), qnext (dest -> u64be next qseq), origins (origin ->
- * 16-byte outbox epoch || u64be last push seq). */
+ * Databases (format 2, "queue_format" in meta): meta ("epoch" 16 bytes,
+ * "queue_format" u64; "next_msgno" is only read, as a floor, from older
+ * stores), msgs (u64be msgno -> u32be refcount || Signed), queues (dest NUL
+ * u64be qseq -> u64be msgno || u64be expires_ms || u32be bytes || u32be
+ * charge || u8 flags || origin), qnext (dest -> u64be above every qseq ever
+ * given), onums (origin -> u32be number), origins (origin -> 16-byte outbox
+ * epoch || u64be last push seq). A format-1 store (16-byte queue values)
+ * is migrated at open; a newer format is refused.
+ *
+ * Fairness: qseq = round << QUEUE_ROUND_SHIFT | the origin's number. Each
+ * (origin, destination) pair takes the round after its previous entry's,
+ * and never one at or below the round of what the destination's reader
+ * was handed last, so a destination's queue read in key order serves its
+ * origins round robin, each pair in its own order. */
 #ifndef HUB_QUEUE_H
 #define HUB_QUEUE_H
 
@@ -16,14 +25,31 @@
 #include <stdint.h>
 
 #define QUEUE_EPOCH_LEN 16
+#define QUEUE_ROUND_SHIFT 20 /* qseq = round << 20 | origin number */
+#define QUEUE_FORMAT 2
+
+/* What a node holds queued, as destination or as origin (or all queues).
+ * As destination bytes are whole message sizes; as origin (and in all) a
+ * message for n destinations is charged once, split among its entries.
+ * held counts the entries taken while their destination was at its quota
+ * (route.c), charged to the origin's hold. */
+struct queue_usage {
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t held_entries;
+	uint64_t held_bytes;
+};
 
 struct hub;
 struct loop;
 struct queue;
 
 /* Open the queue databases in h->st (no transaction may be open), create
- * the hub epoch on first use and count the entries of every queue (also
- * into h->stats.queued). q keeps h. 0, OS_ESTORE, OS_EFULL or OS_ENOMEM. */
+ * the hub epoch on first use, migrate a format-1 store (logged) and count
+ * every queue's entries and bytes per destination, per origin and in all
+ * (also into h->stats.queued and queued_bytes). q keeps h. 0, OS_ESTORE
+ * (also for a store of an unknown newer format, logged), OS_EFULL or
+ * OS_ENOMEM. */
 int queue_open(struct hub *h, struct queue **out);
 /* Free *q and NULL it (NULL allowed); the store stays h's. */
 void queue_close(struct queue **q);
@@ -54,17 +80,26 @@ int queue_origin_get(struct queue *q, const char *origin, uint8_t epoch[QUEUE_EP
 int queue_origin_put(struct queue *q, const char *origin, const uint8_t epoch[QUEUE_EPOCH_LEN],
 		     uint64_t last);
 
-/* Store msg (packed Signed, len bytes) once with a reference per
- * destination and append it to each of the n destination queues.
- * 0, OS_ENOMEM, OS_EINVAL (n too large), OS_ENAME (a destination too long
- * for a key), OS_EFULL (map full) or OS_ESTORE. */
-int queue_put(struct queue *q, const char *const *dests, size_t n, const uint8_t *msg, size_t len,
-	      uint64_t expires_ms);
+/* Store msg (packed Signed, len bytes) from origin once with a reference
+ * per destination and queue it for each of the n destinations, at the
+ * pair's next fair place (see the top of this file). held (may be NULL)
+ * marks the entries charged to the origin's hold. Quotas are the caller's.
+ * 0, OS_ENOMEM, OS_EINVAL (n too large, or more than 2^20 - 1 origins),
+ * OS_ENAME (origin or a destination too long for a key), OS_EFULL (map
+ * full) or OS_ESTORE. */
+int queue_put(struct queue *q, const char *origin, const char *const *dests, size_t n,
+	      const uint8_t *held, const uint8_t *msg, size_t len, uint64_t expires_ms);
 
 /* Entries in dest's queue, counting the open transaction's changes. */
 uint64_t queue_count(struct queue *q, const char *dest);
 /* Entries in all queues, counting the open transaction's changes. */
 uint64_t queue_total(const struct queue *q);
+/* What name holds as destination (queue_usage_dest), as origin
+ * (queue_usage_origin), and all queues together (queue_usage_total), with
+ * the open transaction's changes; zeros for a name never seen. */
+void queue_usage_dest(const struct queue *q, const char *name, struct queue_usage *out);
+void queue_usage_origin(const struct queue *q, const char *name, struct queue_usage *out);
+void queue_usage_total(const struct queue *q, struct queue_usage *out);
 
 enum queue_visit { QUEUE_TAKE, QUEUE_DROP, QUEUE_STOP };
 
@@ -75,7 +110,9 @@ typedef enum queue_visit (*queue_scan_fn)(void *arg, uint64_t qseq, uint64_t exp
 					  const uint8_t *msg, size_t len);
 
 /* Visit dest's entries with qseq > after in order. *at_end is set to 1 when
- * the scan ran to the end of the queue. 0 or OS_ESTORE / OS_EFULL. */
+ * the scan ran to the end of the queue. An entry taken (QUEUE_TAKE) counts
+ * as handed to the reader: later entries are queued after it. 0 or
+ * OS_ESTORE / OS_EFULL. */
 int queue_scan(struct queue *q, const char *dest, uint64_t after, queue_scan_fn fn, void *arg,
 	       int *at_end);
 

@@ -1,7 +1,8 @@
 /* Routing: checks each pushed envelope (decode, size, authenticated origin,
  * signature, type, expiry, destination), queues it for its destination or
  * every topic subscriber, or refuses it with a signed DeadLetter to its
- * origin. Also expiry of queued entries and the queue quota. */
+ * origin. Also expiry of queued entries and the quotas: per origin and per
+ * destination, in entries and bytes, with a hold and a reserve. */
 #include "route.h"
 
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "link.h"
 #include "log.h"
 #include "loop.h"
+#include "map.h"
 #include "queue.h"
 #include "stream.h"
 #include "util.h"
@@ -42,8 +44,30 @@ struct route {
 	struct route_sub *subs;
 	size_t n_subs;
 	const char **dests; /* scratch: the destinations of one message */
+	uint8_t *held;      /* scratch: which of them are held (route_over_quota) */
 	size_t cap_dests;
 	uint64_t next_sweep_us; /* when the expiry sweep runs next (monotonic) */
+	struct map *over;       /* node -> unsigned: its quota states (route_quota_state) */
+	int store_over;         /* the store's budget was found full */
+};
+
+/* A node's quota states, logged once per change. */
+enum {
+	Q_ORIGIN = 1,  /* as origin: its share and hold are used */
+	Q_HOLD = 2,    /* as origin: its hold is used, a destination is full */
+	Q_RESERVE = 4, /* as origin: the store is into its reserve */
+	Q_DEST = 8,    /* as destination: at its share (messages to it are held) */
+};
+
+/* The quotas in force (from h->conf; see docs/ARCHITECTURE.md "Quotas"). */
+struct route_limits {
+	uint64_t budget;  /* bytes all queues may hold */
+	uint64_t shared;  /* the budget less the reserve */
+	uint64_t small;   /* bytes an origin may hold and still use the reserve */
+	uint64_t share;   /* bytes one node may hold as destination */
+	uint64_t hold;    /* bytes an origin may hold beyond destinations' shares */
+	uint64_t entries; /* entries one node may hold as destination */
+	uint64_t hold_entries;
 };
 
 enum route_outcome { ROUTE_ACCEPTED, ROUTE_REFUSED, ROUTE_BLOCKED };
@@ -54,6 +78,10 @@ int route_new(struct route **out)
 
 	if (!r)
 		return OS_ENOMEM;
+	if (map_new(&r->over) != 0) {
+		free(r);
+		return OS_ENOMEM;
+	}
 	*out = r;
 	return 0;
 }
@@ -67,6 +95,15 @@ void route_destroy(struct route **rp)
 	free(r->dl);
 	free(r->subs);
 	free(r->dests);
+	free(r->held);
+	if (r->over) {
+		size_t pos = 0;
+		void *v;
+
+		while ((v = map_next(r->over, &pos, NULL)))
+			free(v);
+		map_free(&r->over);
+	}
 	free(r);
 	*rp = NULL;
 }
@@ -85,15 +122,18 @@ int route_registry_changed(struct hub *h)
 	const struct registry *reg = h->reg;
 	struct route_sub *subs;
 	const char **dests;
+	uint8_t *held;
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < reg->n_nodes; i++)
 		n += reg->nodes[i].n_topics;
 	subs = calloc(n ? n : 1, sizeof(*subs));
 	dests = calloc(reg->n_nodes ? reg->n_nodes : 1, sizeof(*dests));
-	if (!subs || !dests) {
+	held = calloc(reg->n_nodes ? reg->n_nodes : 1, sizeof(*held));
+	if (!subs || !dests || !held) {
 		free(subs);
 		free(dests);
+		free(held);
 		return OS_ENOMEM;
 	}
 	for (size_t i = 0; i < reg->n_nodes; i++)
@@ -105,9 +145,11 @@ int route_registry_changed(struct hub *h)
 	qsort(subs, k, sizeof(*subs), sub_cmp);
 	free(r->subs);
 	free(r->dests);
+	free(r->held);
 	r->subs = subs;
 	r->n_subs = k;
 	r->dests = dests;
+	r->held = held;
 	r->cap_dests = reg->n_nodes ? reg->n_nodes : 1;
 	return 0;
 }
@@ -210,24 +252,167 @@ static void route_refuse(struct hub *h, const char *origin, const uint8_t *id, c
 	route_dl_add(h, origin, id, dest, type, code, reason);
 }
 
-/* 1 when one of the n destinations is at the queue quota. */
-static int route_over_quota(struct hub *h, const char *const *dests, size_t n, const char *origin)
+static void route_limits(const struct hub *h, struct route_limits *l)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (queue_count(h->queue, dests[i]) >= (uint64_t)h->conf.queue_quota) {
-			os_log(OS_LOG_WARN, "queue_full", "dest=%s origin=%s quota=%lld", dests[i],
-			       origin, h->conf.queue_quota);
-			return 1;
+	const struct hub_conf *c = &h->conf;
+	uint64_t pct = c->node_share_percent > 0 ? (uint64_t)c->node_share_percent : 100;
+	uint64_t reserve = c->reserve_percent > 0 ? (uint64_t)c->reserve_percent : 0;
+
+	/* A hub built in process without a map size has no byte budget. */
+	if (c->queue_bytes_mb > 0)
+		l->budget = (uint64_t)c->queue_bytes_mb << 20;
+	else if (c->map_size_mb > 0)
+		l->budget = ((uint64_t)c->map_size_mb << 20) / 2;
+	else
+		l->budget = UINT64_MAX / 4;
+	l->share = l->budget / 100 * pct;
+	l->hold = l->share / 4;
+	reserve = l->budget / 100 * reserve;
+	l->shared = l->budget - reserve;
+	l->small = reserve / 8;
+	l->entries = c->queue_quota > 0 ? (uint64_t)c->queue_quota : UINT64_MAX / 4;
+	l->hold_entries = l->entries / 4;
+}
+
+void route_log_quotas(const struct hub *h)
+{
+	struct route_limits l;
+
+	route_limits(h, &l);
+	os_log(OS_LOG_INFO, "quotas",
+	       "queue_bytes=%llu node_share_bytes=%llu hold_bytes=%llu reserve_bytes=%llu "
+	       "node_entries=%llu hold_entries=%llu",
+	       (unsigned long long)l.budget, (unsigned long long)l.share,
+	       (unsigned long long)l.hold, (unsigned long long)(l.budget - l.shared),
+	       (unsigned long long)l.entries, (unsigned long long)l.hold_entries);
+}
+
+static const char *route_state_name(unsigned bit)
+{
+	switch (bit) {
+	case Q_ORIGIN:
+		return "origin";
+	case Q_HOLD:
+		return "hold";
+	case Q_RESERVE:
+		return "reserve";
+	default:
+		return "destination";
+	}
+}
+
+/* Set (on) or clear node's quota state bit; a change is logged, and an
+ * origin held back is told why at once (link_notify). u: what it holds in
+ * that role; limit_*: the quota it met. */
+static void route_quota_state(struct hub *h, const char *node, unsigned bit, int on, int code,
+			      const struct queue_usage *u, uint64_t limit_entries,
+			      uint64_t limit_bytes)
+{
+	struct route *r = h->route;
+	unsigned *st = map_get(r->over, node);
+	char msg[300];
+
+	if (!st) {
+		if (!on)
+			return;
+		st = calloc(1, sizeof(*st));
+		if (!st || map_put(r->over, node, st) != 0) {
+			free(st);
+			return; /* only the log line is lost */
 		}
 	}
+	if (!!(*st & bit) == !!on)
+		return;
+	*st = on ? *st | bit : *st & ~bit;
+	if (!on) {
+		os_log(OS_LOG_INFO, "node_under_quota", "node=%s as=%s", node,
+		       route_state_name(bit));
+		return;
+	}
+	os_log(OS_LOG_WARN, "node_over_quota",
+	       "node=%s as=%s code=%s entries=%llu bytes=%llu quota_entries=%llu quota_bytes=%llu",
+	       node, route_state_name(bit), os_errname(code), (unsigned long long)u->entries,
+	       (unsigned long long)u->bytes, (unsigned long long)limit_entries,
+	       (unsigned long long)limit_bytes);
+	if (bit == Q_DEST)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "quota exhausted (%s): node %s holds %llu entries, %llu bytes at the hub "
+		 "(quota %llu, %llu); pushes wait, retry later",
+		 route_state_name(bit), node, (unsigned long long)u->entries,
+		 (unsigned long long)u->bytes, (unsigned long long)limit_entries,
+		 (unsigned long long)limit_bytes);
+	link_notify(h, node, code, msg);
+}
+
+/* Whether a message of len bytes from origin for the n destinations fits
+ * the quotas: 0 (r->held[i] says which destinations are at their share:
+ * those entries are charged to the origin's hold), or 1 when it must wait
+ * (logged once per state change). */
+static int route_over_quota(struct hub *h, const char *const *dests, size_t n, const char *origin,
+			    size_t len)
+{
+	struct route *r = h->route;
+	struct route_limits l;
+	struct queue_usage o, t, d;
+	uint64_t hold_e = 0, hold_b = 0;
+
+	route_limits(h, &l);
+	queue_usage_origin(h->queue, origin, &o);
+	queue_usage_total(h->queue, &t);
+	if (o.entries + n > l.entries + l.hold_entries || o.bytes + len > l.share + l.hold) {
+		route_quota_state(h, origin, Q_ORIGIN, 1, OS_EFULL, &o, l.entries + l.hold_entries,
+				  l.share + l.hold);
+		return 1;
+	}
+	if (t.bytes + len > l.budget) {
+		if (!r->store_over) {
+			os_log(OS_LOG_WARN, "queue_budget_full",
+			       "origin=%s code=ESTOREFULL bytes=%llu queue_bytes=%llu", origin,
+			       (unsigned long long)t.bytes, (unsigned long long)l.budget);
+			link_notify(h, origin, OS_ESTOREFULL,
+				    "the hub's queues are full; pushes wait, retry later");
+		}
+		r->store_over = 1;
+		return 1;
+	}
+	if (t.bytes + len > l.shared && o.bytes + len > l.small) {
+		route_quota_state(h, origin, Q_RESERVE, 1, OS_EFULL, &o, l.entries, l.small);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		queue_usage_dest(h->queue, dests[i], &d);
+		r->held[i] = d.entries + 1 > l.entries || d.bytes + len > l.share;
+		route_quota_state(h, dests[i], Q_DEST, r->held[i], OS_EFULL, &d, l.entries,
+				  l.share);
+		if (r->held[i]) {
+			hold_e++;
+			hold_b += len / n + (i == 0 ? len % n : 0); /* its charge (queue_put) */
+		}
+	}
+	if (hold_e &&
+	    (o.held_entries + hold_e > l.hold_entries || o.held_bytes + hold_b > l.hold)) {
+		struct queue_usage hu = {.entries = o.held_entries, .bytes = o.held_bytes};
+
+		route_quota_state(h, origin, Q_HOLD, 1, OS_EFULL, &hu, l.hold_entries, l.hold);
+		return 1;
+	}
+	if (r->store_over)
+		os_log(OS_LOG_INFO, "queue_budget_ok", "bytes=%llu queue_bytes=%llu",
+		       (unsigned long long)t.bytes, (unsigned long long)l.budget);
+	r->store_over = 0;
+	route_quota_state(h, origin, Q_ORIGIN, 0, 0, NULL, 0, 0);
+	route_quota_state(h, origin, Q_RESERVE, 0, 0, NULL, 0, 0);
+	route_quota_state(h, origin, Q_HOLD, 0, 0, NULL, 0, 0);
 	return 0;
 }
 
-/* Store an accepted message for its destinations and wake their sessions. */
-static int route_store(struct hub *h, const char *const *dests, size_t n, const uint8_t *msg,
-		       size_t len, uint64_t expires_ms)
+/* Store an accepted message for its destinations and wake their sessions;
+ * held (may be NULL) marks the entries charged to the origin's hold. */
+static int route_store(struct hub *h, const char *origin, const char *const *dests, size_t n,
+		       const uint8_t *held, const uint8_t *msg, size_t len, uint64_t expires_ms)
 {
-	int rc = queue_put(h->queue, dests, n, msg, len, expires_ms);
+	int rc = queue_put(h->queue, origin, dests, n, held, msg, len, expires_ms);
 
 	if (rc)
 		return rc;
@@ -326,11 +511,12 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 				     "no active subscriber of the topic other than the origin");
 			goto out;
 		}
-		if (route_over_quota(h, h->route->dests, n, origin)) {
+		if (route_over_quota(h, h->route->dests, n, origin, len)) {
 			*outcome = ROUTE_BLOCKED;
 			goto out;
 		}
-		rc = route_store(h, h->route->dests, n, msg, len, e.expires_ms);
+		rc = route_store(h, origin, h->route->dests, n, h->route->held, msg, len,
+				 e.expires_ms);
 		if (rc == 0) {
 			h->stats.accepted++;
 			*outcome = ROUTE_ACCEPTED;
@@ -355,11 +541,11 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 		goto out;
 	}
 	dest1[0] = to->name;
-	if (route_over_quota(h, dest1, 1, origin)) {
+	if (route_over_quota(h, dest1, 1, origin, len)) {
 		*outcome = ROUTE_BLOCKED;
 		goto out;
 	}
-	rc = route_store(h, dest1, 1, msg, len, e.expires_ms);
+	rc = route_store(h, origin, dest1, 1, h->route->held, msg, len, e.expires_ms);
 	if (rc == 0) {
 		h->stats.accepted++;
 		*outcome = ROUTE_ACCEPTED;
@@ -407,8 +593,10 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 		rc = route_one(h, origin, it->msg.data, it->msg.len, &outcome);
 		if (rc)
 			return rc;
-		if (outcome == ROUTE_BLOCKED)
+		if (outcome == ROUTE_BLOCKED) {
+			h->stats.over_quota++;
 			break; /* not acked: the origin keeps it and retries */
+		}
 		/* Accepted or refused, it is dealt with. */
 		last = it->seq;
 		dirty = 1;
@@ -504,8 +692,8 @@ static int route_flush_batch(struct hub *h, const struct route_dl *dl, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *dest[1] = {dl[i].origin};
 
-		/* Dead letters ignore the quota: they cannot be refused. */
-		rc = route_store(h, dest, 1, out[i], olens[i], expires);
+		/* Dead letters ignore the quotas: they cannot be refused. */
+		rc = route_store(h, h->conf.name, dest, 1, NULL, out[i], olens[i], expires);
 		if (rc)
 			goto out;
 		h->stats.deadletters++;

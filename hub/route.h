@@ -32,6 +32,9 @@ void route_destroy(struct route **r);
 int route_attach(struct hub *h, struct loop *l);
 int route_attach_late(struct hub *h, struct loop *l);
 
+/* Log the quotas in force (the "quotas" line; at start and reload). */
+void route_log_quotas(const struct hub *h);
+
 /* Rebuild the topic index from h->reg; call after every registry change.
  * 0 or OS_ENOMEM (the old index is kept then). */
 int route_registry_changed(struct hub *h);
@@ -39,8 +42,14 @@ int route_registry_changed(struct hub *h);
 /* Apply a push frame from origin (the authenticated node, whose session
  * carries the outbox epoch). Each transfer follows the stream rule
  * (stream_offer against origin's last): accepted and refused ones advance
- * last, a duplicate is not stored again, a gap is ignored, and a full
- * destination queue stops the stream there (the origin keeps the rest).
+ * last, a duplicate is not stored again, a gap is ignored. A message that
+ * does not fit the quotas stops the stream there (the origin keeps the
+ * rest; counted in stats.over_quota, logged node_over_quota and told to
+ * the origin's session once per state change, EFULL): the origin's share
+ * and hold are used, or the store's budget is into its reserve and the
+ * origin holds more than its small part. A destination at its share does
+ * not stop the stream: its messages are held, charged to the origin's
+ * hold, so the origin's other destinations keep flowing.
  * Every transfer taken and every duplicate is noted in *ack
  * (stream_ack_note at h->now_us), from which the session acks after the
  * commit; *last gets origin's last seq. 0, or a store error that spoils

@@ -155,11 +155,12 @@ static void state_timers(void *ctx, uint64_t now_us)
 		return;
 	h->next_stats_us = now_us + (uint64_t)HUB_STATS_MS * 1000;
 	os_log(OS_LOG_DEBUG, "stats",
-	       "sessions=%u queued=%llu frames_in=%llu accepted=%llu refused=%llu "
-	       "duplicates=%llu delivered=%llu expired=%llu deadletters=%llu commits=%llu "
-	       "commit_failures=%llu",
-	       s->sessions, (unsigned long long)s->queued, (unsigned long long)s->frames_in,
-	       (unsigned long long)s->accepted, (unsigned long long)s->refused,
+	       "sessions=%u queued=%llu queued_bytes=%llu frames_in=%llu accepted=%llu "
+	       "refused=%llu over_quota=%llu duplicates=%llu delivered=%llu expired=%llu "
+	       "deadletters=%llu commits=%llu commit_failures=%llu",
+	       s->sessions, (unsigned long long)s->queued, (unsigned long long)s->queued_bytes,
+	       (unsigned long long)s->frames_in, (unsigned long long)s->accepted,
+	       (unsigned long long)s->refused, (unsigned long long)s->over_quota,
 	       (unsigned long long)s->duplicates, (unsigned long long)s->delivered,
 	       (unsigned long long)s->expired, (unsigned long long)s->deadletters,
 	       (unsigned long long)s->commits, (unsigned long long)s->commit_failures);

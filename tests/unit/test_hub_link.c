@@ -35,6 +35,8 @@
 #include "wiring.h"
 #include "zap.h"
 
+#define Q(r) ((uint64_t)(r) << QUEUE_ROUND_SHIFT | 1u)
+
 #define HOUR 3600000ull
 #define WAIT_MS 5000
 
@@ -345,27 +347,28 @@ static void test_push_then_deliver(void **state)
 	lf = client_expect(f, b, ONESTOP__LINK_FRAME__BODY_DELIVER);
 	assert_non_null(lf);
 	assert_int_equal(lf->deliver->n_items, 2);
-	assert_int_equal(lf->deliver->items[0]->seq, 1);
+	/* Queue keys: round << QUEUE_ROUND_SHIFT | the origin's number (1). */
+	assert_int_equal(lf->deliver->items[0]->seq, Q(1));
 	assert_int_equal(lf->deliver->items[0]->prev_seq, 0);
-	assert_int_equal(lf->deliver->items[1]->seq, 2);
-	assert_int_equal(lf->deliver->items[1]->prev_seq, 1);
+	assert_int_equal(lf->deliver->items[1]->seq, Q(2));
+	assert_int_equal(lf->deliver->items[1]->prev_seq, Q(1));
 	onestop__link_frame__free_unpacked(lf, NULL);
 	for (int i = 0; i < 20; i++)
 		loop_iterate(f->loop);
 	assert_int_equal(zmq_recv(b, (char[64]){0}, 64, ZMQ_DONTWAIT), -1);
 
 	/* A cumulative ack opens the window for the third. */
-	deliver_ack(f, b, 2);
+	deliver_ack(f, b, Q(2));
 	lf = client_expect(f, b, ONESTOP__LINK_FRAME__BODY_DELIVER);
 	assert_non_null(lf);
 	assert_int_equal(lf->deliver->n_items, 1);
-	assert_int_equal(lf->deliver->items[0]->seq, 3);
-	assert_int_equal(lf->deliver->items[0]->prev_seq, 2);
+	assert_int_equal(lf->deliver->items[0]->seq, Q(3));
+	assert_int_equal(lf->deliver->items[0]->prev_seq, Q(2));
 	onestop__link_frame__free_unpacked(lf, NULL);
 
 	/* The acked entries are deleted without a commit of their own
 	 * being owed: within HUB_LAZY_DELETE_MS. */
-	deliver_ack(f, b, 3);
+	deliver_ack(f, b, Q(3));
 	until = os_mono_us() + (uint64_t)WAIT_MS * 1000;
 	while (queue_total(f->h.queue) > 0 && os_mono_us() < until) {
 		loop_wait(f->loop);

@@ -3,8 +3,9 @@
  * signed envelope batches pushed as link transfers. Checks the push stream
  * rule and its acks, routing to a node's queue and topic fan-out, and that
  * every refusal is acknowledged and answered with a signed DeadLetter
- * queued to the origin; also queue quotas, expiry and the registry query
- * the link uses. */
+ * queued to the origin; also the quotas (entries, bytes, the hold of a
+ * full destination, the reserve), expiry and the registry query the link
+ * uses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -506,49 +507,167 @@ static void test_abort_forgets_deadletters(void **state)
 	free(m);
 }
 
-static void test_quota_stops_the_stream(void **state)
+/* n messages from a numbered from first (seq first+i, prev the one
+ * before), to dests[i], each with a payload of payload bytes. */
+struct batch {
+	uint8_t *m[8];
+	size_t len[8];
+	uint64_t seq[8], prev[8];
+	size_t n;
+};
+
+static struct batch batch(uint64_t first, const char *const *dests, size_t n, size_t payload)
+{
+	struct batch b = {.n = n};
+	uint8_t *buf = calloc(1, payload ? payload : 1);
+
+	assert_non_null(buf);
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		struct env_draft d = {.destination = dests[i],
+				      .type = "gov.X",
+				      .payload = buf,
+				      .payload_len = payload,
+				      .expires_ms = NOW + HOUR};
+
+		assert_int_equal(env_sign_batch("a", 1, keys[K_A].sign_sk, &d, 1, NOW - 1000,
+						&b.m[i], &b.len[i], NULL),
+				 0);
+		b.seq[i] = first + i;
+		b.prev[i] = first + i - 1;
+	}
+	free(buf);
+	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->m[i]);
+}
+
+static int push_batch(struct fixture *f, struct batch *b, size_t from)
+{
+	return push_n(f, "a", b->n - from, b->seq + from, b->prev + from, b->m + from,
+		      b->len + from);
+}
+
+/* In entries: b's queue holds queue_quota (8); past it a's messages for b
+ * are held (charged to a's hold, a quarter of the quota) and its message
+ * for c still goes; once a holds its share and hold (10) the stream stops
+ * there, and goes on when b's reader acknowledges. */
+static void test_quota_holds_a_full_destination(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t *m[4];
-	size_t len[4];
-	uint64_t seq[4] = {1, 2, 3, 4}, prev[4] = {0, 1, 2, 3}, removed;
+	const char *to[8] = {"b", "b", "b", "b", "b", "b", "b", "b"};
+	const char *more[4] = {"b", "c", "b", "c"};
+	struct batch b1, b2;
+	struct queue_usage u;
+	uint64_t removed;
 
-	f->h.conf.queue_quota = 2;
-	for (int i = 0; i < 4; i++)
-		m[i] = sign(K_A, "a", i == 3 ? "c" : "b", "gov.X", &len[i]);
-	/* The third finds b full: the stream stops there, the rest waits at
-	 * the origin (even the fourth, for another destination: FIFO). */
-	assert_int_equal(push_n(f, "a", 4, seq, prev, m, len), 0);
-	assert_int_equal(f->last, 2);
-	assert_int_equal(f->ack.unsent, 2);
-	assert_int_equal(queue_count(f->h.queue, "b"), 2);
-	assert_int_equal(queue_count(f->h.queue, "c"), 0);
+	f->h.conf.queue_quota = 8;
+	b1 = batch(1, to, 8, 5);
+	b2 = batch(9, more, 4, 5);
+	assert_int_equal(push_batch(f, &b1, 0), 0);
+	assert_int_equal(f->last, 8);
+	assert_int_equal(push_batch(f, &b2, 0), 0);
+	/* 9 (b, held) and 10 (c) are taken; 11 would pass a's 10. */
+	assert_int_equal(f->last, 10);
+	assert_int_equal(f->h.stats.over_quota, 1);
 	assert_int_equal(f->h.stats.refused, 0);
+	assert_int_equal(queue_count(f->h.queue, "b"), 9);
+	assert_int_equal(queue_count(f->h.queue, "c"), 1);
+	queue_usage_origin(f->h.queue, "a", &u);
+	assert_int_equal(u.entries, 10);
+	assert_int_equal(u.held_entries, 1);
 	assert_int_equal(commit(f), 0);
 	/* Retransmitted while still full: nothing moves. */
-	assert_int_equal(push_n(f, "a", 2, seq + 2, prev + 2, m + 2, len + 2), 0);
-	assert_int_equal(f->last, 2);
-	/* Once b's reader acknowledged one, the stream goes on. */
-	assert_int_equal(queue_ack(f->h.queue, "b", 1, &removed), 0);
+	assert_int_equal(push_batch(f, &b2, 2), 0);
+	assert_int_equal(f->last, 10);
+	/* b's reader acknowledges four: the stream goes on, unheld. */
+	assert_int_equal(queue_ack(f->h.queue, "b", (uint64_t)4 << QUEUE_ROUND_SHIFT | 1u,
+				   &removed),
+			 0);
+	assert_int_equal(removed, 4);
 	assert_int_equal(commit(f), 0);
-	assert_int_equal(push_n(f, "a", 2, seq + 2, prev + 2, m + 2, len + 2), 0);
-	assert_int_equal(f->last, 4);
-	assert_int_equal(queue_count(f->h.queue, "b"), 2);
-	assert_int_equal(queue_count(f->h.queue, "c"), 1);
-	/* A topic with one subscriber full waits as a whole. */
+	assert_int_equal(push_batch(f, &b2, 2), 0);
+	assert_int_equal(f->last, 12);
+	queue_usage_origin(f->h.queue, "a", &u);
+	assert_int_equal(u.entries, 8);
+	assert_int_equal(u.held_entries, 1);
 	assert_int_equal(commit(f), 0);
-	{
-		uint8_t *t;
-		size_t tl;
+	batch_free(&b1);
+	batch_free(&b2);
+}
 
-		t = sign(K_A, "a", "@news", "gov.Bulletin", &tl);
-		assert_int_equal(push1(f, "a", 5, 4, t, tl), 0);
-		assert_int_equal(f->last, 4);
-		assert_int_equal(queue_count(f->h.queue, "c"), 1);
-		free(t);
-	}
-	for (int i = 0; i < 4; i++)
-		free(m[i]);
+/* In bytes: a destination holds its share of queue_bytes (2% of 1 MiB);
+ * past it a's hold (a quarter of that) takes one more message of 4.5 KB,
+ * and then the stream stops, with a's message for c behind. */
+static void test_quota_bytes_and_hold(void **state)
+{
+	struct fixture *f = *state;
+	const char *to[7] = {"b", "b", "b", "b", "b", "b", "c"};
+	struct batch b;
+	struct queue_usage u;
+
+	f->h.conf.queue_bytes_mb = 1;
+	f->h.conf.node_share_percent = 2; /* 20970 bytes; hold 5242 */
+	b = batch(1, to, 7, 4500);
+	assert_int_equal(push_batch(f, &b, 0), 0);
+	assert_int_equal(f->last, 5);
+	assert_int_equal(f->h.stats.over_quota, 1);
+	queue_usage_dest(f->h.queue, "b", &u);
+	assert_int_equal(u.entries, 5);
+	assert_int_equal(u.bytes, 5 * b.len[0]);
+	assert_int_equal(u.held_entries, 1);
+	queue_usage_origin(f->h.queue, "a", &u);
+	assert_int_equal(u.bytes, 5 * b.len[0]);
+	assert_int_equal(u.held_bytes, b.len[0]);
+	assert_int_equal(queue_count(f->h.queue, "c"), 0);
+	assert_int_equal(commit(f), 0);
+	batch_free(&b);
+}
+
+/* The reserve: past queue_bytes less reserve_percent, only origins
+ * holding less than an eighth of the reserve get in. */
+static void test_quota_reserve(void **state)
+{
+	struct fixture *f = *state;
+	const char *to[8] = {"b", "b", "b", "b", "b", "b", "b", "b"};
+	struct batch b;
+	uint8_t *m;
+	size_t len;
+	uint8_t buf[60000] = {0};
+	struct env_draft d = {.destination = "b",
+			      .type = "gov.X",
+			      .payload = buf,
+			      .payload_len = sizeof(buf),
+			      .expires_ms = NOW + HOUR};
+
+	f->h.conf.queue_bytes_mb = 1;
+	f->h.conf.node_share_percent = 100;
+	f->h.conf.reserve_percent = 50; /* shared: 512 KiB; small: 64 KiB */
+	b = batch(1, to, 8, 60000);
+	assert_int_equal(push_batch(f, &b, 0), 0);
+	assert_int_equal(f->last, 8);
+	assert_int_equal(commit(f), 0);
+	/* a's ninth would take the total past the shared part. */
+	batch_free(&b);
+	b = batch(9, to, 1, 60000);
+	assert_int_equal(push_batch(f, &b, 0), 0);
+	assert_int_equal(f->last, 8);
+	assert_int_equal(f->h.stats.over_quota, 1);
+	/* c, holding nothing, is served from the reserve. */
+	assert_int_equal(env_sign_batch("c", 1, keys[K_C].sign_sk, &d, 1, NOW - 1000, &m, &len,
+					NULL),
+			 0);
+	f->last = 0;
+	assert_int_equal(push1(f, "c", 1, 0, m, len), 0);
+	assert_int_equal(f->last, 1);
+	assert_int_equal(queue_count(f->h.queue, "b"), 9);
+	assert_int_equal(commit(f), 0);
+	free(m);
+	batch_free(&b);
 }
 
 static void test_expiry_deadletters(void **state)
@@ -599,7 +718,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_deadletter_for_a_deadletter, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_abort_forgets_deadletters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quota_stops_the_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota_holds_a_full_destination, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_quota_bytes_and_hold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_deadletters, setup, teardown),
 		cmocka_unit_test(test_registry_active_node),
 	};
