@@ -49,7 +49,6 @@
 #define BODY 200
 #define TYPE "it.ackorder"
 #define MAX_STREAMS 16
-#define MAX_SEQ 100000
 #define MIN_ACKS 5
 
 #ifndef ONESTOP_ACKMARK_SO
@@ -182,15 +181,20 @@ static void stop_traced(struct net *n, struct net_proc *p)
 
 /* ------------------------------------------------------------ the check */
 
-/* One stream of acknowledged things: (kind, routing id). first[s] holds,
- * for seq s, 1 + the number of commit points completed when s was first
- * received (0: never received). */
+/* One stream of acknowledged things: (kind, routing id). Each receipt is
+ * a range of seqs (a Deliver's first to last transfer; the hub's queue seqs
+ * are sparse, so a range names the batch, not every seq in it) with 1 + the
+ * number of commit points completed when it arrived. */
+struct receipt {
+	unsigned long long min, max;
+	uint32_t commits;
+};
+
 struct stream {
 	char kind[16];
 	char rid[140];
-	uint32_t *first;         /* indexed by seq - base */
-	unsigned long long base; /* the first seq received (request ids are large) */
-	int has_base;
+	struct receipt *r; /* in arrival order */
+	size_t n_r, cap_r;
 	unsigned acks;
 	unsigned late;    /* acks without a commit point since the receipt */
 	unsigned unknown; /* acks of what was never received */
@@ -215,8 +219,7 @@ static struct stream *stream_of(struct check *c, const char *kind, const char *r
 	struct stream *s = &c->s[c->n++];
 	snprintf(s->kind, sizeof s->kind, "%s", kind);
 	snprintf(s->rid, sizeof s->rid, "%s", rid);
-	s->first = calloc(MAX_SEQ + 1, sizeof *s->first);
-	return s->first ? s : NULL;
+	return s;
 }
 
 /* A per-thread view of the sync-then-meta-write sequence. */
@@ -276,21 +279,28 @@ static void marker(struct check *c, const char *m, const char *line)
 	if (way == 'R') {
 		if (k < 5)
 			b = a;
-		if (!s->has_base) {
-			s->base = a;
-			s->has_base = 1;
+		if (s->n_r == s->cap_r) {
+			size_t cap = s->cap_r ? 2 * s->cap_r : 256;
+			struct receipt *r = realloc(s->r, cap * sizeof *r);
+			if (!r)
+				return;
+			s->r = r;
+			s->cap_r = cap;
 		}
-		for (unsigned long long q = a; q <= b; q++)
-			if (q >= s->base && q - s->base <= MAX_SEQ && !s->first[q - s->base])
-				s->first[q - s->base] = c->commits + 1;
+		s->r[s->n_r++] = (struct receipt){a, b, c->commits + 1};
 		return;
 	}
 	s->acks++;
-	if (!s->has_base || a < s->base || a - s->base > MAX_SEQ || !s->first[a - s->base]) {
+	/* The first receipt of a: the commit that covers it comes after. */
+	const struct receipt *first = NULL;
+	for (size_t i = 0; i < s->n_r && !first; i++)
+		if (s->r[i].min <= a && a <= s->r[i].max)
+			first = &s->r[i];
+	if (!first) {
 		s->unknown++;
 		return;
 	}
-	if (c->commits + 1 <= s->first[a - s->base]) {
+	if (c->commits + 1 <= first->commits) {
 		if (!s->late)
 			snprintf(s->example, sizeof s->example, "%.*s", (int)strcspn(line, "\n"),
 				 line);
@@ -391,7 +401,7 @@ static unsigned acks_of(const struct check *c, const char *kind, unsigned *strea
 static void check_free(struct check *c)
 {
 	for (size_t i = 0; i < c->n; i++)
-		free(c->s[i].first);
+		free(c->s[i].r);
 }
 
 /* ------------------------------------------------------------ the stream */
