@@ -1441,9 +1441,9 @@ static int api_rule_parse(const char *opt, const char *text, struct api_rule *ou
 }
 
 /* The socket file's mode and group as configured (api_mode, api_group: a
- * group name or number; "" keeps the process's group). 0, OS_ECONFIG or
- * OS_EIO (logged). */
-static int api_set_owner(const struct spoke_conf *c, const char *path)
+ * group name or number; "" keeps the process's group: *gid = -1). 0 or
+ * OS_ECONFIG (logged). */
+static int api_owner_parse(const struct spoke_conf *c, unsigned long *mode_out, gid_t *gid_out)
 {
 	char *end;
 	unsigned long mode = strtoul(c->api_mode ? c->api_mode : "", &end, 8);
@@ -1469,6 +1469,34 @@ static int api_set_owner(const struct spoke_conf *c, const char *path)
 			return OS_ECONFIG;
 		}
 	}
+	*mode_out = mode;
+	*gid_out = gid;
+	return 0;
+}
+
+int api_check_conf(const struct spoke_conf *c)
+{
+	struct api_rule rule;
+	unsigned long mode;
+	gid_t gid;
+	int rc;
+
+	if ((rc = api_rule_parse("api_allow_send", c->api_allow_send, &rule)) < 0 ||
+	    (rc = api_rule_parse("api_allow_publish", c->api_allow_publish, &rule)) < 0 ||
+	    (rc = api_rule_parse("api_allow_issue", c->api_allow_issue, &rule)) < 0)
+		return rc;
+	return api_owner_parse(c, &mode, &gid);
+}
+
+/* Give the socket file at path its configured mode and group. 0,
+ * OS_ECONFIG or OS_EIO (logged). */
+static int api_set_owner(const struct spoke_conf *c, const char *path)
+{
+	unsigned long mode;
+	gid_t gid;
+	int rc = api_owner_parse(c, &mode, &gid);
+	if (rc < 0)
+		return rc;
 	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
 	    chmod(path, (mode_t)mode) != 0) {
 		char why[128];

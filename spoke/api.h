@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct spoke;
+struct spoke_conf;
 struct loop;
 
 #define API_DRAIN_BUDGET 4096u /* requests one drain hook receives at most */
@@ -23,6 +24,11 @@ struct loop;
  * OS_EEXIST (in use, or a file that is not a socket). sp->api may be set
  * on error (free it with api_close). */
 int api_open(struct spoke *sp, char *bound, size_t size);
+
+/* Check the API's options without opening anything: api_mode (octal bits),
+ * api_group (an existing group name or a number) and the api_allow_* rules.
+ * 0 or OS_ECONFIG, each fault logged (config_invalid, naming the option). */
+int api_check_conf(const struct spoke_conf *c);
 
 /* Answer every waiting request (a Recv with an empty result, a read with
  * OS_ECONN "the spoke is stopping"), close the socket, free sp->api and

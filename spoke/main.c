@@ -191,7 +191,7 @@ static int spoke_check_conf(struct spoke *sp)
 			c->reconnect_min_ms, c->reconnect_max_ms);
 		return OS_ECONFIG;
 	}
-	return 0;
+	return api_check_conf(c);
 }
 
 static int spoke_open_store(struct spoke *sp)
@@ -456,14 +456,31 @@ int main(int argc, char **argv)
 
 	spoke_tune_malloc();
 
+	/* --check-config is handled here so that it also runs the spoke's own
+	 * checks (names, trust anchor, endpoints, the API's socket options and
+	 * rules), not only the option table. */
+	char **args = calloc((size_t)argc + 1, sizeof *args);
+	int nargs = 0, check = 0;
+	if (!args)
+		return EXIT_START;
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && strcmp(argv[i], "--check-config") == 0)
+			check = 1;
+		else
+			args[nargs++] = argv[i];
+	}
 	enum cfg_action act = cfg_parse(
 		spoke_opts, &sp.conf, "onestop-spoke",
 		"OneStop spoke: signs, stores and exchanges messages with the hub for local apps",
-		argc, argv, &sp.config_path);
+		nargs, args, &sp.config_path);
 	if (act == CFG_EXIT_OK)
 		goto out;
 	if (act == CFG_EXIT_FAIL || spoke_check_conf(&sp) < 0) {
 		code = EXIT_CONFIG;
+		goto out;
+	}
+	if (check) {
+		printf("config ok\n");
 		goto out;
 	}
 	if (spoke_start(&sp, bound, sizeof bound) < 0) {
@@ -482,5 +499,6 @@ int main(int argc, char **argv)
 out:
 	spoke_shutdown(&sp);
 	cfg_free(spoke_opts, &sp.conf);
+	free(args);
 	return code;
 }

@@ -102,6 +102,19 @@ static void options(struct net *n)
 	H_CHECK(n, rc == 0 && strstr(r.out, "config ok"),
 		"spoke --check-config: config ok (%d %s%s)", rc, r.out, r.err);
 	cmd_out_free(&r);
+	/* The spoke's own checks run under --check-config too, not only the
+	 * option table's. */
+	rc = run_daemon(n, "onestop-spoke", &r, "--config", a->conf, "--api-mode", "999",
+			"--check-config", NULL);
+	H_CHECK(n, rc == 2 && !strstr(r.out, "config ok") && strstr(r.err, "api_mode"),
+		"spoke --check-config with api_mode 999: exit 2 naming api_mode (%d %s%s)", rc,
+		r.out, r.err);
+	cmd_out_free(&r);
+	rc = run_daemon(n, "onestop-spoke", &r, "--config", a->conf, "--name", "Not A Name",
+			"--check-config", NULL);
+	H_CHECK(n, rc == 2 && !strstr(r.out, "config ok"),
+		"spoke --check-config with a bad node name: exit 2 (%d %s%s)", rc, r.out, r.err);
+	cmd_out_free(&r);
 
 	snprintf(bad, sizeof bad, "%s/bad-hub.conf", n->dir);
 	H_REQUIRE(n, conf_variant(n->hub.conf, bad, NULL, "no_such_option = 1\n") == 0, "wrote %s",
