@@ -4,7 +4,8 @@
  *   used to be accepted and then dead-lettered by the hub);
  * - a Send retried under the same idempotency key answers the original id
  *   and stores nothing new, also across a restart of the spoke; the same
- *   key with another payload is EEXIST; the destination gets one copy. */
+ *   key with another payload is EEXIST; the destination gets one copy;
+ *   the CLI's send --key does the same. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,26 @@ int main(void)
 	rc = send_one(ca, NULL, "no key", id3);
 	H_CHECK(n, rc == 0 && memcmp(id1, id3, sizeof id1) != 0,
 		"a Send without a key is a new message (%d)", rc);
+	{
+		/* the CLI's --key: the retry prints the same id */
+		struct cmd_out r1, r2;
+		memset(&r1, 0, sizeof r1);
+		memset(&r2, 0, sizeof r2);
+		int c1 = net_cli_in(n, &r1, "cli", 3, "send", "--api", a->api, "--to", "b",
+				    "--type", TYPE, "--key", "cli-1", NULL);
+		int c2 = net_cli_in(n, &r2, "cli", 3, "send", "--api", a->api, "--to", "b",
+				    "--type", TYPE, "--key", "cli-1", NULL);
+		H_CHECK(n,
+			c1 == 0 && c2 == 0 && r1.out && r2.out && strlen(r1.out) == 33 &&
+				strcmp(r1.out, r2.out) == 0,
+			"onestop send --key twice prints one id (%d %d: %s / %s)", c1, c2,
+			r1.out ? r1.out : "", r2.out ? r2.out : "");
+		cmd_out_free(&r1);
+		cmd_out_free(&r2);
+	}
 	rc = net_status(a, &st);
-	H_CHECK(n, rc == 0 && st.sent == 2, "a's spoke counts 2 messages since its restart (%llu)",
+	H_CHECK(n, rc == 0 && st.sent == 4,
+		"a's spoke counted 4 accepted Sends since its restart, 2 of them retries (%llu)",
 		(unsigned long long)st.sent);
 
 	/* b gets exactly two: the keyed one once, and the one without key */
@@ -97,8 +116,9 @@ int main(void)
 			}
 			onestop_msgs_free(&ms, k);
 		}
-		H_CHECK(n, got == 2 && keyed == 1,
-			"b received 2 messages, the keyed one once (got %d, keyed %d)", got, keyed);
+		H_CHECK(n, got == 3 && keyed == 1,
+			"b received 3 messages, each keyed one once (got %d, keyed %d)", got,
+			keyed);
 	}
 	onestop_close(&ca);
 	onestop_close(&cb);
