@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
 #include "err.h"
@@ -24,6 +25,12 @@
  * most every STORE_MAP_RELEASE_US, after a write commit. */
 #define STORE_MAP_KEEP ((size_t)8 << 20)
 #define STORE_MAP_RELEASE_US 5000u
+/* A write that failed with EIO while the file system has less than this
+ * left for us was a short write on a full disk (LMDB reports those as
+ * EIO): it is OS_ESTOREFULL. */
+#define STORE_DISK_LOW ((uint64_t)1 << 20)
+/* While the store stays full, one summary line this often. */
+#define STORE_FULL_LOG_US 60000000u
 
 struct store {
 	MDB_env *env;
@@ -32,13 +39,18 @@ struct store {
 	size_t map_len;
 	size_t map_size;      /* the map size it was found at */
 	uint64_t released_us; /* when the map was last released */
+	/* The full state, for its log lines: one when it begins, a summary
+	 * every STORE_FULL_LOG_US while it lasts, one when space is back. */
+	int full;
+	uint64_t full_fails;  /* writes refused since the last line */
+	uint64_t full_log_us; /* when the last line was written */
 };
 
 struct store_txn {
 	struct store *s;
 	MDB_txn *txn;
 	int read_only;
-	int full;                     /* a write hit the map size: commit says EFULL */
+	int full;                     /* a write found the store full: commit says so */
 	struct store_cursor *cursors; /* open cursors, closed when the txn ends */
 };
 
@@ -60,8 +72,8 @@ static int store_err(int rc, const char *op)
 		return OS_EEXIST;
 	case MDB_MAP_FULL:
 	case ENOSPC:
-		os_log(OS_LOG_WARN, "store_full", "op=%s error=%s", op, OS_Q(mdb_strerror(rc)));
-		return OS_EFULL;
+	case EDQUOT:
+		return OS_ESTOREFULL; /* logged by store_full_note, rate-limited */
 	case MDB_BAD_VALSIZE:
 		return OS_EINVAL;
 	case ENOMEM:
@@ -70,6 +82,62 @@ static int store_err(int rc, const char *op)
 		os_log(OS_LOG_ERROR, "store_error", "op=%s error=%s", op, OS_Q(mdb_strerror(rc)));
 		return OS_ESTORE;
 	}
+}
+
+/* A write failed because the store is full (op and the LMDB or errno rc
+ * that said so): log the state change, or count it for the summary. */
+static void store_full_note(struct store *s, const char *op, int rc)
+{
+	uint64_t now = os_mono_us();
+	s->full_fails++;
+	if (!s->full) {
+		os_log(OS_LOG_WARN, "store_full",
+		       "op=%s error=%s action=\"writes refused with ESTOREFULL until space is freed\"",
+		       op, OS_Q(mdb_strerror(rc)));
+	} else if (now - s->full_log_us >= STORE_FULL_LOG_US) {
+		os_log(OS_LOG_WARN, "store_still_full", "refused=%llu seconds=%llu",
+		       (unsigned long long)s->full_fails,
+		       (unsigned long long)((now - s->full_log_us) / 1000000u));
+	} else {
+		return;
+	}
+	s->full = 1;
+	s->full_fails = 0;
+	s->full_log_us = now;
+}
+
+/* A write commit succeeded: the end of a full state. */
+static void store_full_over(struct store *s)
+{
+	if (!s->full)
+		return;
+	os_log(OS_LOG_INFO, "store_space_back", "refused_since_last_line=%llu",
+	       (unsigned long long)s->full_fails);
+	s->full = 0;
+	s->full_fails = 0;
+}
+
+/* 1 when the file system of the store has less than STORE_DISK_LOW bytes
+ * left for this process: an EIO from a write was then a short write. */
+static int store_disk_low(struct store *s)
+{
+	int fd = -1;
+	struct statvfs v;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &v) != 0)
+		return 0;
+	return (uint64_t)v.f_bavail * v.f_frsize < STORE_DISK_LOW;
+}
+
+/* The OS code of a failed write or commit of s: store_err, except that a
+ * full store is noted (and an EIO on a full disk is one). */
+static int store_write_rc(struct store *s, int rc, const char *op)
+{
+	if (rc == EIO && store_disk_low(s))
+		rc = ENOSPC;
+	int e = store_err(rc, op);
+	if (e == OS_ESTOREFULL)
+		store_full_note(s, op, rc);
+	return e;
 }
 
 /* mkdir -p with mode 0700 for every directory it creates. */
@@ -161,11 +229,13 @@ int store_dbi_open(struct store *s, const char *name, store_dbi *out)
 	rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return store_err(rc, "dbi_open") == OS_EFULL ? OS_EFULL : OS_ESTORE;
+		return store_write_rc(s, rc, "dbi_open") == OS_ESTOREFULL ? OS_ESTOREFULL
+									  : OS_ESTORE;
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
-		return store_err(rc, "dbi_commit") == OS_EFULL ? OS_EFULL : OS_ESTORE;
+		return store_write_rc(s, rc, "dbi_commit") == OS_ESTOREFULL ? OS_ESTOREFULL
+									    : OS_ESTORE;
 	*out = dbi;
 	return 0;
 }
@@ -184,7 +254,7 @@ int store_begin(struct store *s, int read_only, struct store_txn **out)
 	if (rc != 0) {
 		free(t);
 		rc = store_err(rc, "begin");
-		return rc == OS_EFULL ? OS_EFULL : OS_ESTORE;
+		return rc == OS_ESTOREFULL ? OS_ESTOREFULL : OS_ESTORE;
 	}
 	t->read_only = read_only;
 	t->s = s;
@@ -274,16 +344,20 @@ int store_commit(struct store_txn **tp)
 	int wrote = !t->read_only;
 	if (t->full) {
 		mdb_txn_abort(t->txn);
-		rc = OS_EFULL;
+		rc = OS_ESTOREFULL;
 	} else {
+		/* A full disk shows here too: ENOSPC or EDQUOT from a write or
+		 * an fsync, or a short write (EIO with no space left). */
 		rc = mdb_txn_commit(t->txn);
-		rc = rc == 0 ? 0 : store_err(rc, "commit");
-		if (rc != 0 && rc != OS_EFULL)
+		rc = rc == 0 ? 0 : store_write_rc(s, rc, "commit");
+		if (rc != 0 && rc != OS_ESTOREFULL)
 			rc = OS_ESTORE;
 	}
 	free(t);
-	if (wrote && rc == 0)
+	if (wrote && rc == 0) {
+		store_full_over(s);
 		store_release_map(s);
+	}
 	return rc;
 }
 
@@ -301,8 +375,8 @@ void store_abort(struct store_txn **tp)
 /* Record a write failure that dooms the txn (LMDB refuses further use). */
 static int store_write_err(struct store_txn *t, int rc, const char *op)
 {
-	int e = store_err(rc, op);
-	if (e == OS_EFULL)
+	int e = store_write_rc(t->s, rc, op);
+	if (e == OS_ESTOREFULL)
 		t->full = 1;
 	return e;
 }

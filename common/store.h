@@ -26,7 +26,13 @@ int store_dbi_open(struct store *s, const char *name, store_dbi *out);
 /* One write or read-only transaction at a time per thread. */
 int store_begin(struct store *s, int read_only, struct store_txn **out);
 /* Commit (fsync'd) and free *t; on failure the transaction is aborted.
- * 0, OS_EFULL (map full), OS_ESTORE. *t is NULL afterwards either way. */
+ * 0, OS_ESTOREFULL (the map size or the disk is full: MDB_MAP_FULL, ENOSPC
+ * or EDQUOT from a write or an fsync, or a short write on a disk with less
+ * than 1 MiB left; never OS_EFULL, which is a quota, nor OS_EIO) or
+ * OS_ESTORE. *t is NULL afterwards either way. The full state is logged
+ * once when it begins (store_full), then at most once a minute
+ * (store_still_full) and once when a write commits again
+ * (store_space_back). */
 int store_commit(struct store_txn **t);
 /* Abort and free *t (NULL allowed). */
 void store_abort(struct store_txn **t);
@@ -35,7 +41,7 @@ void store_abort(struct store_txn **t);
  * 0 or OS_ENOTFOUND, OS_ESTORE. */
 int store_get(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void **val,
 	      size_t *vlen);
-/* Insert or replace. 0, OS_EFULL, OS_ESTORE. */
+/* Insert or replace. 0, OS_ESTOREFULL, OS_ESTORE. */
 int store_put(struct store_txn *t, store_dbi db, const void *key, size_t klen, const void *val,
 	      size_t vlen);
 /* Insert a key greater than every key in db (fast path for sequences).
@@ -89,7 +95,7 @@ typedef int (*store_walk_fn)(void *arg, const void *k, size_t kl, const void *v,
  * every key), starting at the first key >= from (NULL: the prefix's first
  * key). 0 when the walk ended (at the end, past the prefix, or by
  * STORE_STOP), fn's negative error, OS_EINVAL (STORE_DROP in a read-only
- * transaction), OS_ENOMEM or a store error (OS_ESTORE, OS_EFULL). */
+ * transaction), OS_ENOMEM or a store error (OS_ESTORE, OS_ESTOREFULL). */
 int store_walk(struct store_txn *t, store_dbi db, const void *prefix, size_t plen, const void *from,
 	       size_t flen, store_walk_fn fn, void *arg);
 

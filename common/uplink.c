@@ -13,7 +13,12 @@
  *   any open    nothing heard for 3 heartbeats  close, backoff -> DOWN
  *   any open    LinkError EREVOKED              close, backoff -> DOWN
  *   any open    peer key changed                close -> DOWN (reconnect now)
- *   any open    commit failed                   Hello -> HELLO_SENT */
+ *   any open    a commit of link input failed   Hello after a backoff -> HELLO_SENT
+ *
+ * A failed commit of what the link took in (a full store, say) backs off
+ * like a reconnect, exponentially and jittered, by the commits that failed
+ * in a row: the peer would otherwise resend its whole window at once, into
+ * the same failure. A commit that stores a delivery ends the backoff. */
 #include "uplink.h"
 
 #include <errno.h>
@@ -52,8 +57,12 @@ struct uplink {
 	uint64_t hello_sent_us; /* 0: none sent on this socket yet */
 	unsigned fails;         /* consecutive sessions that did not come up */
 	int hello_due;
-	int restart_due; /* close after this iteration: 1 reconnect now, 2 after backoff */
-	int last_error;  /* last LinkError code logged, and when: repeats are quieter */
+	int restart_due;       /* close after this iteration: 1 reconnect now, 2 after backoff */
+	unsigned commit_fails; /* commits of link input that failed in a row */
+	uint64_t hello_at_us;  /* after a failed commit: no Hello before it */
+	int took;              /* this iteration took input that writes (not yet committed) */
+	int delivered;         /* ... and a delivery among it */
+	int last_error;        /* last LinkError code logged, and when: repeats are quieter */
 	uint64_t last_error_us;
 
 	/* Deliver stream: the ack owed after the commit. */
@@ -116,11 +125,12 @@ int uplink_send_frame(struct uplink *up, const Onestop__LinkFrame *f)
 	return uplink_send(up, f);
 }
 
-static uint64_t uplink_backoff_us(const struct uplink *up)
+/* The jittered exponential delay after fails failures in a row. */
+static uint64_t uplink_backoff_n_us(const struct uplink *up, unsigned fails)
 {
 	uint64_t min = up->conf.reconnect_min_ms;
 	uint64_t max = up->conf.reconnect_max_ms;
-	unsigned shift = up->fails > BACKOFF_MAX_SHIFT ? BACKOFF_MAX_SHIFT : up->fails;
+	unsigned shift = fails > BACKOFF_MAX_SHIFT ? BACKOFF_MAX_SHIFT : fails;
 	uint64_t base = min << shift;
 	if (base > max)
 		base = max;
@@ -131,6 +141,11 @@ static uint64_t uplink_backoff_us(const struct uplink *up)
 	if (d < min)
 		d = min;
 	return d * 1000u;
+}
+
+static uint64_t uplink_backoff_us(const struct uplink *up)
+{
+	return uplink_backoff_n_us(up, up->fails);
 }
 
 static int uplink_sockopt(void *s, int opt, const void *v, size_t len, const char *name)
@@ -322,10 +337,12 @@ static int uplink_deliver(struct uplink *up, const Onestop__Transfers *ts)
 		enum stream_verdict v = stream_offer(last, x->seq, x->prev_seq);
 		if (v == STREAM_ACCEPT) {
 			int rc = up->ops.deliver(up->ctx, x->seq, x->msg.data, x->msg.len);
+			up->took = 1;
 			if (rc < 0)
 				return rc;
 			if (rc == UPLINK_HELD)
 				continue;
+			up->delivered = 1;
 		}
 		/* Accepted ones wait for company; a duplicate means the peer is
 		 * resending: it hears from us at once. */
@@ -368,6 +385,7 @@ static int uplink_frame(struct uplink *up, const Onestop__LinkFrame *f, uint64_t
 {
 	switch (f->body_case) {
 	case ONESTOP__LINK_FRAME__BODY_WELCOME:
+		up->took = 1;
 		return uplink_welcome(up, f->welcome, now);
 	case ONESTOP__LINK_FRAME__BODY_PUSH_ACK:
 		uplink_push_ack(up, f->push_ack, now);
@@ -375,6 +393,7 @@ static int uplink_frame(struct uplink *up, const Onestop__LinkFrame *f, uint64_t
 	case ONESTOP__LINK_FRAME__BODY_DELIVER:
 		return uplink_deliver(up, f->deliver);
 	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
+		up->took = 1;
 		return up->ops.frame ? up->ops.frame(up->ctx, f) : 0;
 	case ONESTOP__LINK_FRAME__BODY_CHANGES:
 	case ONESTOP__LINK_FRAME__BODY_SNAPSHOT:
@@ -382,6 +401,7 @@ static int uplink_frame(struct uplink *up, const Onestop__LinkFrame *f, uint64_t
 		/* Dataset frames follow the Welcome of their session. */
 		if (up->state != UPLINK_UP || !up->ops.frame)
 			return 0;
+		up->took = 1;
 		return up->ops.frame(up->ctx, f);
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		return 0; /* being heard is all it is for */
@@ -558,11 +578,14 @@ static void uplink_run_timers(struct uplink *up, uint64_t now)
 		uplink_close(up);
 		up->fails++;
 		up->reconnect_at_us = now + uplink_backoff_us(up);
+		if (up->reconnect_at_us < up->hello_at_us)
+			up->reconnect_at_us = up->hello_at_us; /* a commit backoff too */
 		return;
 	}
 	if (up->state == UPLINK_HELLO_SENT) {
 		/* Several frames may each draw EHELLO: one Hello per beat is enough. */
-		if (up->hello_due && (up->hello_sent_us == 0 || now - up->hello_sent_us >= beat))
+		if (up->hello_due && now >= up->hello_at_us &&
+		    (up->hello_sent_us == 0 || now - up->hello_sent_us >= beat))
 			uplink_hello(up, now);
 		return;
 	}
@@ -589,12 +612,27 @@ static void uplink_after_commit(void *arg, int commit_rc)
 {
 	struct uplink *up = arg;
 	uint64_t now = os_mono_us();
-	if (commit_rc < 0) {
+	int took = up->took;
+	up->took = 0;
+	if (commit_rc == 0 && up->delivered)
+		up->commit_fails = 0;
+	up->delivered = 0;
+	if (commit_rc < 0 && took) {
 		/* Nothing of this iteration is durable: acknowledge nothing and
-		 * let a fresh session restart both streams from stored state. */
+		 * let a fresh session restart both streams from stored state,
+		 * after a backoff (a full store fails again at once). A failed
+		 * commit of nothing the link took (an app's Send into a full
+		 * store) costs the session nothing. */
+		up->commit_fails++;
+		up->hello_at_us = now + uplink_backoff_n_us(up, up->commit_fails - 1);
 		stream_ack_clear(&up->ack);
 		uplink_push_rewind(up, now);
 		if (up->state != UPLINK_DOWN) {
+			if (up->commit_fails == 1 || up->commit_fails % 16 == 0)
+				os_log(OS_LOG_WARN, "link_commit_failed",
+				       "hub=%s code=%s failures_in_a_row=%u hello_in_ms=%llu",
+				       up->peer, os_errname(commit_rc), up->commit_fails,
+				       (unsigned long long)((up->hello_at_us - now) / 1000u));
 			up->state = UPLINK_HELLO_SENT;
 			up->hello_due = 1;
 			up->hello_sent_us = 0;
@@ -647,6 +685,8 @@ static uint64_t uplink_deadline_us(void *arg)
 	if (up->state == UPLINK_HELLO_SENT) {
 		if (up->hello_due) {
 			uint64_t h = up->hello_sent_us ? up->hello_sent_us + beat : 0;
+			if (h < up->hello_at_us)
+				h = up->hello_at_us;
 			if (h < d)
 				d = h;
 		}

@@ -21,6 +21,7 @@
 
 #include "onestop.pb-c.h"
 
+#include "crypto.h"
 #include "dataset.h"
 #include "envelope.h"
 #include "err.h"
@@ -483,8 +484,11 @@ static struct api_req *api_req_add(struct api *a)
 static void api_refused(struct spoke *sp, const struct api_req *r)
 {
 	sp->stats.refused++;
-	/* A Put's reason may quote keys. */
-	os_log(OS_LOG_INFO, r->op == ONESTOP__API_REQUEST__OP_PUT ? "put_refused" : "send_refused",
+	/* A Put's reason may quote keys. A full store has its own lines
+	 * (store_full, store_still_full): one per refused request would
+	 * flood the log while an app retries. */
+	os_log(r->code == OS_ESTOREFULL ? OS_LOG_DEBUG : OS_LOG_INFO,
+	       r->op == ONESTOP__API_REQUEST__OP_PUT ? "put_refused" : "send_refused",
 	       "request_id=%llu code=%s reason=%s", (unsigned long long)r->request_id,
 	       os_errname(r->code), OS_Q(r->msg));
 }
@@ -587,6 +591,47 @@ refused:
 	api_refused(sp, r);
 }
 
+static int api_key_cmp(const void *a, const void *b)
+{
+	const ProtobufCBinaryData *x = *(ProtobufCBinaryData *const *)a;
+	const ProtobufCBinaryData *y = *(ProtobufCBinaryData *const *)b;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->data, y->data, x->len);
+}
+
+/* The idempotency keys of one Send are distinct (two messages of one
+ * request under one key is an app's mistake, not a retry). 0, or -1 with
+ * r failed. */
+static int api_keys_distinct(struct api_req *r)
+{
+	const Onestop__SendRequest *s = r->req->send;
+	ProtobufCBinaryData **keys = NULL;
+	size_t nk = 0;
+	int rc = 0;
+	for (size_t i = 0; i < s->n_messages; i++)
+		nk += s->messages[i]->key.len > 0;
+	if (nk < 2)
+		return 0;
+	if (!(keys = malloc(nk * sizeof *keys))) {
+		api_fail(r, OS_ENOMEM, "out of memory");
+		return -1;
+	}
+	nk = 0;
+	for (size_t i = 0; i < s->n_messages; i++)
+		if (s->messages[i]->key.len > 0)
+			keys[nk++] = &s->messages[i]->key;
+	qsort(keys, nk, sizeof *keys, api_key_cmp);
+	for (size_t i = 1; i < nk && rc == 0; i++) {
+		if (api_key_cmp(&keys[i - 1], &keys[i]) == 0) {
+			api_fail(r, OS_EINVAL, "two messages of this Send carry the same key");
+			rc = -1;
+		}
+	}
+	free(keys);
+	return rc;
+}
+
 static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 {
 	const Onestop__SendRequest *s = r->req->send;
@@ -618,7 +663,24 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 				i, o->payload.len, sp->conf.max_message_bytes);
 			goto refused;
 		}
+		/* The exact check, of the signed envelope, follows the signing
+		 * (api_store_req); a payload alone over the hub's limit is
+		 * refused before it costs a signature. */
+		if (o->payload.len > (size_t)sp->conf.hub_max_message_bytes) {
+			api_fail(
+				r, OS_ETOOBIG,
+				"message %zu: payload of %zu bytes is over the hub's limit on a signed message (hub_max_message_bytes %lld)",
+				i, o->payload.len, sp->conf.hub_max_message_bytes);
+			goto refused;
+		}
+		if (o->key.len > OUTBOX_KEY_MAX) {
+			api_fail(r, OS_EINVAL, "message %zu: key of %zu bytes is over %u", i,
+				 o->key.len, OUTBOX_KEY_MAX);
+			goto refused;
+		}
 	}
+	if (api_keys_distinct(r) < 0)
+		goto refused;
 	if (api_reserve(sp, r, n) == 0)
 		return;
 refused:
@@ -775,8 +837,107 @@ static int api_is_pending_send(const struct api_req *r)
 	       r->code == 0 && !r->ids;
 }
 
+/* What an idempotency key vouches for: destination, type and payload. */
+static void api_digest(const Onestop__Outgoing *o, os_hash out)
+{
+	os_hash_state st;
+	const char *parts[2] = {o->destination, o->type};
+	uint8_t len[4];
+	crypto_digest_init(&st);
+	for (int i = 0; i < 2; i++) {
+		size_t l = strlen(parts[i]);
+		len[0] = (uint8_t)(l >> 24);
+		len[1] = (uint8_t)(l >> 16);
+		len[2] = (uint8_t)(l >> 8);
+		len[3] = (uint8_t)l;
+		crypto_digest_update(&st, len, sizeof len);
+		crypto_digest_update(&st, (const uint8_t *)parts[i], strlen(parts[i]));
+	}
+	crypto_digest_update(&st, o->payload.data ? o->payload.data : api_empty, o->payload.len);
+	crypto_digest_final(&st, out);
+}
+
+/* Store one signed request (out, olen, ids: its envelopes) in the
+ * iteration's transaction, all or nothing: each envelope must fit the
+ * hub's limit; a message whose key was accepted within the window takes
+ * the original id and is not stored again, one whose key named other
+ * contents fails the request (EEXIST); the others are appended with their
+ * keys. On success r->ids holds the reply's ids. 0 (r may have failed), or
+ * a store error (the iteration is poisoned). */
+static int api_store_req(struct spoke *sp, struct api_req *r, uint8_t **out, const size_t *olen,
+			 os_msgid *ids, uint64_t now_ms)
+{
+	size_t n = api_req_count(r);
+	const Onestop__SendRequest *s =
+		r->op == ONESTOP__API_REQUEST__OP_SEND ? r->req->send : NULL;
+	uint8_t *dup = NULL;
+	os_hash *dg = NULL;
+	int rc = 0;
+	for (size_t m = 0; m < n; m++) {
+		if (olen[m] > (size_t)sp->conf.hub_max_message_bytes) {
+			api_fail(
+				r, OS_ETOOBIG,
+				"message %zu: its signed envelope of %zu bytes is over the hub's limit (hub_max_message_bytes %lld)",
+				m, olen[m], sp->conf.hub_max_message_bytes);
+			api_refused(sp, r);
+			return 0;
+		}
+	}
+	for (size_t m = 0; s && m < n; m++) {
+		const Onestop__Outgoing *o = s->messages[m];
+		os_msgid orig;
+		if (o->key.len == 0)
+			continue;
+		if (!dup && (!(dup = calloc(n, 1)) || !(dg = calloc(n, sizeof *dg)))) {
+			api_fail(r, OS_ENOMEM, "out of memory");
+			api_refused(sp, r);
+			goto out;
+		}
+		api_digest(o, dg[m]);
+		rc = outbox_key_find(sp, o->key.data, o->key.len, dg[m], now_ms, orig);
+		if (rc == OS_EEXIST) {
+			char hex[2 * sizeof(os_msgid) + 1];
+			os_hex(hex, orig, sizeof orig);
+			api_fail(
+				r, OS_EEXIST,
+				"message %zu: its key was given to another message (id %s) within send_key_window_s",
+				m, hex);
+			api_refused(sp, r);
+			rc = 0;
+			goto out;
+		}
+		if (rc == 0) {
+			dup[m] = 1;
+			memcpy(ids[m], orig, sizeof orig);
+		} else if (rc != OS_ENOTFOUND) {
+			spoke_wrote(sp, rc);
+			goto out;
+		}
+		rc = 0;
+	}
+	for (size_t m = 0; m < n && rc == 0; m++) {
+		if (dup && dup[m])
+			continue;
+		rc = outbox_append(sp, out[m], olen[m], NULL);
+		if (rc == 0 && s && s->messages[m]->key.len > 0)
+			rc = outbox_key_put(sp, s->messages[m]->key.data, s->messages[m]->key.len,
+					    dg[m], ids[m], now_ms);
+	}
+	if (rc < 0)
+		goto out;
+	r->ids = malloc(n * sizeof *r->ids);
+	if (r->ids)
+		memcpy(r->ids, ids, n * sizeof *r->ids);
+	else
+		api_fail(r, OS_ENOMEM, "out of memory for the reply");
+out:
+	free(dup);
+	free(dg);
+	return rc;
+}
+
 /* Sign the pending Sends among reqs[from, to) (total messages) as one
- * batch and append them to the outbox. */
+ * batch and store them in the outbox (api_store_req). */
 static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total)
 {
 	struct api *a = sp->api;
@@ -822,24 +983,17 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 	if (rc < 0)
 		goto fail;
 	signed_ok = 1;
-	for (k = 0; k < total && rc == 0; k++)
-		rc = outbox_append(sp, out[k], olen[k], NULL);
-	if (rc < 0)
-		goto fail;
 	k = 0;
-	for (size_t i = from; i < to; i++) {
+	for (size_t i = from; i < to && rc == 0; i++) {
 		struct api_req *r = &a->reqs[i];
 		if (!api_is_pending_send(r))
 			continue;
 		size_t n = api_req_count(r);
-		r->ids = malloc(n * sizeof *r->ids);
-		if (r->ids)
-			memcpy(r->ids, ids[k], n * sizeof *r->ids);
-		else
-			api_fail(r, OS_ENOMEM, "out of memory for the reply");
+		rc = api_store_req(sp, r, out + k, olen + k, ids + k, now_ms);
 		k += n;
 	}
-	rc = 0;
+	if (rc < 0)
+		goto fail;
 	goto out;
 fail:
 	/* Nothing of this chunk is answered OK: either nothing was appended,

@@ -70,7 +70,12 @@ static const struct cfg_opt spoke_opts[] = {
 		"directory of the spoke's store (outbox, inbox, registry)"),
 	INT_OPT(map_size_mb, "1024", 16, 1048576, 0, "largest size of the store, MiB"),
 	INT_OPT(max_message_bytes, "4194304", 1024, 67108864, 0,
-		"largest payload accepted by Send"),
+		"largest payload accepted by Send (and delivered)"),
+	INT_OPT(hub_max_message_bytes, "1048576", 512, 67108864, 0,
+		"the hub's max_message_bytes: Send refuses with ETOOBIG a message whose signed "
+		"envelope is larger"),
+	INT_OPT(send_key_window_s, "86400", 1, 315360000, 0,
+		"how long a Send's idempotency key answers retries with the original id, seconds"),
 	INT_OPT(default_ttl_s, "86400", 1, 315360000, 0,
 		"lifetime of a message whose Send gives no ttl, seconds"),
 	INT_OPT(outbox_quota, "1000000", 1, 1000000000, 0,
@@ -196,7 +201,7 @@ static int spoke_check_conf(struct spoke *sp)
 
 static int spoke_open_store(struct spoke *sp)
 {
-	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 12, &sp->st);
+	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 16, &sp->st);
 	if (rc < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=%s",
 		       sp->conf.data_dir, os_errname(rc), OS_Q(os_strerror(rc)));
@@ -208,6 +213,8 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "sendkey", &sp->db_sendkey)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "sendkey_age", &sp->db_sendkey_age)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,

@@ -28,8 +28,9 @@
  *   ONESTOP_EDECODE   the spoke could not decode the request (a library
  *                     and a spoke that disagree on the protocol).
  * A spoke whose store fails answers a request that reads or writes it
- * with ONESTOP_ESTORE (and a write with ONESTOP_EFULL when the store's
- * map is full); the calls that touch the store list both.
+ * with ONESTOP_ESTORE (and a write with ONESTOP_ESTOREFULL when the
+ * store's map or disk is full; reads and status are still served); the
+ * calls that touch the store list both.
  * A spoke with rules on its local apps (api_allow_send, api_allow_publish,
  * api_allow_issue) answers onestop_send, onestop_put and
  * onestop_assert_issue from an app whose uid and gid they leave out with
@@ -123,13 +124,28 @@ typedef struct onestop onestop_t;
 /* A message to send. `to` is a node name ("gd.sz.market") or a topic
  * ("@supervision"); `type` names the message type ([A-Za-z0-9._-]{1,128});
  * ttl_s 0 uses the spoke's default lifetime. Borrowed for the duration of
- * the call. */
+ * the call.
+ *
+ * Idempotency key (key_len 0: none; fields added after the first layout). key is 1..128 bytes the
+ * app chooses, unique per message it means (e.g. its own record id). The
+ * spoke keeps each key it accepted for send_key_window_s (default 24 h,
+ * from the first accepted Send), in the same transaction as the message,
+ * so a crash never keeps one without the other. Within that window a Send
+ * of a message under the same key with the same to, type and payload
+ * stores nothing and answers the original id: an app whose Send timed out
+ * (ONESTOP_ETIMEDOUT) retries with the same key and cannot create a second
+ * message. The same key with other to, type or payload is refused with
+ * ONESTOP_EEXIST (the whole Send; nothing of it is stored). After the
+ * window the key is forgotten and a Send under it is a new message. Keys
+ * are per spoke (per node), not per app. */
 typedef struct {
 	const char *to;
 	const char *type;
 	const void *payload;
 	size_t len;
 	uint32_t ttl_s;
+	const void *key; /* idempotency key, or NULL */
+	size_t key_len;  /* 0..128; 0: no key */
 } onestop_out_t;
 
 /* A received message. All pointers are owned by the array returned from
@@ -190,19 +206,34 @@ void onestop_close(onestop_t **c);
  * after the spoke has committed all of them to its durable outbox; from
  * then on they will be delivered (or come back as dead letters) even if
  * any daemon crashes. ids (may be NULL) receives n message ids (caller's
- * array of n). msgs and what it points to are borrowed for the call. On
- * error none was accepted (but see ONESTOP_ETIMEDOUT). Errors:
+ * array of n); a message whose idempotency key the spoke already accepted
+ * gets the original id (see onestop_out_t). msgs and what it points to
+ * are borrowed for the call. On error none was accepted (but see
+ * ONESTOP_ETIMEDOUT: retry with the same keys to be sure of one copy).
+ * Errors:
  *   ONESTOP_EINVAL       c or msgs NULL, n outside 1..ONESTOP_MAX_BATCH, a
  *                        message without to or type or with a NULL payload
- *                        of nonzero len, a type that is not
- *                        [A-Za-z0-9._-]{1,128} (the spoke);
+ *                        of nonzero len or a NULL key of nonzero key_len,
+ *                        a type that is not [A-Za-z0-9._-]{1,128}, a key
+ *                        over 128 bytes or two messages of the request
+ *                        under one key (the spoke);
  *   ONESTOP_ENAME        a destination that is not a node name or @topic;
- *   ONESTOP_ETOOBIG      a payload over the spoke's max_message_bytes, or
- *                        a request over 1 GiB packed;
+ *   ONESTOP_ETOOBIG      a payload over the spoke's max_message_bytes, a
+ *                        message whose signed envelope (payload, names,
+ *                        signature and Merkle path: about 1 KiB more than
+ *                        the payload) is over the hub's limit (the spoke's
+ *                        hub_max_message_bytes, 1 MiB by default), or a
+ *                        request over 1 GiB packed;
+ *   ONESTOP_EEXIST       a key the spoke accepted within the window for a
+ *                        message with other to, type or payload;
  *   ONESTOP_EEXPIRED     the spoke's registry has expired: new messages
  *                        are refused until a current one arrives;
  *   ONESTOP_EFULL        the spoke's outbox quota is exhausted (retry
- *                        later), or its store is full;
+ *                        later);
+ *   ONESTOP_ESTOREFULL   the spoke's store (its map size or its disk) is
+ *                        full; it recovers by itself when space returns
+ *                        (apps ack, or the operator frees disk or raises
+ *                        map_size_mb): retry later;
  *   ONESTOP_ESTORE       the spoke could not store the messages;
  *   and the request errors. */
 int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
@@ -392,7 +423,7 @@ typedef struct {
  *                      verify at the spoke (the message says why); EDECODE
  *                      also for an entry in the spoke's store that does not
  *                      decode;
- *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   ONESTOP_ESTORE, ONESTOP_ESTOREFULL  the spoke's store failed;
  *   and the request errors. */
 int onestop_get_sized(onestop_t *c, const char *dataset, const char *key, int wait_ms,
 		      onestop_entry_t **out, size_t entry_size);
@@ -425,7 +456,7 @@ typedef struct {
  *                      limit over ONESTOP_MAX_BATCH, a dataset that is not
  *                      a name or an after_key that is not a key (the spoke);
  *   ONESTOP_ENOTFOUND  a dataset the registry does not declare;
- *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   ONESTOP_ESTORE, ONESTOP_ESTOREFULL  the spoke's store failed;
  *   and the request errors. */
 int onestop_list_sized(onestop_t *c, const char *dataset, const onestop_list_t *filter,
 		       onestop_entry_t **entries, size_t *n, char **next_key, size_t filter_size,
@@ -488,7 +519,7 @@ typedef struct {
  * each. *out is an array of *n that the caller owns and frees with free()
  * (NULL when *n is 0, and on error). Errors:
  *   ONESTOP_EINVAL  c, out or n NULL;
- *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   ONESTOP_ESTORE, ONESTOP_ESTOREFULL  the spoke's store failed;
  *   and the request errors. */
 int onestop_datasets_sized(onestop_t *c, onestop_dataset_t **out, size_t *n, size_t dataset_size);
 #define onestop_datasets(c, out, n) \
@@ -644,7 +675,7 @@ int onestop_assert_issue(onestop_t *c, const char *subject, unsigned level, cons
  *   no longer declared) and the hub's answer refused (ONESTOP_EDECODE,
  *   ONESTOP_EBADSIG, ONESTOP_EUNKNOWN, ONESTOP_EREVOKED,
  *   ONESTOP_ENOTALLOWED, ONESTOP_EINVAL), as for onestop_get;
- *   ONESTOP_ESTORE, ONESTOP_EFULL  the spoke's store failed;
+ *   ONESTOP_ESTORE, ONESTOP_ESTOREFULL  the spoke's store failed;
  *   and the request errors. */
 int onestop_assert_verify_sized(onestop_t *c, const uint8_t *assertion, size_t len,
 				unsigned min_level, const char *audience, onestop_assertion_t *out,

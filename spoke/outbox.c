@@ -17,6 +17,9 @@
 
 #define META_EPOCH "outbox_epoch"
 #define META_NEXT "outbox_next"
+#define KEY_REC_LEN (sizeof(os_msgid) + 8u + sizeof(os_hash)) /* id | u64be ms | digest */
+#define KEY_PRUNE_EVERY_US 60000000u
+#define KEY_PRUNE_MAX 10000u /* keys pruned per commit */
 
 int outbox_load(struct spoke *sp, struct store_txn *t, int create)
 {
@@ -182,6 +185,105 @@ int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn 
 	return store_walk(t, sp->db_outbox, NULL, 0, key, sizeof key, outbox_walk_one, &w);
 }
 
+/* ------------------------------------------------------------ keys */
+
+int outbox_key_find(struct spoke *sp, const uint8_t *key, size_t klen, const os_hash digest,
+		    uint64_t now_ms, os_msgid id)
+{
+	struct store_txn *t = NULL;
+	const uint8_t *v;
+	size_t vl;
+	int rc = spoke_txn(sp, &t);
+	if (rc < 0)
+		return rc;
+	if (klen == 0 || klen > OUTBOX_KEY_MAX)
+		return OS_EINVAL;
+	if ((rc = store_get(t, sp->db_sendkey, key, klen, (const void **)&v, &vl)) < 0)
+		return rc;
+	if (vl != KEY_REC_LEN)
+		return OS_ENOTFOUND; /* not ours to trust: a new record replaces it */
+	uint64_t at = os_get_u64be(v + sizeof(os_msgid));
+	if (at + (uint64_t)sp->conf.send_key_window_s * 1000u <= now_ms)
+		return OS_ENOTFOUND;
+	memcpy(id, v, sizeof(os_msgid));
+	return memcmp(v + sizeof(os_msgid) + 8, digest, sizeof(os_hash)) == 0 ? 0 : OS_EEXIST;
+}
+
+int outbox_key_put(struct spoke *sp, const uint8_t *key, size_t klen, const os_hash digest,
+		   const os_msgid id, uint64_t now_ms)
+{
+	struct store_txn *t = NULL;
+	uint8_t rec[KEY_REC_LEN];
+	uint8_t age[8 + OUTBOX_KEY_MAX];
+	int rc = spoke_txn(sp, &t);
+	if (rc < 0)
+		return rc;
+	if (klen == 0 || klen > OUTBOX_KEY_MAX)
+		return OS_EINVAL;
+	memcpy(rec, id, sizeof(os_msgid));
+	os_put_u64be(rec + sizeof(os_msgid), now_ms);
+	memcpy(rec + sizeof(os_msgid) + 8, digest, sizeof(os_hash));
+	os_put_u64be(age, now_ms);
+	memcpy(age + 8, key, klen);
+	if ((rc = spoke_wrote(sp, store_put(t, sp->db_sendkey, key, klen, rec, sizeof rec))) < 0)
+		return rc;
+	return spoke_wrote(sp, store_put(t, sp->db_sendkey_age, age, 8 + klen, "", 0));
+}
+
+struct outbox_prune_ctx {
+	struct spoke *sp;
+	struct store_txn *t;
+	uint64_t cutoff_ms; /* records at or before it are expired */
+	uint64_t max, n;
+	int rc;
+};
+
+/* One age index entry: past the cutoff the walk stops; an expired one
+ * drops its key record too, unless the key was used again since. */
+static int outbox_prune_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct outbox_prune_ctx *c = arg;
+	const uint8_t *rec;
+	size_t rl;
+	(void)v;
+	(void)vl;
+	if (c->n == c->max)
+		return STORE_STOP;
+	if (kl < 8 || kl > 8 + OUTBOX_KEY_MAX)
+		return STORE_DROP;
+	uint64_t at = os_get_u64be(k);
+	if (at > c->cutoff_ms)
+		return STORE_STOP;
+	const uint8_t *key = (const uint8_t *)k + 8;
+	int rc = store_get(c->t, c->sp->db_sendkey, key, kl - 8, (const void **)&rec, &rl);
+	if (rc == 0 && rl == KEY_REC_LEN && os_get_u64be(rec + sizeof(os_msgid)) == at)
+		rc = store_del(c->t, c->sp->db_sendkey, key, kl - 8);
+	if (rc < 0 && rc != OS_ENOTFOUND)
+		return rc;
+	c->n++;
+	return STORE_DROP;
+}
+
+int outbox_key_prune(struct spoke *sp, uint64_t now_ms, uint64_t max, uint64_t *pruned)
+{
+	uint64_t window_ms = (uint64_t)sp->conf.send_key_window_s * 1000u;
+	struct outbox_prune_ctx c = {.sp = sp, .max = max};
+	int rc;
+	if (pruned)
+		*pruned = 0;
+	if (now_ms < window_ms)
+		return 0;
+	c.cutoff_ms = now_ms - window_ms;
+	if ((rc = spoke_txn(sp, &c.t)) < 0)
+		return rc;
+	rc = store_walk(c.t, sp->db_sendkey_age, NULL, 0, NULL, 0, outbox_prune_one, &c);
+	if (rc < 0 || c.n > 0)
+		spoke_wrote(sp, rc);
+	if (pruned)
+		*pruned = c.n;
+	return rc;
+}
+
 /* ------------------------------------------------------------ loop hooks */
 
 static void outbox_before_commit_hook(void *ctx)
@@ -189,8 +291,13 @@ static void outbox_before_commit_hook(void *ctx)
 	struct spoke *sp = ctx;
 	/* Acked entries go when the transaction writes anyway (or have waited
 	 * long enough); the next seq goes in with the data, once. */
-	if (outbox_settle(sp, os_mono_us(), 0) == 0)
+	uint64_t now = os_mono_us();
+	if (outbox_settle(sp, now, 0) == 0)
 		outbox_flush(sp);
+	if (now >= sp->sendkey_prune_us && !sp->txn_err) {
+		sp->sendkey_prune_us = now + KEY_PRUNE_EVERY_US;
+		outbox_key_prune(sp, os_now_ms(), KEY_PRUNE_MAX, NULL);
+	}
 }
 
 static void outbox_after_commit_hook(void *ctx, int commit_rc)

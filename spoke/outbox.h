@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "spoke.h"
 #include "store.h"
 
@@ -62,10 +63,39 @@ typedef int (*outbox_fn)(void *arg, uint64_t seq, const uint8_t *msg, size_t len
  * transaction). 0 or a store error. */
 int outbox_walk(struct spoke *sp, struct store_txn *t, uint64_t from, outbox_fn fn, void *arg);
 
+/* ------------------------------------------------------------ keys
+ * Idempotency keys of Sends: key -> (id, when, digest of the contents) in
+ * db_sendkey, written in the transaction of the message's append so that
+ * no crash separates them, and an age index (db_sendkey_age: u64be ms |
+ * key) by which they are pruned after send_key_window_s. */
+
+#define OUTBOX_KEY_MAX 128u /* longest idempotency key, bytes */
+
+/* Look key (1..OUTBOX_KEY_MAX bytes) up in the iteration's transaction
+ * (it sees this iteration's earlier appends). 0 and *id when a message
+ * with this key and digest was accepted within send_key_window_s of
+ * now_ms; OS_EEXIST and *id when the key's message had another digest;
+ * OS_ENOTFOUND when the key is unknown or older than the window; or a
+ * store error. */
+int outbox_key_find(struct spoke *sp, const uint8_t *key, size_t klen, const os_hash digest,
+		    uint64_t now_ms, os_msgid id);
+
+/* Record key -> id (digest: of the message's contents) at now_ms in the
+ * iteration's transaction, replacing an expired record. 0 or a store
+ * error (the iteration is poisoned). */
+int outbox_key_put(struct spoke *sp, const uint8_t *key, size_t klen, const os_hash digest,
+		   const os_msgid id, uint64_t now_ms);
+
+/* Delete, in the iteration's transaction, at most max keys older than the
+ * window at now_ms; *pruned (may be NULL) counts them. 0 or a store
+ * error. */
+int outbox_key_prune(struct spoke *sp, uint64_t now_ms, uint64_t max, uint64_t *pruned);
+
 /* Register the outbox's hooks with the loop: outbox_settle and
  * outbox_flush (before_commit), outbox_committed and, after a failed
  * commit, the reload of next and count from the store (after_commit), and
- * outbox_deadline_us. 0 or OS_EFULL (the loop has no room). */
+ * outbox_deadline_us; once a minute the pruning of expired keys
+ * (before_commit). 0 or OS_EFULL (the loop has no room). */
 int outbox_attach(struct spoke *sp, struct loop *l);
 
 #endif

@@ -71,6 +71,8 @@ struct spoke_conf {
 	char *data_dir;
 	long long map_size_mb;
 	long long max_message_bytes;
+	long long hub_max_message_bytes; /* the hub's limit on a signed message */
+	long long send_key_window_s;     /* how long idempotency keys are kept */
 	long long default_ttl_s;
 	long long outbox_quota;
 	long long window;
@@ -127,8 +129,10 @@ struct spoke {
 
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
-	store_dbi db_ds_cache, db_ds_pos; /* replicated datasets (replica.c) */
-	store_dbi db_assert_seen;         /* single-use assertions' nonces (reads.c) */
+	store_dbi db_ds_cache, db_ds_pos;     /* replicated datasets (replica.c) */
+	store_dbi db_sendkey, db_sendkey_age; /* idempotency keys of Sends (outbox.c) */
+	uint64_t sendkey_prune_us;            /* when outbox.c next prunes them */
+	store_dbi db_assert_seen;             /* single-use assertions' nonces (reads.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
@@ -165,7 +169,7 @@ int spoke_wrote(struct spoke *sp, int rc);
 /* End the iteration's transaction: commit it when it wrote, abort it when
  * a write failed or nothing was written; the dirty and failed marks are
  * cleared. 0, or the error that lost the iteration's writes (the poisoning
- * error, or store_commit's OS_EFULL / OS_ESTORE). */
+ * error, or store_commit's OS_ESTOREFULL / OS_ESTORE). */
 int spoke_commit(struct spoke *sp);
 
 /* This node's entry in the current registry, or NULL. */

@@ -69,6 +69,9 @@ static int msg_send(const struct cli_cmd *cmd, const struct cli_args *a)
 	const char *file = cli_get(a, "file");
 	if (cli_has(a, "file") && (file == NULL || file[0] == '\0'))
 		return cli_usage(cmd, "--file needs a value");
+	const char *key = cli_get(a, "key");
+	if (cli_has(a, "key") && (key == NULL || key[0] == '\0' || strlen(key) > 128))
+		return cli_usage(cmd, "--key needs a value of 1..128 bytes");
 
 	errno = 0;
 	rc = os_read_file(file ? file : "/dev/stdin", MSG_PAYLOAD_MAX, &payload, &len);
@@ -79,8 +82,13 @@ static int msg_send(const struct cli_cmd *cmd, const struct cli_args *a)
 				rc == OS_EIO && errno != 0 ? strerror(errno) : os_strerror(rc));
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		goto out;
-	onestop_out_t m = {
-		.to = to, .type = type, .payload = payload, .len = len, .ttl_s = (uint32_t)ttl};
+	onestop_out_t m = {.to = to,
+			   .type = type,
+			   .payload = payload,
+			   .len = len,
+			   .ttl_s = (uint32_t)ttl,
+			   .key = key,
+			   .key_len = key ? strlen(key) : 0};
 	int err = onestop_send(c, &m, 1, &id);
 	if (err != 0) {
 		rc = cli_fail_api(cmd, c, err);
@@ -249,8 +257,8 @@ out:
 }
 
 static const struct cli_opt msg_send_opts[] = {
-	{"to", CLI_ARG, 0},  {"type", CLI_ARG, 0}, {"file", CLI_ARG, 0},
-	{"ttl", CLI_ARG, 0}, {"api", CLI_ARG, 0},  {NULL, CLI_NOARG, 0},
+	{"to", CLI_ARG, 0},  {"type", CLI_ARG, 0}, {"file", CLI_ARG, 0}, {"ttl", CLI_ARG, 0},
+	{"key", CLI_ARG, 0}, {"api", CLI_ARG, 0},  {NULL, CLI_NOARG, 0},
 };
 static const struct cli_opt msg_recv_opts[] = {
 	{"wait", CLI_OPTARG, 0},  {"count", CLI_ARG, 0},   {"api", CLI_ARG, 0},
@@ -264,18 +272,22 @@ static const struct cli_opt msg_status_opts[] = {
 const struct cli_cmd cli_send_cmd = {
 	"send",
 	"send a message through the local spoke",
-	"Usage: onestop send --to NODE|@topic --type T [--file F] [--ttl S] [--api EP]\n"
+	"Usage: onestop send --to NODE|@topic --type T [--file F] [--ttl S] [--key K] [--api EP]\n"
 	"\n"
 	"Send one message; the payload is the contents of F, or standard input\n"
 	"(at most 64 MiB; the spoke's max_message_bytes applies). Prints the\n"
 	"message id (32 hex) once the spoke has committed it to its outbox: from\n"
-	"then on it is delivered, or comes back as a dead letter.\n"
+	"then on it is delivered, or comes back as a dead letter. With --key, a\n"
+	"retry (e.g. after a timeout) of the same message under the same key\n"
+	"within the spoke's send_key_window_s prints the original id and sends\n"
+	"nothing new; the same key with another message fails (EEXIST).\n"
 	"\n"
 	"Options:\n"
 	"  --to DEST         a node name (gd.sz.market) or a topic (@supervision) (required)\n"
 	"  --type T          the message type, e.g. gov.Application (required)\n"
 	"  --file F          read the payload from F instead of standard input\n"
-	"  --ttl S           lifetime in seconds (default: the spoke's default_ttl_s)\n" CLI_API_HELP,
+	"  --ttl S           lifetime in seconds (default: the spoke's default_ttl_s)\n"
+	"  --key K           idempotency key of this message (1..128 bytes)\n" CLI_API_HELP,
 	msg_send_opts,
 	msg_send,
 	0,

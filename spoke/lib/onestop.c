@@ -127,8 +127,9 @@ int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
 			rc = ONESTOP_EINVAL;
 			goto out;
 		}
-		if (m.to == NULL || m.type == NULL || (m.payload == NULL && m.len > 0)) {
-			conn_seterr(c, "message %zu lacks to, type or payload", i);
+		if (m.to == NULL || m.type == NULL || (m.payload == NULL && m.len > 0) ||
+		    (m.key == NULL && m.key_len > 0)) {
+			conn_seterr(c, "message %zu lacks to, type, payload or key", i);
 			rc = ONESTOP_EINVAL;
 			goto out;
 		}
@@ -139,6 +140,8 @@ int onestop_send_sized(onestop_t *c, const onestop_out_t *msgs, size_t n,
 		outs[i].payload.data = (uint8_t *)m.payload;
 		outs[i].payload.len = m.len;
 		outs[i].ttl_s = m.ttl_s;
+		outs[i].key.data = (uint8_t *)m.key;
+		outs[i].key.len = m.key_len;
 		ptrs[i] = &outs[i];
 	}
 	Onestop__SendRequest sr = ONESTOP__SEND_REQUEST__INIT;

@@ -610,6 +610,40 @@ static void test_deliveries_and_acks(void **state)
 	assert_int_equal(uplink_state(t->up), UPLINK_HELLO_SENT);
 }
 
+/* Failed commits of deliveries in a row (a full store): the Hello after
+ * each waits the jittered exponential backoff (reconnect 10..40 ms: at
+ * least 10, 10, 20 ms), instead of going out at once and drawing the
+ * hub's whole window into the same failure; a failed commit of nothing
+ * the link took keeps the session. */
+static void test_failed_commits_back_off(void **state)
+{
+	static const uint64_t least_ms[3] = {10, 10, 20};
+	struct t *t = *state;
+	bring_up(t, 0);
+	t->fake.fail_commit = 1;
+	node_iterate(t);
+	assert_int_equal(uplink_state(t->up), UPLINK_UP);
+	for (int i = 0; i < 3; i++) {
+		hub_deliver(t, (const uint64_t[][2]){{1, 0}}, 1);
+		node_drain_until_last(t, 1);
+		t->fake.fail_commit = 1;
+		uint64_t t0 = os_mono_us();
+		Onestop__LinkFrame *f = hub_expect(t, ONESTOP__LINK_FRAME__BODY_HELLO);
+		uint64_t waited_us = os_mono_us() - t0;
+		onestop__link_frame__free_unpacked(f, NULL);
+		if (waited_us < least_ms[i] * 1000u)
+			fail_msg(
+				"Hello %d came %llu us after the failed commit, before the backoff",
+				i + 1, (unsigned long long)waited_us);
+		assert_int_equal(t->fake.durable_last, 0);
+		hub_welcome(t, 0, HUB_WINDOW);
+		node_until_up(t);
+	}
+	/* Space is back: the delivery is stored and acknowledged. */
+	hub_deliver(t, (const uint64_t[][2]){{1, 0}}, 1);
+	assert_int_equal(hub_expect_deliver_ack(t), 1);
+}
+
 static void test_ehello_says_hello_again(void **state)
 {
 	struct t *t = *state;
@@ -705,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hello_then_welcome, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_window_acks_and_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliveries_and_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commits_back_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ehello_says_hello_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_reconnects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_and_frames, setup, teardown),
