@@ -123,7 +123,7 @@ int main(void)
 
 	fprintf(stderr, "per-app rules\n");
 	H_REQUIRE(n, net_connect(b, 0, &c) == 0, "connected to b");
-	onestop_out_t m = {"a", "test.local", "hi", 2, 0};
+	onestop_out_t m = {.to = "a", .type = "test.local", .payload = "hi", .len = 2};
 	rc = onestop_send(c, &m, 1, NULL);
 	H_CHECK(n, rc == ONESTOP_EPEER && strstr(onestop_last_error(c), "uid 0"),
 		"uid 0 may not Send at b (uid:4242 only): rc %d \"%s\"", rc, onestop_last_error(c));
