@@ -666,11 +666,11 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 		/* The exact check, of the signed envelope, follows the signing
 		 * (api_store_req); a payload alone over the hub's limit is
 		 * refused before it costs a signature. */
-		if (o->payload.len > (size_t)sp->conf.hub_max_message_bytes) {
+		if (o->payload.len > spoke_hub_limit(sp)) {
 			api_fail(
 				r, OS_ETOOBIG,
 				"message %zu: payload of %zu bytes is over the hub's limit on a signed message (hub_max_message_bytes %lld)",
-				i, o->payload.len, sp->conf.hub_max_message_bytes);
+				i, o->payload.len, (long long)spoke_hub_limit(sp));
 			goto refused;
 		}
 		if (o->key.len > OUTBOX_KEY_MAX) {
@@ -874,11 +874,11 @@ static int api_store_req(struct spoke *sp, struct api_req *r, uint8_t **out, con
 	os_hash *dg = NULL;
 	int rc = 0;
 	for (size_t m = 0; m < n; m++) {
-		if (olen[m] > (size_t)sp->conf.hub_max_message_bytes) {
+		if (olen[m] > spoke_hub_limit(sp)) {
 			api_fail(
 				r, OS_ETOOBIG,
 				"message %zu: its signed envelope of %zu bytes is over the hub's limit (hub_max_message_bytes %lld)",
-				m, olen[m], sp->conf.hub_max_message_bytes);
+				m, olen[m], (long long)spoke_hub_limit(sp));
 			api_refused(sp, r);
 			return 0;
 		}

@@ -79,6 +79,13 @@ static int hublink_welcome(void *ctx, struct uplink_welcome *w, uint64_t now_us)
 		if (sp->txn_err)
 			return sp->txn_err;
 	}
+	if (w->peer_max_message_bytes && w->peer_max_message_bytes != spoke_hub_limit(sp)) {
+		/* The hub knows its own limit; Send checks against it from now on. */
+		os_log(OS_LOG_INFO, "hub_limit", "hub_max_message_bytes=%llu previous=%llu",
+		       (unsigned long long)w->peer_max_message_bytes,
+		       (unsigned long long)spoke_hub_limit(sp));
+		sp->hub_limit = w->peer_max_message_bytes;
+	}
 	w->backlog = sp->ob.count;
 	return 0;
 }

@@ -72,8 +72,8 @@ static const struct cfg_opt spoke_opts[] = {
 	INT_OPT(max_message_bytes, "4194304", 1024, 67108864, 0,
 		"largest payload accepted by Send (and delivered)"),
 	INT_OPT(hub_max_message_bytes, "1048576", 512, 67108864, 0,
-		"the hub's max_message_bytes: Send refuses with ETOOBIG a message whose signed "
-		"envelope is larger"),
+		"the hub's max_message_bytes until its Welcome advertises it: Send refuses with "
+		"ETOOBIG a message whose signed envelope is larger"),
 	INT_OPT(send_key_window_s, "86400", 1, 315360000, 0,
 		"how long a Send's idempotency key answers retries with the original id, seconds"),
 	INT_OPT(default_ttl_s, "86400", 1, 315360000, 0,

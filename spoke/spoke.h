@@ -127,6 +127,8 @@ struct spoke {
 	struct os_keypair kp;
 	uint32_t key_version; /* our signing key's version in the registry */
 
+	uint64_t hub_limit; /* advertised by the hub's Welcome; 0: not yet */
+
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
 	store_dbi db_ds_cache, db_ds_pos;     /* replicated datasets (replica.c) */
@@ -174,6 +176,10 @@ int spoke_commit(struct spoke *sp);
 
 /* This node's entry in the current registry, or NULL. */
 const struct reg_node *spoke_self(const struct spoke *sp);
+
+/* The largest packed Signed the hub accepts: what its last Welcome
+ * advertised, or the hub_max_message_bytes option before any did. */
+uint64_t spoke_hub_limit(const struct spoke *sp);
 
 /* 1 when the current registry has expired (new traffic is refused). */
 int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms);

@@ -56,6 +56,11 @@ const struct reg_node *spoke_self(const struct spoke *sp)
 	return sp->reg ? registry_find(sp->reg, sp->conf.name) : NULL;
 }
 
+uint64_t spoke_hub_limit(const struct spoke *sp)
+{
+	return sp->hub_limit ? sp->hub_limit : (uint64_t)sp->conf.hub_max_message_bytes;
+}
+
 int spoke_registry_expired(const struct spoke *sp, uint64_t now_ms)
 {
 	return sp->reg && sp->reg->expires_ms != 0 && sp->reg->expires_ms <= now_ms;

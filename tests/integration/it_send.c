@@ -1,7 +1,8 @@
 /* Send's refusals and retries (#5, defects 5 and 8):
  * - a 2 MiB payload, under the spoke's max_message_bytes but over the
  *   hub's limit on a signed message, is refused at Send with ETOOBIG (it
- *   used to be accepted and then dead-lettered by the hub);
+ *   used to be accepted and then dead-lettered by the hub), also at a
+ *   spoke configured for more, which learns the limit from the hub's Welcome;
  * - a Send retried under the same idempotency key answers the original id
  *   and stores nothing new, also across a restart of the spoke; the same
  *   key with another payload is EEXIST; the destination gets one copy;
@@ -34,6 +35,10 @@ int main(void)
 	onestop_status_t st;
 	int rc;
 
+	/* b is configured with a larger limit than the hub's: the hub's
+	 * Welcome tells it the real one. */
+	b->args[0] = "--hub-max-message-bytes";
+	b->args[1] = "8388608";
 	net_start_all(n);
 	H_REQUIRE(n, net_connect(a, 0, &ca) == 0, "connected to a");
 
@@ -52,6 +57,25 @@ int main(void)
 		H_CHECK(n, rc == 0 && st.outbox == 0 && st.sent == 0,
 			"and nothing of it was stored (outbox %llu, sent %llu)",
 			(unsigned long long)st.outbox, (unsigned long long)st.sent);
+	}
+
+	{
+		size_t big = (size_t)2 << 20;
+		uint8_t *p = calloc(1, big);
+		onestop_out_t m = {.to = "a", .type = TYPE, .payload = p, .len = big};
+		H_REQUIRE(n, p != NULL, "2 MiB allocated");
+		H_CHECK(n,
+			proc_wait_log(b, "event=hub_limit hub_max_message_bytes=1048576", 10000) ==
+				0,
+			"b learned the hub's limit from its Welcome");
+		H_REQUIRE(n, net_connect(b, 0, &cb) == 0, "connected to b");
+		rc = onestop_send(cb, &m, 1, NULL);
+		H_CHECK(n, rc == ONESTOP_ETOOBIG,
+			"at b, configured for 8 MiB, a 2 MiB Send is refused with ETOOBIG: the hub's "
+			"advertised limit counts (%d %s)",
+			rc, onestop_last_error(cb));
+		onestop_close(&cb);
+		free(p);
 	}
 
 	/* defect 5: idempotency keys */
