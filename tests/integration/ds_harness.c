@@ -304,6 +304,18 @@ out:
 	return rc;
 }
 
+void ds_opts_identity(struct net_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->datasets[0] = (struct net_dataset){"identity", "cached"};
+	o->spoke[0].name = "idp";
+	o->spoke[0].roles[0] = "spoke";
+	o->spoke[0].roles[1] = "idp";
+	o->spoke[0].publish[0] = "identity";
+	o->spoke[1].name = "a";
+	o->spoke[2].name = "b";
+}
+
 int ds_put_identity(onestop_t *c, const char *subject, unsigned level, int status,
 		    const char *authority)
 {

@@ -70,6 +70,11 @@ int ds_item_same(const onestop_item_t *got, const onestop_item_t *want, char *wh
 int ds_put_items(onestop_t *c, const char *owner, unsigned first, unsigned count, unsigned version,
 		 int del, size_t per_req);
 
+/* Options for a net that shares the cached dataset identity: spoke 0 is
+ * "idp" (roles spoke and idp, publishes identity), spokes 1 and 2 are "a"
+ * and "b". o is zeroed first; the caller may add spokes from 3 on. */
+void ds_opts_identity(struct net_opts *o);
+
 /* Publish one identity entry (kind ONESTOP_PERSON). 0 or the code. */
 int ds_put_identity(onestop_t *c, const char *subject, unsigned level, int status,
 		    const char *authority);

@@ -204,14 +204,7 @@ int main(void)
 	uint64_t t0, now;
 	int rc;
 
-	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){"identity", "cached"};
-	o.spoke[0].name = "idp";
-	o.spoke[0].roles[0] = "spoke";
-	o.spoke[0].roles[1] = "idp";
-	o.spoke[0].publish[0] = "identity";
-	o.spoke[1].name = "a";
-	o.spoke[2].name = "b";
+	ds_opts_identity(&o);
 	n = net_make(3, &o);
 	idp = net_spoke(n, "idp");
 	a = net_spoke(n, "a");

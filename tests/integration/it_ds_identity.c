@@ -46,14 +46,7 @@ int main(void)
 	uint64_t cnt = 0, seq = 0, eseq = 0, t0;
 	int rc, held_ok = 0, evicted_ok = 0;
 
-	memset(&o, 0, sizeof o);
-	o.datasets[0] = (struct net_dataset){"identity", "cached"};
-	o.spoke[0].name = "idp";
-	o.spoke[0].roles[0] = "spoke";
-	o.spoke[0].roles[1] = "idp";
-	o.spoke[0].publish[0] = "identity";
-	o.spoke[1].name = "a";
-	o.spoke[2].name = "b";
+	ds_opts_identity(&o);
 	o.spoke[3].name = "c";
 	o.spoke[3].conf[0] = (struct net_kv){"cache_entries", "10"};
 	o.spoke[3].conf[1] = (struct net_kv){"fetch_timeout_ms", "1000"};
