@@ -2,8 +2,11 @@
  * message's id and the right code:
  * (a) a message with ttl 1 s waits in a's outbox while the hub is down for
  *     2.5 s: EEXPIRED;
- * (b) 200 KiB accepted by the spoke (max 4 MiB) but over the hub's
- *     max_message_bytes (64 KiB): ETOOBIG, refused by the hub;
+ * (b) 200 KiB accepted by the spoke while the hub is down (its own
+ *     max_message_bytes and hub_max_message_bytes are 4 MiB) but over the
+ *     hub's max_message_bytes (64 KiB): ETOOBIG, refused by the hub; once
+ *     the hub's Welcome has told the spoke its limit, the spoke refuses
+ *     such a Send itself;
  * (c) destination "no.such.node": EUNKNOWN, refused by the hub;
  * (d) a type outside a's allowed types in the registry: ENOTALLOWED;
  * (e) a message with ttl 1 s queued at the hub for b while b is down for
@@ -63,6 +66,7 @@ int main(void)
 	memset(&o, 0, sizeof o);
 	o.hub_conf[0] = (struct net_kv){"max_message_bytes", "65536"};
 	o.spoke[0].conf[0] = (struct net_kv){"max_message_bytes", "4194304"};
+	o.spoke[0].conf[1] = (struct net_kv){"hub_max_message_bytes", "4194304"};
 	o.spoke[0].allow_types[0] = "it.*";
 	n = net_make(2, &o);
 	a = net_spoke(n, "a");
@@ -74,14 +78,24 @@ int main(void)
 	net_up(n, b, 0);
 	H_REQUIRE(n, net_connect(a, 0, &ca) == 0, "connected to a");
 	send_one(n, ca, "b", 100, 1, 1, id_exp);
+	send_one(n, ca, "b", 200 * 1024, 0, 2, id_big);
 	h_sleep_ms(2500);
 	net_up(n, &n->hub, 1);
 	expect_dl(n, a, &ca, &rx, id_exp, "b", ONESTOP_EEXPIRED, 0, "expired");
 
 	fprintf(stderr, "(b) too big for the hub\n");
 	H_REQUIRE(n, net_spoke_ready(n, a, 1, h_ms(30000)) == 0, "a hub_connected");
-	send_one(n, ca, "b", 200 * 1024, 0, 2, id_big);
 	expect_dl(n, a, &ca, &rx, id_big, "b", ONESTOP_ETOOBIG, 1, "oversized");
+	{
+		uint8_t *p = calloc(1, 200 * 1024);
+		onestop_out_t m = {.to = "b", .type = TYPE, .payload = p, .len = 200 * 1024};
+		int rc = p ? onestop_send(ca, &m, 1, NULL) : ONESTOP_ENOMEM;
+
+		H_CHECK(n, rc == ONESTOP_ETOOBIG,
+			"with the hub's limit known, a's spoke refuses 200 KiB at Send (%d %s)", rc,
+			onestop_last_error(ca));
+		free(p);
+	}
 
 	fprintf(stderr, "(c) unknown destination\n");
 	send_one(n, ca, "no.such.node", 100, 0, 3, id_unk);
