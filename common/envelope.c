@@ -146,8 +146,15 @@ int env_sign_batch(const char *origin, uint32_t key_version, const os_sign_sk sk
 	    local_ids == NULL)
 		goto out;
 
-	/* One call for all ids: each call is a getrandom system call. */
+	/* One call for all ids: each call is a getrandom system call. Each id
+	 * starts with the creation time (48-bit ms, big-endian) and ends with
+	 * 80 random bits, so that receivers that index ids (the spoke's seen
+	 * table) insert them near one edge of the tree, not into random pages.
+	 * Any 16 bytes remain a valid id: nothing relies on the prefix. */
 	crypto_random(local_ids, n * sizeof(os_msgid));
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 6; b++)
+			local_ids[i][b] = (uint8_t)(now_ms >> (8 * (5 - b)));
 	for (size_t i = 0; i < n; i++) {
 		const struct env_draft *d = &drafts[i];
 		Onestop__Envelope pe = ONESTOP__ENVELOPE__INIT;

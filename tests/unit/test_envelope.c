@@ -152,9 +152,16 @@ static void test_batch_roundtrip(void **state)
 		batchsig_cache_stats(cache, &hits, &misses);
 		assert_int_equal(misses, 1);
 		assert_int_equal(hits, n - 1);
-		/* Ids are fresh and distinct. */
+		/* Ids are fresh and distinct, and begin with the creation time
+		 * (48-bit ms, big-endian), so that indexes by id grow at one edge. */
 		for (size_t i = 1; i < n; i++)
 			assert_int_not_equal(memcmp(ids[i], ids[0], sizeof(os_msgid)), 0);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t = 0;
+			for (int b = 0; b < 6; b++)
+				t = t << 8 | ids[i][b];
+			assert_int_equal(t, NOW & 0xffffffffffffULL);
+		}
 		batchsig_cache_destroy(&cache);
 		free_batch(out, n);
 	}
