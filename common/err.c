@@ -45,6 +45,8 @@ static const struct err_entry err_table[] = {
 	[30] = {"ESTOREFULL", "store full (disk or map size)"},
 	[31] = {"ENOSUBSCRIBER", "topic has no subscriber"},
 	[32] = {"EPEER", "local peer not allowed"},
+	[33] = {"ESTATE", "transition not allowed in the case's state"},
+	[34] = {"ECONFLICT", "another transition holds this case version"},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == 1 - OS_ERR_MIN,

@@ -38,8 +38,10 @@ enum os_err {
 	OS_ESTOREFULL = -30,    /* the store (disk or map size) is full */
 	OS_ENOSUBSCRIBER = -31, /* topic has no subscriber */
 	OS_EPEER = -32,         /* local peer (uid/gid) not allowed */
+	OS_ESTATE = -33,        /* transition not allowed in the case's state */
+	OS_ECONFLICT = -34,     /* another transition holds this case version */
 };
-#define OS_ERR_MIN (-32)
+#define OS_ERR_MIN (-34)
 
 /* The readable message for code; a static string, never NULL. */
 const char *os_strerror(int code);

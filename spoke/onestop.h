@@ -106,6 +106,8 @@ extern "C" {
 #define ONESTOP_ESTOREFULL (-30)
 #define ONESTOP_ENOSUBSCRIBER (-31)
 #define ONESTOP_EPEER (-32)
+#define ONESTOP_ESTATE (-33)
+#define ONESTOP_ECONFLICT (-34)
 
 #define ONESTOP_ID_LEN 16
 /* Most messages one onestop_send, onestop_recv or onestop_ack handles. */

@@ -15,7 +15,8 @@
 #include "sized.h"
 #include "util.h"
 
-_Static_assert(ONESTOP_EKEY == OS_EKEY && ONESTOP_EGAP == OS_EGAP && OS_ERR_MIN == ONESTOP_EPEER,
+_Static_assert(ONESTOP_EKEY == OS_EKEY && ONESTOP_EGAP == OS_EGAP && ONESTOP_ESTATE == OS_ESTATE &&
+		       OS_ERR_MIN == ONESTOP_ECONFLICT,
 	       "onestop.h error codes must match common/err.h");
 
 /* Longest type name (the registry's and the envelope's limit). */
