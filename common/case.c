@@ -134,7 +134,8 @@ int case_apply(struct case_record *r, const struct case_step *t, int *duplicate)
 		return OS_EINVAL;
 	/* A record read back from a store may be damaged: refuse one that
 	 * case_apply could never have made. */
-	if ((int)r->state < 0 || (int)r->state >= CASE_STATE_COUNT || r->seq > CASE_STEPS_MAX)
+	if ((int)r->state < 0 || (int)r->state >= CASE_STATE_COUNT || r->seq > CASE_STEPS_MAX ||
+	    r->more_asked > CASE_MORE_MAX)
 		return OS_EINVAL;
 	rc = case_step_valid(t);
 	if (rc != 0)
@@ -162,9 +163,9 @@ int case_apply(struct case_record *r, const struct case_step *t, int *duplicate)
 	if (t->action == CASE_ACT_NEED_MORE && r->more_asked >= CASE_MORE_MAX)
 		return OS_ESTATE;
 	/* The table and CASE_MORE_MAX keep every case within its digests; a
-	 * record that says otherwise was not made by this module. */
+	 * record that says otherwise (more_asked understated) is damaged. */
 	if (t->seq > CASE_STEPS_MAX)
-		return OS_ESTATE;
+		return OS_EINVAL;
 
 	case_step_digest(r->digest[t->seq - 1], t);
 	r->seq = t->seq;

@@ -90,7 +90,8 @@ int case_record_init(struct case_record *r, const char *filer, const char *owner
 /* Check transition t against r and, when it holds, apply it. In order:
  *   OS_EINVAL       r, t or t->actor NULL, r not a record case_apply
  *                   could have made (state out of range, seq over
- *                   CASE_STEPS_MAX), t->seq 0, an action out of
+ *                   CASE_STEPS_MAX, more_asked over CASE_MORE_MAX, or
+ *                   a next seq over CASE_STEPS_MAX), t->seq 0, an action out of
  *                   range, content NULL with content_len > 0, an outcome
  *                   other than approved/denied for DECIDE or other than
  *                   NONE for any other action;

@@ -468,6 +468,16 @@ static void test_invalid(void **state)
 	bad.state = (enum case_state)CASE_STATE_COUNT;
 	t = step(2, CASE_ACT_ACCEPT, NULL);
 	apply_refused(&bad, &t, OS_EINVAL, "record in no state");
+	bad = r;
+	bad.more_asked = CASE_MORE_MAX + 1;
+	apply_refused(&bad, &t, OS_EINVAL, "record with too many requests for more");
+	/* A record at its last seq whose count of requests for more was lost
+	 * cannot take one step more. */
+	bad = r;
+	bad.seq = CASE_STEPS_MAX;
+	bad.state = CASE_ACCEPTED;
+	t = step(CASE_STEPS_MAX + 1, CASE_ACT_NEED_MORE, NULL);
+	apply_refused(&bad, &t, OS_EINVAL, "record at its last seq, more_asked lost");
 }
 
 /* The names, written out here, both ways. */
