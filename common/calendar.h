@@ -1,4 +1,4 @@
-/* The working-day calendar behind case deadlines (issue #8, "Deadlines"):
+/* The working-day calendar behind case deadlines (issue #6, "Deadlines"):
  * civil dates in one fixed UTC offset, Monday to Friday minus holidays plus
  * make-up working days, and due dates counted in working days. No I/O, no
  * clock and no TZ or locale: callers pass the times (cal_load_file aside).
