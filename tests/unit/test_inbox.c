@@ -28,6 +28,7 @@
 #include "inbox.h"
 #include "spoke.h"
 
+#include "testreg.h"
 #include "testutil.h"
 
 #define HOUR 3600000ull
@@ -35,28 +36,9 @@
 static struct os_keypair root, me, other;
 static struct registry *reg;
 
-static int add_node(struct registry *r, const char *name, unsigned roles,
-		    const struct os_keypair *kp)
-{
-	struct reg_node n = {0};
-	static char *star[] = {"*"};
-
-	n.name = (char *)name;
-	n.roles = roles;
-	memcpy(n.sign_pk, kp->sign_pk, sizeof(n.sign_pk));
-	memcpy(n.box_pk, kp->box_pk, sizeof(n.box_pk));
-	n.key_version = 1;
-	n.status = REG_ACTIVE;
-	n.n_types = 1;
-	n.allowed_types = star;
-	return registry_add(r, &n);
-}
-
 static int group_setup(void **state)
 {
 	struct registry *r = NULL;
-	const uint8_t *b;
-	size_t l;
 
 	(void)state;
 	if (crypto_setup() != 0)
@@ -65,18 +47,13 @@ static int group_setup(void **state)
 	crypto_keypair_new(&root);
 	crypto_keypair_new(&me);
 	crypto_keypair_new(&other);
-	if (registry_new(&r) != 0 || add_node(r, "hub", REG_ROLE_HUB, &root) != 0 ||
-	    add_node(r, "gd.me", REG_ROLE_SPOKE, &me) != 0 ||
-	    add_node(r, "gd.other", REG_ROLE_SPOKE, &other) != 0)
+	if (registry_new(&r) != 0 || tu_reg_node(r, "hub", REG_ROLE_HUB, &root, NULL, 0) != 0 ||
+	    tu_reg_node(r, "gd.me", REG_ROLE_SPOKE, &me, NULL, 0) != 0 ||
+	    tu_reg_node(r, "gd.other", REG_ROLE_SPOKE, &other, NULL, 0) != 0) {
+		registry_free(&r);
 		return -1;
-	r->version = 1;
-	r->issued_ms = os_now_ms() - HOUR;
-	r->expires_ms = os_now_ms() + 1000 * HOUR;
-	if (registry_sign(r, root.sign_sk, &b, &l) != 0)
-		return -1;
-	int rc = registry_parse(b, l, root.sign_pk, os_now_ms(), &reg);
-	registry_free(&r);
-	return rc;
+	}
+	return tu_reg_seal(&r, &root, os_now_ms(), &reg);
 }
 
 static int group_teardown(void **state)

@@ -32,6 +32,7 @@
 #include "replica_read.h"
 #include "spoke.h"
 
+#include "testreg.h"
 #include "testutil.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -46,31 +47,10 @@ static const uint8_t epoch_b[16] = {0xb};
 
 /* ---------------------------------------------------------------- fixture */
 
-static int add_node(struct registry *r, const char *name, unsigned roles,
-		    const struct os_keypair *kp, char **publish, size_t n_publish)
-{
-	struct reg_node n = {0};
-	static char *star[] = {"*"};
-
-	n.name = (char *)name;
-	n.roles = roles;
-	memcpy(n.sign_pk, kp->sign_pk, sizeof(n.sign_pk));
-	memcpy(n.box_pk, kp->box_pk, sizeof(n.box_pk));
-	n.key_version = 1;
-	n.status = REG_ACTIVE;
-	n.n_types = 1;
-	n.allowed_types = star;
-	n.n_publish = n_publish;
-	n.publish = publish;
-	return registry_add(r, &n);
-}
-
 static int group_setup(void **state)
 {
 	static char *both[] = {FULL, CACHED};
 	struct registry *r = NULL;
-	const uint8_t *b;
-	size_t l;
 
 	(void)state;
 	if (crypto_setup() != 0)
@@ -80,21 +60,16 @@ static int group_setup(void **state)
 	crypto_keypair_new(&me);
 	crypto_keypair_new(&pub);
 	crypto_keypair_new(&other);
-	if (registry_new(&r) != 0 || add_node(r, "hub", REG_ROLE_HUB, &root, NULL, 0) != 0 ||
-	    add_node(r, "gd.me", REG_ROLE_SPOKE, &me, NULL, 0) != 0 ||
-	    add_node(r, "gd.pub", REG_ROLE_SPOKE, &pub, both, 2) != 0 ||
-	    add_node(r, "gd.other", REG_ROLE_SPOKE, &other, NULL, 0) != 0 ||
+	if (registry_new(&r) != 0 || tu_reg_node(r, "hub", REG_ROLE_HUB, &root, NULL, 0) != 0 ||
+	    tu_reg_node(r, "gd.me", REG_ROLE_SPOKE, &me, NULL, 0) != 0 ||
+	    tu_reg_node(r, "gd.pub", REG_ROLE_SPOKE, &pub, both, 2) != 0 ||
+	    tu_reg_node(r, "gd.other", REG_ROLE_SPOKE, &other, NULL, 0) != 0 ||
 	    registry_set_dataset(r, FULL, REG_DS_FULL) != 0 ||
-	    registry_set_dataset(r, CACHED, REG_DS_CACHED) != 0)
+	    registry_set_dataset(r, CACHED, REG_DS_CACHED) != 0) {
+		registry_free(&r);
 		return -1;
-	r->version = 1;
-	r->issued_ms = os_now_ms() - HOUR;
-	r->expires_ms = os_now_ms() + 1000 * HOUR;
-	if (registry_sign(r, root.sign_sk, &b, &l) != 0)
-		return -1;
-	int rc = registry_parse(b, l, root.sign_pk, os_now_ms(), &reg);
-	registry_free(&r);
-	return rc;
+	}
+	return tu_reg_seal(&r, &root, os_now_ms(), &reg);
 }
 
 static int group_teardown(void **state)
