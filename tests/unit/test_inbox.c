@@ -31,7 +31,6 @@
 #include "testreg.h"
 #include "testutil.h"
 
-#define HOUR 3600000ull
 
 static struct os_keypair root, me, other;
 static struct registry *reg;
