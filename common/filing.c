@@ -100,14 +100,15 @@ static int filing_request_valid(const struct filing_request *req, char *why, siz
 	}
 	if (req->assertion_rc > 0 || req->assertion_rc < OS_ERR_MIN ||
 	    (req->assertion_rc == 0 && req->assertion == NULL)) {
-		filing_why(why, why_size,
-			   "the assertion's result is not a verified assertion "
-			   "or an error code");
+		filing_why(why, why_size, "no verified assertion and no verifier's code");
 		return OS_EINVAL;
 	}
-	if (req->n_materials > FILING_GIVEN_MAX ||
-	    (req->materials == NULL && req->n_materials > 0)) {
+	if (req->n_materials > FILING_GIVEN_MAX) {
 		filing_why(why, why_size, "at most %u materials may be given", FILING_GIVEN_MAX);
+		return OS_EINVAL;
+	}
+	if (req->materials == NULL && req->n_materials > 0) {
+		filing_why(why, why_size, "%zu materials counted, none passed", req->n_materials);
 		return OS_EINVAL;
 	}
 	for (size_t i = 0; i < req->n_materials; i++) {
