@@ -1,6 +1,6 @@
 /* All cryptography of OneStop over libsodium: node key pairs and their key
- * files, domain-separated Ed25519 signatures, BLAKE2b-256 hashes and
- * randomness. This is the only file that includes sodium.h. */
+ * files, domain-separated Ed25519 signatures, sealed boxes, BLAKE2b-256
+ * hashes and randomness. This is the only file that includes sodium.h. */
 #include <sodium.h>
 /* After sodium.h: crypto.h renames our crypto_sign / crypto_hash. */
 #include "crypto.h"
@@ -18,6 +18,7 @@ _Static_assert(sizeof(os_sig) == crypto_sign_BYTES, "signature size");
 _Static_assert(sizeof(os_box_pk) == crypto_box_PUBLICKEYBYTES, "box pk size");
 _Static_assert(sizeof(os_box_sk) == crypto_box_SECRETKEYBYTES, "box sk size");
 _Static_assert(sizeof(os_hash) == crypto_generichash_BYTES, "hash size");
+_Static_assert(CRYPTO_SEAL_OVERHEAD == crypto_box_SEALBYTES, "sealed box overhead");
 
 #define CRYPTO_KEYFILE_MAX 4096
 /* Messages up to this size are signed from a stack buffer. */
@@ -290,6 +291,46 @@ int crypto_verify(const os_sig sig, const char *ctx, const uint8_t *msg, size_t 
 	if (heap)
 		free(m);
 	return ok == 0 ? 0 : OS_EBADSIG;
+}
+
+int crypto_seal(const os_box_pk box_pk, const void *msg, size_t len, uint8_t *out, size_t out_size,
+		size_t *out_len)
+{
+	/* libsodium reads msg even when len is 0; give it a byte to point at. */
+	static const uint8_t empty[1];
+	if (out_len != NULL)
+		*out_len = 0;
+	if (box_pk == NULL || out == NULL || out_len == NULL || (msg == NULL && len > 0))
+		return OS_EINVAL;
+	if (len > SIZE_MAX - CRYPTO_SEAL_OVERHEAD || out_size < len + CRYPTO_SEAL_OVERHEAD)
+		return OS_EINVAL;
+	/* The ephemeral key agreement fails only for a low-order point. */
+	if (crypto_box_seal(out, msg != NULL ? msg : empty, (unsigned long long)len, box_pk) != 0)
+		return OS_EKEY;
+	*out_len = len + CRYPTO_SEAL_OVERHEAD;
+	return 0;
+}
+
+int crypto_seal_open(const struct os_keypair *kp, const uint8_t *sealed, size_t len, uint8_t *out,
+		     size_t out_size, size_t *out_len)
+{
+	if (out_len != NULL)
+		*out_len = 0;
+	if (kp == NULL || out == NULL || out_len == NULL || (sealed == NULL && len > 0))
+		return OS_EINVAL;
+	/* Too short to hold the ephemeral key and the MAC: no sealed box. */
+	if (len < CRYPTO_SEAL_OVERHEAD)
+		return OS_EBADSIG;
+	size_t plain = len - CRYPTO_SEAL_OVERHEAD;
+	if (out_size < plain)
+		return OS_EINVAL;
+	if (crypto_box_seal_open(out, sealed, (unsigned long long)len, kp->box_pk, kp->box_sk) !=
+	    0) {
+		sodium_memzero(out, plain);
+		return OS_EBADSIG;
+	}
+	*out_len = plain;
+	return 0;
 }
 
 void crypto_hash_tagged(os_hash out, uint8_t tag, const uint8_t *data, size_t len)

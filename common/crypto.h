@@ -1,6 +1,6 @@
 /* All cryptography of OneStop, over libsodium: key types, node key files,
- * Ed25519 signatures, BLAKE2b hashes, randomness. No other module includes
- * sodium.h. */
+ * Ed25519 signatures, sealed boxes to a node's X25519 key, BLAKE2b hashes,
+ * randomness. No other module includes sodium.h. */
 #ifndef OS_CRYPTO_H
 #define OS_CRYPTO_H
 
@@ -62,6 +62,33 @@ void crypto_sign(os_sig sig, const char *ctx, const uint8_t *msg, size_t len, co
 /* 0 or OS_EBADSIG. */
 int crypto_verify(const os_sig sig, const char *ctx, const uint8_t *msg, size_t len,
 		  const os_sign_pk pk);
+
+/* Sealed boxes (libsodium crypto_box_seal): anyone who knows a node's
+ * box_pk (its X25519 key, also its CURVE key; Node.box_pk in the registry)
+ * seals a message that only that node can open; the sender stays
+ * anonymous and cannot open it again. A sealed message is the plaintext
+ * plus CRYPTO_SEAL_OVERHEAD bytes (an ephemeral public key and a MAC). */
+#define CRYPTO_SEAL_OVERHEAD 48
+
+/* Seal msg (len bytes; msg may be NULL when len is 0) to box_pk into out,
+ * which has out_size bytes and must not overlap msg; *out_len gets
+ * len + CRYPTO_SEAL_OVERHEAD. 0; OS_EINVAL when out, out_len or box_pk is
+ * NULL, msg is NULL with len > 0, or out_size < len + CRYPTO_SEAL_OVERHEAD;
+ * OS_EKEY when box_pk is not a usable X25519 key (a low-order point). On
+ * refusal *out_len (if given) is 0 and out is left unspecified. */
+int crypto_seal(const os_box_pk box_pk, const void *msg, size_t len, uint8_t *out, size_t out_size,
+		size_t *out_len) __attribute__((warn_unused_result));
+
+/* Open sealed (len bytes) with the node's key pair kp (box_pk and box_sk)
+ * into out, which has out_size bytes and must not overlap sealed;
+ * *out_len gets len - CRYPTO_SEAL_OVERHEAD. 0; OS_EINVAL when kp, out,
+ * out_len is NULL, sealed is NULL with len > 0, or out_size is smaller
+ * than the plaintext; OS_EBADSIG when it cannot be opened: sealed to
+ * another key, altered, truncated, or shorter than CRYPTO_SEAL_OVERHEAD.
+ * On refusal *out_len (if given) is 0 and the plaintext's room in out is
+ * wiped. The plaintext may be secret: the caller wipes it after use. */
+int crypto_seal_open(const struct os_keypair *kp, const uint8_t *sealed, size_t len, uint8_t *out,
+		     size_t out_size, size_t *out_len) __attribute__((warn_unused_result));
 
 /* BLAKE2b-256 of one byte tag followed by data (domain separation). */
 void crypto_hash_tagged(os_hash out, uint8_t tag, const uint8_t *data, size_t len);

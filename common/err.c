@@ -47,6 +47,8 @@ static const struct err_entry err_table[] = {
 	[32] = {"EPEER", "local peer not allowed"},
 	[33] = {"ESTATE", "transition not allowed in the case's state"},
 	[34] = {"ECONFLICT", "another transition holds this case version"},
+	[35] = {"EOFFLINE", "item must be done offline"},
+	[36] = {"EMATERIAL", "required material missing"},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == 1 - OS_ERR_MIN,

@@ -40,8 +40,10 @@ enum os_err {
 	OS_EPEER = -32,         /* local peer (uid/gid) not allowed */
 	OS_ESTATE = -33,        /* transition not allowed in the case's state */
 	OS_ECONFLICT = -34,     /* another transition holds this case version */
+	OS_EOFFLINE = -35,      /* item must be done offline */
+	OS_EMATERIAL = -36,     /* required material missing */
 };
-#define OS_ERR_MIN (-34)
+#define OS_ERR_MIN (-36)
 
 /* The readable message for code; a static string, never NULL. */
 const char *os_strerror(int code);

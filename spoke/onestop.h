@@ -108,6 +108,8 @@ extern "C" {
 #define ONESTOP_EPEER (-32)
 #define ONESTOP_ESTATE (-33)
 #define ONESTOP_ECONFLICT (-34)
+#define ONESTOP_EOFFLINE (-35)
+#define ONESTOP_EMATERIAL (-36)
 
 #define ONESTOP_ID_LEN 16
 /* Most messages one onestop_send, onestop_recv or onestop_ack handles. */

@@ -16,7 +16,8 @@
 #include "util.h"
 
 _Static_assert(ONESTOP_EKEY == OS_EKEY && ONESTOP_EGAP == OS_EGAP && ONESTOP_ESTATE == OS_ESTATE &&
-		       OS_ERR_MIN == ONESTOP_ECONFLICT,
+		       ONESTOP_ECONFLICT == OS_ECONFLICT && ONESTOP_EOFFLINE == OS_EOFFLINE &&
+		       OS_ERR_MIN == ONESTOP_EMATERIAL,
 	       "onestop.h error codes must match common/err.h");
 
 /* Longest type name (the registry's and the envelope's limit). */

@@ -1,11 +1,12 @@
 /* Unit tests for common/crypto.c: key pairs and key files, domain-separated
- * signatures, hashes and constant-time helpers. */
+ * signatures, sealed boxes, hashes and constant-time helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -232,6 +233,160 @@ static void test_misc(void **state)
 	crypto_keypair_wipe(&k2);
 }
 
+/* A message sealed to a node opens with that node's key pair, to the same
+ * bytes, and nobody's sealing gives the same bytes twice. */
+static void test_seal_roundtrip(void **state)
+{
+	(void)state;
+	struct os_keypair node;
+	crypto_keypair_new(&node);
+	const char msg[] = "form data of case 7: name, address, the reason for applying";
+	uint8_t sealed[sizeof(msg) + CRYPTO_SEAL_OVERHEAD], again[sizeof(sealed)];
+	size_t n = 0, n2 = 0;
+	assert_int_equal(crypto_seal(node.box_pk, msg, sizeof(msg), sealed, sizeof(sealed), &n), 0);
+	assert_int_equal(n, sizeof(msg) + CRYPTO_SEAL_OVERHEAD);
+	for (size_t i = 0; i + 9 <= n; i++)
+		assert_int_not_equal(memcmp(sealed + i, "form data", 9), 0);
+	assert_int_equal(crypto_seal(node.box_pk, msg, sizeof(msg), again, sizeof(again), &n2), 0);
+	assert_int_not_equal(memcmp(sealed, again, n), 0);
+
+	char back[sizeof(msg)];
+	size_t bl = 0;
+	assert_int_equal(crypto_seal_open(&node, sealed, n, (uint8_t *)back, sizeof(back), &bl), 0);
+	assert_int_equal(bl, sizeof(msg));
+	assert_memory_equal(back, msg, sizeof(msg));
+	assert_int_equal(crypto_seal_open(&node, again, n2, (uint8_t *)back, sizeof(back), &bl), 0);
+	assert_memory_equal(back, msg, sizeof(msg));
+
+	/* A larger message than any stack buffer of the module. */
+	size_t big = 100000;
+	uint8_t *m = malloc(big), *s = malloc(big + CRYPTO_SEAL_OVERHEAD), *o = malloc(big);
+	assert_non_null(m);
+	assert_non_null(s);
+	assert_non_null(o);
+	crypto_random(m, big);
+	assert_int_equal(crypto_seal(node.box_pk, m, big, s, big + CRYPTO_SEAL_OVERHEAD, &n), 0);
+	assert_int_equal(crypto_seal_open(&node, s, n, o, big, &bl), 0);
+	assert_int_equal(bl, big);
+	assert_memory_equal(o, m, big);
+	free(m);
+	free(s);
+	free(o);
+	crypto_keypair_wipe(&node);
+}
+
+/* Only the node it was sealed to opens it: another node's key pair, or the
+ * right public half with another secret, is refused and leaves no
+ * plaintext behind. */
+static void test_seal_wrong_key(void **state)
+{
+	(void)state;
+	struct os_keypair owner, other;
+	crypto_keypair_new(&owner);
+	crypto_keypair_new(&other);
+	const char msg[] = "upload: scan of a business licence";
+	uint8_t sealed[sizeof(msg) + CRYPTO_SEAL_OVERHEAD];
+	size_t n = 0, bl = 99;
+	assert_int_equal(crypto_seal(owner.box_pk, msg, sizeof(msg), sealed, sizeof(sealed), &n),
+			 0);
+
+	uint8_t back[sizeof(msg)];
+	memset(back, 0xaa, sizeof(back));
+	assert_int_equal(crypto_seal_open(&other, sealed, n, back, sizeof(back), &bl), OS_EBADSIG);
+	assert_int_equal(bl, 0);
+	const uint8_t zero[sizeof(back)] = {0};
+	assert_memory_equal(back, zero, sizeof(back));
+
+	struct os_keypair mixed = other;
+	memcpy(mixed.box_pk, owner.box_pk, sizeof(mixed.box_pk));
+	assert_int_equal(crypto_seal_open(&mixed, sealed, n, back, sizeof(back), &bl), OS_EBADSIG);
+	assert_int_equal(crypto_seal_open(&owner, sealed, n, back, sizeof(back), &bl), 0);
+	crypto_keypair_wipe(&owner);
+	crypto_keypair_wipe(&other);
+	crypto_keypair_wipe(&mixed);
+}
+
+/* Whichever byte is altered, and whichever bit of it, the box does not
+ * open; nor does a truncated or lengthened one. */
+static void test_seal_tampered(void **state)
+{
+	(void)state;
+	struct os_keypair node;
+	crypto_keypair_new(&node);
+	const char msg[] = "sealed to the owner";
+	uint8_t sealed[sizeof(msg) + CRYPTO_SEAL_OVERHEAD + 1], back[sizeof(msg) + 1];
+	size_t n = 0, bl = 0;
+	assert_int_equal(crypto_seal(node.box_pk, msg, sizeof(msg), sealed, sizeof(sealed), &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned bit = 0; bit < 8; bit++) {
+			sealed[i] ^= (uint8_t)(1u << bit);
+			int rc = crypto_seal_open(&node, sealed, n, back, sizeof(back), &bl);
+			if (rc != OS_EBADSIG)
+				fail_msg("byte %zu bit %u altered: %d, not EBADSIG", i, bit, rc);
+			sealed[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(crypto_seal_open(&node, sealed, cut, back, sizeof(back), &bl),
+				 OS_EBADSIG);
+	sealed[n] = 0;
+	assert_int_equal(crypto_seal_open(&node, sealed, n + 1, back, sizeof(back), &bl),
+			 OS_EBADSIG);
+	/* Unaltered, it still opens. */
+	assert_int_equal(crypto_seal_open(&node, sealed, n, back, sizeof(back), &bl), 0);
+	assert_memory_equal(back, msg, sizeof(msg));
+	crypto_keypair_wipe(&node);
+}
+
+/* An empty message seals to exactly the overhead and opens to nothing;
+ * bad sizes and missing pointers are EINVAL, a low-order key EKEY. */
+static void test_seal_edges(void **state)
+{
+	(void)state;
+	struct os_keypair node, other;
+	crypto_keypair_new(&node);
+	crypto_keypair_new(&other);
+	uint8_t sealed[CRYPTO_SEAL_OVERHEAD + 8], back[8];
+	size_t n = 99, bl = 99;
+	assert_int_equal(crypto_seal(node.box_pk, NULL, 0, sealed, sizeof(sealed), &n), 0);
+	assert_int_equal(n, CRYPTO_SEAL_OVERHEAD);
+	assert_int_equal(crypto_seal_open(&node, sealed, n, back, 0, &bl), 0);
+	assert_int_equal(bl, 0);
+	assert_int_equal(crypto_seal_open(&other, sealed, n, back, 0, &bl), OS_EBADSIG);
+	assert_int_equal(crypto_seal(node.box_pk, "", 0, sealed, sizeof(sealed), &n), 0);
+	assert_int_equal(n, CRYPTO_SEAL_OVERHEAD);
+
+	/* The room for the sealed box, and for the plaintext. */
+	const uint8_t msg[8] = "12345678";
+	assert_int_equal(crypto_seal(node.box_pk, msg, 8, sealed, CRYPTO_SEAL_OVERHEAD + 7, &n),
+			 OS_EINVAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(crypto_seal(node.box_pk, msg, SIZE_MAX, sealed, sizeof(sealed), &n),
+			 OS_EINVAL);
+	assert_int_equal(crypto_seal(node.box_pk, msg, 8, sealed, sizeof(sealed), &n), 0);
+	assert_int_equal(crypto_seal_open(&node, sealed, n, back, 7, &bl), OS_EINVAL);
+	assert_int_equal(bl, 0);
+	assert_int_equal(crypto_seal_open(&node, sealed, n, back, 8, &bl), 0);
+	assert_memory_equal(back, msg, 8);
+
+	const size_t sl = n;
+	assert_int_equal(crypto_seal(node.box_pk, NULL, 1, sealed, sizeof(sealed), &n), OS_EINVAL);
+	assert_int_equal(crypto_seal(NULL, msg, 8, sealed, sizeof(sealed), &n), OS_EINVAL);
+	assert_int_equal(crypto_seal(node.box_pk, msg, 8, NULL, sizeof(sealed), &n), OS_EINVAL);
+	assert_int_equal(crypto_seal(node.box_pk, msg, 8, sealed, sizeof(sealed), NULL), OS_EINVAL);
+	assert_int_equal(crypto_seal_open(NULL, sealed, sl, back, 8, &bl), OS_EINVAL);
+	assert_int_equal(crypto_seal_open(&node, NULL, sl, back, 8, &bl), OS_EINVAL);
+	assert_int_equal(crypto_seal_open(&node, sealed, sl, NULL, 8, &bl), OS_EINVAL);
+	assert_int_equal(crypto_seal_open(&node, sealed, sl, back, 8, NULL), OS_EINVAL);
+
+	/* The all-zero key is a low-order point: no shared secret. */
+	const os_box_pk zero = {0};
+	assert_int_equal(crypto_seal(zero, msg, 8, sealed, sizeof(sealed), &n), OS_EKEY);
+	assert_int_equal(n, 0);
+	crypto_keypair_wipe(&node);
+	crypto_keypair_wipe(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +395,10 @@ int main(void)
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_hashes),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_seal_roundtrip),
+		cmocka_unit_test(test_seal_wrong_key),
+		cmocka_unit_test(test_seal_tampered),
+		cmocka_unit_test(test_seal_edges),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
