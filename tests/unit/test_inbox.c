@@ -31,7 +31,6 @@
 #include "testreg.h"
 #include "testutil.h"
 
-
 static struct os_keypair root, me, other;
 static struct registry *reg;
 
