@@ -201,7 +201,7 @@ static int spoke_check_conf(struct spoke *sp)
 
 static int spoke_open_store(struct spoke *sp)
 {
-	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 16, &sp->st);
+	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 24, &sp->st);
 	if (rc < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=%s",
 		       sp->conf.data_dir, os_errname(rc), OS_Q(os_strerror(rc)));
@@ -215,6 +215,9 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "sendkey", &sp->db_sendkey)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "sendkey_age", &sp->db_sendkey_age)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "cases", &sp->db_cases)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "case_hist", &sp->db_case_hist)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "case_idx", &sp->db_case_idx)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,

@@ -1,7 +1,7 @@
 /* The spoke daemon's shared state: configuration, keys, store handles,
  * registry, counters and the loop's one write transaction. main.c owns it,
  * state.c implements its primitives (and calls no module); the modules
- * (outbox.c, inbox.c, trust.c, hublink.c, replica*.c, reads.c, api.c) work on it within
+ * (outbox.c, inbox.c, cases.c, trust.c, hublink.c, replica*.c, reads.c, api.c) work on it within
  * one loop iteration. */
 #ifndef SPOKE_H
 #define SPOKE_H
@@ -131,10 +131,11 @@ struct spoke {
 
 	struct store *st;
 	store_dbi db_meta, db_outbox, db_inbox, db_seen, db_registry;
-	store_dbi db_ds_cache, db_ds_pos;     /* replicated datasets (replica.c) */
-	store_dbi db_sendkey, db_sendkey_age; /* idempotency keys of Sends (outbox.c) */
-	uint64_t sendkey_prune_us;            /* when outbox.c next prunes them */
-	store_dbi db_assert_seen;             /* single-use assertions' nonces (reads.c) */
+	store_dbi db_ds_cache, db_ds_pos;              /* replicated datasets (replica.c) */
+	store_dbi db_sendkey, db_sendkey_age;          /* idempotency keys of Sends (outbox.c) */
+	uint64_t sendkey_prune_us;                     /* when outbox.c next prunes them */
+	store_dbi db_assert_seen;                      /* single-use assertions' nonces (reads.c) */
+	store_dbi db_cases, db_case_hist, db_case_idx; /* one-stop cases (cases.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
