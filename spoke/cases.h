@@ -88,7 +88,8 @@ typedef int (*cases_list_fn)(void *arg, const uint8_t id[CASES_ID_LEN]);
  * overdue: by due date, then id), after the case after_id (NULL: from the
  * start). *more (may be NULL) is 1 when more cases follow, and next (may
  * be NULL) then gets the cursor to pass as after_id. 0, fn's error,
- * OS_EINVAL, OS_EDECODE (a damaged index key). */
+ * OS_EINVAL, OS_ENOTFOUND (overdue with an after_id that is no case),
+ * OS_EDECODE (a damaged index key). */
 int cases_list(struct spoke *sp, struct store_txn *t, const struct cases_filter *f,
 	       const uint8_t *after_id, size_t limit, cases_list_fn fn, void *arg,
 	       uint8_t next[CASES_ID_LEN], int *more);
