@@ -702,6 +702,253 @@ int onestop_assert_verify_once_sized(onestop_t *c, const uint8_t *assertion, siz
 	onestop_assert_verify_once_sized((c), (assertion), (len), (min_level), (audience), (out), \
 					 sizeof(onestop_assertion_t))
 
+/* ------------------------------------------------------------ cases
+ * One-stop cases (docs/PROTOCOL.md section 11): an application for one
+ * item, filed at any spoke and handled by the item's owning node; both
+ * spokes keep the case and its history, so each answers these calls
+ * locally, also while the hub is away. */
+
+#define ONESTOP_DS_LICENCES "licences"
+#define ONESTOP_CASE_TYPE "onestop.Case" /* type of the messages apps are told by */
+
+/* The numbers are those of CaseState, CaseAction, CaseOutcome and
+ * CaseChannel in proto/onestop.proto. */
+enum {
+	ONESTOP_CASE_NEW = 0,
+	ONESTOP_CASE_FILED = 1,
+	ONESTOP_CASE_ACCEPTED = 2,
+	ONESTOP_CASE_REJECTED = 3,
+	ONESTOP_CASE_MORE_NEEDED = 4,
+	ONESTOP_CASE_RESUBMITTED = 5,
+	ONESTOP_CASE_DECIDED = 6,
+	ONESTOP_CASE_CLOSED = 7,
+	ONESTOP_CASE_WITHDRAWN = 8,
+};
+enum {
+	ONESTOP_ACT_FILE = 1,
+	ONESTOP_ACT_ACCEPT = 2,
+	ONESTOP_ACT_REJECT = 3,
+	ONESTOP_ACT_NEED_MORE = 4,
+	ONESTOP_ACT_RESUBMIT = 5,
+	ONESTOP_ACT_DECIDE = 6,
+	ONESTOP_ACT_CLOSE = 7,
+	ONESTOP_ACT_WITHDRAW = 8,
+};
+enum { ONESTOP_OUTCOME_NONE = 0, ONESTOP_APPROVED = 1, ONESTOP_DENIED = 2 };
+enum {
+	ONESTOP_CHANNEL_NONE = 0,
+	ONESTOP_CHANNEL_WEB = 1,
+	ONESTOP_CHANNEL_MOBILE = 2,
+	ONESTOP_CHANNEL_HALL = 3,
+	ONESTOP_CHANNEL_HOTLINE = 4,
+};
+
+/* A material given by reference to shared data: entry key of dataset
+ * (e.g. {"licences", "LIC-..."} or {"identity", subject}); name, the item's
+ * material it stands for, may be NULL or "" (matched by dataset). */
+typedef struct {
+	const char *dataset;
+	const char *key;
+	const char *name;
+} onestop_case_ref_t;
+
+/* A document given in clear; the spoke seals it to the owning node. */
+typedef struct {
+	const char *name; /* the item's material name it supplies */
+	const uint8_t *data;
+	size_t len;
+} onestop_case_upload_t;
+
+/* What onestop_case_file files; everything borrowed for the call. */
+typedef struct {
+	const char *item;         /* national item code (key in "items") */
+	const uint8_t *assertion; /* the applicant's packed SignedAssertion */
+	size_t assertion_len;     /* (it is spent: single use at this spoke) */
+	int channel;              /* ONESTOP_CHANNEL_* */
+	const uint8_t *form;      /* form data in the item's schema, or NULL */
+	size_t form_len;
+	const onestop_case_ref_t *refs;
+	size_t n_refs;
+	const onestop_case_upload_t *uploads;
+	size_t n_uploads;
+	const uint8_t *key; /* idempotency key (0..128 bytes) or NULL */
+	size_t key_len;
+} onestop_case_filing_t;
+
+/* File a case at the local spoke: the filing checks (section 11) run there,
+ * then the case is stored, in state filed, and queued for its owner (also
+ * while the hub is away). id receives its ONESTOP_ID_LEN bytes. A retry
+ * with the same key within the spoke's send_key_window_s answers the same
+ * id and files nothing. Errors: ONESTOP_EINVAL (a malformed request, the
+ * message names the field), ONESTOP_ENOTFOUND (no such item, or a
+ * reference that does not resolve, named dataset:key), ONESTOP_EOFFLINE
+ * (offline-only item: the message gives its reason and owner), the
+ * assertion's codes (ONESTOP_EBADSIG, ONESTOP_EEXPIRED, ONESTOP_EAUDIENCE,
+ * ONESTOP_EREPLAY, ...), ONESTOP_ELEVEL, ONESTOP_EMATERIAL (lists the
+ * missing materials), the licence codes of onestop_licence_verify for a
+ * licence reference, ONESTOP_EFULL (the outbox is full), ONESTOP_EEXIST
+ * (the key was given to another filing), and the request errors. */
+int onestop_case_file_sized(onestop_t *c, const onestop_case_filing_t *f,
+			    uint8_t id[ONESTOP_ID_LEN], size_t f_size);
+#define onestop_case_file(c, f, id) \
+	onestop_case_file_sized((c), (f), (id), sizeof(onestop_case_filing_t))
+
+/* A transition to make; everything borrowed for the call. */
+typedef struct {
+	int action;                 /* ONESTOP_ACT_*, not FILE */
+	const char *reason;         /* REJECT, DECIDE, WITHDRAW: readable text */
+	const char *const *missing; /* NEED_MORE: names of missing materials */
+	size_t n_missing;
+	int outcome;                    /* DECIDE: ONESTOP_APPROVED or ONESTOP_DENIED */
+	const onestop_case_ref_t *refs; /* RESUBMIT: materials added */
+	size_t n_refs;
+	const onestop_case_upload_t *uploads; /* RESUBMIT: documents added */
+	size_t n_uploads;
+	unsigned licence_days; /* DECIDE approved: licence validity, 0 no end */
+} onestop_case_act_t;
+
+/* What a transition did. */
+typedef struct {
+	uint64_t seq;      /* the version of the case it makes */
+	int pending;       /* 1: a filing node's step, applied when the owner answers */
+	char licence[257]; /* the e-licence an approval issued, or "" */
+} onestop_case_acted_t;
+
+/* Make transition a on case id at the local spoke, which must be the node
+ * allowed to make it (the owner: accept, reject, need_more, decide, close;
+ * the filing node: resubmit, withdraw). An owner's step is applied at once
+ * and sent to the filing node; a filing node's step is sent to the owner
+ * and applied at both ends when the owner has applied it (out->pending).
+ * out may be NULL. Errors: ONESTOP_EINVAL, ONESTOP_ENOTFOUND (no such
+ * case here), ONESTOP_ENOTALLOWED (this node may not make the action),
+ * ONESTOP_ESTATE (not from the case's state), ONESTOP_EAGAIN (a step of
+ * this node waits for the owner), ONESTOP_EMATERIAL / licence codes (an
+ * ACCEPT whose licence material no longer verifies), ONESTOP_EFULL, and
+ * the request errors. */
+int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
+			   const onestop_case_act_t *a, onestop_case_acted_t *out, size_t a_size,
+			   size_t out_size);
+#define onestop_case_act(c, id, a, out)                                           \
+	onestop_case_act_sized((c), (id), (a), (out), sizeof(onestop_case_act_t), \
+			       sizeof(onestop_case_acted_t))
+
+/* One transition of a case's history. */
+typedef struct {
+	uint64_t seq;
+	uint64_t at_ms; /* at the actor */
+	const char *actor;
+	int action;
+	int outcome;
+	const char *reason;
+	const char *const *missing;
+	size_t n_missing;
+	const char *licence;
+} onestop_case_step_t;
+
+/* A case as a spoke keeps it. Strings are "" when absent; pointers are
+ * owned by the case (or the array) and valid until it is freed. history,
+ * refs, form and uploads are filled by onestop_case_get only (form and
+ * uploads at the owning spoke only, opened). */
+typedef struct {
+	uint8_t id[ONESTOP_ID_LEN];
+	const char *item;
+	const char *applicant;
+	int channel;
+	const char *filed_by;
+	const char *owner;
+	int state;   /* ONESTOP_CASE_* */
+	int outcome; /* ONESTOP_OUTCOME_NONE until decided */
+	uint64_t seq;
+	uint64_t filed_ms;
+	uint64_t accepted_ms;     /* 0 until accepted */
+	uint64_t promised_due_ms; /* 0 until accepted */
+	uint64_t legal_due_ms;    /* 0 until accepted */
+	int overdue;              /* open and past its promised due date */
+	const char *licence;      /* issued by its approval, or "" */
+	int pending;              /* filing node: its step waiting for the owner, or 0 */
+	const onestop_case_step_t *history;
+	size_t n_history;
+	const onestop_case_ref_t *refs;
+	size_t n_refs;
+	const uint8_t *form;
+	size_t form_len;
+	const onestop_case_upload_t *uploads;
+	size_t n_uploads;
+} onestop_case_t;
+
+/* Read case id at the local spoke into *out, which the caller frees with
+ * onestop_case_free (NULL on error). Errors: ONESTOP_EINVAL,
+ * ONESTOP_ENOTFOUND (this spoke is no party to such a case), and the
+ * request errors. */
+int onestop_case_get_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN], onestop_case_t **out,
+			   size_t case_size);
+#define onestop_case_get(c, id, out) \
+	onestop_case_get_sized((c), (id), (out), sizeof(onestop_case_t))
+void onestop_case_free(onestop_case_t **cs);
+
+/* Which cases onestop_case_list lists: by state (by_state set), by item
+ * (item non-NULL and non-empty), or overdue (open, past the promised due
+ * date, by due date); exactly one of the three. */
+typedef struct {
+	int by_state;
+	int state;
+	const char *item;
+	int overdue;
+	const uint8_t *after_id; /* paging: start after this case, or NULL */
+	unsigned limit;          /* 0: 100; at most ONESTOP_MAX_BATCH */
+} onestop_case_filter_t;
+
+/* List the cases this spoke is party to, per f (borrowed). *cases is an
+ * array of *n (NULL when 0) that the caller frees with onestop_cases_free;
+ * *more is 1 when more follow, and next then holds the id to pass as
+ * after_id. Errors: ONESTOP_EINVAL (no filter or more than one, a limit
+ * over ONESTOP_MAX_BATCH), ONESTOP_ENOTFOUND (an overdue after_id that is
+ * no case), and the request errors. */
+int onestop_case_list_sized(onestop_t *c, const onestop_case_filter_t *f, onestop_case_t **cases,
+			    size_t *n, uint8_t next[ONESTOP_ID_LEN], int *more, size_t filter_size,
+			    size_t case_size);
+#define onestop_case_list(c, f, cases, n, next, more)                   \
+	onestop_case_list_sized((c), (f), (cases), (n), (next), (more), \
+				sizeof(onestop_case_filter_t), sizeof(onestop_case_t))
+void onestop_cases_free(onestop_case_t **cases, size_t n);
+
+/* An e-licence: a value of dataset "licences" (key: its number). */
+typedef struct {
+	char number[257];
+	char item[257];
+	char holder[257];
+	char issuer[64];
+	char publisher[64]; /* the node that signed the entry */
+	uint64_t valid_from_ms;
+	uint64_t valid_until_ms; /* 0: no end */
+	int revoked;
+} onestop_licence_t;
+
+/* Verify licence number at the local spoke (filling a cache miss through
+ * the hub): its entry is signed by its issuer, the issuer owns the item,
+ * it is active and within its validity now, and, when holder is neither
+ * NULL nor "", held by holder. out (may be NULL) receives it, also on the
+ * licence errors. Errors: ONESTOP_ENOTFOUND (no such licence),
+ * ONESTOP_EISSUER (forged: the publisher is not its issuer, or the issuer
+ * does not own its item), ONESTOP_EREVOKED, ONESTOP_EEXPIRED (also not
+ * yet valid), ONESTOP_ESUBJECT (held by another subject), ONESTOP_EDECODE,
+ * and the request errors. */
+int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *holder,
+				 onestop_licence_t *out, size_t out_size);
+#define onestop_licence_verify(c, number, holder, out) \
+	onestop_licence_verify_sized((c), (number), (holder), (out), sizeof(onestop_licence_t))
+
+/* Names as the CLI prints them ("filed", "need_more", "approved", "hall",
+ * ...) and back: 0 or ONESTOP_EINVAL. Static strings, "unknown" for a
+ * value out of range. */
+const char *onestop_case_state_name(int state);
+const char *onestop_case_action_name(int action);
+const char *onestop_case_outcome_name(int outcome);
+const char *onestop_channel_name(int channel);
+int onestop_case_state_parse(const char *name, int *out);
+int onestop_case_action_parse(const char *name, int *out);
+int onestop_channel_parse(const char *name, int *out);
+
 /* Text of an error code; static, never NULL. */
 const char *onestop_strerror(int code);
 
