@@ -192,6 +192,31 @@ int ch_assertion(struct case_net *cn, const char *subject, unsigned level, const
 	return rc;
 }
 
+int ch_assertion_file(struct case_net *cn, const char *subject, unsigned level,
+		      const char *audience, char *path, size_t path_size)
+{
+	static unsigned serial;
+	uint8_t *as = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = ch_assertion(cn, subject, level, audience, 0, &as, &len);
+
+	if (rc != 0)
+		return rc;
+	snprintf(path, path_size, "%s/assertion-%u.hex", cn->n->dir, ++serial);
+	f = fopen(path, "w");
+	if (!f) {
+		free(as);
+		return ONESTOP_EINVAL;
+	}
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", as[i]);
+	fputc('\n', f);
+	rc = fclose(f) == 0 ? 0 : ONESTOP_EINVAL;
+	free(as);
+	return rc;
+}
+
 static void why_set(char *why, size_t why_size, int rc, const onestop_t *c)
 {
 	if (why && why_size)

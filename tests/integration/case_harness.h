@@ -64,6 +64,11 @@ void ch_start(struct case_net *cn, const struct net_opts *o);
 int ch_assertion(struct case_net *cn, const char *subject, unsigned level, const char *audience,
 		 unsigned ttl_s, uint8_t **out, size_t *len);
 
+/* The same written as hex on one line into a new file under the network's
+ * directory, whose path goes into path. 0 or the code. */
+int ch_assertion_file(struct case_net *cn, const char *subject, unsigned level,
+		      const char *audience, char *path, size_t path_size);
+
 /* File f at p through a fresh connection. The code; id gets the case id;
  * why (may be NULL) the spoke's message. */
 int ch_file(struct net_proc *p, const onestop_case_filing_t *f, uint8_t id[ONESTOP_ID_LEN],

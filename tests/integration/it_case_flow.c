@@ -232,20 +232,9 @@ int main(void)
 	cmd_out_free(&r);
 	{
 		char path[H_PATH + 32], mat_id[300], mat_lic[400];
-		uint8_t *as = NULL;
-		size_t as_len = 0;
-		FILE *f;
 
-		rc = ch_assertion(&cn, CH_SUBJECT, 2, CH_HALL, 0, &as, &as_len);
-		H_REQUIRE(n, rc == 0, "an assertion for the second case");
-		snprintf(path, sizeof path, "%s/assertion2.hex", n->dir);
-		f = fopen(path, "w");
-		H_REQUIRE(n, f != NULL, "wrote %s", path);
-		for (size_t i = 0; i < as_len; i++)
-			fprintf(f, "%02x", as[i]);
-		fputc('\n', f);
-		fclose(f);
-		free(as);
+		rc = ch_assertion_file(&cn, CH_SUBJECT, 2, CH_HALL, path, sizeof path);
+		H_REQUIRE(n, rc == 0, "an assertion for the second case (rc %d)", rc);
 		snprintf(mat_id, sizeof mat_id, "identity:%s=%s", CH_SUBJECT, CH_MAT_ID);
 		snprintf(mat_lic, sizeof mat_lic, "%s:%s=%s", ONESTOP_DS_LICENCES, licence,
 			 CH_MAT_LIC);
