@@ -938,6 +938,29 @@ int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *h
 #define onestop_licence_verify(c, number, holder, out) \
 	onestop_licence_verify_sized((c), (number), (holder), (out), sizeof(onestop_licence_t))
 
+/* Pack v as a LicenceValue, the value of a "licences" entry (for an
+ * issuer's Put, e.g. a revocation): status ACTIVE, or REVOKED when
+ * v->revoked; v->publisher is not part of the value. No spoke is involved:
+ * the spoke checks the value when it is published. *out is malloc'd, of
+ * *len bytes, and the caller frees it with free() (NULL and 0 on error).
+ * Errors: ONESTOP_EINVAL (v, out or len NULL, a string of v that fills its
+ * array without a NUL), ONESTOP_ENOMEM. */
+int onestop_licence_encode_sized(const onestop_licence_t *v, uint8_t **out, size_t *len,
+				 size_t v_size);
+#define onestop_licence_encode(v, out, len) \
+	onestop_licence_encode_sized((v), (out), (len), sizeof(onestop_licence_t))
+
+/* Decode a packed LicenceValue (buf, len bytes, borrowed; e.g. the value
+ * of an entry onestop_get returned) into *out: publisher is "" (it is the
+ * entry's, not the value's) and revoked is 1 for any status but ACTIVE.
+ * *out is zeroed on error. Errors: ONESTOP_EINVAL (out NULL, buf NULL with
+ * len > 0), ONESTOP_ETOOBIG (len over 64 KiB), ONESTOP_EDECODE (not a
+ * LicenceValue, or a string longer than its array in onestop_licence_t). */
+int onestop_licence_decode_sized(const uint8_t *buf, size_t len, onestop_licence_t *out,
+				 size_t out_size);
+#define onestop_licence_decode(buf, len, out) \
+	onestop_licence_decode_sized((buf), (len), (out), sizeof(onestop_licence_t))
+
 /* Names as the CLI prints them ("filed", "need_more", "approved", "hall",
  * ...) and back: 0 or ONESTOP_EINVAL. Static strings, "unknown" for a
  * value out of range. */
