@@ -779,15 +779,21 @@ typedef struct {
  * then the case is stored, in state filed, and queued for its owner (also
  * while the hub is away). id receives its ONESTOP_ID_LEN bytes. A retry
  * with the same key within the spoke's send_key_window_s answers the same
- * id and files nothing. Errors: ONESTOP_EINVAL (a malformed request, the
- * message names the field), ONESTOP_ENOTFOUND (no such item, or a
- * reference that does not resolve, named dataset:key), ONESTOP_EOFFLINE
- * (offline-only item: the message gives its reason and owner), the
- * assertion's codes (ONESTOP_EBADSIG, ONESTOP_EEXPIRED, ONESTOP_EAUDIENCE,
- * ONESTOP_EREPLAY, ...), ONESTOP_ELEVEL, ONESTOP_EMATERIAL (lists the
- * missing materials), the licence codes of onestop_licence_verify for a
- * licence reference, ONESTOP_EFULL (the outbox is full), ONESTOP_EEXIST
- * (the key was given to another filing), and the request errors. */
+ * id and files nothing. Before the filing, each reference is looked up
+ * with onestop_get (wait_ms 0), so that an entry of a cached-mode dataset
+ * (a licence) the spoke does not hold yet is filled through the hub; the
+ * outcome of these lookups is ignored: a reference that does not resolve
+ * is refused by the filing itself with its precise code. Errors:
+ * ONESTOP_EINVAL (a malformed request, the message names the field),
+ * ONESTOP_ETOOBIG (an assertion over 4096 bytes), ONESTOP_ENOTFOUND (no
+ * such item, or a reference that does not resolve, named dataset:key),
+ * ONESTOP_EOFFLINE (offline-only item: the message gives its reason and
+ * owner), the assertion's codes (ONESTOP_EBADSIG, ONESTOP_EEXPIRED,
+ * ONESTOP_EAUDIENCE, ONESTOP_EREPLAY, ...), ONESTOP_ELEVEL,
+ * ONESTOP_EMATERIAL (lists the missing materials), the licence codes of
+ * onestop_licence_verify for a licence reference, ONESTOP_EFULL (the
+ * outbox is full), ONESTOP_EEXIST (the key was given to another filing),
+ * and the request errors. */
 int onestop_case_file_sized(onestop_t *c, const onestop_case_filing_t *f,
 			    uint8_t id[ONESTOP_ID_LEN], size_t f_size);
 #define onestop_case_file(c, f, id) \
