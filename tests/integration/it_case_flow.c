@@ -45,8 +45,13 @@ static int find_id(const char *text, uint8_t id[ONESTOP_ID_LEN])
 	for (const char *s = text; *s; s++) {
 		size_t k = strspn(s, "0123456789abcdef");
 
-		if (k == 32 && (s == text || s[-1] != '-'))
-			return os_unhex(id, ONESTOP_ID_LEN, s) == 0 ? 0 : -1;
+		if (k == 32 && (s == text || s[-1] != '-')) {
+			char hex[33];
+
+			memcpy(hex, s, 32);
+			hex[32] = '\0';
+			return os_unhex(id, ONESTOP_ID_LEN, hex) == 0 ? 0 : -1;
+		}
 		if (k)
 			s += k - 1;
 	}
