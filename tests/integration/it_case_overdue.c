@@ -84,6 +84,30 @@ static void at(struct case_net *cn, const char *clock, uint64_t ms, const char *
 	}
 }
 
+/* A decided case is listed as overdue exactly when CaseInfo.overdue says
+ * so, at both ends, by the library and by the CLI. */
+static void consistent(struct case_net *cn, const uint8_t id[ONESTOP_ID_LEN], const char *what)
+{
+	struct net_proc *ends[2] = {cn->owner, cn->hall};
+	char hex[2 * ONESTOP_ID_LEN + 1];
+
+	os_hex(hex, id, ONESTOP_ID_LEN);
+	for (int i = 0; i < 2; i++) {
+		struct cmd_out r;
+		size_t k = 0;
+		int has = overdue_has(ends[i], id, &k), flag = overdue_flag(ends[i], id), rc;
+
+		H_CHECK(cn->n, has >= 0 && has == flag,
+			"%s: %s lists it as overdue (%d) exactly when CaseInfo.overdue is set (%d)",
+			what, ends[i]->name, has, flag);
+		rc = ch_cli(cn->n, ends[i], &r, "cases", "--overdue", NULL);
+		H_CHECK(cn->n, rc == 0 && !strstr(r.out, hex) == !flag,
+			"%s: onestop cases --overdue at %s agrees (exit %d %.300s%.300s)", what,
+			ends[i]->name, rc, r.out, r.err);
+		cmd_out_free(&r);
+	}
+}
+
 int main(void)
 {
 	struct case_net cn;
@@ -172,18 +196,19 @@ int main(void)
 	at(&cn, clock, PROMISED_DUE_MS, "at the due millisecond", id, 0);
 	at(&cn, clock, PROMISED_DUE_MS + 1, "one millisecond after", id, 1);
 	at(&cn, clock, LEGAL_DUE_MS + 1000, "past the legal date", id, 1);
-	{
-		size_t k = 0;
-
-		H_CHECK(n, overdue_has(cn.owner, id2, &k) == 0 && k == 1,
-			"the decided case is never overdue; one case listed");
-	}
+	consistent(&cn, id2, "a case decided in time, past its due date");
 	rc = ch_act_simple(cn.owner, id, ONESTOP_ACT_DECIDE, ONESTOP_APPROVED, "late", NULL, why,
 			   sizeof why);
 	H_CHECK(n, rc == 0, "the first is decided, late (rc %d \"%s\")", rc, why);
 	H_CHECK(n, ch_wait_state(cn.hall, id, ONESTOP_CASE_DECIDED, 3, h_ms(20000), NULL) == 0,
 		"the hall sees it decided");
-	at(&cn, clock, LEGAL_DUE_MS + 2000, "after the decision", id, 0);
+	H_REQUIRE(n, ch_clock_set(clock, LEGAL_DUE_MS + 2000) == 0, "clock moved on");
+	consistent(&cn, id, "a case decided late");
+	rc = ch_act_simple(cn.owner, id, ONESTOP_ACT_CLOSE, 0, NULL, NULL, why, sizeof why);
+	H_CHECK(n, rc == 0, "the first is closed (rc %d \"%s\")", rc, why);
+	H_CHECK(n, ch_wait_state(cn.hall, id, ONESTOP_CASE_CLOSED, 4, h_ms(20000), NULL) == 0,
+		"the hall sees it closed");
+	at(&cn, clock, LEGAL_DUE_MS + 3000, "after it was closed", id, 0);
 
 	rc = net_done(&n);
 	unlink(clock);
