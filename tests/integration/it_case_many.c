@@ -3,7 +3,7 @@
  * messages of its inbox, accepts and decides them (approved or denied),
  * and the filing nodes withdraw every third case. At the end every case is
  * in the same final state at both ends and the counts by state (listed
- * page by page) are exact. 500 cases by default; ONESTOP_SOAK=1 files the
+ * page by page) are exact. 1,000 cases by default; ONESTOP_SOAK=1 files the
  * issue's 10,000, ONESTOP_CASES=N any number up to that. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "case_harness.h"
 #include "err.h"
 
-#define DEFAULT_CASES 500
+#define DEFAULT_CASES 1000
 #define SOAK_CASES 10000
 
 enum { FATE_APPROVE, FATE_DENY, FATE_WITHDRAW };
@@ -239,14 +239,16 @@ int main(void)
 		c->fate = (int)(i / 2 % 3);
 		rc = onestop_assert_issue(idp, CH_SUBJECT, 2, filers[c->filer]->name, 0, &as,
 					  &as_len);
-		H_REQUIRE(n, rc == 0, "assertion %zu (rc %d %s)", i, rc, os_errname(rc));
+		if (rc != 0) /* checked (and printed) only when it fails: many of them */
+			H_REQUIRE(n, rc == 0, "assertion %zu (rc %d %s)", i, rc, os_errname(rc));
 		f.assertion = as;
 		f.assertion_len = as_len;
 		rc = onestop_case_file(fc[c->filer], &f, c->id);
 		free(as);
-		H_REQUIRE(n, rc == 0, "case %zu filed at %s (rc %d %s \"%s\")", i,
-			  filers[c->filer]->name, rc, os_errname(rc),
-			  onestop_last_error(fc[c->filer]));
+		if (rc != 0)
+			H_REQUIRE(n, rc == 0, "case %zu filed at %s (rc %d %s \"%s\")", i,
+				  filers[c->filer]->name, rc, os_errname(rc),
+				  onestop_last_error(fc[c->filer]));
 		run.n_recs = i + 1;
 		if (c->fate == FATE_WITHDRAW) {
 			onestop_case_act_t a = {.action = ONESTOP_ACT_WITHDRAW,
@@ -254,17 +256,19 @@ int main(void)
 			onestop_case_acted_t out;
 
 			rc = onestop_case_act(fc[c->filer], c->id, &a, &out);
-			H_REQUIRE(n, rc == 0 && out.pending,
-				  "case %zu withdrawn at %s, pending (rc %d %s \"%s\")", i,
-				  filers[c->filer]->name, rc, os_errname(rc),
-				  onestop_last_error(fc[c->filer]));
+			if (rc != 0 || !out.pending)
+				H_REQUIRE(n, rc == 0 && out.pending,
+					  "case %zu withdrawn at %s, pending (rc %d %s \"%s\")", i,
+					  filers[c->filer]->name, rc, os_errname(rc),
+					  onestop_last_error(fc[c->filer]));
 			want_wd[c->filer]++;
 		} else {
 			want_dec[c->filer]++;
 		}
 		if (i % 100 == 99) /* the owner's app keeps up */
 			ch_recv_cases(cn.owner, &co, 0, 1000, owner_app, &run, NULL, NULL);
-		H_REQUIRE(n, h_now_ms() < deadline, "filing within the time bound");
+		if (h_now_ms() >= deadline)
+			H_REQUIRE(n, 0, "filing within the time bound (%zu filed)", i + 1);
 	}
 	fprintf(stderr, "  filed %zu in %llu ms\n", total, (unsigned long long)(h_now_ms() - t0));
 	qsort(run.recs, run.n_recs, sizeof *run.recs, rec_cmp);
