@@ -838,7 +838,8 @@ static int cw_apply(struct spoke *sp, struct store_txn *t, struct replica_entry 
 	};
 	if (cw_item(sp, e, ci->item, &item) < 0)
 		memset(&item, 0, sizeof item);
-	int rc = cases_apply(sp, t, id, &st, now, &sp->cw->cal, item.promised_days, item.legal_days,
+	uint64_t at = tr->at_ms ? tr->at_ms : now; /* the actor's time: both ends agree */
+	int rc = cases_apply(sp, t, id, &st, at, &sp->cw->cal, item.promised_days, item.legal_days,
 			     dup);
 	if (rc == 0 && !*dup && tr->licence && tr->licence[0])
 		rc = cw_aux_put(sp, t, id, CW_AUX_LICENCE, tr->licence, strlen(tr->licence));
