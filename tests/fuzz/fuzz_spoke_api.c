@@ -786,7 +786,7 @@ static void fs_op_replicate(struct fs *f, struct fw_in *in, uint8_t flags)
  * transition (for this node or another owner), a later transition of a
  * case this node knows (or not), a refusal, both or neither, or junk;
  * signed by b, this node or the revoked gd.old, perhaps naming another
- * actor or filing node than its origin. */
+ * actor or filing node than its origin, at a time of any calendar or none. */
 static void fs_op_case_msg(struct fs *f, struct fw_in *in, uint8_t flags)
 {
 	static const int from[] = {FW_PEER, FW_PEER, FW_SELF, FW_OLD};
@@ -814,7 +814,9 @@ static void fs_op_case_msg(struct fs *f, struct fw_in *in, uint8_t flags)
 	tr.case_id = fs_case_id(f, in, idb);
 	tr.actor = (how & 0x10) ? (char *)FW_PICK(in, fs_node_names) : (char *)origin;
 	tr.reason = (how & 0x20) ? (char *)fw_str(in, reason, sizeof(reason)) : "";
-	tr.at_ms = now;
+	/* The actor's clock: now, unset, or beyond any calendar. */
+	const uint64_t at[] = {now, 0, UINT64_MAX, now + 8000 * 366 * 24 * FW_HOUR_MS};
+	tr.at_ms = at[(flags >> 5) & 3];
 	switch (flags % 4) {
 	case 0: /* a filing: a new id, mostly, kept for the steps that follow */
 		if ((how & 3) != 0 && tr.case_id.len != FS_ID_LEN) {
