@@ -348,24 +348,28 @@ int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 		return rc;
 	if ((rc = cases_given_make(c, a->refs, a->n_refs, a->uploads, a->n_uploads, &g)) != 0)
 		return rc;
-	/* The owner verifies the case's licences from its local copy when it
-	 * accepts: have a licence it has not read yet filled through the hub
-	 * first, as a filing does. A failure is left to the transition to
-	 * report. */
+	/* The owner verifies the case's licences when it accepts, from its
+	 * copy of a cached-mode dataset: have them (and a resubmission's
+	 * references) filled through the hub first, as a filing does. */
+	for (size_t i = 0; i < a->n_refs; i++) {
+		onestop_entry_t *e = NULL;
+		if (onestop_get(c, a->refs[i].dataset, a->refs[i].key, 0, &e) == 0)
+			onestop_entry_free(&e);
+	}
 	if (a->action == ONESTOP_ACT_ACCEPT) {
 		onestop_case_t *cs = NULL;
 		if (onestop_case_get(c, id, &cs) == 0) {
 			for (size_t i = 0; i < cs->n_refs; i++) {
 				onestop_entry_t *e = NULL;
 				if (strcmp(cs->refs[i].dataset, ONESTOP_DS_LICENCES) == 0 &&
-				    onestop_get(c, ONESTOP_DS_LICENCES, cs->refs[i].key, 0, &e) ==
+				    onestop_get(c, cs->refs[i].dataset, cs->refs[i].key, 0, &e) ==
 					    0)
 					onestop_entry_free(&e);
 			}
+			onestop_case_free(&cs);
 		}
-		onestop_case_free(&cs);
-		c->err[0] = '\0';
 	}
+	c->err[0] = '\0';
 	Onestop__CaseActRequest ar = ONESTOP__CASE_ACT_REQUEST__INIT;
 	ar.case_id.data = (uint8_t *)id;
 	ar.case_id.len = ONESTOP_ID_LEN;
@@ -889,6 +893,22 @@ static void cases_licence_fetch(struct onestop *c, const char *number, onestop_l
 	memcpy(c->err, err, sizeof(err));
 }
 
+/* A licence the spoke does not hold (a cached-mode miss) is filled
+ * through the hub by a Get, within the spoke's fetch_timeout_ms: 1 when
+ * the entry is there now, so that a verify is worth asking again. c's
+ * last error is kept. */
+static int cases_licence_fill(struct onestop *c, const char *number)
+{
+	char err[sizeof(c->err)];
+	onestop_entry_t *e = NULL;
+
+	memcpy(err, c->err, sizeof(err));
+	int found = onestop_get(c, ONESTOP_DS_LICENCES, number, 0, &e) == 0;
+	onestop_entry_free(&e);
+	memcpy(c->err, err, sizeof(err));
+	return found;
+}
+
 int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *holder,
 				 onestop_licence_t *out, size_t out_size)
 {
@@ -914,16 +934,9 @@ int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *h
 	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
 	req.op_case = ONESTOP__API_REQUEST__OP_LICENCE_VERIFY;
 	req.licence_verify = &vr;
-	/* The spoke verifies from its local copy: have a cache miss filled
-	 * through the hub first, as a filing does. A failure says nothing the
-	 * verify will not say more precisely, so it is ignored. */
-	{
-		onestop_entry_t *e = NULL;
-		if (onestop_get(c, ONESTOP_DS_LICENCES, number, 0, &e) == 0)
-			onestop_entry_free(&e);
-		c->err[0] = '\0';
-	}
 	rc = conn_call(c, &req, 0, &rep);
+	if (rc == ONESTOP_ENOTFOUND && cases_licence_fill(c, number))
+		rc = conn_call(c, &req, 0, &rep);
 	if (rc == ONESTOP_EISSUER || rc == ONESTOP_EREVOKED || rc == ONESTOP_EEXPIRED ||
 	    rc == ONESTOP_ESUBJECT) {
 		if (out != NULL) {
