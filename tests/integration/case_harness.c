@@ -578,10 +578,12 @@ static int casemsg_decode(const uint8_t *buf, size_t len, struct ch_casemsg *m)
 	}
 	if (!id && cm->filing)
 		id = &cm->filing->id;
-	if (id && id->len == ONESTOP_ID_LEN)
+	int ok = id && id->len == ONESTOP_ID_LEN;
+
+	if (ok)
 		memcpy(m->case_id, id->data, ONESTOP_ID_LEN);
 	onestop__case_message__free_unpacked(cm, NULL);
-	return id && id->len == ONESTOP_ID_LEN ? 0 : -1;
+	return ok ? 0 : -1;
 }
 
 long ch_recv_cases(struct net_proc *p, onestop_t **c, int wait_ms, size_t max_msgs,
