@@ -630,6 +630,16 @@ static void test_list(void **state)
 	onestop_cases_free(&cs, n);
 	assert_null(cs);
 
+	/* The next page, with the cursor where the last call left it. */
+	f.after_id = next;
+	assert_int_equal(onestop_case_list(c, &f, &cs, &n, next, &more), 0);
+	r = fake_last();
+	assert_int_equal(r->case_list->after_id.len, ONESTOP_ID_LEN);
+	assert_memory_equal(r->case_list->after_id.data, case_ids[2], ONESTOP_ID_LEN);
+	onestop__api_request__free_unpacked(r, NULL);
+	onestop_cases_free(&cs, n);
+	f.after_id = NULL;
+
 	/* At a larger caller's stride. */
 	assert_int_equal(onestop_case_list_sized(c, &f, &cs, &n, next, &more, sizeof(f),
 						 sizeof(struct bigger_case)),
