@@ -682,6 +682,13 @@ int onestop_case_list_sized(onestop_t *c, const onestop_case_filter_t *f_user,
 		*n = 0;
 	if (more != NULL)
 		*more = 0;
+	/* The cursor before next is cleared: a caller pages with after_id
+	 * pointing at its next. */
+	uint8_t after[ONESTOP_ID_LEN] = {0};
+	if (f_user != NULL &&
+	    filter_size >= offsetof(onestop_case_filter_t, after_id) + sizeof(f_user->after_id) &&
+	    f_user->after_id != NULL)
+		memcpy(after, f_user->after_id, ONESTOP_ID_LEN);
 	if (next != NULL)
 		memset(next, 0, ONESTOP_ID_LEN);
 	if (c == NULL || cases == NULL || n == NULL)
@@ -721,7 +728,7 @@ int onestop_case_list_sized(onestop_t *c, const onestop_case_filter_t *f_user,
 	lr.item = (char *)(by_item ? f->item : "");
 	lr.overdue = f->overdue != 0;
 	if (f->after_id != NULL) {
-		lr.after_id.data = (uint8_t *)f->after_id;
+		lr.after_id.data = after;
 		lr.after_id.len = ONESTOP_ID_LEN;
 	}
 	lr.limit = limit;
