@@ -725,7 +725,9 @@ static void test_licence_verify(void **state)
 	assert_string_equal(l.number, "LIC-1");
 	assert_string_equal(l.publisher, "city.permits");
 	assert_int_equal(l.revoked, 0);
+	/* a licence the spoke holds: the verify alone */
 	assert_int_equal(fake_requests(), 1);
+	assert_int_equal(fake_ops(ONESTOP__API_REQUEST__OP_LICENCE_VERIFY), 1);
 
 	/* A refusal still gives the licence, and the spoke's reason. */
 	fake_expect(answer_verify, 0);
