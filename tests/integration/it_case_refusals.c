@@ -5,7 +5,10 @@
  * revoked, expired, of another holder), transitions through the API (not
  * from this state, not this node's, no party), transitions on the wire (a
  * forged "onestop.Case" from a node that is no party: refused at the
- * hall; a replayed one: applied once) and an app's Send of a case type. */
+ * hall; a replayed one: applied once), a withdrawal of the hall that
+ * crossed the owner's acceptance while the hub was down (the owner's step
+ * stands, the hall is told ECONFLICT and nothing stays pending) and an
+ * app's Send of a case type. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +135,23 @@ struct grab {
 	uint8_t *accept;
 	size_t accept_len;
 };
+
+struct refused {
+	uint8_t id[ONESTOP_ID_LEN];
+	int code, action;
+};
+
+static void grab_refusal(const struct ch_casemsg *m, const uint8_t *payload, size_t len, void *arg)
+{
+	struct refused *r = arg;
+
+	(void)payload;
+	(void)len;
+	if (memcmp(m->case_id, r->id, ONESTOP_ID_LEN) == 0 && m->refusal_code) {
+		r->code = m->refusal_code;
+		r->action = m->action;
+	}
+}
 
 static void grab_accept(const struct ch_casemsg *m, const uint8_t *payload, size_t len, void *arg)
 {
@@ -342,6 +362,64 @@ int main(void)
 		net_up(n, cn.owner, 1);
 		rc = ch_same_case(cn.hall, cn.owner, id, why, sizeof why);
 		H_CHECK(n, rc == 0, "both ends still agree (%s)", why);
+	}
+
+	fprintf(stderr, "a step of the hall that crossed the owner's\n");
+	{
+		uint8_t id3[ONESTOP_ID_LEN];
+		onestop_case_acted_t acted;
+		struct refused rf;
+		onestop_t *c = NULL;
+		uint64_t end;
+
+		rc = ch_file_std(&cn, cn.hall, CH_ITEM_LIC, CH_SUBJECT, NULL, NULL, 0, id3, why,
+				 sizeof why);
+		H_REQUIRE(n, rc == 0, "filed another case (rc %d \"%s\")", rc, why);
+		H_REQUIRE(n,
+			  ch_wait_state(cn.owner, id3, ONESTOP_CASE_FILED, 1, h_ms(20000), NULL) ==
+				  0,
+			  "the owner holds it");
+		H_REQUIRE(n, proc_stop(n, &n->hub, 0) == 0, "the hub stopped cleanly");
+		rc = ch_act_simple(cn.hall, id3, ONESTOP_ACT_WITHDRAW, 0, "changed their mind",
+				   &acted, why, sizeof why);
+		H_CHECK(n, rc == 0 && acted.pending && acted.seq == 2,
+			"the hall withdraws: pending, version 2 (rc %d \"%s\")", rc, why);
+		rc = ch_act_simple(cn.owner, id3, ONESTOP_ACT_ACCEPT, 0, NULL, &acted, why,
+				   sizeof why);
+		H_CHECK(n, rc == 0 && !acted.pending && acted.seq == 2,
+			"meanwhile the owner accepts: version 2 (rc %d \"%s\")", rc, why);
+		rc = ch_act_simple(cn.hall, id3, ONESTOP_ACT_WITHDRAW, 0, "again", NULL, why,
+				   sizeof why);
+		H_CHECK(n, rc == ONESTOP_EAGAIN,
+			"a second step at the hall waits for the owner: EAGAIN (%d \"%s\")", rc,
+			why);
+		net_up(n, &n->hub, 0);
+		H_CHECK(n,
+			ch_wait_state(cn.hall, id3, ONESTOP_CASE_ACCEPTED, 2, h_ms(20000), NULL) ==
+				0,
+			"the owner's step stands at the hall, nothing pending any more");
+		memset(&rf, 0, sizeof rf);
+		memcpy(rf.id, id3, ONESTOP_ID_LEN);
+		end = h_now_ms() + (uint64_t)h_ms(10000);
+		while (!rf.code && h_now_ms() < end)
+			ch_recv_cases(cn.hall, &c, 500, 1000, grab_refusal, &rf, NULL, NULL);
+		onestop_close(&c);
+		H_CHECK(n, rf.code == ONESTOP_ECONFLICT && rf.action == ONESTOP_ACT_WITHDRAW,
+			"the hall's app is told the owner refused the withdrawal: ECONFLICT (code "
+			"%d, action %d)",
+			rf.code, rf.action);
+		rc = ch_same_case(cn.hall, cn.owner, id3, why, sizeof why);
+		H_CHECK(n, rc == 0, "both ends agree: accepted (%s)", why);
+		rc = ch_act_simple(cn.hall, id3, ONESTOP_ACT_WITHDRAW, 0, "now", &acted, why,
+				   sizeof why);
+		H_CHECK(n, rc == 0 && acted.pending && acted.seq == 3,
+			"the hall withdraws again, at version 3 (rc %d \"%s\")", rc, why);
+		H_CHECK(n,
+			ch_wait_state(cn.hall, id3, ONESTOP_CASE_WITHDRAWN, 3, h_ms(20000), NULL) ==
+				0,
+			"and the case is withdrawn at the hall");
+		rc = ch_same_case(cn.hall, cn.owner, id3, why, sizeof why);
+		H_CHECK(n, rc == 0, "both ends agree: withdrawn (%s)", why);
 	}
 
 	fprintf(stderr, "an app cannot send a case message\n");
