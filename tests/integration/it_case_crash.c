@@ -2,6 +2,7 @@
  * (filed at the hall, delivered when the hub returns); the owner's spoke
  * killed with SIGKILL after it received cases and before it accepted them,
  * and right after cases were filed; the hall killed right after it filed
+ * (its app's retry under the same idempotency key answers the same case)
  * and stopped while the owner decides. No case is lost or doubled: at the
  * end both ends count every case once, all decided, with the same
  * history. */
@@ -128,10 +129,44 @@ int main(void)
 		H_CHECK(n, rc == 0, "the owner accepted case %zu (rc %d \"%s\")", i, rc, why);
 	}
 
-	fprintf(stderr, "the hall killed right after filing\n");
-	file_some(&cn, ids, N_HUB_DOWN + N_OWNER_KILL, N_HALL_KILL, "hall killed");
-	proc_kill(n, cn.hall);
-	net_up(n, cn.hall, 1);
+	fprintf(stderr, "the hall killed right after filing; its app retries with the key\n");
+	file_some(&cn, ids, N_HUB_DOWN + N_OWNER_KILL, N_HALL_KILL - 1, "hall killed");
+	{
+		static const char key[] = "counter-7/ticket-0042";
+		const char doc[] = "scan";
+		onestop_case_ref_t ref = {"identity", CH_SUBJECT, CH_MAT_ID};
+		onestop_case_upload_t up = {CH_MAT_FORM, (const uint8_t *)doc, sizeof doc - 1};
+		onestop_case_filing_t f = {.item = CH_ITEM_REG,
+					   .channel = ONESTOP_CHANNEL_HALL,
+					   .refs = &ref,
+					   .n_refs = 1,
+					   .uploads = &up,
+					   .n_uploads = 1,
+					   .key = (const uint8_t *)key,
+					   .key_len = sizeof key - 1};
+		uint8_t *as = NULL, again[ONESTOP_ID_LEN];
+		size_t as_len = 0;
+
+		rc = ch_assertion(&cn, CH_SUBJECT, 2, CH_HALL, 0, &as, &as_len);
+		H_REQUIRE(n, rc == 0, "an assertion");
+		f.assertion = as;
+		f.assertion_len = as_len;
+		rc = ch_file(cn.hall, &f, ids[N_CASES - 1], why, sizeof why);
+		H_REQUIRE(n, rc == 0, "filed case %d under a key (rc %d \"%s\")", N_CASES - 1, rc,
+			  why);
+		proc_kill(n, cn.hall);
+		net_up(n, cn.hall, 1);
+		rc = ch_file(cn.hall, &f, again, why, sizeof why);
+		H_CHECK(n, rc == 0 && memcmp(again, ids[N_CASES - 1], ONESTOP_ID_LEN) == 0,
+			"the retry after the restart answers the same case (rc %d \"%s\", %s)", rc,
+			why, h_idhex(again));
+		up.data = (const uint8_t *)"another scan";
+		up.len = 12;
+		rc = ch_file(cn.hall, &f, again, why, sizeof why);
+		H_CHECK(n, rc == ONESTOP_EEXIST,
+			"another filing under the same key: EEXIST (rc %d \"%s\")", rc, why);
+		free(as);
+	}
 	for (size_t i = N_HUB_DOWN + N_OWNER_KILL; i < N_CASES; i++) {
 		rc = ch_get(cn.hall, ids[i], &cs);
 		H_CHECK(n, rc == 0 && cs->state == ONESTOP_CASE_FILED,
