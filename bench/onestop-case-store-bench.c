@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "calendar.h"
 #include "case.h"
 #include "err.h"
@@ -53,13 +54,6 @@ struct fx {
 	struct cal cal;
 	uint64_t now_ms; /* the "now" of the overdue listing */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* A deterministic mix of n's bits (splitmix64). */
 static uint64_t mix(uint64_t n)
@@ -181,23 +175,23 @@ static int fill(struct fx *x, const struct opts *o, uint64_t *cases_out)
 		return OS_ENOMEM;
 	for (size_t i = 0; i < (o->file_bytes > o->step_bytes ? o->file_bytes : o->step_bytes); i++)
 		content[i] = (uint8_t)(i * 131 + 7);
-	t0 = now_ns();
+	t0 = bu_now_ns();
 	deadline = t0 + (uint64_t)o->max_secs * 1000000000ull;
 	for (uint64_t i = 0; rc == 0 && i < o->cases; i += o->batch) {
 		uint64_t n = o->cases - i < o->batch ? o->cases - i : o->batch;
-		if (now_ns() > deadline) {
+		if (bu_now_ns() > deadline) {
 			printf("  the fill's time limit (%u s) ran out: %llu cases filed\n",
 			       o->max_secs, (unsigned long long)filed);
 			break;
 		}
 		rc = fill_batch(x, o, i, n, 0, content, &filed);
 	}
-	t1 = now_ns();
+	t1 = bu_now_ns();
 	for (uint64_t i = 0; rc == 0 && i < filed; i += o->batch) {
 		uint64_t n = filed - i < o->batch ? filed - i : o->batch;
 		rc = fill_batch(x, o, i, n, 1, content, &accepted);
 	}
-	t2 = now_ns();
+	t2 = bu_now_ns();
 	free(content);
 	if (rc < 0)
 		return rc;
@@ -245,22 +239,16 @@ static int page_add(void *arg, const uint8_t id[CASES_ID_LEN])
 static int time_page(struct fx *x, const struct query *q, unsigned limit, double *ms, size_t *n)
 {
 	struct page p = {.sp = x->sp, .records = q->records};
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bu_now_ns();
 	int more = 0, rc;
 
 	if ((rc = store_begin(x->sp->st, 1, &p.t)) < 0)
 		return rc;
 	rc = cases_list(x->sp, p.t, &q->f, NULL, limit, page_add, &p, NULL, &more);
 	store_abort(&p.t);
-	*ms = (double)(now_ns() - t0) / 1e6;
+	*ms = (double)(bu_now_ns() - t0) / 1e6;
 	*n = p.n;
 	return rc;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* Every page of the overdue listing, each in its own read transaction as
@@ -269,7 +257,7 @@ static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t 
 {
 	struct cases_filter f = {.by = CASES_OVERDUE, .now_ms = x->now_ms};
 	uint8_t after[CASES_ID_LEN];
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bu_now_ns();
 	int more = 1, first = 1, rc = 0;
 
 	*pages = *cases = 0;
@@ -284,7 +272,7 @@ static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t 
 		(*pages)++;
 		*cases += p.n;
 	}
-	*ms = (double)(now_ns() - t0) / 1e6;
+	*ms = (double)(bu_now_ns() - t0) / 1e6;
 	return rc;
 }
 
@@ -336,7 +324,7 @@ static int measure(struct fx *x, const struct opts *o)
 		for (int r = 0; r < WARM_RUNS; r++)
 			if ((rc = time_page(x, &qs[i], o->page, &warm[r], &n)) < 0)
 				goto fail;
-		qsort(warm, WARM_RUNS, sizeof(warm[0]), cmp_double);
+		bu_sort_double(warm, WARM_RUNS);
 		printf("  %-20s %10.3f %9.3f %9.3f %9.3f %9.3f %6zu\n", qs[i].name, cold, reopened,
 		       warm[WARM_RUNS / 2], warm[0], warm[WARM_RUNS - 1], n);
 	}
