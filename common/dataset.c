@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "licence.h"
 #include "onestop.pb-c.h"
 
 #define DS_CHANGE_MAX (DS_VALUE_MAX + DS_KEY_MAX + 1024u)
@@ -299,6 +300,16 @@ int ds_change_allowed(const struct registry *reg, const char *publisher, const s
 	int is_items = strcmp(c->dataset, DS_ITEMS) == 0;
 	int rc;
 	char owner[OS_NAME_MAX];
+	if (strcmp(c->dataset, DS_LICENCES) == 0) {
+		/* A licence is never deleted: its issuer revokes it. */
+		if (c->is_delete) {
+			ds_reason(reason, reason_size,
+				  "licence %s cannot be deleted; its issuer revokes it", c->key);
+			return OS_ENOTALLOWED;
+		}
+		return licence_change_check(c->key, publisher, c->value, c->value_len, current,
+					    current_len, reason, reason_size);
+	}
 	if (c->is_delete) {
 		if (!is_items || current == NULL)
 			return 0;

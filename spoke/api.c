@@ -21,6 +21,7 @@
 
 #include "onestop.pb-c.h"
 
+#include "casework.h"
 #include "crypto.h"
 #include "dataset.h"
 #include "envelope.h"
@@ -42,7 +43,8 @@
 #define API_MAX_PARKED 10000u      /* Recv requests waiting at once */
 #define API_RECV_BYTES (64u << 20) /* payload bytes in one Recv reply */
 #define API_MAX_WAIT_MS 3600000u   /* longest Recv wait honoured */
-#define API_MSG_LEN 200
+#define API_MSG_LEN 512
+#define API_RESERVED_TYPES "onestop." /* types only the spoke signs (cases, changes) */
 
 /* The frames before a request's body (the ROUTER's routing id, and an
  * empty delimiter for a REQ client), echoed before its reply. buf holds
@@ -65,8 +67,9 @@ struct api_req {
 	os_msgid *ids;            /* Send, Put: the ids, once signed */
 	uint8_t **puts;           /* Put: the packed ChangeRequests */
 	size_t *put_lens;
-	uint32_t acked; /* Ack: entries deleted */
-	uint64_t owner; /* Recv: the connection it came on (api_conn_owner) */
+	uint32_t acked;             /* Ack: entries deleted */
+	uint64_t owner;             /* Recv: the connection it came on (api_conn_owner) */
+	struct casework_result *cw; /* CaseFile, CaseAct: the outcome (malloc'd) */
 };
 
 enum api_wait_kind {
@@ -656,6 +659,12 @@ static void api_check_send(struct spoke *sp, struct api_req *r, uint64_t now_ms)
 				 i);
 			goto refused;
 		}
+		if (strncmp(o->type, API_RESERVED_TYPES, strlen(API_RESERVED_TYPES)) == 0) {
+			api_fail(r, OS_ENOTALLOWED,
+				 "message %zu: types beginning \"%s\" are made by the spoke only",
+				 i, API_RESERVED_TYPES);
+			goto refused;
+		}
 		if (o->payload.len > (size_t)sp->conf.max_message_bytes) {
 			api_fail(
 				r, OS_ETOOBIG,
@@ -725,6 +734,9 @@ static int api_peer_refused(struct api *a, struct api_req *r, const struct api_p
 
 	if (r->op == ONESTOP__API_REQUEST__OP_SEND)
 		rule = &a->allow_send, what = "send", opt = "api_allow_send";
+	else if (r->op == ONESTOP__API_REQUEST__OP_CASE_FILE ||
+		 r->op == ONESTOP__API_REQUEST__OP_CASE_ACT)
+		rule = &a->allow_send, what = "file or move cases", opt = "api_allow_send";
 	else if (r->op == ONESTOP__API_REQUEST__OP_PUT)
 		rule = &a->allow_publish, what = "publish", opt = "api_allow_publish";
 	else if (r->op == ONESTOP__API_REQUEST__OP_ASSERT_ISSUE)
@@ -742,6 +754,54 @@ static int api_peer_refused(struct api *a, struct api_req *r, const struct api_p
 		       (unsigned long long)r->request_id, what, peer->uid, peer->gid, peer->pid,
 		       peer->known);
 	return 1;
+}
+
+/* A filing or a transition, made in the iteration's transaction
+ * (casework.c); its messages are signed in casework's work phase. 0 or
+ * the store error that poisoned the iteration. */
+static int api_case_write(struct spoke *sp, struct api_req *r)
+{
+	int rc;
+	if (!(r->cw = calloc(1, sizeof *r->cw))) {
+		api_fail(r, OS_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (r->op == ONESTOP__API_REQUEST__OP_CASE_FILE)
+		rc = casework_file(sp, r->req->case_file, r->cw);
+	else
+		rc = casework_act(sp, r->req->case_act, r->cw);
+	if (rc < 0)
+		api_fail(r, rc, "the case could not be stored: %s", os_strerror(rc));
+	else if (r->cw->code < 0)
+		api_fail(r, r->cw->code, "%s", r->cw->msg);
+	if (r->code < 0)
+		os_log(OS_LOG_INFO, "case_refused", "request_id=%llu code=%s reason=%s",
+		       (unsigned long long)r->request_id, os_errname(r->code), OS_Q(r->msg));
+	return rc;
+}
+
+/* Answer a filing or a transition, once committed. */
+static void api_reply_case(struct spoke *sp, const struct api_req *r)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	Onestop__CaseFileResult f = ONESTOP__CASE_FILE_RESULT__INIT;
+	Onestop__CaseActResult act = ONESTOP__CASE_ACT_RESULT__INIT;
+	rep.request_id = r->request_id;
+	if (r->op == ONESTOP__API_REQUEST__OP_CASE_FILE) {
+		f.case_id.data = r->cw->id;
+		f.case_id.len = sizeof r->cw->id;
+		f.owner = r->cw->owner;
+		f.duplicate = r->cw->duplicate;
+		rep.result_case = ONESTOP__API_REPLY__RESULT_CASE_FILE;
+		rep.case_file = &f;
+	} else {
+		act.seq = r->cw->seq;
+		act.pending = r->cw->pending;
+		act.licence = r->cw->licence;
+		rep.result_case = ONESTOP__API_REPLY__RESULT_CASE_ACT;
+		rep.case_act = &act;
+	}
+	api_send_reply(sp, &r->route, &rep);
 }
 
 /* api_drain, counting the requests received into *count. */
@@ -809,6 +869,13 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_RECV:
 			r->owner = api_conn_owner(sp, &r->route);
 			break; /* served after the commit */
+		case ONESTOP__API_REQUEST__OP_CASE_FILE:
+		case ONESTOP__API_REQUEST__OP_CASE_ACT:
+			rc = api_case_write(sp, r);
+			break; /* answered after the commit */
+		case ONESTOP__API_REQUEST__OP_CASE_GET:
+		case ONESTOP__API_REQUEST__OP_CASE_LIST:
+		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
@@ -1398,6 +1465,8 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		    (r->op == ONESTOP__API_REQUEST__OP_SEND ||
 		     r->op == ONESTOP__API_REQUEST__OP_ACK ||
 		     r->op == ONESTOP__API_REQUEST__OP_PUT ||
+		     r->op == ONESTOP__API_REQUEST__OP_CASE_FILE ||
+		     r->op == ONESTOP__API_REQUEST__OP_CASE_ACT ||
 		     (r->op == ONESTOP__API_REQUEST__OP_ASSERT_VERIFY && r->req->assert_verify &&
 		      r->req->assert_verify->single_use))) {
 			api_fail(r, commit_rc, "the store could not commit: %s",
@@ -1424,6 +1493,21 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		case ONESTOP__API_REQUEST__OP_PUT:
 			api_reply_ids(sp, r);
 			break;
+		case ONESTOP__API_REQUEST__OP_CASE_FILE:
+		case ONESTOP__API_REQUEST__OP_CASE_ACT:
+			api_reply_case(sp, r);
+			break;
+		case ONESTOP__API_REQUEST__OP_CASE_GET:
+		case ONESTOP__API_REQUEST__OP_CASE_LIST:
+		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY: {
+			uint8_t *buf;
+			size_t len;
+			if (casework_read(sp, r->req, &buf, &len) < 0)
+				api_reply_lost(r->request_id);
+			else
+				api_send_packed(sp, &r->route, r->request_id, buf, len);
+			break;
+		}
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
 		case ONESTOP__API_REQUEST__OP_DATASETS:
@@ -1459,6 +1543,7 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		struct api_req *r = &a->reqs[i];
 		api_route_free(&r->route);
 		api_req_free_puts(r);
+		free(r->cw);
 		if (r->req)
 			onestop__api_request__free_unpacked(r->req, NULL);
 		free(r->ids);

@@ -277,6 +277,22 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 	}
 	if (rc != OS_ENOTFOUND)
 		return spoke_wrote(sp, rc);
+	if (sp->case_hook.receive && strcmp(e->type, sp->case_hook.type) == 0) {
+		/* Applied in this transaction with its receipt; a refused or
+		 * repeated one is remembered as seen and not handed to apps. */
+		int refusal = 0, deliver = 0;
+		char why[256] = "";
+		rc = sp->case_hook.receive(sp->case_hook.ctx, t, e, &refusal, &deliver, why,
+					   sizeof why);
+		if (rc < 0)
+			return spoke_wrote(sp, rc);
+		if (refusal < 0) {
+			inbox_log_rejected(e, 1, 0, refusal, why[0] ? why : NULL);
+			sp->stats.rejected++;
+		}
+		if (refusal < 0 || !deliver)
+			return spoke_wrote(sp, seen_put(sp, t, e->id, e->expires_ms));
+	}
 	uint8_t key[8];
 	os_put_u64be(key, ib->next);
 	if ((rc = spoke_wrote(sp, store_append(t, sp->db_inbox, key, sizeof key, msg, len))) < 0)

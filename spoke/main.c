@@ -27,6 +27,7 @@
 #include "util.h"
 
 #include "api.h"
+#include "casework.h"
 #include "hublink.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -96,6 +97,13 @@ static const struct cfg_opt spoke_opts[] = {
 		"longest validity (expires - issued) of an assertion issued or verified here, s"),
 	CFG_BOOL_OPT(struct spoke_conf, assertion_any_audience, "false", 1,
 		     "also verify assertions that name no audience (default: only ours)"),
+	STR_OPT(holidays_file, "", 0, 0,
+		"the case calendar's holidays: lines YYYY-MM-DD, or YYYY-MM-DD workday for a "
+		"make-up working day (\"\": weekends only)"),
+	INT_OPT(calendar_utc_offset_min, "0", -840, 840, 0,
+		"the case calendar's time zone, minutes east of UTC (480 for UTC+8)"),
+	INT_OPT(case_ttl_days, "365", 1, 3650, 0,
+		"lifetime of a case message on its way to the other party, days"),
 	CFG_END,
 };
 
@@ -196,6 +204,8 @@ static int spoke_check_conf(struct spoke *sp)
 			c->reconnect_min_ms, c->reconnect_max_ms);
 		return OS_ECONFIG;
 	}
+	if (casework_check_conf(c) < 0)
+		return OS_ECONFIG;
 	return api_check_conf(c);
 }
 
@@ -218,6 +228,7 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "cases", &sp->db_cases)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "case_hist", &sp->db_case_hist)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "case_idx", &sp->db_case_idx)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "case_aux", &sp->db_case_aux)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,
@@ -288,6 +299,8 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		os_log(OS_LOG_ERROR, "signals_failed", "reason=%s", OS_Q(strerror(errno)));
 		return rc;
 	}
+	if ((rc = casework_open(sp)) < 0)
+		return rc;
 	if ((rc = api_open(sp, bound, size)) < 0)
 		return rc;
 	return hublink_open(sp);
@@ -304,6 +317,7 @@ static void spoke_shutdown(struct spoke *sp)
 	store_abort(&sp->txn);
 	replica_close(sp);
 	api_close(sp);
+	casework_close(sp);
 	hublink_close(sp);
 	if (sp->zctx)
 		zmq_ctx_term(sp->zctx);
@@ -409,7 +423,7 @@ static int spoke_register(struct spoke *sp, struct loop *l)
 	if ((rc = loop_add(l, &daemon)) < 0 || (rc = outbox_attach(sp, l)) < 0 ||
 	    (rc = inbox_attach(sp, l)) < 0 || (rc = replica_attach_reload(sp, l)) < 0 ||
 	    (rc = hublink_attach(sp, l)) < 0 || (rc = api_attach(sp, l)) < 0 ||
-	    (rc = replica_attach(sp, l)) < 0)
+	    (rc = casework_attach(sp, l)) < 0 || (rc = replica_attach(sp, l)) < 0)
 		return rc;
 	return 0;
 }

@@ -779,15 +779,21 @@ typedef struct {
  * then the case is stored, in state filed, and queued for its owner (also
  * while the hub is away). id receives its ONESTOP_ID_LEN bytes. A retry
  * with the same key within the spoke's send_key_window_s answers the same
- * id and files nothing. Errors: ONESTOP_EINVAL (a malformed request, the
- * message names the field), ONESTOP_ENOTFOUND (no such item, or a
- * reference that does not resolve, named dataset:key), ONESTOP_EOFFLINE
- * (offline-only item: the message gives its reason and owner), the
- * assertion's codes (ONESTOP_EBADSIG, ONESTOP_EEXPIRED, ONESTOP_EAUDIENCE,
- * ONESTOP_EREPLAY, ...), ONESTOP_ELEVEL, ONESTOP_EMATERIAL (lists the
- * missing materials), the licence codes of onestop_licence_verify for a
- * licence reference, ONESTOP_EFULL (the outbox is full), ONESTOP_EEXIST
- * (the key was given to another filing), and the request errors. */
+ * id and files nothing. Before the filing, each reference is looked up
+ * with onestop_get (wait_ms 0), so that an entry of a cached-mode dataset
+ * (a licence) the spoke does not hold yet is filled through the hub; the
+ * outcome of these lookups is ignored: a reference that does not resolve
+ * is refused by the filing itself with its precise code. Errors:
+ * ONESTOP_EINVAL (a malformed request, the message names the field),
+ * ONESTOP_ETOOBIG (an assertion over 4096 bytes), ONESTOP_ENOTFOUND (no
+ * such item, or a reference that does not resolve, named dataset:key),
+ * ONESTOP_EOFFLINE (offline-only item: the message gives its reason and
+ * owner), the assertion's codes (ONESTOP_EBADSIG, ONESTOP_EEXPIRED,
+ * ONESTOP_EAUDIENCE, ONESTOP_EREPLAY, ...), ONESTOP_ELEVEL,
+ * ONESTOP_EMATERIAL (lists the missing materials), the licence codes of
+ * onestop_licence_verify for a licence reference, ONESTOP_EFULL (the
+ * outbox is full), ONESTOP_EEXIST (the key was given to another filing),
+ * and the request errors. */
 int onestop_case_file_sized(onestop_t *c, const onestop_case_filing_t *f,
 			    uint8_t id[ONESTOP_ID_LEN], size_t f_size);
 #define onestop_case_file(c, f, id) \
@@ -937,6 +943,29 @@ int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *h
 				 onestop_licence_t *out, size_t out_size);
 #define onestop_licence_verify(c, number, holder, out) \
 	onestop_licence_verify_sized((c), (number), (holder), (out), sizeof(onestop_licence_t))
+
+/* Pack v as a LicenceValue, the value of a "licences" entry (for an
+ * issuer's Put, e.g. a revocation): status ACTIVE, or REVOKED when
+ * v->revoked; v->publisher is not part of the value. No spoke is involved:
+ * the spoke checks the value when it is published. *out is malloc'd, of
+ * *len bytes, and the caller frees it with free() (NULL and 0 on error).
+ * Errors: ONESTOP_EINVAL (v, out or len NULL, a string of v that fills its
+ * array without a NUL), ONESTOP_ENOMEM. */
+int onestop_licence_encode_sized(const onestop_licence_t *v, uint8_t **out, size_t *len,
+				 size_t v_size);
+#define onestop_licence_encode(v, out, len) \
+	onestop_licence_encode_sized((v), (out), (len), sizeof(onestop_licence_t))
+
+/* Decode a packed LicenceValue (buf, len bytes, borrowed; e.g. the value
+ * of an entry onestop_get returned) into *out: publisher is "" (it is the
+ * entry's, not the value's) and revoked is 1 for any status but ACTIVE.
+ * *out is zeroed on error. Errors: ONESTOP_EINVAL (out NULL, buf NULL with
+ * len > 0), ONESTOP_ETOOBIG (len over 64 KiB), ONESTOP_EDECODE (not a
+ * LicenceValue, or a string longer than its array in onestop_licence_t). */
+int onestop_licence_decode_sized(const uint8_t *buf, size_t len, onestop_licence_t *out,
+				 size_t out_size);
+#define onestop_licence_decode(buf, len, out) \
+	onestop_licence_decode_sized((buf), (len), (out), sizeof(onestop_licence_t))
 
 /* Names as the CLI prints them ("filed", "need_more", "approved", "hall",
  * ...) and back: 0 or ONESTOP_EINVAL. Static strings, "unknown" for a

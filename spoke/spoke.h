@@ -88,6 +88,9 @@ struct spoke_conf {
 	char *api_mode;  /* octal mode of the ipc socket file */
 	char *api_group; /* its group ("" the process's) */
 	char *api_allow_send, *api_allow_publish, *api_allow_issue; /* uid:N,gid:N */
+	char *holidays_file;               /* the case calendar's holidays ("": none) */
+	long long calendar_utc_offset_min; /* the case calendar's time zone */
+	long long case_ttl_days;           /* lifetime of a case message */
 };
 
 /* Counters since start, reported by Status and the debug stats line. */
@@ -103,6 +106,8 @@ struct spoke_stats {
 
 struct uplink;
 struct api;
+struct casework;
+struct env;
 struct replica;
 struct Onestop__LinkFrame;
 
@@ -117,6 +122,20 @@ struct spoke_hub_io {
 	/* The hub's transport key changed: reconnect with the new key once
 	 * the current iteration is done. */
 	void (*restart)(void *ctx);
+	void *ctx;
+};
+
+/* How the inbox hands a delivered message of one spoke-made type (the
+ * cases' "onestop.Case") to the module that owns it, without naming it:
+ * filled by main.c. receive runs in the iteration's transaction t for a
+ * verified message addressed here whose id was not seen before. It
+ * returns 0 or a store error (the iteration is then poisoned); *refusal
+ * gets 0 or the OS_E* code the message is refused with (why: one
+ * sentence), *deliver 1 when the message also goes to the apps' inbox. */
+struct spoke_type_hook {
+	const char *type;
+	int (*receive)(void *ctx, struct store_txn *t, const struct env *e, int *refusal,
+		       int *deliver, char *why, size_t size);
 	void *ctx;
 };
 
@@ -136,6 +155,7 @@ struct spoke {
 	uint64_t sendkey_prune_us;                     /* when outbox.c next prunes them */
 	store_dbi db_assert_seen;                      /* single-use assertions' nonces (reads.c) */
 	store_dbi db_cases, db_case_hist, db_case_idx; /* one-stop cases (cases.c) */
+	store_dbi db_case_aux; /* filings, pending steps, licences (casework.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
@@ -145,8 +165,10 @@ struct spoke {
 	struct inbox ib;
 	struct uplink *up; /* the link to the hub (common/uplink.h, hublink.c) */
 	struct api *api;
-	struct replica *ds;         /* dataset copies (replica.c) */
-	struct spoke_hub_io hub_io; /* the hub link, as hublink.c wired it */
+	struct replica *ds;               /* dataset copies (replica.c) */
+	struct spoke_hub_io hub_io;       /* the hub link, as hublink.c wired it */
+	struct spoke_type_hook case_hook; /* "onestop.Case" deliveries (casework.c) */
+	struct casework *cw;              /* the case service (casework.c) */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once per loop iteration (spoke_commit). txn_err poisons it after

@@ -99,5 +99,21 @@ extern const struct cli_cmd cli_send_cmd, cli_recv_cmd, cli_status_cmd;
 extern const struct cli_cmd cli_get_cmd, cli_put_cmd, cli_items_cmd, cli_datasets_cmd;
 extern const struct cli_cmd *const cli_assert_cmds[]; /* NULL-terminated */
 extern const char cli_assert_help[];
+extern const struct cli_cmd cli_apply_cmd, cli_cases_cmd;
+extern const struct cli_cmd *const cli_case_cmds[]; /* NULL-terminated */
+extern const char cli_case_help[];
+extern const struct cli_cmd *const cli_licence_cmds[]; /* NULL-terminated */
+extern const char cli_licence_help[];
+
+/* Shared by the case and licence commands (case_cmd.c). */
+/* Print "onestop CMD: ENAME: <strerror>: <spoke's message>"; returns
+ * CLI_ERR. */
+int cli_fail_code(const struct cli_cmd *cmd, const struct onestop *c, int code);
+/* Print s (NULL: "") as a JSON string: escaped, a byte that is not UTF-8
+ * as U+FFFD. */
+void cli_json_str(FILE *out, const char *s);
+/* Parse a case id of 32 hex digits into id; CLI_OK, or CLI_USAGE after a
+ * usage hint. */
+int cli_case_id(const struct cli_cmd *cmd, const char *hex, uint8_t id[16]);
 
 #endif

@@ -1,7 +1,7 @@
 /* The onestop command: finds the subcommand named on the command line
  * (keygen, pubkey, registry VERB, send, recv, status, get, put, items,
- * datasets, assert VERB, help) and runs it; prints the overview for
- * `onestop --help`. */
+ * datasets, assert VERB, apply, cases, case VERB, licence VERB, help) and
+ * runs it; prints the overview for `onestop --help`. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,11 +10,12 @@
 #include "onestop.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd,  &cli_recv_cmd,     &cli_status_cmd,
-	&cli_get_cmd,    &cli_put_cmd,    &cli_items_cmd, &cli_datasets_cmd, NULL,
+	&cli_keygen_cmd,   &cli_pubkey_cmd, &cli_send_cmd,  &cli_recv_cmd,
+	&cli_status_cmd,   &cli_get_cmd,    &cli_put_cmd,   &cli_items_cmd,
+	&cli_datasets_cmd, &cli_apply_cmd,  &cli_cases_cmd, NULL,
 };
 
-/* Commands with verbs: "registry add", "assert verify". */
+/* Commands with verbs: "registry add", "assert verify", "case accept". */
 struct main_group {
 	const char *name;
 	const struct cli_cmd *const *verbs;
@@ -24,6 +25,8 @@ struct main_group {
 static const struct main_group main_groups[] = {
 	{"registry", cli_registry_cmds, cli_registry_help},
 	{"assert", cli_assert_cmds, cli_assert_help},
+	{"case", cli_case_cmds, cli_case_help},
+	{"licence", cli_licence_cmds, cli_licence_help},
 	{NULL, NULL, NULL},
 };
 
@@ -31,7 +34,8 @@ static const char main_help_head[] =
 	"Usage: onestop COMMAND [OPTIONS]\n"
 	"\n"
 	"The OneStop command line: node keys, the signed registry, messages,\n"
-	"shared datasets and real-name sign-on through the local spoke.\n"
+	"shared datasets, real-name sign-on and one-stop cases through the local\n"
+	"spoke.\n"
 	"\n"
 	"Commands:\n";
 
@@ -41,8 +45,8 @@ static const char main_help_tail[] =
 	"Every command takes --help; onestop --version prints the version.\n"
 	"Commands that talk to a spoke take --api EP (default: $ONESTOP_API,\n"
 	"else " ONESTOP_DEFAULT_API ").\n"
-	"Exit codes: 0 ok, 1 error (the reason is on stderr; assert verify: refused),\n"
-	"2 usage error, 3 recv --wait received nothing.\n";
+	"Exit codes: 0 ok, 1 error (the reason is on stderr; assert verify: refused;\n"
+	"licence verify: invalid), 2 usage error, 3 recv --wait received nothing.\n";
 
 static void main_help_verbs(const struct cli_cmd *const *verbs)
 {
@@ -55,12 +59,16 @@ static void main_help(void)
 	fputs(main_help_head, stdout);
 	for (size_t i = 0; main_cmds[i] != NULL; i++) {
 		/* The registry verbs read best between the key and the
-		 * message commands, the assertions after the datasets. */
+		 * message commands, the assertions after the datasets, the
+		 * case verbs after apply and cases. */
 		if (main_cmds[i] == &cli_send_cmd)
 			main_help_verbs(cli_registry_cmds);
+		if (main_cmds[i] == &cli_apply_cmd)
+			main_help_verbs(cli_assert_cmds);
 		printf("  %-21s %s\n", main_cmds[i]->name, main_cmds[i]->summary);
 	}
-	main_help_verbs(cli_assert_cmds);
+	main_help_verbs(cli_case_cmds);
+	main_help_verbs(cli_licence_cmds);
 	fputs(main_help_tail, stdout);
 }
 

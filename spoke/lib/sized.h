@@ -30,6 +30,12 @@
 #define SIZED_IDENTITY_V1 SIZED_V1(onestop_identity_t, updated_ms)
 #define SIZED_ITEM_V1 SIZED_V1(onestop_item_t, min_level)
 #define SIZED_ASSERTION_V1 SIZED_V1(onestop_assertion_t, expires_ms)
+#define SIZED_CASE_FILING_V1 SIZED_V1(onestop_case_filing_t, key_len)
+#define SIZED_CASE_ACT_V1 SIZED_V1(onestop_case_act_t, licence_days)
+#define SIZED_CASE_ACTED_V1 SIZED_V1(onestop_case_acted_t, licence)
+#define SIZED_CASE_V1 SIZED_V1(onestop_case_t, n_uploads)
+#define SIZED_CASE_FILTER_V1 SIZED_V1(onestop_case_filter_t, limit)
+#define SIZED_LICENCE_V1 SIZED_V1(onestop_licence_t, revoked)
 
 /* 0 when a caller's size is usable for a struct whose first layout is v1
  * bytes and whose alignment is align (at least v1, a multiple of align, so

@@ -18,6 +18,15 @@ static void fuzz_entry(const Onestop__Entry *e)
 	sink += e->seq + e->updated_ms;
 }
 
+static void fuzz_ref(const Onestop__SharedDataRef *r)
+{
+	fuzz_str(r->dataset);
+	fuzz_str(r->key);
+	fuzz_str(r->name);
+}
+
+static void fuzz_info(const Onestop__CaseInfo *c);
+
 static void fuzz_request(const Onestop__ApiRequest *r)
 {
 	sink += r->request_id;
@@ -78,8 +87,77 @@ static void fuzz_request(const Onestop__ApiRequest *r)
 		fuzz_str(r->assert_verify->audience);
 		sink += r->assert_verify->min_level;
 		break;
+	case ONESTOP__API_REQUEST__OP_CASE_FILE:
+		fuzz_str(r->case_file->item);
+		fuzz_bytes(r->case_file->assertion);
+		fuzz_bytes(r->case_file->form);
+		fuzz_bytes(r->case_file->key);
+		for (size_t i = 0; i < r->case_file->n_refs; i++)
+			fuzz_ref(r->case_file->refs[i]);
+		for (size_t i = 0; i < r->case_file->n_uploads; i++) {
+			fuzz_str(r->case_file->uploads[i]->name);
+			fuzz_bytes(r->case_file->uploads[i]->data);
+		}
+		sink += (uint64_t)r->case_file->channel;
+		break;
+	case ONESTOP__API_REQUEST__OP_CASE_ACT:
+		fuzz_bytes(r->case_act->case_id);
+		fuzz_str(r->case_act->reason);
+		for (size_t i = 0; i < r->case_act->n_missing; i++)
+			fuzz_str(r->case_act->missing[i]);
+		for (size_t i = 0; i < r->case_act->n_refs; i++)
+			fuzz_ref(r->case_act->refs[i]);
+		for (size_t i = 0; i < r->case_act->n_uploads; i++) {
+			fuzz_str(r->case_act->uploads[i]->name);
+			fuzz_bytes(r->case_act->uploads[i]->data);
+		}
+		sink += (uint64_t)r->case_act->action + (uint64_t)r->case_act->outcome +
+			r->case_act->licence_days;
+		break;
+	case ONESTOP__API_REQUEST__OP_CASE_GET:
+		fuzz_bytes(r->case_get->case_id);
+		break;
+	case ONESTOP__API_REQUEST__OP_CASE_LIST:
+		fuzz_str(r->case_list->item);
+		fuzz_bytes(r->case_list->after_id);
+		sink += (uint64_t)r->case_list->state + r->case_list->by_state +
+			r->case_list->overdue + r->case_list->limit;
+		break;
+	case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
+		fuzz_str(r->licence_verify->number);
+		fuzz_str(r->licence_verify->holder);
+		break;
 	default:
 		__builtin_trap();
+	}
+}
+
+static void fuzz_info(const Onestop__CaseInfo *c)
+{
+	fuzz_bytes(c->id);
+	fuzz_str(c->item);
+	fuzz_str(c->applicant);
+	fuzz_str(c->filed_by);
+	fuzz_str(c->owner);
+	fuzz_str(c->licence);
+	fuzz_bytes(c->form);
+	sink += (uint64_t)c->channel + (uint64_t)c->state + (uint64_t)c->outcome + c->seq +
+		c->filed_ms + c->accepted_ms + c->promised_due_ms + c->legal_due_ms + c->overdue +
+		(uint64_t)c->pending;
+	for (size_t i = 0; i < c->n_history; i++) {
+		const Onestop__CaseStep *s = c->history[i];
+		fuzz_str(s->actor);
+		fuzz_str(s->reason);
+		fuzz_str(s->licence);
+		for (size_t j = 0; j < s->n_missing; j++)
+			fuzz_str(s->missing[j]);
+		sink += s->seq + s->at_ms + (uint64_t)s->action + (uint64_t)s->outcome;
+	}
+	for (size_t i = 0; i < c->n_refs; i++)
+		fuzz_ref(c->refs[i]);
+	for (size_t i = 0; i < c->n_uploads; i++) {
+		fuzz_str(c->uploads[i]->name);
+		fuzz_bytes(c->uploads[i]->data);
 	}
 }
 
@@ -142,6 +220,31 @@ static void fuzz_reply(const Onestop__ApiReply *r)
 		fuzz_str(r->assert_verify->issuer);
 		fuzz_str(r->assert_verify->subject);
 		sink += r->assert_verify->level + r->assert_verify->expires_ms;
+		break;
+	case ONESTOP__API_REPLY__RESULT_CASE_FILE:
+		fuzz_bytes(r->case_file->case_id);
+		fuzz_str(r->case_file->owner);
+		sink += r->case_file->duplicate;
+		break;
+	case ONESTOP__API_REPLY__RESULT_CASE_ACT:
+		fuzz_str(r->case_act->licence);
+		sink += r->case_act->seq + r->case_act->pending;
+		break;
+	case ONESTOP__API_REPLY__RESULT_CASE_GET:
+		if (r->case_get->info)
+			fuzz_info(r->case_get->info);
+		break;
+	case ONESTOP__API_REPLY__RESULT_CASE_LIST:
+		for (size_t i = 0; i < r->case_list->n_cases; i++)
+			fuzz_info(r->case_list->cases[i]);
+		fuzz_bytes(r->case_list->next);
+		break;
+	case ONESTOP__API_REPLY__RESULT_LICENCE_VERIFY:
+		fuzz_str(r->licence_verify->publisher);
+		if (r->licence_verify->licence) {
+			fuzz_str(r->licence_verify->licence->number);
+			fuzz_str(r->licence_verify->licence->holder);
+		}
 		break;
 	default:
 		__builtin_trap();

@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "batchsig.h"
+#include "casework.h"
 #include "dataset.h"
 #include "envelope.h"
 #include "err.h"
@@ -112,12 +113,21 @@ static void fs_setup(struct fs *f)
 	sp->conf.fetch_timeout_ms = 1;
 	memcpy(sp->anchor, w->keys[FW_ROOT].sign_pk, sizeof(os_sign_pk));
 	sp->kp = w->keys[FW_SELF];
-	FW_CHECK(store_open(f->dir, 16, 12, &sp->st));
+	sp->conf.case_ttl_days = 30;
+	sp->conf.holidays_file = "";
+	FW_CHECK(store_open(f->dir, 16, 24, &sp->st));
 	FW_CHECK(store_dbi_open(sp->st, "meta", &sp->db_meta) ||
 		 store_dbi_open(sp->st, "outbox", &sp->db_outbox) ||
 		 store_dbi_open(sp->st, "inbox", &sp->db_inbox) ||
 		 store_dbi_open(sp->st, "seen", &sp->db_seen) ||
 		 store_dbi_open(sp->st, "registry", &sp->db_registry) ||
+		 store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen) ||
+		 store_dbi_open(sp->st, "sendkey", &sp->db_sendkey) ||
+		 store_dbi_open(sp->st, "sendkey_age", &sp->db_sendkey_age) ||
+		 store_dbi_open(sp->st, "cases", &sp->db_cases) ||
+		 store_dbi_open(sp->st, "case_hist", &sp->db_case_hist) ||
+		 store_dbi_open(sp->st, "case_idx", &sp->db_case_idx) ||
+		 store_dbi_open(sp->st, "case_aux", &sp->db_case_aux) ||
 		 replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos));
 	FW_CHECK(batchsig_cache_new(64, &sp->cache));
 	/* As spoke_start: state, outbox epoch, registry, replica, one commit. */
@@ -131,10 +141,12 @@ static void fs_setup(struct fs *f)
 	FW_CHECK(inbox_hub_epoch(sp, epoch, sizeof(epoch), NULL) || spoke_commit(sp));
 	sp->hub_io = (struct spoke_hub_io){fs_hub_send, fs_hub_up, fs_hub_restart, f};
 	FW_CHECK(!(sp->zctx = zmq_ctx_new()));
+	FW_CHECK(casework_open(sp));
 	FW_CHECK(api_open(sp, bound, sizeof(bound)));
 	FW_CHECK(loop_new(&state, &f->loop) || outbox_attach(sp, f->loop) ||
 		 inbox_attach(sp, f->loop) || replica_attach_reload(sp, f->loop) ||
-		 api_attach(sp, f->loop) || replica_attach(sp, f->loop));
+		 api_attach(sp, f->loop) || casework_attach(sp, f->loop) ||
+		 replica_attach(sp, f->loop));
 	f->client = zmq_socket(sp->zctx, ZMQ_DEALER);
 	FW_CHECK(!f->client || zmq_setsockopt(f->client, ZMQ_LINGER, &zero, sizeof(zero)) ||
 		 zmq_connect(f->client, bound));
@@ -152,6 +164,7 @@ static void fs_teardown(struct fs *f)
 	store_abort(&sp->txn);
 	replica_close(sp);
 	api_close(sp);
+	casework_close(sp);
 	zmq_close(f->client);
 	zmq_ctx_term(sp->zctx);
 	inbox_clear(sp);
