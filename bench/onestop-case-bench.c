@@ -332,7 +332,7 @@ static void *worker_run(void *arg)
 static void cb_net_opts(struct net_opts *no)
 {
 	memset(no, 0, sizeof *no);
-	no->log_level = "warn";
+	no->log_level = "info";
 	no->datasets[0] = (struct net_dataset){"identity", "full"};
 	no->datasets[1] = (struct net_dataset){"items", "full"};
 	no->datasets[2] = (struct net_dataset){"licences", "cached"};
