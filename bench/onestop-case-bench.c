@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "benchutil.h"
 #include "ds_harness.h"
@@ -20,7 +21,7 @@
 #define CB_ITEM "owner-LIC-0001"
 #define CB_SUBJECTS 16 /* applicants, each with many cases */
 #define CB_LEVEL 2
-#define CB_THREADS_MAX 32
+#define CB_THREADS_MAX 128
 #define CB_RETRY_MS 5000 /* how long a call is retried on EAGAIN / EFULL */
 
 struct cb_opts {
@@ -28,6 +29,7 @@ struct cb_opts {
 	unsigned filers;  /* filing threads at hall, each with its connections */
 	unsigned workers; /* threads at owner that accept and decide */
 	unsigned timeout_s;
+	unsigned rate;    /* offered cases/s; 0: as fast as the filers go */
 	const char *kind; /* the item's kind: "licence" issues an e-licence */
 	int keep;
 };
@@ -45,6 +47,7 @@ struct cb {
 	struct net *n;
 	struct net_proc *idp, *hall, *owner;
 	uint64_t deadline_ms; /* h_now_ms: every loop stops here */
+	uint64_t start_us;    /* os_mono_us when the filers start */
 	volatile int stop;
 
 	/* cases by id, open addressing; under mu */
@@ -57,12 +60,31 @@ struct cb {
 	int first_err; /* the first error of a call, to print */
 	char first_why[256];
 
+	/* each call's time (us), by kind; under mu */
+	uint64_t *call_us[4];
+	uint64_t calls[4];
+
 	/* ids the owner's app was told of, for its workers; under mu */
 	pthread_cond_t cv;
 	uint8_t (*queue)[ONESTOP_ID_LEN];
 	uint64_t q_head, q_tail; /* q_tail: how many were queued */
 	uint64_t next_case;      /* the next case a filer takes */
 };
+
+enum { CALL_ISSUE, CALL_FILE, CALL_ACCEPT, CALL_DECIDE, CALL_KINDS };
+static const char *const call_name[CALL_KINDS] = {"assert_issue at idp", "case_file at hall",
+						  "accept at owner", "decide at owner"};
+
+/* Note a call of kind k that took from t0 to now. */
+static void note_call(struct cb *b, int k, uint64_t t0)
+{
+	uint64_t us = os_mono_us() - t0;
+
+	pthread_mutex_lock(&b->mu);
+	if (b->calls[k] < b->o->cases)
+		b->call_us[k][b->calls[k]++] = us;
+	pthread_mutex_unlock(&b->mu);
+}
 
 static uint64_t id_hash(const uint8_t id[ONESTOP_ID_LEN])
 {
@@ -135,7 +157,7 @@ static void *filer_run(void *arg)
 		char subject[32], key[32];
 		uint8_t *as = NULL, id[ONESTOP_ID_LEN];
 		size_t as_len = 0;
-		uint64_t i, t0;
+		uint64_t i, t0, t_start = 0;
 		int rc;
 
 		pthread_mutex_lock(&b->mu);
@@ -143,9 +165,18 @@ static void *filer_run(void *arg)
 		pthread_mutex_unlock(&b->mu);
 		if (i == UINT64_MAX)
 			break;
+		if (b->o->rate) {
+			/* case i is due at its scheduled time: a late filer shows as
+			 * latency (no coordinated omission) */
+			t_start = b->start_us + i * 1000000ull / b->o->rate;
+			while (os_mono_us() < t_start && !b->stop)
+				h_sleep_ms(1);
+		}
 		snprintf(subject, sizeof subject, "s-%llu", (unsigned long long)(i % CB_SUBJECTS));
 		snprintf(key, sizeof key, "bench-%llu", (unsigned long long)i);
+		t0 = os_mono_us();
 		rc = onestop_assert_issue(ci, subject, CB_LEVEL, "hall", 0, &as, &as_len);
+		note_call(b, CALL_ISSUE, t0);
 		if (rc != 0) {
 			note_error(b, rc, "onestop_assert_issue", ci);
 			pthread_mutex_lock(&b->mu);
@@ -160,21 +191,24 @@ static void *filer_run(void *arg)
 					   .key = (const uint8_t *)key,
 					   .key_len = strlen(key)};
 		t0 = os_mono_us();
+		if (!b->o->rate)
+			t_start = t0;
 		do {
 			rc = onestop_case_file(ch, &f, id);
 			if (retryable(rc))
 				h_sleep_ms(2);
 		} while (retryable(rc) && os_mono_us() - t0 < CB_RETRY_MS * 1000ull);
+		note_call(b, CALL_FILE, t0);
 		free(as);
 		pthread_mutex_lock(&b->mu);
 		if (rc == 0) {
 			struct cb_slot *s = slot_of(b, id);
 
 			if (s && !s->filed_us) {
-				s->filed_us = t0;
+				s->filed_us = t_start;
 				b->filed++;
-				if (!b->first_us || t0 < b->first_us)
-					b->first_us = t0;
+				if (!b->first_us || t_start < b->first_us)
+					b->first_us = t_start;
 			}
 		} else {
 			b->file_errors++;
@@ -274,6 +308,7 @@ static int act(struct cb *b, onestop_t *c, const uint8_t *id, const onestop_case
 		if (retryable(rc))
 			h_sleep_ms(2);
 	} while (retryable(rc) && os_mono_us() - t0 < CB_RETRY_MS * 1000ull);
+	note_call(b, a->action == ONESTOP_ACT_ACCEPT ? CALL_ACCEPT : CALL_DECIDE, t0);
 	if (rc != 0) {
 		note_error(b, rc, a->action == ONESTOP_ACT_ACCEPT ? "accept" : "decide", c);
 		pthread_mutex_lock(&b->mu);
@@ -388,6 +423,28 @@ out:
 	return rc ? -1 : 0;
 }
 
+/* CPU seconds (user + system) that process pid has used; -1 unknown. */
+static double cpu_secs(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after the command's ")": state, then fields 4..; utime and stime
+	 * are fields 14 and 15 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int cb_run(const struct cb_opts *o)
 {
 	struct net_opts no;
@@ -395,7 +452,8 @@ static int cb_run(const struct cb_opts *o)
 	struct bu_receiver rh, ro;
 	pthread_t th_hall, th_owner, th_f[CB_THREADS_MAX], th_w[CB_THREADS_MAX];
 	uint64_t *lat = NULL, nlat = 0, t_files_done = 0;
-	int rc = -1, net_rc;
+	double cpu0[5];
+	int rc = -1, net_rc, oom = 0;
 
 	cb_net_opts(&no);
 	b.n = net_make(3, &no);
@@ -408,14 +466,22 @@ static int cb_run(const struct cb_opts *o)
 	b.slots = calloc(b.cap, sizeof *b.slots);
 	b.queue = calloc(o->cases, sizeof *b.queue);
 	lat = calloc(o->cases, sizeof *lat);
+	for (int k = 0; k < CALL_KINDS; k++)
+		if (!(b.call_us[k] = calloc(o->cases, sizeof *b.call_us[k])))
+			oom = 1;
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv, NULL);
-	if (!b.slots || !b.queue || !lat) {
+	if (oom || !b.slots || !b.queue || !lat) {
 		fprintf(stderr, "onestop-case-bench: out of memory\n");
 		goto done;
 	}
 	if (cb_publish(&b) != 0)
 		goto done;
+	cpu0[0] = cpu_secs(b.n->hub.pid);
+	cpu0[1] = cpu_secs(b.idp->pid);
+	cpu0[2] = cpu_secs(b.hall->pid);
+	cpu0[3] = cpu_secs(b.owner->pid);
+	cpu0[4] = cpu_secs(getpid());
 
 	b.deadline_ms = h_now_ms() + (uint64_t)o->timeout_s * 1000;
 	rh = (struct bu_receiver){.p = b.hall,
@@ -432,6 +498,7 @@ static int cb_run(const struct cb_opts *o)
 	pthread_create(&th_owner, NULL, bu_receive, &ro);
 	for (unsigned i = 0; i < o->workers; i++)
 		pthread_create(&th_w[i], NULL, worker_run, &b);
+	b.start_us = os_mono_us();
 	for (unsigned i = 0; i < o->filers; i++)
 		pthread_create(&th_f[i], NULL, filer_run, &b);
 	for (unsigned i = 0; i < o->filers; i++)
@@ -446,6 +513,11 @@ static int cb_run(const struct cb_opts *o)
 		pthread_join(th_w[i], NULL);
 	pthread_join(th_hall, NULL);
 	b.stop = 1;
+	printf("CPU s during the run: hub %.2f idp %.2f hall %.2f owner %.2f, this program's apps "
+	       "%.2f\n",
+	       cpu_secs(b.n->hub.pid) - cpu0[0], cpu_secs(b.idp->pid) - cpu0[1],
+	       cpu_secs(b.hall->pid) - cpu0[2], cpu_secs(b.owner->pid) - cpu0[3],
+	       cpu_secs(getpid()) - cpu0[4]);
 
 	for (size_t i = 0; i < b.cap; i++)
 		if (b.slots[i].filed_us && b.slots[i].decided_us && nlat < o->cases)
@@ -469,6 +541,14 @@ static int cb_run(const struct cb_opts *o)
 			       (double)bu_pct(lat, nlat, 50) / 1e3,
 			       (double)bu_pct(lat, nlat, 99) / 1e3, (double)lat[nlat - 1] / 1e3);
 	}
+	for (int k = 0; k < CALL_KINDS; k++) {
+		bu_sort_u64(b.call_us[k], b.calls[k]);
+		if (b.calls[k] > 0)
+			printf("%s, ms: p50 %.2f p99 %.2f (%llu calls)\n", call_name[k],
+			       (double)bu_pct(b.call_us[k], b.calls[k], 50) / 1e3,
+			       (double)bu_pct(b.call_us[k], b.calls[k], 99) / 1e3,
+			       (unsigned long long)b.calls[k]);
+	}
 	if (b.first_err)
 		printf("first error: %s\n", b.first_why);
 	rc = b.decided == o->cases ? 0 : -1;
@@ -482,6 +562,8 @@ done:
 	free(b.slots);
 	free(b.queue);
 	free(lat);
+	for (int k = 0; k < CALL_KINDS; k++)
+		free(b.call_us[k]);
 	return rc == 0 && net_rc == 0 ? 0 : -1;
 }
 
@@ -516,10 +598,15 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"cases", required_argument, NULL, 'n'},   {"filers", required_argument, NULL, 'f'},
-		{"workers", required_argument, NULL, 'w'}, {"kind", required_argument, NULL, 'k'},
-		{"timeout", required_argument, NULL, 't'}, {"keep", no_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"cases", required_argument, NULL, 'n'},
+		{"filers", required_argument, NULL, 'f'},
+		{"workers", required_argument, NULL, 'w'},
+		{"kind", required_argument, NULL, 'k'},
+		{"timeout", required_argument, NULL, 't'},
+		{"rate", required_argument, NULL, 'r'},
+		{"keep", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cb_opts o = {
 		.cases = 2000, .filers = 4, .workers = 4, .timeout_s = 300, .kind = "licence"};
@@ -544,6 +631,10 @@ int main(int argc, char **argv)
 		case 'k':
 			o.kind = optarg;
 			break;
+		case 'r':
+			bad = parse_uint(optarg, 0, 100000, &v);
+			o.rate = (unsigned)v;
+			break;
 		case 't':
 			bad = parse_uint(optarg, 1, 3600, &v);
 			o.timeout_s = (unsigned)v;
@@ -565,8 +656,11 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("onestop-case-bench: %llu cases of item %s (kind %s) filed at hall, owned by "
-	       "owner; %u filing threads, %u owner threads\n",
-	       (unsigned long long)o.cases, CB_ITEM, o.kind, o.filers, o.workers);
+	       "owner; %u filing threads, %u owner threads; %s\n",
+	       (unsigned long long)o.cases, CB_ITEM, o.kind, o.filers, o.workers,
+	       o.rate ? "fixed offered rate" : "as fast as possible");
+	if (o.rate)
+		printf("offered rate %u cases/s\n", o.rate);
 	fflush(stdout);
 	return cb_run(&o) == 0 ? 0 : 1;
 }
