@@ -569,18 +569,22 @@ done:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: onestop-case-bench [options]\n"
-		   "Start a hub and spokes idp, hall and owner (real daemons, fsync on); apps at\n"
-		   "hall file cases (each with a fresh assertion from idp), apps at owner accept\n"
-		   "and decide each as it arrives, and an app at hall waits for each decision.\n"
-		   "Prints cases/s filed -> accepted -> decided and the file -> decided latency.\n"
-		   "  --cases N     cases (default 2000)\n"
-		   "  --filers K    filing threads at hall (default 4)\n"
-		   "  --workers W   threads at owner that accept and decide (default 4)\n"
-		   "  --kind KIND   the item's kind (default licence: each approval issues an\n"
-		   "                e-licence into dataset licences; e.g. registration: none)\n"
-		   "  --timeout S   bound on the run in seconds (default 300)\n"
-		   "  --keep        keep the temporary directories\n");
+	fprintf(f,
+		"usage: onestop-case-bench [options]\n"
+		"Start a hub and spokes idp, hall and owner (real daemons, fsync on); apps at\n"
+		"hall file cases (each with a fresh assertion from idp), apps at owner accept\n"
+		"and decide each as it arrives, and an app at hall waits for each decision.\n"
+		"Prints cases/s filed -> accepted -> decided and the file -> decided latency.\n"
+		"  --cases N     cases (default 2000)\n"
+		"  --filers K    filing threads at hall (default 32)\n"
+		"  --workers W   threads at owner that accept and decide (default 32)\n"
+		"  --rate R      offer R cases/s, each filed at its scheduled time; the latency\n"
+		"                is then from that time, so it includes the assertion (default\n"
+		"                0: as fast as the filers go, latency from the case_file call)\n"
+		"  --kind KIND   the item's kind (default licence: each approval issues an\n"
+		"                e-licence into dataset licences; e.g. registration: none)\n"
+		"  --timeout S   bound on the run in seconds (default 300)\n"
+		"  --keep        keep the temporary directories\n");
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
@@ -609,7 +613,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct cb_opts o = {
-		.cases = 2000, .filers = 4, .workers = 4, .timeout_s = 300, .kind = "licence"};
+		.cases = 2000, .filers = 32, .workers = 32, .timeout_s = 300, .kind = "licence"};
 	unsigned long long v;
 	int ch;
 
