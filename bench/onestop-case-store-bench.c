@@ -32,7 +32,8 @@
 #define WARM_RUNS 20        /* warm runs of each listing; the median is shown */
 #define PROMISED_DAYS 10    /* working days, from the accept */
 #define LEGAL_DAYS 30       /* working days, from the accept */
-#define ACCEPT_SPAN_DAYS 40 /* accepts fall in [now - this, now) */
+#define FILE_SPAN_DAYS 45   /* the cases are filed, in order, over the days before now */
+#define ACCEPT_DELAY_DAYS 3 /* and the accepted ones accepted within this of their filing */
 
 struct opts {
 	uint64_t cases;
@@ -64,11 +65,23 @@ static uint64_t mix(uint64_t n)
 	return z ^ (z >> 31);
 }
 
-/* Case n's id: random-looking bytes, as the filing node makes them. */
-static void case_id(uint64_t n, uint8_t id[CASES_ID_LEN])
+/* When case n of o->cases was filed. */
+static uint64_t filed_at(const struct fx *x, const struct opts *o, uint64_t n)
 {
-	os_put_u64be(id, mix(2 * n));
-	os_put_u64be(id + 8, mix(2 * n + 1));
+	return x->now_ms - FILE_SPAN_DAYS * DAY_MS + n * (FILE_SPAN_DAYS * DAY_MS) / o->cases;
+}
+
+/* Case n's id as the filing node makes it: 6 bytes of the filing time in
+ * ms, big-endian, then 10 random-looking bytes. */
+static void case_id(const struct fx *x, const struct opts *o, uint64_t n, uint8_t id[CASES_ID_LEN])
+{
+	uint8_t t[8];
+
+	os_put_u64be(t, filed_at(x, o, n));
+	memcpy(id, t + 2, 6);
+	os_put_u64be(id + 6, mix(2 * n));
+	os_put_u64be(t, mix(2 * n + 1));
+	memcpy(id + 14, t, 2);
 }
 
 static int fx_open(struct fx *x, size_t map_mb)
@@ -128,10 +141,10 @@ static int fill_batch(struct fx *x, const struct opts *o, uint64_t first, uint64
 		uint64_t r = mix(i ^ 0x5eed);
 		int dup = 0;
 
-		case_id(i, id);
+		case_id(x, o, i, id);
 		if (!accept) {
 			char item[32], subject[32];
-			uint64_t filed = x->now_ms - (ACCEPT_SPAN_DAYS + 5) * DAY_MS + r % DAY_MS;
+			uint64_t filed = filed_at(x, o, i);
 
 			snprintf(item, sizeof(item), "ITEM-%04u", (unsigned)(r % ITEMS));
 			snprintf(subject, sizeof(subject), "applicant-%llu",
@@ -145,8 +158,10 @@ static int fill_batch(struct fx *x, const struct opts *o, uint64_t first, uint64
 					      .actor = OWNER,
 					      .content = content,
 					      .content_len = o->step_bytes};
-			uint64_t at = x->now_ms - 1 - (r >> 8) % (ACCEPT_SPAN_DAYS * DAY_MS);
+			uint64_t at = filed_at(x, o, i) + (r >> 8) % (ACCEPT_DELAY_DAYS * DAY_MS);
 
+			if (at >= x->now_ms)
+				at = x->now_ms - 1;
 			rc = cases_apply(sp, t, id, &s, at, &x->cal, PROMISED_DAYS, LEGAL_DAYS,
 					 &dup);
 		} else {
@@ -497,10 +512,11 @@ int main(int argc, char **argv)
 		goto out;
 	x.now_ms = (uint64_t)day * DAY_MS + 12 * 3600000ull;
 	if (!o.reuse)
-		printf("onestop-case-store-bench: %llu cases, %u%% accepted (due in %u working days, "
-		       "accepted within %u days before now), store %s\n",
-		       (unsigned long long)o.cases, o.accept_pct, PROMISED_DAYS, ACCEPT_SPAN_DAYS,
-		       x.dir);
+		printf("onestop-case-store-bench: %llu cases filed over the %u days before now, %u%% "
+		       "of them accepted within %u days of filing (due in %u working days), store "
+		       "%s\n",
+		       (unsigned long long)o.cases, FILE_SPAN_DAYS, o.accept_pct, ACCEPT_DELAY_DAYS,
+		       PROMISED_DAYS, x.dir);
 	if (fx_open(&x, o.map_mb) < 0)
 		goto out;
 	if (o.reuse) {
