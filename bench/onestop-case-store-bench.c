@@ -27,17 +27,19 @@
 #define DAY_MS 86400000ull
 #define FILER "gd.hall"
 #define OWNER "gd.owner"
-#define ITEMS 32            /* item codes the cases spread over */
-#define PAGE_MAX 1000       /* the largest --page */
-#define WARM_RUNS 20        /* warm runs of each listing; the median is shown */
-#define PROMISED_DAYS 10    /* working days, from the accept */
-#define LEGAL_DAYS 30       /* working days, from the accept */
-#define FILE_SPAN_DAYS 45   /* the cases are filed, in order, over the days before now */
-#define ACCEPT_DELAY_DAYS 3 /* and the accepted ones accepted within this of their filing */
+#define ITEMS 32             /* item codes the cases spread over */
+#define PAGE_MAX 1000        /* the largest --page */
+#define WARM_RUNS 20         /* warm runs of each listing; the median is shown */
+#define PROMISED_DAYS 10     /* working days, from the accept */
+#define LEGAL_DAYS 30        /* working days, from the accept */
+#define FILE_SPAN_DAYS 45    /* the cases are filed, in order, over the days before now */
+#define ACCEPT_DELAY_DAYS 3  /* and the accepted ones accepted within this of their filing */
+#define DECIDE_DELAY_DAYS 20 /* and the decided ones decided within this of their accept */
 
 struct opts {
 	uint64_t cases;
 	unsigned accept_pct; /* share of the cases accepted */
+	unsigned decide_pct; /* share of the accepted cases decided */
 	unsigned batch;      /* cases per transaction */
 	unsigned page;       /* the listings' page size */
 	size_t file_bytes;   /* bytes of the FILE transition kept as history */
@@ -127,11 +129,30 @@ static int fx_reopen(struct fx *x, size_t map_mb, int drop)
 	return fx_open(x, map_mb);
 }
 
-/* One transaction's worth of cases [first, first + n): filed, or (accept)
- * the accepted share of them accepted. */
-static int fill_batch(struct fx *x, const struct opts *o, uint64_t first, uint64_t n, int accept,
-		      const uint8_t *content, uint64_t *done)
+enum pass { PASS_FILE, PASS_ACCEPT, PASS_DECIDE };
+
+/* When the accepted case n (r its random bits) was accepted, and when,
+ * if it was, decided. */
+static uint64_t accepted_at(const struct fx *x, const struct opts *o, uint64_t n, uint64_t r)
 {
+	uint64_t at = filed_at(x, o, n) + (r >> 8) % (ACCEPT_DELAY_DAYS * DAY_MS);
+	return at < x->now_ms ? at : x->now_ms - 1;
+}
+
+static uint64_t decided_at(const struct fx *x, const struct opts *o, uint64_t n, uint64_t r)
+{
+	uint64_t at = accepted_at(x, o, n, r) + (r >> 24) % (DECIDE_DELAY_DAYS * DAY_MS);
+	return at < x->now_ms ? at : x->now_ms - 1;
+}
+
+/* One transaction's worth of cases [first, first + n): filed; or the
+ * accepted share of them accepted; or the decided share of those decided
+ * (approved). */
+static int fill_batch(struct fx *x, const struct opts *o, uint64_t first, uint64_t n,
+		      enum pass pass, const uint8_t *content, uint64_t *done)
+{
+	static const char *const what[] = {"cases_file", "cases_apply accept",
+					   "cases_apply decide"};
 	struct spoke *sp = x->sp;
 	struct store_txn *t = NULL;
 	int rc = spoke_txn(sp, &t);
@@ -139,29 +160,31 @@ static int fill_batch(struct fx *x, const struct opts *o, uint64_t first, uint64
 	for (uint64_t i = first; rc == 0 && i < first + n; i++) {
 		uint8_t id[CASES_ID_LEN];
 		uint64_t r = mix(i ^ 0x5eed);
+		int accepted = r % 100 < o->accept_pct;
+		int decided = accepted && (r >> 48) % 100 < o->decide_pct;
 		int dup = 0;
 
 		case_id(x, o, i, id);
-		if (!accept) {
+		if (pass == PASS_FILE) {
 			char item[32], subject[32];
-			uint64_t filed = filed_at(x, o, i);
 
 			snprintf(item, sizeof(item), "ITEM-%04u", (unsigned)(r % ITEMS));
 			snprintf(subject, sizeof(subject), "applicant-%llu",
 				 (unsigned long long)(r >> 20) % 5000000);
-			rc = cases_file(sp, t, id, FILER, OWNER, item, subject, "web", filed,
-					content, o->file_bytes, &dup);
-		} else if (r % 100 < o->accept_pct) {
-			struct case_step s = {.seq = 2,
-					      .action = CASE_ACT_ACCEPT,
-					      .outcome = CASE_OUTCOME_NONE,
+			rc = cases_file(sp, t, id, FILER, OWNER, item, subject, "web",
+					filed_at(x, o, i), content, o->file_bytes, &dup);
+		} else if ((pass == PASS_ACCEPT && accepted) || (pass == PASS_DECIDE && decided)) {
+			struct case_step s = {.seq = pass == PASS_ACCEPT ? 2 : 3,
+					      .action = pass == PASS_ACCEPT ? CASE_ACT_ACCEPT
+									    : CASE_ACT_DECIDE,
+					      .outcome = pass == PASS_ACCEPT ? CASE_OUTCOME_NONE
+									     : CASE_APPROVED,
 					      .actor = OWNER,
 					      .content = content,
 					      .content_len = o->step_bytes};
-			uint64_t at = filed_at(x, o, i) + (r >> 8) % (ACCEPT_DELAY_DAYS * DAY_MS);
+			uint64_t at = pass == PASS_ACCEPT ? accepted_at(x, o, i, r)
+							  : decided_at(x, o, i, r);
 
-			if (at >= x->now_ms)
-				at = x->now_ms - 1;
 			rc = cases_apply(sp, t, id, &s, at, &x->cal, PROMISED_DAYS, LEGAL_DAYS,
 					 &dup);
 		} else {
@@ -174,48 +197,51 @@ static int fill_batch(struct fx *x, const struct opts *o, uint64_t first, uint64
 	}
 	spoke_wrote(sp, rc);
 	if (rc < 0)
-		fprintf(stderr, "%s: %s\n", accept ? "cases_apply" : "cases_file", os_strerror(rc));
+		fprintf(stderr, "%s: %s\n", what[pass], os_strerror(rc));
 	return spoke_commit(sp) < 0 && rc == 0 ? OS_ESTORE : rc;
 }
 
-/* File, then accept, in transactions of o->batch cases; *cases_out is how
- * many were filed (less than asked when max_secs ran out). */
+/* File, then accept, then decide, in transactions of o->batch cases;
+ * *cases_out is how many were filed (less than asked when max_secs ran
+ * out). */
 static int fill(struct fx *x, const struct opts *o, uint64_t *cases_out)
 {
-	uint8_t *content = malloc(o->file_bytes > o->step_bytes ? o->file_bytes : o->step_bytes);
-	uint64_t filed = 0, accepted = 0, t0, t1, t2, deadline;
+	static const char *const verb[] = {"filed", "accepted", "decided"};
+	size_t cl = o->file_bytes > o->step_bytes ? o->file_bytes : o->step_bytes;
+	uint8_t *content = malloc(cl ? cl : 1);
+	uint64_t count[3] = {0, 0, 0}, deadline;
+	double secs[3] = {0, 0, 0};
 	int rc = 0;
 
 	if (!content)
 		return OS_ENOMEM;
-	for (size_t i = 0; i < (o->file_bytes > o->step_bytes ? o->file_bytes : o->step_bytes); i++)
+	for (size_t i = 0; i < cl; i++)
 		content[i] = (uint8_t)(i * 131 + 7);
-	t0 = bu_now_ns();
-	deadline = t0 + (uint64_t)o->max_secs * 1000000000ull;
-	for (uint64_t i = 0; rc == 0 && i < o->cases; i += o->batch) {
-		uint64_t n = o->cases - i < o->batch ? o->cases - i : o->batch;
-		if (bu_now_ns() > deadline) {
-			printf("  the fill's time limit (%u s) ran out: %llu cases filed\n",
-			       o->max_secs, (unsigned long long)filed);
-			break;
+	deadline = bu_now_ns() + (uint64_t)o->max_secs * 1000000000ull;
+	for (int p = PASS_FILE; rc == 0 && p <= PASS_DECIDE; p++) {
+		uint64_t t0 = bu_now_ns(), total = p == PASS_FILE ? o->cases : count[PASS_FILE];
+
+		for (uint64_t i = 0; rc == 0 && i < total; i += o->batch) {
+			uint64_t n = total - i < o->batch ? total - i : o->batch;
+			if (p == PASS_FILE && bu_now_ns() > deadline) {
+				printf("  the fill's time limit (%u s) ran out: %llu cases filed\n",
+				       o->max_secs, (unsigned long long)count[p]);
+				break;
+			}
+			rc = fill_batch(x, o, i, n, (enum pass)p, content, &count[p]);
 		}
-		rc = fill_batch(x, o, i, n, 0, content, &filed);
+		secs[p] = (double)(bu_now_ns() - t0) / 1e9;
 	}
-	t1 = bu_now_ns();
-	for (uint64_t i = 0; rc == 0 && i < filed; i += o->batch) {
-		uint64_t n = filed - i < o->batch ? filed - i : o->batch;
-		rc = fill_batch(x, o, i, n, 1, content, &accepted);
-	}
-	t2 = bu_now_ns();
 	free(content);
 	if (rc < 0)
 		return rc;
-	printf("fill: filed %llu cases in %.1f s (%.0f cases/s); accepted %llu in %.1f s "
-	       "(%.0f cases/s); %u per transaction, each committed with fsync\n",
-	       (unsigned long long)filed, (double)(t1 - t0) / 1e9,
-	       (double)filed / ((double)(t1 - t0) / 1e9), (unsigned long long)accepted,
-	       (double)(t2 - t1) / 1e9, (double)accepted / ((double)(t2 - t1) / 1e9), o->batch);
-	*cases_out = filed;
+	printf("fill (%u cases a transaction, each committed with fsync):", o->batch);
+	for (int p = PASS_FILE; p <= PASS_DECIDE; p++)
+		printf("%s %s %llu in %.1f s (%.0f/s)", p ? ";" : "", verb[p],
+		       (unsigned long long)count[p], secs[p],
+		       secs[p] > 0 ? (double)count[p] / secs[p] : 0.0);
+	printf("\n");
+	*cases_out = count[PASS_FILE];
 	return 0;
 }
 
@@ -232,6 +258,7 @@ struct page {
 	int records;
 	size_t n;
 	uint64_t due_sum; /* so that the reads are not optimised away */
+	size_t not_open;  /* listed cases that are decided or final */
 };
 
 static int page_add(void *arg, const uint8_t id[CASES_ID_LEN])
@@ -246,6 +273,8 @@ static int page_add(void *arg, const uint8_t id[CASES_ID_LEN])
 	if ((rc = cases_get(p->sp, p->t, id, &c)) < 0)
 		return rc;
 	p->due_sum += c.promised_due_ms;
+	if (c.rec.state == CASE_DECIDED || case_state_final(c.rec.state))
+		p->not_open++;
 	return 0;
 }
 
@@ -266,18 +295,20 @@ static int time_page(struct fx *x, const struct query *q, unsigned limit, double
 	return rc;
 }
 
-/* Every page of the overdue listing, each in its own read transaction as
- * the CLI pages: the pages, cases and time. */
-static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t *cases, double *ms)
+/* Every page of the overdue listing with its records, each in its own read
+ * transaction as the CLI pages: the pages, cases, those of them that are
+ * not open (decided or final), and the time. */
+static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t *cases,
+			uint64_t *not_open, double *ms)
 {
 	struct cases_filter f = {.by = CASES_OVERDUE, .now_ms = x->now_ms};
 	uint8_t after[CASES_ID_LEN];
 	uint64_t t0 = bu_now_ns();
 	int more = 1, first = 1, rc = 0;
 
-	*pages = *cases = 0;
+	*pages = *cases = *not_open = 0;
 	while (more && rc == 0 && *pages < 10000000) {
-		struct page p = {.sp = x->sp};
+		struct page p = {.sp = x->sp, .records = 1};
 		if ((rc = store_begin(x->sp->st, 1, &p.t)) < 0)
 			break;
 		rc = cases_list(x->sp, p.t, &f, first ? NULL : after, limit, page_add, &p, after,
@@ -286,6 +317,7 @@ static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t 
 		first = 0;
 		(*pages)++;
 		*cases += p.n;
+		*not_open += p.not_open;
 	}
 	*ms = (double)(bu_now_ns() - t0) / 1e6;
 	return rc;
@@ -302,17 +334,18 @@ static long long disk_kib(const char *path, long long *apparent)
 
 static int measure(struct fx *x, const struct opts *o)
 {
-	enum { NQ = 5 };
+	enum { NQ = 6 };
 	const struct query qs[NQ] = {
 		{"overdue", {.by = CASES_OVERDUE, .now_ms = x->now_ms}, 0},
 		{"overdue + records", {.by = CASES_OVERDUE, .now_ms = x->now_ms}, 1},
 		{"by state accepted", {.by = CASES_BY_STATE, .state = CASE_ACCEPTED}, 0},
 		{"by state filed", {.by = CASES_BY_STATE, .state = CASE_FILED}, 0},
+		{"by state decided", {.by = CASES_BY_STATE, .state = CASE_DECIDED}, 0},
 		{"by item ITEM-0007", {.by = CASES_BY_ITEM, .item = "ITEM-0007"}, 0},
 	};
 	char p[4200];
 	long long kib, app = 0;
-	uint64_t pages, cases;
+	uint64_t pages, cases, not_open;
 	double ms;
 	int rc;
 
@@ -343,12 +376,12 @@ static int measure(struct fx *x, const struct opts *o)
 		printf("  %-20s %10.3f %9.3f %9.3f %9.3f %9.3f %6zu\n", qs[i].name, cold, reopened,
 		       warm[WARM_RUNS / 2], warm[0], warm[WARM_RUNS - 1], n);
 	}
-	if ((rc = walk_overdue(x, o->page, &pages, &cases, &ms)) < 0)
+	if ((rc = walk_overdue(x, o->page, &pages, &cases, &not_open, &ms)) < 0)
 		goto fail;
-	printf("every overdue case, paged by %u: %llu cases in %llu pages, %.1f ms (%.3f ms a "
-	       "page)\n",
+	printf("every overdue case with its record, paged by %u: %llu cases in %llu pages, %.1f "
+	       "ms (%.3f ms a page); %llu of them decided or closed, so not overdue\n",
 	       o->page, (unsigned long long)cases, (unsigned long long)pages, ms,
-	       pages ? ms / (double)pages : 0.0);
+	       pages ? ms / (double)pages : 0.0, (unsigned long long)not_open);
 	return 0;
 fail:
 	fprintf(stderr, "listing: %s\n", os_strerror(rc));
@@ -358,17 +391,18 @@ fail:
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: onestop-case-store-bench [--cases N] [--accept PCT] [--batch N] [--page N]\n"
-		"         [--file-bytes N] [--step-bytes N] [--map-mb N] [--max-secs N]\n"
-		"         [--dir DIR [--reuse]] [--keep]\n"
-		"Fills a case store (spoke/cases.c) in process with N cases (default 1000000),\n"
-		"accepts PCT%% of them (default 50) with due dates around a fixed now, and\n"
-		"times the first page (default 100) of the overdue, by-state and by-item\n"
-		"listings: cold (store reopened, file dropped from the OS cache) and warm\n"
-		"(median of %d). The store is made in DIR (default: a temporary directory,\n"
-		"removed at the end unless --keep); --reuse measures the store in DIR as it\n"
-		"is, without filling it. Prints figures; asserts nothing.\n",
-		WARM_RUNS);
+		"usage: onestop-case-store-bench [--cases N] [--accept PCT] [--decide PCT]\n"
+		"         [--batch N] [--page N] [--file-bytes N] [--step-bytes N] [--map-mb N]\n"
+		"         [--max-secs N] [--dir DIR [--reuse]] [--keep]\n"
+		"Fills a case store (spoke/cases.c) in process with N cases (default 1000000)\n"
+		"filed over the %u days before a fixed now, accepts PCT%% of them (default 50)\n"
+		"and decides PCT%% of those (default 50), then times the first page (default\n"
+		"100) of the overdue, by-state and by-item listings: disk-cold (store reopened,\n"
+		"its file dropped from the OS cache), reopened, and warm (median of %d). The\n"
+		"store is made in DIR (default: a temporary directory, removed at the end\n"
+		"unless --keep); --reuse measures the store in DIR as it is, without filling\n"
+		"it. Prints figures; asserts nothing.\n",
+		FILE_SPAN_DAYS, WARM_RUNS);
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -388,6 +422,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"cases", required_argument, NULL, 'n'},
 					   {"accept", required_argument, NULL, 'a'},
+					   {"decide", required_argument, NULL, 'D'},
 					   {"batch", required_argument, NULL, 'b'},
 					   {"page", required_argument, NULL, 'p'},
 					   {"file-bytes", required_argument, NULL, 'f'},
@@ -403,6 +438,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){.cases = 1000000,
 			   .accept_pct = 50,
+			   .decide_pct = 50,
 			   .batch = 10000,
 			   .page = 100,
 			   .file_bytes = 512,
@@ -420,6 +456,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'a':
 			bad = parse_u64(optarg, 0, 100, &v);
 			o->accept_pct = (unsigned)v;
+			break;
+		case 'D':
+			bad = parse_u64(optarg, 0, 100, &v);
+			o->decide_pct = (unsigned)v;
 			break;
 		case 'b':
 			bad = parse_u64(optarg, 1, 1000000, &v);
@@ -512,11 +552,11 @@ int main(int argc, char **argv)
 		goto out;
 	x.now_ms = (uint64_t)day * DAY_MS + 12 * 3600000ull;
 	if (!o.reuse)
-		printf("onestop-case-store-bench: %llu cases filed over the %u days before now, %u%% "
-		       "of them accepted within %u days of filing (due in %u working days), store "
-		       "%s\n",
+		printf("onestop-case-store-bench: %llu cases filed over the %u days before now; "
+		       "%u%% of them accepted within %u days of filing (due %u working days "
+		       "later), %u%% of those decided within %u days of accepting; store %s\n",
 		       (unsigned long long)o.cases, FILE_SPAN_DAYS, o.accept_pct, ACCEPT_DELAY_DAYS,
-		       PROMISED_DAYS, x.dir);
+		       PROMISED_DAYS, o.decide_pct, DECIDE_DELAY_DAYS, x.dir);
 	if (fx_open(&x, o.map_mb) < 0)
 		goto out;
 	if (o.reuse) {
