@@ -30,6 +30,7 @@ struct cb_opts {
 	unsigned workers; /* threads at owner that accept and decide */
 	unsigned timeout_s;
 	unsigned rate;    /* offered cases/s; 0: as fast as the filers go */
+	int preissue;     /* issue every assertion before the filings start */
 	const char *kind; /* the item's kind: "licence" issues an e-licence */
 	int keep;
 };
@@ -69,6 +70,11 @@ struct cb {
 	uint8_t (*queue)[ONESTOP_ID_LEN];
 	uint64_t q_head, q_tail; /* q_tail: how many were queued */
 	uint64_t next_case;      /* the next case a filer takes */
+
+	/* --preissue: case i's assertion (the filer takes it), under mu */
+	uint8_t **pre;
+	size_t *pre_len;
+	uint64_t next_issue;
 };
 
 enum { CALL_ISSUE, CALL_FILE, CALL_ACCEPT, CALL_DECIDE, CALL_KINDS };
@@ -144,17 +150,61 @@ static int connect_to(struct cb *b, struct net_proc *p, onestop_t **c)
 	return rc;
 }
 
+/* Ask idp for a fresh assertion of subject for hall; counted and timed.
+ * 0 or the call's code. */
+static int issue(struct cb *b, onestop_t *ci, uint64_t i, uint8_t **as, size_t *as_len)
+{
+	char subject[32];
+	uint64_t t0 = os_mono_us();
+	int rc;
+
+	snprintf(subject, sizeof subject, "s-%llu", (unsigned long long)(i % CB_SUBJECTS));
+	rc = onestop_assert_issue(ci, subject, CB_LEVEL, "hall", 0, as, as_len);
+	note_call(b, CALL_ISSUE, t0);
+	if (rc != 0)
+		note_error(b, rc, "onestop_assert_issue", ci);
+	return rc;
+}
+
+/* --preissue: a thread that issues assertions for the cases in turn. */
+static void *issuer_run(void *arg)
+{
+	struct cb *b = arg;
+	onestop_t *ci = NULL;
+
+	if (connect_to(b, b->idp, &ci) != 0)
+		return NULL;
+	while (!b->stop && h_now_ms() < b->deadline_ms) {
+		uint8_t *as = NULL;
+		size_t as_len = 0;
+		uint64_t i;
+
+		pthread_mutex_lock(&b->mu);
+		i = b->next_issue < b->o->cases ? b->next_issue++ : UINT64_MAX;
+		pthread_mutex_unlock(&b->mu);
+		if (i == UINT64_MAX)
+			break;
+		if (issue(b, ci, i, &as, &as_len) == 0) {
+			b->pre[i] = as;
+			b->pre_len[i] = as_len;
+		}
+	}
+	onestop_close(&ci);
+	return NULL;
+}
+
 /* A filing thread at hall: takes the next case, asks idp for a fresh
- * assertion for hall, and files the case with it. */
+ * assertion for hall (or takes the one issued before), and files the case
+ * with it. */
 static void *filer_run(void *arg)
 {
 	struct cb *b = arg;
 	onestop_t *ci = NULL, *ch = NULL;
 
-	if (connect_to(b, b->idp, &ci) != 0 || connect_to(b, b->hall, &ch) != 0)
+	if ((!b->pre && connect_to(b, b->idp, &ci) != 0) || connect_to(b, b->hall, &ch) != 0)
 		goto out;
 	while (!b->stop && h_now_ms() < b->deadline_ms) {
-		char subject[32], key[32];
+		char key[32];
 		uint8_t *as = NULL, id[ONESTOP_ID_LEN];
 		size_t as_len = 0;
 		uint64_t i, t0, t_start = 0;
@@ -172,13 +222,18 @@ static void *filer_run(void *arg)
 			while (os_mono_us() < t_start && !b->stop)
 				h_sleep_ms(1);
 		}
-		snprintf(subject, sizeof subject, "s-%llu", (unsigned long long)(i % CB_SUBJECTS));
 		snprintf(key, sizeof key, "bench-%llu", (unsigned long long)i);
-		t0 = os_mono_us();
-		rc = onestop_assert_issue(ci, subject, CB_LEVEL, "hall", 0, &as, &as_len);
-		note_call(b, CALL_ISSUE, t0);
+		if (b->pre) {
+			pthread_mutex_lock(&b->mu);
+			as = b->pre[i];
+			as_len = b->pre_len[i];
+			b->pre[i] = NULL;
+			pthread_mutex_unlock(&b->mu);
+			rc = as ? 0 : ONESTOP_EINVAL;
+		} else {
+			rc = issue(b, ci, i, &as, &as_len);
+		}
 		if (rc != 0) {
-			note_error(b, rc, "onestop_assert_issue", ci);
 			pthread_mutex_lock(&b->mu);
 			b->file_errors++;
 			pthread_mutex_unlock(&b->mu);
@@ -477,13 +532,32 @@ static int cb_run(const struct cb_opts *o)
 	}
 	if (cb_publish(&b) != 0)
 		goto done;
+
+	b.deadline_ms = h_now_ms() + (uint64_t)o->timeout_s * 1000;
+	if (o->preissue) {
+		uint64_t t0 = os_mono_us(), issued = 0;
+
+		b.pre = calloc(o->cases, sizeof *b.pre);
+		b.pre_len = calloc(o->cases, sizeof *b.pre_len);
+		if (!b.pre || !b.pre_len) {
+			fprintf(stderr, "onestop-case-bench: out of memory\n");
+			goto done;
+		}
+		for (unsigned i = 0; i < o->filers; i++)
+			pthread_create(&th_f[i], NULL, issuer_run, &b);
+		for (unsigned i = 0; i < o->filers; i++)
+			pthread_join(th_f[i], NULL);
+		for (uint64_t i = 0; i < o->cases; i++)
+			issued += b.pre[i] != NULL;
+		printf("issued %llu assertions at idp before the filings, in %.2f s (%.0f/s)\n",
+		       (unsigned long long)issued, (double)(os_mono_us() - t0) / 1e6,
+		       (double)issued / ((double)(os_mono_us() - t0) / 1e6));
+	}
 	cpu0[0] = cpu_secs(b.n->hub.pid);
 	cpu0[1] = cpu_secs(b.idp->pid);
 	cpu0[2] = cpu_secs(b.hall->pid);
 	cpu0[3] = cpu_secs(b.owner->pid);
 	cpu0[4] = cpu_secs(getpid());
-
-	b.deadline_ms = h_now_ms() + (uint64_t)o->timeout_s * 1000;
 	rh = (struct bu_receiver){.p = b.hall,
 				  .deadline_ms = (int)o->timeout_s * 1000,
 				  .wait_ms = 200,
@@ -527,10 +601,11 @@ static int cb_run(const struct cb_opts *o)
 		double secs = b.last_us > b.first_us ? (double)(b.last_us - b.first_us) / 1e6 : 0;
 		double file_secs = (double)(t_files_done - b.first_us) / 1e6;
 
-		printf("filed %llu cases in %.2f s (%.0f filings/s, each with a fresh assertion "
-		       "from idp); errors: filing %llu, accept/decide %llu\n",
+		printf("filed %llu cases in %.2f s (%.0f filings/s%s); errors: filing %llu, "
+		       "accept/decide %llu\n",
 		       (unsigned long long)b.filed, file_secs,
 		       file_secs > 0 ? (double)b.filed / file_secs : 0.0,
+		       o->preissue ? "" : ", each after asking idp for its assertion",
 		       (unsigned long long)b.file_errors, (unsigned long long)b.act_errors);
 		printf("decided %llu of %llu seen at hall in %.2f s: %.0f cases/s filed -> "
 		       "accepted -> decided\n",
@@ -564,6 +639,10 @@ done:
 	free(lat);
 	for (int k = 0; k < CALL_KINDS; k++)
 		free(b.call_us[k]);
+	for (uint64_t i = 0; b.pre && i < o->cases; i++)
+		free(b.pre[i]);
+	free(b.pre);
+	free(b.pre_len);
 	return rc == 0 && net_rc == 0 ? 0 : -1;
 }
 
@@ -602,15 +681,11 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"cases", required_argument, NULL, 'n'},
-		{"filers", required_argument, NULL, 'f'},
-		{"workers", required_argument, NULL, 'w'},
-		{"kind", required_argument, NULL, 'k'},
-		{"timeout", required_argument, NULL, 't'},
-		{"rate", required_argument, NULL, 'r'},
-		{"keep", no_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"cases", required_argument, NULL, 'n'},   {"filers", required_argument, NULL, 'f'},
+		{"workers", required_argument, NULL, 'w'}, {"kind", required_argument, NULL, 'k'},
+		{"timeout", required_argument, NULL, 't'}, {"rate", required_argument, NULL, 'r'},
+		{"preissue", no_argument, NULL, 'P'},      {"keep", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	struct cb_opts o = {
 		.cases = 2000, .filers = 32, .workers = 32, .timeout_s = 300, .kind = "licence"};
@@ -646,6 +721,9 @@ int main(int argc, char **argv)
 		case 'K':
 			o.keep = 1;
 			break;
+		case 'P':
+			o.preissue = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -660,9 +738,10 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("onestop-case-bench: %llu cases of item %s (kind %s) filed at hall, owned by "
-	       "owner; %u filing threads, %u owner threads; %s\n",
+	       "owner; %u filing threads, %u owner threads; %s; assertions %s\n",
 	       (unsigned long long)o.cases, CB_ITEM, o.kind, o.filers, o.workers,
-	       o.rate ? "fixed offered rate" : "as fast as possible");
+	       o.rate ? "fixed offered rate" : "as fast as possible",
+	       o.preissue ? "issued before" : "issued with each filing");
 	if (o.rate)
 		printf("offered rate %u cases/s\n", o.rate);
 	fflush(stdout);
