@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "benchutil.h"
@@ -219,8 +220,12 @@ static void *filer_run(void *arg)
 			/* case i is due at its scheduled time: a late filer shows as
 			 * latency (no coordinated omission) */
 			t_start = b->start_us + i * 1000000ull / b->o->rate;
-			while (os_mono_us() < t_start && !b->stop)
-				h_sleep_ms(1);
+			for (uint64_t now = os_mono_us(); now < t_start && !b->stop;
+			     now = os_mono_us()) {
+				struct timespec ts = {(time_t)((t_start - now) / 1000000),
+						      (long)((t_start - now) % 1000000) * 1000};
+				nanosleep(&ts, NULL);
+			}
 		}
 		snprintf(key, sizeof key, "bench-%llu", (unsigned long long)i);
 		if (b->pre) {
