@@ -173,13 +173,9 @@ static size_t key_due(uint8_t *k, uint64_t due, const uint8_t *id)
 	return 9 + CASES_ID_LEN;
 }
 
-/* Whether c is listed by due date: accepted once and still open, that is
- * neither decided nor final (docs/PROTOCOL.md 11.5: only an open case is
- * overdue). */
 static int has_due_entry(const struct cases_info *c)
 {
-	return c->promised_due_ms != 0 && c->rec.state != CASE_DECIDED &&
-	       !case_state_final(c->rec.state);
+	return c->promised_due_ms != 0 && !case_state_final(c->rec.state);
 }
 
 static int text_ok(const char *s)

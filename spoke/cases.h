@@ -47,9 +47,9 @@ int cases_file(struct spoke *sp, struct store_txn *t, const uint8_t id[CASES_ID_
 
 /* Apply transition step to case id at now_ms (case_apply's checks). The
  * first ACCEPT sets accepted_ms and the due dates: cal_due(cal, now_ms,
- * promised_days) and (…, legal_days). A decision or a final state drops
- * the due-date index entry. step->content is kept as the history entry. 0
- * with *duplicate (may be NULL) 1 when it was applied before (nothing changes);
+ * promised_days) and (…, legal_days). A final state drops the due-date
+ * index entry. step->content is kept as the history entry. 0 with
+ * *duplicate (may be NULL) 1 when it was applied before (nothing changes);
  * OS_ENOTFOUND (no such case); case_apply's errors (OS_ECONFLICT, OS_EGAP,
  * OS_ENOTALLOWED, OS_ESTATE) and cal_due's OS_EINVAL, each with nothing
  * written. */
@@ -78,8 +78,7 @@ struct cases_filter {
 	enum cases_by by;
 	enum case_state state; /* CASES_BY_STATE */
 	const char *item;      /* CASES_BY_ITEM */
-	uint64_t now_ms;       /* CASES_OVERDUE: open cases (accepted, neither decided
-				* nor final) with promised due < now_ms */
+	uint64_t now_ms;       /* CASES_OVERDUE: open cases with promised due < now_ms */
 };
 
 /* A listed case's id, valid for the call. 0 to go on, or a negative error. */
