@@ -173,9 +173,11 @@ static size_t key_due(uint8_t *k, uint64_t due, const uint8_t *id)
 	return 9 + CASES_ID_LEN;
 }
 
+/* A case is due until it is decided (or ends without a decision). */
 static int has_due_entry(const struct cases_info *c)
 {
-	return c->promised_due_ms != 0 && !case_state_final(c->rec.state);
+	return c->promised_due_ms != 0 && c->rec.state != CASE_DECIDED &&
+	       !case_state_final(c->rec.state);
 }
 
 static int text_ok(const char *s)

@@ -78,7 +78,7 @@ struct cases_filter {
 	enum cases_by by;
 	enum case_state state; /* CASES_BY_STATE */
 	const char *item;      /* CASES_BY_ITEM */
-	uint64_t now_ms;       /* CASES_OVERDUE: open cases with promised due < now_ms */
+	uint64_t now_ms;       /* CASES_OVERDUE: undecided open cases with promised due < now_ms */
 };
 
 /* A listed case's id, valid for the call. 0 to go on, or a negative error. */

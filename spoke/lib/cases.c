@@ -348,6 +348,28 @@ int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 		return rc;
 	if ((rc = cases_given_make(c, a->refs, a->n_refs, a->uploads, a->n_uploads, &g)) != 0)
 		return rc;
+	/* The owner verifies the case's licences when it accepts, from its
+	 * copy of a cached-mode dataset: have them (and a resubmission's
+	 * references) filled through the hub first, as a filing does. */
+	for (size_t i = 0; i < a->n_refs; i++) {
+		onestop_entry_t *e = NULL;
+		if (onestop_get(c, a->refs[i].dataset, a->refs[i].key, 0, &e) == 0)
+			onestop_entry_free(&e);
+	}
+	if (a->action == ONESTOP_ACT_ACCEPT) {
+		onestop_case_t *cs = NULL;
+		if (onestop_case_get(c, id, &cs) == 0) {
+			for (size_t i = 0; i < cs->n_refs; i++) {
+				onestop_entry_t *e = NULL;
+				if (strcmp(cs->refs[i].dataset, ONESTOP_DS_LICENCES) == 0 &&
+				    onestop_get(c, cs->refs[i].dataset, cs->refs[i].key, 0, &e) ==
+					    0)
+					onestop_entry_free(&e);
+			}
+			onestop_case_free(&cs);
+		}
+	}
+	c->err[0] = '\0';
 	Onestop__CaseActRequest ar = ONESTOP__CASE_ACT_REQUEST__INIT;
 	ar.case_id.data = (uint8_t *)id;
 	ar.case_id.len = ONESTOP_ID_LEN;

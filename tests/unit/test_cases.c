@@ -248,7 +248,7 @@ static void test_case_life(void **state)
 	assert_int_equal(apply(x, id, 6, CASE_ACT_DECIDE, "decide", fri + 4 * DAY_MS, &dup), 0);
 	commit(x, 0);
 	expect_state(x, id, CASE_DECIDED, 6);
-	assert_int_equal(overdue(x, mon_end + 1, &g), 1); /* decided is still open */
+	assert_int_equal(overdue(x, mon_end + 1, &g), 0); /* decided: no longer due */
 	assert_int_equal(apply(x, id, 7, CASE_ACT_CLOSE, "close", fri + 5 * DAY_MS, &dup), 0);
 	commit(x, 0);
 	expect_state(x, id, CASE_CLOSED, 7);
