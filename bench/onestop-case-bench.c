@@ -186,8 +186,10 @@ static void *issuer_run(void *arg)
 		if (i == UINT64_MAX)
 			break;
 		if (issue(b, ci, i, &as, &as_len) == 0) {
+			pthread_mutex_lock(&b->mu);
 			b->pre[i] = as;
 			b->pre_len[i] = as_len;
+			pthread_mutex_unlock(&b->mu);
 		}
 	}
 	onestop_close(&ci);
