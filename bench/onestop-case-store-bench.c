@@ -27,14 +27,15 @@
 #define DAY_MS 86400000ull
 #define FILER "gd.hall"
 #define OWNER "gd.owner"
-#define ITEMS 32             /* item codes the cases spread over */
-#define PAGE_MAX 1000        /* the largest --page */
-#define WARM_RUNS 20         /* warm runs of each listing; the median is shown */
-#define PROMISED_DAYS 10     /* working days, from the accept */
-#define LEGAL_DAYS 30        /* working days, from the accept */
-#define FILE_SPAN_DAYS 45    /* the cases are filed, in order, over the days before now */
-#define ACCEPT_DELAY_DAYS 3  /* and the accepted ones accepted within this of their filing */
-#define DECIDE_DELAY_DAYS 20 /* and the decided ones decided within this of their accept */
+#define ITEMS 32                    /* item codes the cases spread over */
+#define PAGE_MAX 1000               /* the largest --page */
+#define WALK_MAX_NS 120000000000ull /* the walk over every overdue case stops here */
+#define WARM_RUNS 20                /* warm runs of each listing; the median is shown */
+#define PROMISED_DAYS 10            /* working days, from the accept */
+#define LEGAL_DAYS 30               /* working days, from the accept */
+#define FILE_SPAN_DAYS 45           /* the cases are filed, in order, over the days before now */
+#define ACCEPT_DELAY_DAYS 3         /* and the accepted ones accepted within this of their filing */
+#define DECIDE_DELAY_DAYS 20        /* and the decided ones decided within this of their accept */
 
 struct opts {
 	uint64_t cases;
@@ -296,8 +297,8 @@ static int time_page(struct fx *x, const struct query *q, unsigned limit, double
 }
 
 /* Every page of the overdue listing with its records, each in its own read
- * transaction as the CLI pages: the pages, cases, those of them that are
- * not open (decided or final), and the time. */
+ * transaction as the CLI pages (for at most WALK_MAX_NS): the pages, cases,
+ * those of them that are not open (decided or final), and the time. */
 static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t *cases,
 			uint64_t *not_open, double *ms)
 {
@@ -307,7 +308,7 @@ static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t 
 	int more = 1, first = 1, rc = 0;
 
 	*pages = *cases = *not_open = 0;
-	while (more && rc == 0 && *pages < 10000000) {
+	while (more && rc == 0 && *pages < 10000000 && bu_now_ns() - t0 < WALK_MAX_NS) {
 		struct page p = {.sp = x->sp, .records = 1};
 		if ((rc = store_begin(x->sp->st, 1, &p.t)) < 0)
 			break;
@@ -320,6 +321,8 @@ static int walk_overdue(struct fx *x, unsigned limit, uint64_t *pages, uint64_t 
 		*not_open += p.not_open;
 	}
 	*ms = (double)(bu_now_ns() - t0) / 1e6;
+	if (more && rc == 0)
+		printf("  (the walk stopped after %.0f s, before the last page)\n", *ms / 1e3);
 	return rc;
 }
 
