@@ -1839,7 +1839,7 @@ int casework_read(struct spoke *sp, const Onestop__ApiRequest *req, uint8_t **bu
 		return cw_reply_code(rid, OS_EINVAL, "case_id: 16 bytes", buf, len);
 	}
 	struct cw_arena a = {0};
-	Onestop__CaseInfo info;
+	Onestop__CaseInfo info = ONESTOP__CASE_INFO__INIT; /* cw_get may fail before filling it */
 	rc = cw_get(sp, t, &a, id->data, casework_now_ms(), &info);
 	if (rc < 0) {
 		char hex[2 * CASES_ID_LEN + 1];

@@ -930,8 +930,9 @@ typedef struct {
 	int revoked;
 } onestop_licence_t;
 
-/* Verify licence number at the local spoke (filling a cache miss through
- * the hub): its entry is signed by its issuer, the issuer owns the item,
+/* Verify licence number at the local spoke (a licence it does not hold is
+ * fetched through the hub with onestop_get, wait_ms 0, and verified
+ * again): its entry is signed by its issuer, the issuer owns the item,
  * it is active and within its validity now, and, when holder is neither
  * NULL nor "", held by holder. out (may be NULL) receives it, also on the
  * licence errors. Errors: ONESTOP_ENOTFOUND (no such licence),

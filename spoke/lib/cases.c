@@ -682,6 +682,13 @@ int onestop_case_list_sized(onestop_t *c, const onestop_case_filter_t *f_user,
 		*n = 0;
 	if (more != NULL)
 		*more = 0;
+	/* The cursor before next is cleared: a caller pages with after_id
+	 * pointing at its next. */
+	uint8_t after[ONESTOP_ID_LEN] = {0};
+	if (f_user != NULL &&
+	    filter_size >= offsetof(onestop_case_filter_t, after_id) + sizeof(f_user->after_id) &&
+	    f_user->after_id != NULL)
+		memcpy(after, f_user->after_id, ONESTOP_ID_LEN);
 	if (next != NULL)
 		memset(next, 0, ONESTOP_ID_LEN);
 	if (c == NULL || cases == NULL || n == NULL)
@@ -721,7 +728,7 @@ int onestop_case_list_sized(onestop_t *c, const onestop_case_filter_t *f_user,
 	lr.item = (char *)(by_item ? f->item : "");
 	lr.overdue = f->overdue != 0;
 	if (f->after_id != NULL) {
-		lr.after_id.data = (uint8_t *)f->after_id;
+		lr.after_id.data = after;
 		lr.after_id.len = ONESTOP_ID_LEN;
 	}
 	lr.limit = limit;
@@ -886,6 +893,22 @@ static void cases_licence_fetch(struct onestop *c, const char *number, onestop_l
 	memcpy(c->err, err, sizeof(err));
 }
 
+/* A licence the spoke does not hold (a cached-mode miss) is filled
+ * through the hub by a Get, within the spoke's fetch_timeout_ms: 1 when
+ * the entry is there now, so that a verify is worth asking again. c's
+ * last error is kept. */
+static int cases_licence_fill(struct onestop *c, const char *number)
+{
+	char err[sizeof(c->err)];
+	onestop_entry_t *e = NULL;
+
+	memcpy(err, c->err, sizeof(err));
+	int found = onestop_get(c, ONESTOP_DS_LICENCES, number, 0, &e) == 0;
+	onestop_entry_free(&e);
+	memcpy(c->err, err, sizeof(err));
+	return found;
+}
+
 int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *holder,
 				 onestop_licence_t *out, size_t out_size)
 {
@@ -911,9 +934,9 @@ int onestop_licence_verify_sized(onestop_t *c, const char *number, const char *h
 	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
 	req.op_case = ONESTOP__API_REQUEST__OP_LICENCE_VERIFY;
 	req.licence_verify = &vr;
-	/* A cache miss is filled through the hub within the spoke's
-	 * fetch_timeout_ms, which the request timeout covers. */
 	rc = conn_call(c, &req, 0, &rep);
+	if (rc == ONESTOP_ENOTFOUND && cases_licence_fill(c, number))
+		rc = conn_call(c, &req, 0, &rep);
 	if (rc == ONESTOP_EISSUER || rc == ONESTOP_EREVOKED || rc == ONESTOP_EEXPIRED ||
 	    rc == ONESTOP_ESUBJECT) {
 		if (out != NULL) {

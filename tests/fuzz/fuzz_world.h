@@ -116,15 +116,17 @@ static inline void fw_mutate(struct fw_in *in, uint8_t *buf, size_t cap, size_t 
 enum { FW_ROOT, FW_HUB, FW_SELF, FW_PEER, FW_OLD, FW_SUP, FW_KEYS };
 
 /* The nodes: "hub", the fuzzed node "gd.sz" (spoke, identity provider,
- * may send gov.* and dead letters, publishes both datasets), "b" (a spoke
- * that may send anything), "gd.old" (revoked) and "sup" (subscribes to
- * the topic "supervision"). Datasets: "items" (full), "identity"
- * (cached). */
+ * may send gov.* and dead letters, publishes the three datasets), "b" (a
+ * spoke that may send anything and publishes items and licences),
+ * "gd.old" (revoked) and "sup" (subscribes to the topic "supervision").
+ * Datasets: "items" (full), "identity" and "licences" (cached). */
 struct fw_world {
 	struct os_keypair keys[FW_KEYS];
 	struct registry *reg; /* verified, with its signed bytes */
 	uint8_t *item;        /* a valid ItemValue owned by gd.sz */
 	size_t item_len;
+	uint8_t *item_b; /* the same item owned by b */
+	size_t item_b_len;
 	uint8_t *identity; /* a valid IdentityValue */
 	size_t identity_len;
 };
@@ -180,7 +182,8 @@ static inline const struct fw_world *fw_world(void)
 	static char *star[] = {"*"};
 	static char *gov[] = {"gov.*", "onestop.DeadLetter"};
 	static char *topics[] = {"supervision"};
-	static char *datasets[] = {"items", "identity"};
+	static char *datasets[] = {"items", "identity", "licences"};
+	static char *peer_datasets[] = {"items", "licences"};
 	static const struct {
 		char *name;
 		unsigned roles;
@@ -222,8 +225,12 @@ static inline const struct fw_world *fw_world(void)
 		if (nodes[i].key == FW_SELF) {
 			n.n_types = 2;
 			n.allowed_types = gov;
-			n.n_publish = 2;
+			n.n_publish = 3;
 			n.publish = datasets;
+		}
+		if (nodes[i].key == FW_PEER) {
+			n.n_publish = 2;
+			n.publish = peer_datasets;
 		}
 		if (nodes[i].key == FW_SUP) {
 			n.n_topics = 1;
@@ -233,7 +240,8 @@ static inline const struct fw_world *fw_world(void)
 			__builtin_trap();
 	}
 	if (registry_set_dataset(r, DS_ITEMS, REG_DS_FULL) != 0 ||
-	    registry_set_dataset(r, DS_IDENTITY, REG_DS_CACHED) != 0)
+	    registry_set_dataset(r, DS_IDENTITY, REG_DS_CACHED) != 0 ||
+	    registry_set_dataset(r, "licences", REG_DS_CACHED) != 0)
 		__builtin_trap();
 	r->version = 3;
 	r->issued_ms = now - FW_HOUR_MS;
@@ -243,6 +251,7 @@ static inline const struct fw_world *fw_world(void)
 		__builtin_trap();
 	registry_free(&r);
 	w.item = fw_pack_item("gd.sz", &w.item_len);
+	w.item_b = fw_pack_item("b", &w.item_b_len);
 	w.identity = fw_pack_identity(&w.identity_len);
 	ready = 1;
 	return &w;

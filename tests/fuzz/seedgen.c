@@ -448,6 +448,114 @@ static void gen_assertion(void)
 	crypto_wipe(sk, sizeof(sk));
 }
 
+static void seed_case_msg(const char *name, Onestop__Case *c, Onestop__CaseTransition *t,
+			  Onestop__CaseRefusal *r)
+{
+	Onestop__CaseMessage m = ONESTOP__CASE_MESSAGE__INIT;
+	m.filing = c;
+	m.transition = t;
+	m.refusal = r;
+	size_t len = onestop__case_message__get_packed_size(&m);
+	uint8_t *b = malloc(len ? len : 1);
+	if (b == NULL)
+		check(OS_ENOMEM, name);
+	onestop__case_message__pack(&m, b);
+	seed_write("case", name, b, len);
+	free(b);
+}
+
+static void seed_licence(const char *name, const char *issuer, uint64_t until, int status)
+{
+	Onestop__LicenceValue v = ONESTOP__LICENCE_VALUE__INIT;
+	v.item = "11440300MB2C91235A";
+	v.holder = "s-7f3a9c";
+	v.issuer = (char *)issuer;
+	v.number = "LIC-0123456789abcdef0123456789abcdef";
+	v.valid_from_ms = FUZZ_NOW_MS - FUZZ_DAY_MS;
+	v.valid_until_ms = until;
+	v.status = status;
+	size_t len = onestop__licence_value__get_packed_size(&v);
+	uint8_t *b = malloc(len ? len : 1);
+	if (b == NULL)
+		check(OS_ENOMEM, name);
+	onestop__licence_value__pack(&v, b);
+	seed_write("case", name, b, len);
+	free(b);
+}
+
+/* Case messages of every shape, licences, and holiday text (after the
+ * 8 bytes of start time, zone and step that fuzz_case reads first). */
+static void gen_case(void)
+{
+	static uint8_t id[16] = {0x01, 0x8f, 0x3a, 0x77, 0x10, 0x02, 0xc4};
+	static const char holidays[] = "\x01\xa0\xd6\x4a\x79\x00\x2c\x01"
+				       "# China 2026\n2026-10-01\n2026-10-02 # National Day\n"
+				       "2026-09-27 workday\r\n\n2026-10-05\n";
+	Onestop__SharedDataRef ref = ONESTOP__SHARED_DATA_REF__INIT;
+	Onestop__CaseMaterial mat = ONESTOP__CASE_MATERIAL__INIT, *matp = &mat;
+	Onestop__Case c = ONESTOP__CASE__INIT;
+	Onestop__CaseTransition t = ONESTOP__CASE_TRANSITION__INIT;
+	Onestop__CaseRefusal r = ONESTOP__CASE_REFUSAL__INIT;
+	static char *missing[] = {"identity card"};
+
+	ref.dataset = "identity";
+	ref.key = "s-7f3a9c";
+	mat.source_case = ONESTOP__CASE_MATERIAL__SOURCE_SHARED;
+	mat.shared = &ref;
+	c.id.data = id;
+	c.id.len = sizeof(id);
+	c.item = "11440300MB2C91235A";
+	c.applicant = "s-7f3a9c";
+	c.channel = ONESTOP__CASE_CHANNEL__CASE_CHANNEL_WEB;
+	c.filed_by = "gd.sz";
+	c.owner = "gd.gz";
+	c.form.data = (uint8_t *)"sealed form";
+	c.form.len = 11;
+	c.n_materials = 1;
+	c.materials = &matp;
+	c.created_ms = FUZZ_NOW_MS;
+	t.case_id = c.id;
+	t.seq = 1;
+	t.action = ONESTOP__CASE_ACTION__CASE_ACTION_FILE;
+	t.actor = "gd.sz";
+	t.at_ms = FUZZ_NOW_MS;
+	seed_case_msg("filing", &c, &t, NULL);
+	t.seq = 2;
+	t.action = ONESTOP__CASE_ACTION__CASE_ACTION_ACCEPT;
+	t.actor = "b";
+	seed_case_msg("accept", NULL, &t, NULL);
+	t.seq = 3;
+	t.action = ONESTOP__CASE_ACTION__CASE_ACTION_NEED_MORE;
+	t.n_missing = 1;
+	t.missing = missing;
+	seed_case_msg("need-more", NULL, &t, NULL);
+	t.n_missing = 0;
+	t.seq = 4;
+	t.action = ONESTOP__CASE_ACTION__CASE_ACTION_DECIDE;
+	t.outcome = ONESTOP__CASE_OUTCOME__CASE_OUTCOME_APPROVED;
+	t.reason = "all materials in order";
+	t.licence = "LIC-0123456789abcdef0123456789abcdef";
+	seed_case_msg("decide-approved", NULL, &t, NULL);
+	r.case_id = c.id;
+	r.seq = 4;
+	r.action = ONESTOP__CASE_ACTION__CASE_ACTION_RESUBMIT;
+	r.code = OS_ESTATE;
+	r.reason = "resubmit is not allowed in state decided";
+	seed_case_msg("refusal", NULL, NULL, &r);
+	seed_licence("licence-active", "gd.sz", FUZZ_NOW_MS + 365 * FUZZ_DAY_MS,
+		     ONESTOP__LICENCE_STATUS__LICENCE_STATUS_ACTIVE);
+	seed_licence("licence-revoked", "gd.sz", 0,
+		     ONESTOP__LICENCE_STATUS__LICENCE_STATUS_REVOKED);
+	seed_licence("licence-bad-issuer", "Not A Node", 0,
+		     ONESTOP__LICENCE_STATUS__LICENCE_STATUS_ACTIVE);
+	seed_write("case", "holidays", (const uint8_t *)holidays, sizeof(holidays) - 1);
+	/* A walk: file, accept, need more, resubmit, accept, decide, close. */
+	static const uint8_t walk[] = {0,    0x01, 0x00, 0x01, 0x02, 0x04, 0x01, 0x04,
+				       0x04, 0x02, 0x05, 0x00, 0x01, 0x02, 0x04, 0x00,
+				       0x06, 0x05, 0x02, 0x07, 0x04, 0x03};
+	seed_write("case", "walk", walk, sizeof(walk));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -472,6 +580,7 @@ int main(int argc, char **argv)
 	gen_deadletter();
 	gen_datasets();
 	gen_assertion();
+	gen_case();
 	for (int i = 0; i < 3; i++)
 		free(env[i]);
 	free(reg);

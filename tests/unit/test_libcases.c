@@ -670,6 +670,13 @@ static void answer_verify(const Onestop__ApiRequest *req, Onestop__ApiReply *rep
 		rep->get = &gr;
 		return;
 	}
+	if (strcmp(req->licence_verify->number, "LIC-late") == 0 &&
+	    fake.ops[ONESTOP__API_REQUEST__OP_GET] == 0) {
+		/* Not held until a Get has filled it. */
+		rep->code = ONESTOP_ENOTFOUND;
+		rep->message = "no licence LIC-late";
+		return;
+	}
 	if (strcmp(req->licence_verify->holder, "subj-2") == 0) {
 		rep->code = ONESTOP_ESUBJECT;
 		rep->message = "held by another subject";
@@ -708,7 +715,9 @@ static void test_licence_verify(void **state)
 	assert_string_equal(l.number, "LIC-1");
 	assert_string_equal(l.publisher, "city.permits");
 	assert_int_equal(l.revoked, 0);
+	/* a licence the spoke holds: the verify alone */
 	assert_int_equal(fake_requests(), 1);
+	assert_int_equal(fake_ops(ONESTOP__API_REQUEST__OP_LICENCE_VERIFY), 1);
 
 	/* A refusal still gives the licence, and the spoke's reason. */
 	fake_expect(answer_verify, 0);
@@ -717,6 +726,14 @@ static void test_licence_verify(void **state)
 	assert_string_equal(l.holder, "subj-1");
 	assert_string_equal(l.publisher, "city.permits");
 	assert_int_equal(fake_ops(ONESTOP__API_REQUEST__OP_GET), 1);
+
+	/* A licence the spoke does not hold yet is filled by a Get, then
+	 * verified again. */
+	fake_expect(answer_verify, 0);
+	assert_int_equal(onestop_licence_verify(c, "LIC-late", NULL, &l), 0);
+	assert_string_equal(l.number, "LIC-late");
+	assert_int_equal(fake_ops(ONESTOP__API_REQUEST__OP_GET), 1);
+	assert_int_equal(fake_ops(ONESTOP__API_REQUEST__OP_LICENCE_VERIFY), 2);
 }
 
 int main(void)
