@@ -2,6 +2,7 @@
  * percentiles of samples, and the loop that receives and acks an inbox. */
 #include "benchutil.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -81,4 +82,16 @@ out:
 	onestop_close(&c);
 	free(seqs);
 	return NULL;
+}
+
+int bu_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }

@@ -12,6 +12,11 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bu_now_ns(void);
 
+/* Parse s as a decimal integer within [min, max] into *out: 0, or -1 for
+ * anything else (empty, trailing characters, out of range). */
+int bu_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out);
+
 /* Sort n samples in place, ascending. v may be NULL when n is 0. */
 void bu_sort_u64(uint64_t *v, size_t n);
 void bu_sort_double(double *v, size_t n);

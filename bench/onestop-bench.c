@@ -283,18 +283,6 @@ static void usage(FILE *f)
 		BENCH_HDR);
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -318,27 +306,27 @@ int main(int argc, char **argv)
 		int bad = 0;
 		switch (ch) {
 		case 'n':
-			bad = parse_uint(optarg, 1, 100000000, &v);
+			bad = bu_parse_uint(optarg, 1, 100000000, &v);
 			o.count = v;
 			break;
 		case 's':
-			bad = parse_uint(optarg, BENCH_HDR, 4 << 20, &v);
+			bad = bu_parse_uint(optarg, BENCH_HDR, 4 << 20, &v);
 			o.size = v;
 			break;
 		case 'r':
-			bad = parse_uint(optarg, 0, 1000000, &v);
+			bad = bu_parse_uint(optarg, 0, 1000000, &v);
 			o.rate = (unsigned)v;
 			break;
 		case 'k':
-			bad = parse_uint(optarg, 1, 64, &v);
+			bad = bu_parse_uint(optarg, 1, 64, &v);
 			o.senders = (unsigned)v;
 			break;
 		case 'b':
-			bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
+			bad = bu_parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
 			o.batch = (unsigned)v;
 			break;
 		case 'R':
-			bad = parse_uint(optarg, 1, 99, &v);
+			bad = bu_parse_uint(optarg, 1, 99, &v);
 			o.runs = (unsigned)v;
 			break;
 		case 'K':

@@ -673,18 +673,6 @@ static void usage(FILE *f)
 		"  --keep        keep the temporary directories\n");
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -703,26 +691,26 @@ int main(int argc, char **argv)
 		int bad = 0;
 		switch (ch) {
 		case 'n':
-			bad = parse_uint(optarg, 1, 1000000, &v);
+			bad = bu_parse_uint(optarg, 1, 1000000, &v);
 			o.cases = v;
 			break;
 		case 'f':
-			bad = parse_uint(optarg, 1, CB_THREADS_MAX, &v);
+			bad = bu_parse_uint(optarg, 1, CB_THREADS_MAX, &v);
 			o.filers = (unsigned)v;
 			break;
 		case 'w':
-			bad = parse_uint(optarg, 1, CB_THREADS_MAX, &v);
+			bad = bu_parse_uint(optarg, 1, CB_THREADS_MAX, &v);
 			o.workers = (unsigned)v;
 			break;
 		case 'k':
 			o.kind = optarg;
 			break;
 		case 'r':
-			bad = parse_uint(optarg, 0, 100000, &v);
+			bad = bu_parse_uint(optarg, 0, 100000, &v);
 			o.rate = (unsigned)v;
 			break;
 		case 't':
-			bad = parse_uint(optarg, 1, 3600, &v);
+			bad = bu_parse_uint(optarg, 1, 3600, &v);
 			o.timeout_s = (unsigned)v;
 			break;
 		case 'K':

@@ -338,20 +338,6 @@ static void usage(FILE *f)
 		ONESTOP_MAX_BATCH);
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The median of field off over the successful runs. */
 static double median_of(const struct bench_result *res, unsigned n, size_t off)
 {
@@ -392,23 +378,23 @@ int main(int argc, char **argv)
 
 		switch (ch) {
 		case 'n':
-			bad = parse_uint(optarg, 10, 10000000, &v);
+			bad = bu_parse_uint(optarg, 10, 10000000, &v);
 			o.items = (unsigned)v;
 			break;
 		case 'b':
-			bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
+			bad = bu_parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
 			o.batch = (unsigned)v;
 			break;
 		case 'g':
-			bad = parse_uint(optarg, 1, 100000000, &v);
+			bad = bu_parse_uint(optarg, 1, 100000000, &v);
 			o.gets = (unsigned)v;
 			break;
 		case 'R':
-			bad = parse_uint(optarg, 1, 99, &v);
+			bad = bu_parse_uint(optarg, 1, 99, &v);
 			o.runs = (unsigned)v;
 			break;
 		case 't':
-			bad = parse_uint(optarg, 10, 86400, &v);
+			bad = bu_parse_uint(optarg, 10, 86400, &v);
 			o.timeout_s = (unsigned)v;
 			break;
 		case 'L':
