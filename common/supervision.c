@@ -43,8 +43,8 @@ int sv_event_valid(const struct sv_event *e)
 	if (!e)
 		return OS_EINVAL;
 	if (e->kind < SV_CASE || e->kind > SV_COMPLAINT || e->seq == 0 || e->at_ms == 0 ||
-	    e->channel > SV_CHANNEL_MAX || !sv_text_ok(e->item) || !sv_text_ok(e->item_kind) ||
-	    (e->has_tag != 0 && e->has_tag != 1))
+	    e->filed_ms == 0 || e->channel > SV_CHANNEL_MAX || !sv_text_ok(e->item) ||
+	    !sv_text_ok(e->item_kind) || (e->has_tag != 0 && e->has_tag != 1))
 		return OS_EINVAL;
 	if ((rc = sv_name_ok(e->owner, 1)) < 0 || (rc = sv_name_ok(e->region, 0)) < 0 ||
 	    (rc = sv_name_ok(e->filed_by, 0)) < 0)

@@ -127,9 +127,10 @@ int sv_from_complaint(const struct sv_complaint_facts *f, struct sv_event *out);
 
 /* Whether e holds only what an event may: kind 1..3; seq >= 1 (1 for an
  * EVALUATION); owner a node name, region and filed_by empty or node
- * names; item and item kind printable ASCII; channel 0..4; at_ms set;
- * CASE: state 1..8, action 1..8, outcome 0..2 and set after a DECIDE,
- * score and complaint kind 0; EVALUATION: score 1..5, state, action and
+ * names; item and item kind printable ASCII; channel 0..4; at_ms and
+ * filed_ms set; CASE: state 1..8, action 1..8 (DECIDE exactly when the
+ * state is decided), outcome 0..2 (set on DECIDE, and only in states
+ * decided and closed), score and complaint kind 0; EVALUATION: score 1..5, state, action and
  * complaint kind 0; COMPLAINT: complaint kind 1..2, state 1..5, action
  * 1..5, outcome and score 0. 0, OS_EINVAL (e NULL or a field out of range)
  * or OS_ENAME (a node name that is not one). */

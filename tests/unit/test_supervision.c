@@ -275,6 +275,7 @@ static void test_checker_refuses(void **state)
 	m.state = CASE_FILED;
 	m.action = CASE_ACT_FILE;
 	m.at_ms = T0;
+	m.filed_ms = T0;
 	assert_int_equal(check_msg(&m), 0);
 	/* Ids and tags of another size. */
 	m.id.data = id15;
@@ -311,6 +312,9 @@ static void test_checker_refuses(void **state)
 	m.at_ms = 0;
 	assert_int_equal(check_msg(&m), OS_EINVAL);
 	m.at_ms = T0;
+	m.filed_ms = 0;
+	assert_int_equal(check_msg(&m), OS_EINVAL);
+	m.filed_ms = T0;
 	m.owner = "";
 	assert_int_equal(check_msg(&m), OS_ENAME);
 	m.owner = OWNER;
