@@ -45,7 +45,7 @@ struct fs {
 	uint8_t assertion[1024];
 	size_t assertion_len;
 	uint64_t recv_max;              /* highest inbox seq received */
-	uint8_t ids[FS_IDS][FS_ID_LEN]; /* cases the spoke named, newest at ids[n_ids % FS_IDS] */
+	uint8_t ids[FS_IDS][FS_ID_LEN]; /* cases named, the last at ids[(n_ids - 1) % FS_IDS] */
 	unsigned n_ids;
 	char licence[80]; /* the last licence number an approval issued */
 };
