@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
 #include "harness.h"
 #include "util.h"
 
@@ -43,12 +44,10 @@ struct sender {
 };
 
 struct receiver {
-	struct net_proc *b;
+	struct bu_receiver loop; /* drains b */
 	const struct bench_opts *o;
 	uint64_t *lat_us; /* per seq */
 	uint64_t got;
-	uint64_t last_us;
-	int deadline_ms;
 };
 
 static void bench_fill(uint8_t *buf, size_t size, uint64_t seq, uint64_t t_us)
@@ -148,48 +147,26 @@ out:
 	return NULL;
 }
 
-static void *receiver_run(void *arg)
+static void receiver_batch(void *arg, const onestop_msg_t *m, size_t n, uint64_t now)
 {
 	struct receiver *r = arg;
-	onestop_t *c = NULL;
-	uint64_t *seqs = malloc(1000 * sizeof *seqs);
-	uint64_t end = h_now_ms() + (uint64_t)r->deadline_ms;
 
-	if (seqs == NULL || net_connect(r->b, 30000, &c) != 0)
-		goto out;
-	while (r->got < r->o->count && h_now_ms() < end) {
-		onestop_msg_t *m = NULL;
-		size_t n = 0;
-
-		if (onestop_recv(c, 1000, 500, &m, &n) != 0)
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].len < BENCH_HDR)
 			continue;
-		uint64_t now = os_mono_us();
-		for (size_t i = 0; i < n; i++) {
-			seqs[i] = m[i].seq;
-			if (m[i].len < BENCH_HDR)
-				continue;
-			uint64_t seq = os_get_u64be(m[i].payload);
-			uint64_t t = os_get_u64be(m[i].payload + 8);
-			if (seq < r->o->count && r->lat_us[seq] == UINT64_MAX) {
-				r->lat_us[seq] = now > t ? now - t : 0;
-				r->got++;
-			}
+		uint64_t seq = os_get_u64be(m[i].payload);
+		uint64_t t = os_get_u64be(m[i].payload + 8);
+		if (seq < r->o->count && r->lat_us[seq] == UINT64_MAX) {
+			r->lat_us[seq] = now > t ? now - t : 0;
+			r->got++;
 		}
-		r->last_us = now;
-		if (n > 0)
-			onestop_ack(c, seqs, n);
-		onestop_msgs_free(&m, n);
 	}
-out:
-	onestop_close(&c);
-	free(seqs);
-	return NULL;
 }
 
-static int cmp_u64(const void *x, const void *y)
+static int receiver_done(void *arg)
 {
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
+	const struct receiver *r = arg;
+	return r->got >= r->o->count;
 }
 
 static long peak_rss_kib(pid_t pid)
@@ -226,9 +203,13 @@ static int bench_run(const struct bench_opts *o, struct bench_result *res)
 	net_start_all(n);
 
 	memset(&rcv, 0, sizeof rcv);
-	rcv.b = net_spoke(n, "b");
+	rcv.loop = (struct bu_receiver){.p = net_spoke(n, "b"),
+					.deadline_ms = 600000,
+					.wait_ms = 500,
+					.batch = receiver_batch,
+					.done = receiver_done,
+					.arg = &rcv};
 	rcv.o = o;
-	rcv.deadline_ms = 600000;
 	rcv.lat_us = malloc(o->count * sizeof *rcv.lat_us);
 	snd = calloc(ns, sizeof *snd);
 	st = calloc(ns, sizeof *st);
@@ -238,7 +219,7 @@ static int bench_run(const struct bench_opts *o, struct bench_result *res)
 	}
 	memset(rcv.lat_us, 0xff, o->count * sizeof *rcv.lat_us);
 
-	pthread_create(&rt, NULL, receiver_run, &rcv);
+	pthread_create(&rt, NULL, bu_receive, &rcv.loop);
 	t0 = os_mono_us();
 	for (unsigned i = 0; i < ns; i++) {
 		snd[i].a = net_spoke(n, "a");
@@ -254,12 +235,12 @@ static int bench_run(const struct bench_opts *o, struct bench_result *res)
 	pthread_join(rt, NULL);
 
 	res->received = rcv.got;
-	res->secs = (double)(rcv.last_us - t0) / 1e6;
+	res->secs = (double)(rcv.loop.last_us - t0) / 1e6;
 	res->msg_per_s = res->secs > 0 ? (double)rcv.got / res->secs : 0;
-	qsort(rcv.lat_us, o->count, sizeof *rcv.lat_us, cmp_u64);
+	bu_sort_u64(rcv.lat_us, o->count);
 	if (rcv.got > 0) {
-		res->p50_ms = (double)rcv.lat_us[(rcv.got - 1) / 2] / 1e3;
-		res->p99_ms = (double)rcv.lat_us[(rcv.got - 1) * 99 / 100] / 1e3;
+		res->p50_ms = (double)bu_pct(rcv.lat_us, rcv.got, 50) / 1e3;
+		res->p99_ms = (double)bu_pct(rcv.lat_us, rcv.got, 99) / 1e3;
 		res->max_ms = (double)rcv.lat_us[rcv.got - 1] / 1e3;
 	}
 	res->rss_kib[0] = peak_rss_kib(n->hub.pid);
@@ -302,18 +283,6 @@ static void usage(FILE *f)
 		BENCH_HDR);
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -337,27 +306,27 @@ int main(int argc, char **argv)
 		int bad = 0;
 		switch (ch) {
 		case 'n':
-			bad = parse_uint(optarg, 1, 100000000, &v);
+			bad = bu_parse_uint(optarg, 1, 100000000, &v);
 			o.count = v;
 			break;
 		case 's':
-			bad = parse_uint(optarg, BENCH_HDR, 4 << 20, &v);
+			bad = bu_parse_uint(optarg, BENCH_HDR, 4 << 20, &v);
 			o.size = v;
 			break;
 		case 'r':
-			bad = parse_uint(optarg, 0, 1000000, &v);
+			bad = bu_parse_uint(optarg, 0, 1000000, &v);
 			o.rate = (unsigned)v;
 			break;
 		case 'k':
-			bad = parse_uint(optarg, 1, 64, &v);
+			bad = bu_parse_uint(optarg, 1, 64, &v);
 			o.senders = (unsigned)v;
 			break;
 		case 'b':
-			bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
+			bad = bu_parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
 			o.batch = (unsigned)v;
 			break;
 		case 'R':
-			bad = parse_uint(optarg, 1, 99, &v);
+			bad = bu_parse_uint(optarg, 1, 99, &v);
 			o.runs = (unsigned)v;
 			break;
 		case 'K':

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "replica_read.h"
+#include "benchutil.h"
 #include "ds_harness.h"
 #include "err.h"
 #include "store.h"
@@ -45,37 +46,15 @@ struct bench_result {
 	int ok;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* Median and p99 of n samples (ns), in microseconds; sorts s. */
 static void pcts(uint64_t *s, size_t n, double *p50, double *p99)
 {
 	*p50 = *p99 = 0;
 	if (n == 0)
 		return;
-	qsort(s, n, sizeof *s, cmp_u64);
-	*p50 = (double)s[(n - 1) / 2] / 1e3;
-	*p99 = (double)s[(n - 1) * 99 / 100] / 1e3;
+	bu_sort_u64(s, n);
+	*p50 = (double)bu_pct(s, n, 50) / 1e3;
+	*p99 = (double)bu_pct(s, n, 99) / 1e3;
 }
 
 /* xorshift64*: random keys without libc state */
@@ -125,7 +104,7 @@ static uint64_t wait_entry(struct net_proc **ps, size_t np, const char *key, uin
 
 	if (first_answer_ns)
 		*first_answer_ns = 0;
-	while (left > 0 && now_ns() < deadline_ns) {
+	while (left > 0 && bu_now_ns() < deadline_ns) {
 		for (size_t i = 0; i < np; i++) {
 			uint64_t seq = 0;
 
@@ -136,11 +115,11 @@ static uint64_t wait_entry(struct net_proc **ps, size_t np, const char *key, uin
 				continue;
 			}
 			if (first_answer_ns && !*first_answer_ns && i == 0)
-				*first_answer_ns = now_ns();
+				*first_answer_ns = bu_now_ns();
 			if (seq >= want) {
 				done[i] = 1;
 				left--;
-				t = now_ns();
+				t = bu_now_ns();
 			}
 		}
 		if (left > 0) {
@@ -160,10 +139,10 @@ static uint64_t wait_entry(struct net_proc **ps, size_t np, const char *key, uin
 static int check_position(struct net_proc *p, uint64_t want, uint64_t items, double *ms)
 {
 	onestop_dataset_t d;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bu_now_ns();
 	int rc = ds_info(p, ONESTOP_DS_ITEMS, &d);
 
-	*ms = (double)(now_ns() - t0) / 1e6;
+	*ms = (double)(bu_now_ns() - t0) / 1e6;
 	if (rc != 0 || d.seq != want || d.count != items || d.syncing) {
 		fprintf(stderr,
 			"onestop-ds-bench: %s: items at seq %llu count %llu syncing %d "
@@ -191,10 +170,10 @@ static int socket_gets(struct net_proc *b, const struct bench_opts *o, struct be
 		uint64_t t0;
 
 		ds_item_code(key, sizeof key, "a", 1 + (unsigned)(rnd(&x) % o->items));
-		t0 = now_ns();
+		t0 = bu_now_ns();
 		if (onestop_get(c, ONESTOP_DS_ITEMS, key, 0, &e) != 0)
 			r->misses++;
-		s[k++] = now_ns() - t0;
+		s[k++] = bu_now_ns() - t0;
 		onestop_entry_free(&e);
 	}
 	pcts(s, k, &r->sock_p50_us, &r->sock_p99_us);
@@ -228,10 +207,10 @@ static int local_gets(struct net_proc *b, const struct bench_opts *o, struct ben
 		uint64_t t0;
 
 		ds_item_code(key, sizeof key, "a", 1 + (unsigned)(rnd(&x) % o->items));
-		t0 = now_ns();
+		t0 = bu_now_ns();
 		if (replica_read(st, ONESTOP_DS_ITEMS, key, e) != 0 || e->value_len == 0)
 			r->misses++;
-		s[k++] = now_ns() - t0;
+		s[k++] = bu_now_ns() - t0;
 	}
 	pcts(s, k, &r->local_p50_us, &r->local_p99_us);
 	rc = 0;
@@ -276,11 +255,11 @@ static int bench_run(const struct bench_opts *o, struct bench_result *r)
 	/* (b) change stream: N items from a until b and c hold seq N */
 	if (net_connect(a, 60000, &ca) != 0)
 		goto out;
-	t0 = now_ns();
+	t0 = bu_now_ns();
 	if (ds_put_items(ca, "a", 1, o->items, 0, 0, o->batch) != 0)
 		goto out;
-	r->publish_s = (double)(now_ns() - t0) / 1e9;
-	deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000u;
+	r->publish_s = (double)(bu_now_ns() - t0) / 1e9;
+	deadline = bu_now_ns() + (uint64_t)o->timeout_s * 1000000000u;
 	ds_item_code(last_key, sizeof last_key, "a", o->items);
 	t1 = wait_entry(bc, 2, last_key, o->items, deadline, NULL);
 	if (!t1) {
@@ -299,16 +278,16 @@ static int bench_run(const struct bench_opts *o, struct bench_result *r)
 		goto out;
 	if (ds_put_items(ca, "a", 1, o->items, 1, 0, o->batch) != 0)
 		goto out;
-	deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000u;
+	deadline = bu_now_ns() + (uint64_t)o->timeout_s * 1000000000u;
 	if (!wait_entry(&c, 1, last_key, 2ull * o->items, deadline, NULL)) {
 		fprintf(stderr, "onestop-ds-bench: the hub did not sequence %u changes in %u s\n",
 			2 * o->items, o->timeout_s);
 		goto out;
 	}
-	t0 = now_ns();
+	t0 = bu_now_ns();
 	if (proc_start(n, b) != 0)
 		goto out;
-	deadline = now_ns() + (uint64_t)o->timeout_s * 1000000000u;
+	deadline = bu_now_ns() + (uint64_t)o->timeout_s * 1000000000u;
 	t2 = wait_entry(&b, 1, last_key, 2ull * o->items, deadline, &ready);
 	if (!t2) {
 		fprintf(stderr, "onestop-ds-bench: b did not catch up in %u s\n", o->timeout_s);
@@ -359,20 +338,6 @@ static void usage(FILE *f)
 		ONESTOP_MAX_BATCH);
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The median of field off over the successful runs. */
 static double median_of(const struct bench_result *res, unsigned n, size_t off)
 {
@@ -384,7 +349,7 @@ static double median_of(const struct bench_result *res, unsigned n, size_t off)
 			v[k++] = *(const double *)((const char *)&res[i] + off);
 	if (k == 0)
 		return 0;
-	qsort(v, k, sizeof v[0], cmp_double);
+	bu_sort_double(v, k);
 	return v[(k - 1) / 2];
 }
 
@@ -413,23 +378,23 @@ int main(int argc, char **argv)
 
 		switch (ch) {
 		case 'n':
-			bad = parse_uint(optarg, 10, 10000000, &v);
+			bad = bu_parse_uint(optarg, 10, 10000000, &v);
 			o.items = (unsigned)v;
 			break;
 		case 'b':
-			bad = parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
+			bad = bu_parse_uint(optarg, 1, ONESTOP_MAX_BATCH, &v);
 			o.batch = (unsigned)v;
 			break;
 		case 'g':
-			bad = parse_uint(optarg, 1, 100000000, &v);
+			bad = bu_parse_uint(optarg, 1, 100000000, &v);
 			o.gets = (unsigned)v;
 			break;
 		case 'R':
-			bad = parse_uint(optarg, 1, 99, &v);
+			bad = bu_parse_uint(optarg, 1, 99, &v);
 			o.runs = (unsigned)v;
 			break;
 		case 't':
-			bad = parse_uint(optarg, 10, 86400, &v);
+			bad = bu_parse_uint(optarg, 10, 86400, &v);
 			o.timeout_s = (unsigned)v;
 			break;
 		case 'L':

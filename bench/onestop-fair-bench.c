@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "benchutil.h"
 #include "harness.h"
 #include "util.h"
 
@@ -20,66 +21,41 @@
 #define FB_CHUNK 1000u /* flood messages per Send */
 
 struct fb {
-	struct net_proc *d;
+	struct bu_receiver loop; /* drains d */
 	uint64_t flood, probes;
 	uint64_t got_flood, got_probes;
 	uint64_t probe_sent_us[FB_MAX_PROBES]; /* set by main before the Send */
 	uint64_t probe_at_us[FB_MAX_PROBES];   /* receipt at d's app */
 	uint64_t probe_behind[FB_MAX_PROBES];  /* flood received before it */
 	uint64_t flood_sent[FB_MAX_PROBES];    /* flood sent before it */
-	uint64_t last_us;
-	int deadline_ms;
 	pthread_mutex_t mu;
 };
 
-static void *fb_receiver(void *arg)
+static void fb_batch(void *arg, const onestop_msg_t *m, size_t n, uint64_t now)
 {
 	struct fb *f = arg;
-	onestop_t *c = NULL;
-	uint64_t *seqs = malloc(1000 * sizeof *seqs);
-	uint64_t end = h_now_ms() + (uint64_t)f->deadline_ms;
 
-	if (!seqs || net_connect(f->d, 30000, &c) != 0)
-		goto out;
-	while ((f->got_flood < f->flood || f->got_probes < f->probes) && h_now_ms() < end) {
-		onestop_msg_t *m = NULL;
-		size_t n = 0;
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(m[i].origin, "b") == 0 && m[i].len >= 8) {
+			uint64_t k = os_get_u64be(m[i].payload);
 
-		if (onestop_recv(c, 1000, 200, &m, &n) != 0)
-			continue;
-		uint64_t now = os_mono_us();
-		pthread_mutex_lock(&f->mu);
-		for (size_t i = 0; i < n; i++) {
-			seqs[i] = m[i].seq;
-			if (strcmp(m[i].origin, "b") == 0 && m[i].len >= 8) {
-				uint64_t k = os_get_u64be(m[i].payload);
-
-				if (k < f->probes && !f->probe_at_us[k]) {
-					f->probe_at_us[k] = now;
-					f->probe_behind[k] = f->got_flood;
-					f->got_probes++;
-				}
-			} else if (strcmp(m[i].origin, "a") == 0) {
-				f->got_flood++;
+			if (k < f->probes && !f->probe_at_us[k]) {
+				f->probe_at_us[k] = now;
+				f->probe_behind[k] = f->got_flood;
+				f->got_probes++;
 			}
+		} else if (strcmp(m[i].origin, "a") == 0) {
+			f->got_flood++;
 		}
-		pthread_mutex_unlock(&f->mu);
-		f->last_us = now;
-		if (n > 0)
-			(void)onestop_ack(c, seqs, n);
-		onestop_msgs_free(&m, n);
 	}
-out:
-	onestop_close(&c);
-	free(seqs);
-	return NULL;
+	pthread_mutex_unlock(&f->mu);
 }
 
-static int cmp_u64(const void *x, const void *y)
+static int fb_done(void *arg)
 {
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
+	const struct fb *f = arg;
+	return f->got_flood >= f->flood && f->got_probes >= f->probes;
 }
 
 /* Print the hub's "quotas" line from its log. */
@@ -104,7 +80,7 @@ static void fb_report(struct fb *f, const char *mode, uint64_t sent, size_t size
 
 	printf("%s: flood of %llu messages of %zu bytes from a to d, %llu received in %.2f s\n",
 	       mode, (unsigned long long)sent, size, (unsigned long long)f->got_flood,
-	       (double)(f->last_us - t_start) / 1e6);
+	       (double)(f->loop.last_us - t_start) / 1e6);
 	for (uint64_t k = 0; k < f->probes; k++) {
 		if (!f->probe_at_us[k]) {
 			printf("probe %llu: lost\n", (unsigned long long)k);
@@ -120,7 +96,7 @@ static void fb_report(struct fb *f, const char *mode, uint64_t sent, size_t size
 	/* In the live mode probe 0 went before the flood. */
 	from = strcmp(mode, "live") == 0 ? 1 : 0;
 	if (f->probes > from) {
-		qsort(lat + from, f->probes - from, sizeof lat[0], cmp_u64);
+		bu_sort_u64(lat + from, f->probes - from);
 		printf("%s: probe latency behind the flood: median %.1f ms, max %.1f ms (%llu probes)\n",
 		       mode, (double)lat[from + (f->probes - from) / 2] / 1000.0,
 		       (double)lat[f->probes - 1] / 1000.0, (unsigned long long)(f->probes - from));
@@ -136,7 +112,7 @@ static void fb_backlog(struct net *n, struct fb *f, onestop_t *ca, onestop_t *cb
 	onestop_status_t st;
 	pthread_t th;
 
-	if (proc_stop(n, f->d, 0) != 0)
+	if (proc_stop(n, f->loop.p, 0) != 0)
 		return;
 	while (sent < flood) {
 		for (size_t i = 0; i < FB_CHUNK; i++) {
@@ -161,9 +137,9 @@ static void fb_backlog(struct net *n, struct fb *f, onestop_t *ca, onestop_t *cb
 	memset(f->probe_at_us, 0, sizeof f->probe_at_us);
 	memset(f->probe_behind, 0, sizeof f->probe_behind);
 	pthread_mutex_unlock(&f->mu);
-	net_up(n, f->d, 1);
+	net_up(n, f->loop.p, 1);
 	t0 = os_mono_us();
-	if (pthread_create(&th, NULL, fb_receiver, f) != 0)
+	if (pthread_create(&th, NULL, bu_receive, &f->loop) != 0)
 		return;
 	for (uint64_t k = 0; k < f->probes; k++) {
 		uint8_t pb[8];
@@ -257,14 +233,18 @@ int main(int argc, char **argv)
 	net_start_all(n);
 	a = net_spoke(n, "a");
 	b = net_spoke(n, "b");
-	f.d = net_spoke(n, "d");
-	f.deadline_ms = 300000;
+	f.loop = (struct bu_receiver){.p = net_spoke(n, "d"),
+				      .deadline_ms = 300000,
+				      .wait_ms = 200,
+				      .batch = fb_batch,
+				      .done = fb_done,
+				      .arg = &f};
 	if (net_connect(a, 30000, &ca) != 0 || net_connect(b, 30000, &cb) != 0) {
 		fprintf(stderr, "onestop-fair-bench: cannot connect to the spokes\n");
 		return 1;
 	}
 	f.probes += 1; /* probe 0 goes before the flood: the idle latency */
-	if (pthread_create(&th, NULL, fb_receiver, &f) != 0)
+	if (pthread_create(&th, NULL, bu_receive, &f.loop) != 0)
 		return 1;
 
 	chunks = f.flood / FB_CHUNK;

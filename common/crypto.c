@@ -357,6 +357,24 @@ void crypto_hash(os_hash out, const uint8_t *data, size_t len)
 	crypto_generichash(out, sizeof(os_hash), data, len, NULL, 0);
 }
 
+int crypto_keyed_hash(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
+		      const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+	crypto_generichash_state st;
+	if (!out || !key || out_len < crypto_generichash_BYTES_MIN ||
+	    out_len > crypto_generichash_BYTES_MAX || key_len < crypto_generichash_KEYBYTES_MIN ||
+	    key_len > crypto_generichash_KEYBYTES_MAX || (!a && a_len) || (!b && b_len))
+		return OS_EINVAL;
+	crypto_generichash_init(&st, key, key_len, out_len);
+	if (a_len)
+		crypto_generichash_update(&st, a, a_len);
+	if (b_len)
+		crypto_generichash_update(&st, b, b_len);
+	crypto_generichash_final(&st, out, out_len);
+	sodium_memzero(&st, sizeof st);
+	return 0;
+}
+
 int crypto_memcmp(const void *a, const void *b, size_t n)
 {
 	return sodium_memcmp(a, b, n) == 0 ? 0 : 1;

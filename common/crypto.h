@@ -105,6 +105,14 @@ void crypto_digest_final(os_hash_state *st, os_hash out);
 /* Plain BLAKE2b-256 (audit chains, digests). */
 void crypto_hash(os_hash out, const uint8_t *data, size_t len);
 
+/* Keyed BLAKE2b (a MAC, a keyed pseudonym) of a || b into out_len bytes
+ * (16..64) under key (16..64 bytes); a or b may be NULL when its length is
+ * 0. The caller fixes the length of a (or encodes it) so that a || b is
+ * unambiguous. 0, or OS_EINVAL for a NULL out or key, a size out of range,
+ * or NULL data with a length. */
+int crypto_keyed_hash(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
+		      const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+
 /* Constant-time comparison; 0 when equal. */
 int crypto_memcmp(const void *a, const void *b, size_t n);
 void crypto_wipe(void *p, size_t n);

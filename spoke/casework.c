@@ -821,9 +821,10 @@ static int cw_lic_visit(void *arg, const Onestop__SharedDataRef *r)
 }
 
 /* Apply tr (packed as content) to case id at this node, with the due
- * dates from the local items copy. 0 (*dup set) or cases_apply's codes. */
+ * dates of the item (known, or read from the local items copy when NULL).
+ * 0 (*dup set) or cases_apply's codes. */
 static int cw_apply(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
-		    const uint8_t *id, const struct cases_info *ci,
+		    const uint8_t *id, const struct cases_info *ci, const struct cw_item *known,
 		    const Onestop__CaseTransition *tr, const uint8_t *content, size_t clen,
 		    uint64_t now, int *dup)
 {
@@ -836,7 +837,9 @@ static int cw_apply(struct spoke *sp, struct store_txn *t, struct replica_entry 
 		.content = content,
 		.content_len = clen,
 	};
-	if (cw_item(sp, e, ci->item, &item) < 0)
+	if (known)
+		item = *known;
+	else if (cw_item(sp, e, ci->item, &item) < 0)
 		memset(&item, 0, sizeof item);
 	uint64_t at = tr->at_ms ? tr->at_ms : now; /* the actor's time: both ends agree */
 	int rc = cases_apply(sp, t, id, &st, at, &sp->cw->cal, item.promised_days, item.legal_days,
@@ -1028,12 +1031,14 @@ int casework_act(struct spoke *sp, const Onestop__CaseActRequest *q, struct case
 		rc = 0;
 		goto out;
 	}
-	if (act == CASE_ACT_DECIDE && q->outcome == ONESTOP__CASE_OUTCOME__CASE_OUTCOME_APPROVED) {
-		struct cw_item item;
-		if (cw_item(sp, e, ci->item, &item) == 0 && cw_kind_yields(item.kind) &&
-		    cw_issue(sp, id, ci, q->licence_days, now, number, res) < 0)
-			goto out;
-	}
+	/* The item as the local copy holds it: its kind and time limits. */
+	struct cw_item item;
+	if (cw_item(sp, e, ci->item, &item) < 0)
+		memset(&item, 0, sizeof item);
+	if (act == CASE_ACT_DECIDE && q->outcome == ONESTOP__CASE_OUTCOME__CASE_OUTCOME_APPROVED &&
+	    cw_kind_yields(item.kind) &&
+	    cw_issue(sp, id, ci, q->licence_days, now, number, res) < 0)
+		goto out;
 
 	Onestop__CaseTransition tr = ONESTOP__CASE_TRANSITION__INIT;
 	tr.case_id = q->case_id;
@@ -1064,7 +1069,7 @@ int casework_act(struct spoke *sp, const Onestop__CaseActRequest *q, struct case
 	res->seq = tr.seq;
 	if (local) {
 		int dup = 0;
-		rc = cw_apply(sp, t, e, id, ci, &tr, content, clen, now, &dup);
+		rc = cw_apply(sp, t, e, id, ci, &item, &tr, content, clen, now, &dup);
 		if (cw_store_error(rc)) {
 			spoke_wrote(sp, rc);
 			goto out;
@@ -1324,7 +1329,7 @@ static int cw_recv_step(struct spoke *sp, struct store_txn *t, const struct env 
 			 e->origin);
 		goto out;
 	}
-	rc = cw_apply(sp, t, re, cid->data, ci, tr, content, clen, casework_now_ms(), &dup);
+	rc = cw_apply(sp, t, re, cid->data, ci, NULL, tr, content, clen, casework_now_ms(), &dup);
 	if (cw_store_error(rc))
 		goto out;
 	if (rc < 0) {

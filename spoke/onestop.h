@@ -825,12 +825,17 @@ typedef struct {
  * the filing node: resubmit, withdraw). An owner's step is applied at once
  * and sent to the filing node; a filing node's step is sent to the owner
  * and applied at both ends when the owner has applied it (out->pending).
- * out may be NULL. Errors: ONESTOP_EINVAL, ONESTOP_ENOTFOUND (no such
- * case here), ONESTOP_ENOTALLOWED (this node may not make the action),
- * ONESTOP_ESTATE (not from the case's state), ONESTOP_EAGAIN (a step of
- * this node waits for the owner), ONESTOP_EMATERIAL / licence codes (an
- * ACCEPT whose licence material no longer verifies), ONESTOP_EFULL, and
- * the request errors. */
+ * The references a resubmission adds are looked up first (a cached-mode
+ * miss is filled through the hub). An ACCEPT refused because the spoke
+ * does not hold a licence the case refers to is asked once more after
+ * the case's licences were looked up. out may be NULL. Errors:
+ * ONESTOP_EINVAL, ONESTOP_ENOTFOUND (no such case here, or a licence of
+ * the case that is nowhere), ONESTOP_ENOTALLOWED (this node may not make
+ * the action), ONESTOP_ESTATE (not from the case's state), ONESTOP_EAGAIN
+ * (a step of this node waits for the owner), the licence codes (an ACCEPT
+ * whose licence material no longer verifies: ONESTOP_EISSUER,
+ * ONESTOP_EREVOKED, ONESTOP_EEXPIRED, ONESTOP_ESUBJECT), ONESTOP_EFULL,
+ * and the request errors. */
 int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 			   const onestop_case_act_t *a, onestop_case_acted_t *out, size_t a_size,
 			   size_t out_size);

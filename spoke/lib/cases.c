@@ -162,6 +162,20 @@ static int cases_given_make(struct onestop *c, const onestop_case_ref_t *refs, s
 	return 0;
 }
 
+/* Look each reference up at the spoke, so that a cached-mode miss is
+ * filled through the hub. A failure says nothing the call that follows
+ * will not say more precisely: it is ignored, and c's last error
+ * cleared. */
+static void cases_look_up_refs(struct onestop *c, const onestop_case_ref_t *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		onestop_entry_t *e = NULL;
+		if (onestop_get(c, refs[i].dataset, refs[i].key, 0, &e) == 0)
+			onestop_entry_free(&e);
+	}
+	c->err[0] = '\0';
+}
+
 int onestop_case_file_sized(onestop_t *c, const onestop_case_filing_t *f_user,
 			    uint8_t id[ONESTOP_ID_LEN], size_t f_size)
 {
@@ -216,14 +230,8 @@ int onestop_case_file_sized(onestop_t *c, const onestop_case_filing_t *f_user,
 		return rc;
 	/* A reference to a cached-mode dataset (a licence) resolves at the
 	 * spoke only once its entry is there: have it filled through the hub
-	 * first. A failure says nothing the filing will not say more
-	 * precisely, so it is ignored. */
-	for (size_t i = 0; i < f->n_refs; i++) {
-		onestop_entry_t *e = NULL;
-		if (onestop_get(c, f->refs[i].dataset, f->refs[i].key, 0, &e) == 0)
-			onestop_entry_free(&e);
-	}
-	c->err[0] = '\0';
+	 * first. */
+	cases_look_up_refs(c, f->refs, f->n_refs);
 	Onestop__CaseFileRequest fr = ONESTOP__CASE_FILE_REQUEST__INIT;
 	fr.item = (char *)f->item;
 	fr.assertion.data = (uint8_t *)f->assertion;
@@ -314,6 +322,29 @@ static int cases_act_check(struct onestop *c, const onestop_case_act_t *a)
 	return 0;
 }
 
+/* Fill the licences case id refers to into the spoke's cache (a Get of
+ * each). 1 when it asked for any, 0 when there were none or the case
+ * could not be read. c's last error is kept. */
+static int cases_fill_refs(struct onestop *c, const uint8_t id[ONESTOP_ID_LEN])
+{
+	char err[sizeof(c->err)];
+	onestop_case_t *cs = NULL;
+	int asked = 0;
+
+	memcpy(err, c->err, sizeof(err));
+	if (onestop_case_get(c, id, &cs) == 0) {
+		for (size_t i = 0; i < cs->n_refs; i++) {
+			if (strcmp(cs->refs[i].dataset, ONESTOP_DS_LICENCES) != 0)
+				continue;
+			asked = 1;
+			cases_look_up_refs(c, &cs->refs[i], 1);
+		}
+		onestop_case_free(&cs);
+	}
+	memcpy(c->err, err, sizeof(err));
+	return asked;
+}
+
 int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 			   const onestop_case_act_t *a_user, onestop_case_acted_t *out,
 			   size_t a_size, size_t out_size)
@@ -348,28 +379,8 @@ int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 		return rc;
 	if ((rc = cases_given_make(c, a->refs, a->n_refs, a->uploads, a->n_uploads, &g)) != 0)
 		return rc;
-	/* The owner verifies the case's licences when it accepts, from its
-	 * copy of a cached-mode dataset: have them (and a resubmission's
-	 * references) filled through the hub first, as a filing does. */
-	for (size_t i = 0; i < a->n_refs; i++) {
-		onestop_entry_t *e = NULL;
-		if (onestop_get(c, a->refs[i].dataset, a->refs[i].key, 0, &e) == 0)
-			onestop_entry_free(&e);
-	}
-	if (a->action == ONESTOP_ACT_ACCEPT) {
-		onestop_case_t *cs = NULL;
-		if (onestop_case_get(c, id, &cs) == 0) {
-			for (size_t i = 0; i < cs->n_refs; i++) {
-				onestop_entry_t *e = NULL;
-				if (strcmp(cs->refs[i].dataset, ONESTOP_DS_LICENCES) == 0 &&
-				    onestop_get(c, cs->refs[i].dataset, cs->refs[i].key, 0, &e) ==
-					    0)
-					onestop_entry_free(&e);
-			}
-			onestop_case_free(&cs);
-		}
-	}
-	c->err[0] = '\0';
+	/* A resubmission's references, filled first as a filing's. */
+	cases_look_up_refs(c, a->refs, a->n_refs);
 	Onestop__CaseActRequest ar = ONESTOP__CASE_ACT_REQUEST__INIT;
 	ar.case_id.data = (uint8_t *)id;
 	ar.case_id.len = ONESTOP_ID_LEN;
@@ -386,7 +397,18 @@ int onestop_case_act_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
 	req.op_case = ONESTOP__API_REQUEST__OP_CASE_ACT;
 	req.case_act = &ar;
-	if ((rc = conn_call(c, &req, 0, &rep)) != 0)
+	rc = conn_call(c, &req, 0, &rep);
+	/* The owner verifies the case's licences when it accepts, from its
+	 * copy of a cached-mode dataset: a licence it does not hold yet is
+	 * refused as not found. Have them filled through the hub, then ask
+	 * once more. */
+	if (rc == ONESTOP_ENOTFOUND && a->action == ONESTOP_ACT_ACCEPT && cases_fill_refs(c, id)) {
+		if (rep != NULL)
+			onestop__api_reply__free_unpacked(rep, NULL);
+		rep = NULL;
+		rc = conn_call(c, &req, 0, &rep);
+	}
+	if (rc != 0)
 		goto out;
 
 	rc = ONESTOP_EPROTO;

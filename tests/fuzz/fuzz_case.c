@@ -13,6 +13,7 @@
 #include "fuzz.h"
 #include "licence.h"
 #include "onestop.pb-c.h"
+#include "supervision.h"
 
 /* --------------------------------------------------------------- cases */
 
@@ -253,6 +254,24 @@ static void fc_calendar(const uint8_t *data, size_t size)
 	cal_clear(&c);
 }
 
+/* A supervision event: what unpacks must check, re-pack and unpack the
+ * same (common/supervision.c). */
+static void fc_event(const uint8_t *data, size_t size)
+{
+	struct sv_event e, back;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = sv_event_unpack(data, size, &e);
+	if ((rc == 0) != (sv_event_check(data, size) == 0))
+		__builtin_trap();
+	if (rc != 0)
+		return;
+	if (sv_event_valid(&e) != 0 || sv_event_pack(&e, &buf, &len) != 0 ||
+	    sv_event_unpack(buf, len, &back) != 0 || back.seq != e.seq || back.at_ms != e.at_ms)
+		__builtin_trap();
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -264,5 +283,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fc_licence(data, size);
 	fc_walk(data, size);
 	fc_calendar(data, size);
+	fc_event(data, size);
 	return 0;
 }

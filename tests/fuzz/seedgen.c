@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fuzz.h"
 #include "onestop.pb-c.h"
+#include "supervision.h"
 
 static const char *outdir;
 static int failures;
@@ -554,6 +555,32 @@ static void gen_case(void)
 				       0x04, 0x02, 0x05, 0x00, 0x01, 0x02, 0x04, 0x00,
 				       0x06, 0x05, 0x02, 0x07, 0x04, 0x03};
 	seed_write("case", "walk", walk, sizeof(walk));
+	/* A supervision event of an approval. */
+	static const uint8_t cid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	struct sv_case_facts f = {
+		.case_id = cid,
+		.seq = 3,
+		.item = "11440300MB2D",
+		.item_kind = "licence",
+		.owner = "gd.sz.market",
+		.filer = "gd.sz.hall",
+		.region = "gd.sz",
+		.channel = 3,
+		.state = 6,
+		.action = 6,
+		.outcome = 1,
+		.at_ms = FUZZ_NOW_MS,
+		.filed_ms = FUZZ_NOW_MS - FUZZ_DAY_MS,
+		.accepted_ms = FUZZ_NOW_MS - FUZZ_DAY_MS / 2,
+		.promised_due_ms = FUZZ_NOW_MS + 5 * FUZZ_DAY_MS,
+		.legal_due_ms = FUZZ_NOW_MS + 20 * FUZZ_DAY_MS,
+	};
+	struct sv_event ev;
+	uint8_t *eb = NULL;
+	size_t el = 0;
+	if (sv_from_case(&f, &ev) == 0 && sv_event_pack(&ev, &eb, &el) == 0)
+		seed_write("case", "event-decided", eb, el);
+	free(eb);
 }
 
 int main(int argc, char **argv)

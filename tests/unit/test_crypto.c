@@ -168,6 +168,35 @@ static void test_sign_verify(void **state)
 	crypto_keypair_wipe(&other);
 }
 
+/* Keyed BLAKE2b: a || b hashed as one input, a known answer, bounds. */
+static void test_keyed_hash(void **state)
+{
+	(void)state;
+	uint8_t key[32], one[32], two[32];
+	/* hashlib.blake2b(b"abcdef", key=bytes(range(32)), digest_size=32) */
+	static const uint8_t want[32] = {0x4b, 0x27, 0x89, 0x54, 0x82, 0xb5, 0xa5, 0xb9,
+					 0xdc, 0x57, 0x9b, 0x79, 0x5d, 0x73, 0x0c, 0x2a,
+					 0xdf, 0x4d, 0x19, 0x01, 0x69, 0x06, 0x5b, 0x22,
+					 0xbe, 0x5c, 0x1f, 0x91, 0x33, 0x65, 0xc3, 0x99};
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	assert_int_equal(crypto_keyed_hash(one, 32, key, 32, (const uint8_t *)"abc", 3,
+					   (const uint8_t *)"def", 3),
+			 0);
+	assert_int_equal(crypto_keyed_hash(two, 32, key, 32, (const uint8_t *)"abcdef", 6, NULL, 0),
+			 0);
+	assert_memory_equal(one, two, 32);
+	assert_memory_equal(one, want, 32);
+	key[0] ^= 1;
+	assert_int_equal(crypto_keyed_hash(two, 32, key, 32, (const uint8_t *)"abcdef", 6, NULL, 0),
+			 0);
+	assert_memory_not_equal(one, two, 32);
+	assert_int_equal(crypto_keyed_hash(one, 15, key, 32, NULL, 0, NULL, 0), OS_EINVAL);
+	assert_int_equal(crypto_keyed_hash(one, 16, key, 15, NULL, 0, NULL, 0), OS_EINVAL);
+	assert_int_equal(crypto_keyed_hash(one, 16, NULL, 32, NULL, 0, NULL, 0), OS_EINVAL);
+	assert_int_equal(crypto_keyed_hash(one, 16, key, 32, NULL, 1, NULL, 0), OS_EINVAL);
+}
+
 static void test_hashes(void **state)
 {
 	(void)state;
@@ -399,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_seal_wrong_key),
 		cmocka_unit_test(test_seal_tampered),
 		cmocka_unit_test(test_seal_edges),
+		cmocka_unit_test(test_keyed_hash),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
