@@ -63,6 +63,7 @@ struct session {
 	int more;          /* the queue may hold entries past scan_after */
 	int flush_blocked; /* a deliver frame failed in this flush */
 	int ds_blocked;    /* a dataset stream frame failed in this flush */
+	int told;          /* the code link_notify_once last told it, or 0 */
 };
 
 enum out_kind { OUT_CONTROL, OUT_DELIVER, OUT_DATASET };
@@ -909,6 +910,31 @@ void link_notify(struct hub *h, const char *node, int code, const char *message)
 
 	if (s)
 		link_send_error(h, s->rid, s->rid_len, code, message);
+}
+
+int link_told(const struct hub *h, const char *node, int code)
+{
+	const struct session *s = link_find(h->link, node);
+
+	return s && s->told == code;
+}
+
+void link_notify_once(struct hub *h, const char *node, int code, const char *message)
+{
+	struct session *s = link_find(h->link, node);
+
+	if (s) {
+		link_send_error(h, s->rid, s->rid_len, code, message);
+		s->told = code;
+	}
+}
+
+void link_told_clear(struct hub *h, const char *node)
+{
+	struct session *s = link_find(h->link, node);
+
+	if (s)
+		s->told = 0;
 }
 
 int link_inflight(const struct hub *h, const char *dest, uint64_t qseq)

@@ -71,6 +71,19 @@ void link_wake(struct hub *h, const char *dest);
  * For a state change only: it is not rate-limited here. */
 void link_notify(struct hub *h, const char *node, int code, const char *message);
 
+/* Whether node's live session was told code by link_notify_once: 1, or 0
+ * (also when it has no session, or has been told something else since). */
+int link_told(const struct hub *h, const char *node, int code);
+
+/* link_notify, remembered in node's session (a new session, after a
+ * reconnect, has been told nothing), so that the caller tells each
+ * session once (check link_told first, before building the message). */
+void link_notify_once(struct hub *h, const char *node, int code, const char *message);
+
+/* Forget what node's session was told (its state cleared), so that a
+ * later state is told again. */
+void link_told_clear(struct hub *h, const char *node);
+
 /* 1 when dest's session has been sent the entry qseq in this session. */
 int link_inflight(const struct hub *h, const char *dest, uint64_t qseq);
 

@@ -302,7 +302,8 @@ static const char *route_state_name(unsigned bit)
 }
 
 /* Set (on) or clear node's quota state bit; a change is logged, and an
- * origin held back is told why at once (link_notify). u: what it holds in
+ * origin held back is told why at once, once per session
+ * (link_notify_once). u: what it holds in
  * that role; limit_*: the quota it met. */
 static void route_quota_state(struct hub *h, const char *node, unsigned bit, int on, int code,
 			      const struct queue_usage *u, uint64_t limit_entries,
@@ -321,20 +322,27 @@ static void route_quota_state(struct hub *h, const char *node, unsigned bit, int
 			return; /* only the log line is lost */
 		}
 	}
-	if (!!(*st & bit) == !!on)
-		return;
-	*st = on ? *st | bit : *st & ~bit;
-	if (!on) {
-		os_log(OS_LOG_INFO, "node_under_quota", "node=%s as=%s", node,
-		       route_state_name(bit));
+	if (!!(*st & bit) != !!on) {
+		*st = on ? *st | bit : *st & ~bit;
+		if (!on) {
+			os_log(OS_LOG_INFO, "node_under_quota", "node=%s as=%s", node,
+			       route_state_name(bit));
+			if (bit != Q_DEST)
+				link_told_clear(h, node);
+			return;
+		}
+		os_log(OS_LOG_WARN, "node_over_quota",
+		       "node=%s as=%s code=%s entries=%llu bytes=%llu quota_entries=%llu "
+		       "quota_bytes=%llu",
+		       node, route_state_name(bit), os_errname(code),
+		       (unsigned long long)u->entries, (unsigned long long)u->bytes,
+		       (unsigned long long)limit_entries, (unsigned long long)limit_bytes);
+	} else if (!on) {
 		return;
 	}
-	os_log(OS_LOG_WARN, "node_over_quota",
-	       "node=%s as=%s code=%s entries=%llu bytes=%llu quota_entries=%llu quota_bytes=%llu",
-	       node, route_state_name(bit), os_errname(code), (unsigned long long)u->entries,
-	       (unsigned long long)u->bytes, (unsigned long long)limit_entries,
-	       (unsigned long long)limit_bytes);
-	if (bit == Q_DEST)
+	/* An origin held back is told once per session: a session that
+	 * starts while it is still over (a reconnect) is told again. */
+	if (bit == Q_DEST || link_told(h, node, code))
 		return;
 	snprintf(msg, sizeof(msg),
 		 "quota exhausted (%s): node %s holds %llu entries, %llu bytes at the hub "
@@ -342,7 +350,7 @@ static void route_quota_state(struct hub *h, const char *node, unsigned bit, int
 		 route_state_name(bit), node, (unsigned long long)u->entries,
 		 (unsigned long long)u->bytes, (unsigned long long)limit_entries,
 		 (unsigned long long)limit_bytes);
-	link_notify(h, node, code, msg);
+	link_notify_once(h, node, code, msg);
 }
 
 /* Whether a message of len bytes from origin for the n destinations fits
