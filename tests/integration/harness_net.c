@@ -188,7 +188,10 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 		exit(1);
 	}
 	snprintf(n->bin, sizeof n->bin, "%s", bin && *bin ? bin : ONESTOP_BIN_DIR);
-	snprintf(n->dir, sizeof n->dir, "/tmp/onestop-it-XXXXXX");
+	/* $TMPDIR places the daemons' stores (e.g. on a tmpfs, to see what
+	 * the disk costs a benchmark); /tmp by default. */
+	const char *tmp = getenv("TMPDIR");
+	snprintf(n->dir, sizeof n->dir, "%s/onestop-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(n->dir)) {
 		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
 		exit(1);
