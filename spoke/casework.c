@@ -17,6 +17,7 @@
 #include "calendar.h"
 #include "case.h"
 #include "cases.h"
+#include "complaint.h"
 #include "crypto.h"
 #include "envelope.h"
 #include "err.h"
@@ -28,6 +29,7 @@
 #include "registry.h"
 #include "replica.h"
 #include "replica_read.h"
+#include "supervision.h"
 #include "util.h"
 
 #define CW_KEY_MAX 120u       /* a filing's idempotency key, bytes */
@@ -56,9 +58,15 @@ struct casework {
 	struct cal cal;
 	struct cw_draft *q;
 	size_t n, cap;
+	uint64_t sub_version; /* the registry version has_sub was found in */
+	int sub_known, has_sub;
 };
 
 static const char *const cw_channels[] = {"", "web", "mobile", "hall", "hotline"};
+
+struct Onestop__CaseTransition;
+static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
+		   const uint8_t *id, const Onestop__CaseTransition *tr);
 
 static void cw_fail(struct casework_result *res, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -716,6 +724,8 @@ int casework_file(struct spoke *sp, const Onestop__CaseFileRequest *q, struct ca
 		goto out;
 	if (klen && (rc = spoke_wrote(sp, outbox_key_put(sp, kbuf, klen, digest, id, wall))) < 0)
 		goto out;
+	if (!remote && (rc = spoke_wrote(sp, cw_emit(sp, t, e, id, &tr))) < 0)
+		goto out;
 	if (remote) {
 		rc = cw_queue(sp->cw, fres.owner, CASEWORK_TYPE, msg, msg_len, cw_ttl_ms(sp));
 		msg = NULL;
@@ -1081,6 +1091,8 @@ int casework_act(struct spoke *sp, const Onestop__CaseActRequest *q, struct case
 			goto out;
 		}
 		spoke_wrote(sp, 0);
+		if (!dup && (rc = spoke_wrote(sp, cw_emit(sp, t, e, id, &tr))) < 0)
+			goto out;
 		snprintf(res->licence, sizeof res->licence, "%s", number);
 		if (strcmp(ci->rec.filer, me) != 0) {
 			rc = cw_queue(sp->cw, ci->rec.filer, CASEWORK_TYPE, msg, mlen,
@@ -1192,7 +1204,7 @@ static int cw_recv_filing(struct spoke *sp, struct store_txn *t, const struct en
 	onestop__case__pack(c, body);
 	rc = cw_aux_put(sp, t, c->id.data, CW_AUX_CASE, body, blen);
 	free(body);
-	if (rc < 0)
+	if (rc < 0 || (rc = cw_emit(sp, t, NULL, c->id.data, tr)) < 0)
 		return rc;
 	*deliver = 1;
 	char hex[2 * CASES_ID_LEN + 1];
@@ -1359,6 +1371,8 @@ static int cw_recv_step(struct spoke *sp, struct store_txn *t, const struct env 
 		/* The owner orders the history: echo the step to its maker. */
 		uint8_t *msg;
 		size_t mlen;
+		if ((rc = cw_emit(sp, t, re, cid->data, tr)) < 0)
+			goto out;
 		if ((rc = cw_pack_msg(NULL, (Onestop__CaseTransition *)tr, NULL, &msg, &mlen)) <
 			    0 ||
 		    (rc = cw_queue(sp->cw, ci->rec.filer, CASEWORK_TYPE, msg, mlen,
@@ -1871,6 +1885,108 @@ int casework_read(struct spoke *sp, const Onestop__ApiRequest *req, uint8_t **bu
 	return rc;
 }
 
+/* ------------------------------------------------------------ supervision */
+
+/* 1 when an active node other than this one subscribes to the topic of
+ * supervision events (found once per registry version). */
+static int cw_has_supervisor(struct spoke *sp)
+{
+	struct casework *cw = sp->cw;
+	if (cw->sub_known && cw->sub_version == sp->reg->version)
+		return cw->has_sub;
+	cw->has_sub = 0;
+	for (size_t i = 0; i < sp->reg->n_nodes && !cw->has_sub; i++) {
+		const struct reg_node *n = &sp->reg->nodes[i];
+		cw->has_sub = registry_node_active(n) && strcmp(n->name, sp->conf.name) != 0 &&
+			      registry_subscribes(n, CASEWORK_EVENT_TOPIC + 1);
+	}
+	cw->sub_version = sp->reg->version;
+	cw->sub_known = 1;
+	return cw->has_sub;
+}
+
+/* The owner has applied step tr to case id (in t): queue its
+ * metadata-only event for @supervision (docs/PROTOCOL.md 12.3) when a
+ * supervisor listens. An event that cannot be made is logged and
+ * skipped; 0, or OS_ENOMEM / a store error. */
+static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
+		   const uint8_t *id, const Onestop__CaseTransition *tr)
+{
+	struct cases_info *ci;
+	struct cw_item item;
+	struct cw_first first = {0};
+	struct sv_event ev;
+	char region[OS_NAME_MAX] = "";
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!cw_has_supervisor(sp))
+		return 0;
+	if (!(ci = malloc(sizeof *ci)))
+		return OS_ENOMEM;
+	if ((rc = cases_get(sp, t, id, ci)) < 0 ||
+	    (rc = cases_history(sp, t, id, cw_first_visit, &first)) < 0) {
+		free(ci);
+		return rc == OS_EDECODE || rc == OS_ENOTFOUND ? 0 : rc;
+	}
+	struct replica_entry *own = NULL;
+	if (!e && !(e = own = malloc(sizeof *e))) {
+		free(ci);
+		return OS_ENOMEM;
+	}
+	if (cw_item(sp, e, ci->item, &item) < 0)
+		memset(&item, 0, sizeof item);
+	free(own);
+	if (complaint_region(ci->rec.owner, region, sizeof region) < 0)
+		region[0] = '\0';
+	struct sv_case_facts f = {
+		.case_id = id,
+		.seq = tr->seq,
+		.item = ci->item,
+		.item_kind = item.kind,
+		.owner = ci->rec.owner,
+		.filer = ci->rec.filer,
+		.region = region,
+		.channel = (uint32_t)cw_channel_of(ci->channel),
+		.state = (uint32_t)ci->rec.state,
+		.action = (uint32_t)tr->action,
+		.outcome = (uint32_t)ci->rec.outcome,
+		.at_ms = tr->at_ms,
+		.filed_ms = first.at_ms,
+		.accepted_ms = ci->accepted_ms,
+		.promised_due_ms = ci->promised_due_ms,
+		.legal_due_ms = ci->legal_due_ms,
+	};
+	rc = sv_from_case(&f, &ev);
+	if (rc == 0)
+		rc = sv_event_pack(&ev, &buf, &len);
+	free(ci);
+	if (rc < 0) {
+		char hex[2 * CASES_ID_LEN + 1];
+		cw_idhex(hex, id);
+		os_log(OS_LOG_WARN, "supervision_event_skipped", "case=%s seq=%llu code=%s", hex,
+		       (unsigned long long)tr->seq, os_errname(rc));
+		return rc == OS_ENOMEM ? rc : 0;
+	}
+	return cw_queue(sp->cw, CASEWORK_EVENT_TOPIC, CASEWORK_EVENT_TYPE, buf, len, cw_ttl_ms(sp));
+}
+
+/* A supervision event delivered to this node (it subscribes): only one
+ * that holds nothing it must not reaches the apps. */
+static int cw_receive_event(void *ctx, struct store_txn *t, const struct env *e, int *refusal,
+			    int *deliver, char *why, size_t size)
+{
+	(void)ctx;
+	(void)t;
+	*refusal = sv_event_check(e->payload, e->payload_len);
+	*deliver = *refusal == 0;
+	if (*refusal < 0)
+		snprintf(why, size, "not a supervision event this node accepts (%s)",
+			 os_errname(*refusal));
+	return 0;
+}
+
 /* ------------------------------------------------------------ set-up */
 
 static int cw_load_cal(const struct spoke_conf *c, struct cal *cal)
@@ -1912,9 +2028,8 @@ int casework_open(struct spoke *sp)
 		return rc;
 	}
 	sp->cw = cw;
-	sp->case_hook.type = CASEWORK_TYPE;
-	sp->case_hook.receive = cw_receive;
-	sp->case_hook.ctx = sp;
+	sp->type_hooks[0] = (struct spoke_type_hook){CASEWORK_TYPE, cw_receive, sp};
+	sp->type_hooks[1] = (struct spoke_type_hook){CASEWORK_EVENT_TYPE, cw_receive_event, sp};
 	return 0;
 }
 
@@ -1927,7 +2042,7 @@ void casework_close(struct spoke *sp)
 	cal_clear(&sp->cw->cal);
 	free(sp->cw);
 	sp->cw = NULL;
-	memset(&sp->case_hook, 0, sizeof sp->case_hook);
+	memset(sp->type_hooks, 0, sizeof sp->type_hooks);
 }
 
 static void cw_hook_work(void *ctx)

@@ -19,7 +19,11 @@ struct Onestop__CaseFileRequest;
 struct Onestop__CaseActRequest;
 
 #define CASEWORK_TYPE "onestop.Case" /* envelope type of a case message */
-#define CASEWORK_MSG_MAX 512         /* a refusal's sentence */
+/* Metadata-only events of the owner's steps (docs/PROTOCOL.md 12.3): sent
+ * to this topic when an active node other than the owner subscribes. */
+#define CASEWORK_EVENT_TYPE "onestop.Supervision"
+#define CASEWORK_EVENT_TOPIC "@supervision"
+#define CASEWORK_MSG_MAX 512 /* a refusal's sentence */
 /* The environment variable naming the case clock's file (tests and
  * drills): when set, "now" for due dates, overdue and licence validity
  * is the decimal Unix ms the file holds, read each time. */

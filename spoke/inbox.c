@@ -277,13 +277,16 @@ static int inbox_store(struct spoke *sp, struct store_txn *t, const struct env *
 	}
 	if (rc != OS_ENOTFOUND)
 		return spoke_wrote(sp, rc);
-	if (sp->case_hook.receive && strcmp(e->type, sp->case_hook.type) == 0) {
+	const struct spoke_type_hook *hook = NULL;
+	for (size_t i = 0; i < SPOKE_TYPE_HOOKS && !hook; i++)
+		if (sp->type_hooks[i].receive && strcmp(e->type, sp->type_hooks[i].type) == 0)
+			hook = &sp->type_hooks[i];
+	if (hook) {
 		/* Applied in this transaction with its receipt; a refused or
 		 * repeated one is remembered as seen and not handed to apps. */
 		int refusal = 0, deliver = 0;
 		char why[256] = "";
-		rc = sp->case_hook.receive(sp->case_hook.ctx, t, e, &refusal, &deliver, why,
-					   sizeof why);
+		rc = hook->receive(hook->ctx, t, e, &refusal, &deliver, why, sizeof why);
 		if (rc < 0)
 			return spoke_wrote(sp, rc);
 		if (refusal < 0) {

@@ -126,12 +126,15 @@ struct spoke_hub_io {
 };
 
 /* How the inbox hands a delivered message of one spoke-made type (the
- * cases' "onestop.Case") to the module that owns it, without naming it:
+ * cases' "onestop.Case", the supervision events) to the module that owns
+ * it, without naming it:
  * filled by main.c. receive runs in the iteration's transaction t for a
  * verified message addressed here whose id was not seen before. It
  * returns 0 or a store error (the iteration is then poisoned); *refusal
  * gets 0 or the OS_E* code the message is refused with (why: one
  * sentence), *deliver 1 when the message also goes to the apps' inbox. */
+#define SPOKE_TYPE_HOOKS 2
+
 struct spoke_type_hook {
 	const char *type;
 	int (*receive)(void *ctx, struct store_txn *t, const struct env *e, int *refusal,
@@ -165,10 +168,12 @@ struct spoke {
 	struct inbox ib;
 	struct uplink *up; /* the link to the hub (common/uplink.h, hublink.c) */
 	struct api *api;
-	struct replica *ds;               /* dataset copies (replica.c) */
-	struct spoke_hub_io hub_io;       /* the hub link, as hublink.c wired it */
-	struct spoke_type_hook case_hook; /* "onestop.Case" deliveries (casework.c) */
-	struct casework *cw;              /* the case service (casework.c) */
+	struct replica *ds;         /* dataset copies (replica.c) */
+	struct spoke_hub_io hub_io; /* the hub link, as hublink.c wired it */
+	/* deliveries of spoke-made types: "onestop.Case" and
+	 * "onestop.Supervision" (casework.c) */
+	struct spoke_type_hook type_hooks[SPOKE_TYPE_HOOKS];
+	struct casework *cw; /* the case service (casework.c) */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once per loop iteration (spoke_commit). txn_err poisons it after
