@@ -187,6 +187,8 @@ $ONESTOP case show $H "$CASE2"
 step "cases listed at each end"
 $ONESTOP cases $H --state decided
 $ONESTOP cases $A --item 11440300MB4A
+step "supervision: mps.idp subscribes to @supervision; the owner sent a metadata-only event per step"
+$ONESTOP recv $B --wait 3000 --count 9 | grep -c 'type=onestop.Supervision' || true
 step "the hub never saw the form or the uploads in clear"
 if grep -rqa -e "Keyuan" -e "floor plan of" -e "hygiene certificates" "$W/hub.db" "$W/hub.log"; then echo "FOUND in clear at the hub"; exit 1; fi
 echo "no form data or upload in the hub's store or log"
