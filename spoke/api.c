@@ -876,6 +876,7 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_CASE_GET:
 		case ONESTOP__API_REQUEST__OP_CASE_LIST:
 		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
+		case ONESTOP__API_REQUEST__OP_STATS:
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
@@ -1499,7 +1500,8 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 			break;
 		case ONESTOP__API_REQUEST__OP_CASE_GET:
 		case ONESTOP__API_REQUEST__OP_CASE_LIST:
-		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY: {
+		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
+		case ONESTOP__API_REQUEST__OP_STATS: {
 			uint8_t *buf;
 			size_t len;
 			if (casework_read(sp, r->req, &buf, &len) < 0)

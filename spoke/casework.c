@@ -29,6 +29,7 @@
 #include "registry.h"
 #include "replica.h"
 #include "replica_read.h"
+#include "supervise.h"
 #include "supervision.h"
 #include "util.h"
 
@@ -1841,6 +1842,8 @@ int casework_read(struct spoke *sp, const Onestop__ApiRequest *req, uint8_t **bu
 	*len = 0;
 	if (req->op_case == ONESTOP__API_REQUEST__OP_LICENCE_VERIFY)
 		return cw_read_licence(sp, rid, req->licence_verify, buf, len);
+	if (req->op_case == ONESTOP__API_REQUEST__OP_STATS)
+		return sup_stats(sp, rid, req->stats, &sp->cw->cal, casework_now_ms(), buf, len);
 	if ((rc = store_begin(sp->st, 1, &t)) < 0)
 		return cw_reply_code(rid, rc, "the store could not be read", buf, len);
 	if (req->op_case == ONESTOP__API_REQUEST__OP_CASE_LIST) {
@@ -1977,13 +1980,18 @@ static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *
 static int cw_receive_event(void *ctx, struct store_txn *t, const struct env *e, int *refusal,
 			    int *deliver, char *why, size_t size)
 {
-	(void)ctx;
-	(void)t;
+	struct spoke *sp = ctx;
+	const struct reg_node *me = spoke_self(sp);
 	*refusal = sv_event_check(e->payload, e->payload_len);
 	*deliver = *refusal == 0;
-	if (*refusal < 0)
+	if (*refusal < 0) {
 		snprintf(why, size, "not a supervision event this node accepts (%s)",
 			 os_errname(*refusal));
+		return 0;
+	}
+	/* A supervisor counts it, with its receipt. */
+	if (me && (me->roles & REG_ROLE_SUPERVISOR))
+		return sup_count(sp, t, &sp->cw->cal, e->payload, e->payload_len);
 	return 0;
 }
 

@@ -229,6 +229,9 @@ static int spoke_open_store(struct spoke *sp)
 	    (rc = store_dbi_open(sp->st, "case_hist", &sp->db_case_hist)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "case_idx", &sp->db_case_idx)) < 0 ||
 	    (rc = store_dbi_open(sp->st, "case_aux", &sp->db_case_aux)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "sv_events", &sp->db_sv_events)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "sv_cases", &sp->db_sv_cases)) < 0 ||
+	    (rc = store_dbi_open(sp->st, "sv_records", &sp->db_sv_records)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,

@@ -973,6 +973,34 @@ int onestop_licence_decode_sized(const uint8_t *buf, size_t len, onestop_licence
 #define onestop_licence_decode(buf, len, out) \
 	onestop_licence_decode_sized((buf), (len), (out), sizeof(onestop_licence_t))
 
+/* ------------------------------------------------------------ supervision */
+
+/* The figures of one key (an item code, an owning node or a region) at a
+ * supervisor node, over a period of event days and, for open and overdue,
+ * now. Rates and shares are 0..1 (0 without a denominator). */
+typedef struct {
+	char key[300];
+	uint64_t filed, accepted, rejected, approved, denied, decided, withdrawn;
+	double on_time_promised_rate, on_time_legal_rate; /* of decisions with that due date */
+	double mean_days;                                 /* working days, filing to decision */
+	unsigned p90_days;
+	uint64_t open, overdue;
+	double online_share, hall_share; /* of filed: web and mobile; hall */
+} onestop_stats_row_t;
+
+/* At a spoke whose node has role supervisor and subscribes to
+ * @supervision: the figures of the case events it counted, one row per
+ * key of dimension by ("item", "owner" or "region"), in key order, over
+ * the days [from, to) (YYYY-MM-DD in the spoke's calendar; NULL or "":
+ * from the start, to after today). *rows is an array of *n that the
+ * caller frees with free() (NULL when *n is 0, and on error). Errors:
+ * ONESTOP_EINVAL (a NULL argument, another dimension, a malformed date),
+ * and the request errors. A node that counts nothing answers no rows. */
+int onestop_stats_sized(onestop_t *c, const char *by, const char *from, const char *to,
+			onestop_stats_row_t **rows, size_t *n, size_t row_size);
+#define onestop_stats(c, by, from, to, rows, n) \
+	onestop_stats_sized((c), (by), (from), (to), (rows), (n), sizeof(onestop_stats_row_t))
+
 /* Names as the CLI prints them ("filed", "need_more", "approved", "hall",
  * ...) and back: 0 or ONESTOP_EINVAL. Static strings, "unknown" for a
  * value out of range. */

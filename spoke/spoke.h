@@ -159,6 +159,7 @@ struct spoke {
 	store_dbi db_assert_seen;                      /* single-use assertions' nonces (reads.c) */
 	store_dbi db_cases, db_case_hist, db_case_idx; /* one-stop cases (cases.c) */
 	store_dbi db_case_aux; /* filings, pending steps, licences (casework.c) */
+	store_dbi db_sv_events, db_sv_cases, db_sv_records; /* supervisor counts (supervise.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */

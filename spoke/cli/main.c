@@ -10,9 +10,9 @@
 #include "onestop.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_keygen_cmd,   &cli_pubkey_cmd, &cli_send_cmd,  &cli_recv_cmd,
-	&cli_status_cmd,   &cli_get_cmd,    &cli_put_cmd,   &cli_items_cmd,
-	&cli_datasets_cmd, &cli_apply_cmd,  &cli_cases_cmd, NULL,
+	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd,  &cli_recv_cmd,     &cli_status_cmd,
+	&cli_get_cmd,    &cli_put_cmd,    &cli_items_cmd, &cli_datasets_cmd, &cli_apply_cmd,
+	&cli_cases_cmd,  &cli_stats_cmd,  NULL,
 };
 
 /* Commands with verbs: "registry add", "assert verify", "case accept". */

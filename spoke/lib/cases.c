@@ -991,3 +991,86 @@ out:
 	onestop__api_reply__free_unpacked(rep, NULL);
 	return rc;
 }
+
+/* ------------------------------------------------------------ supervision */
+
+int onestop_stats_sized(onestop_t *c, const char *by, const char *from, const char *to,
+			onestop_stats_row_t **rows, size_t *n, size_t row_size)
+{
+	Onestop__ApiReply *rep = NULL;
+	char *arr = NULL;
+	int rc;
+
+	if (rows != NULL)
+		*rows = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (c == NULL || by == NULL || rows == NULL || n == NULL)
+		return ONESTOP_EINVAL;
+	c->err[0] = '\0';
+	if (sized_check(row_size, SIZED_STATS_ROW_V1, _Alignof(onestop_stats_row_t)) != 0) {
+		conn_seterr(c, "onestop_stats_row_t of %zu bytes is not one this library knows",
+			    row_size);
+		return ONESTOP_EINVAL;
+	}
+	Onestop__StatsRequest sr = ONESTOP__STATS_REQUEST__INIT;
+	sr.by = (char *)by;
+	sr.from = (char *)(from ? from : "");
+	sr.to = (char *)(to ? to : "");
+	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
+	req.op_case = ONESTOP__API_REQUEST__OP_STATS;
+	req.stats = &sr;
+	if ((rc = conn_call(c, &req, 0, &rep)) != 0)
+		return rc;
+	rc = ONESTOP_EPROTO;
+	const Onestop__StatsResult *res = rep->stats;
+	if (rep->result_case != ONESTOP__API_REPLY__RESULT_STATS || res == NULL) {
+		conn_seterr(c, "the spoke's reply to Stats carries no rows");
+		goto out;
+	}
+	if (res->n_rows == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((arr = calloc(res->n_rows, row_size)) == NULL) {
+		conn_seterr(c, "out of memory");
+		rc = ONESTOP_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const Onestop__StatsRow *w = res->rows[i];
+		onestop_stats_row_t r;
+		memset(&r, 0, sizeof(r));
+		size_t kl = w != NULL ? conn_strlen_max(w->key, sizeof(r.key) - 1) : SIZE_MAX;
+		if (kl == SIZE_MAX) {
+			conn_seterr(c, "the spoke sent a malformed row (%zu of %zu)", i + 1,
+				    res->n_rows);
+			goto out;
+		}
+		memcpy(r.key, w->key, kl);
+		r.filed = w->filed;
+		r.accepted = w->accepted;
+		r.rejected = w->rejected;
+		r.approved = w->approved;
+		r.denied = w->denied;
+		r.decided = w->decided;
+		r.withdrawn = w->withdrawn;
+		r.on_time_promised_rate = w->on_time_promised_rate;
+		r.on_time_legal_rate = w->on_time_legal_rate;
+		r.mean_days = w->mean_days;
+		r.p90_days = w->p90_days;
+		r.open = w->open;
+		r.overdue = w->overdue;
+		r.online_share = w->online_share;
+		r.hall_share = w->hall_share;
+		sized_out(arr + i * row_size, row_size, &r, sizeof(r));
+	}
+	*rows = (onestop_stats_row_t *)(void *)arr;
+	*n = res->n_rows;
+	arr = NULL;
+	rc = 0;
+out:
+	free(arr);
+	onestop__api_reply__free_unpacked(rep, NULL);
+	return rc;
+}

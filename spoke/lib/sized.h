@@ -27,6 +27,7 @@
 #define SIZED_LIST_V1 SIZED_V1(onestop_list_t, limit)
 #define SIZED_PUT_V1 SIZED_V1(onestop_put_t, len)
 #define SIZED_DATASET_V1 SIZED_V1(onestop_dataset_t, syncing)
+#define SIZED_STATS_ROW_V1 SIZED_V1(onestop_stats_row_t, hall_share)
 #define SIZED_IDENTITY_V1 SIZED_V1(onestop_identity_t, updated_ms)
 #define SIZED_ITEM_V1 SIZED_V1(onestop_item_t, min_level)
 #define SIZED_ASSERTION_V1 SIZED_V1(onestop_assertion_t, expires_ms)

@@ -127,6 +127,11 @@ static void fuzz_request(const Onestop__ApiRequest *r)
 		fuzz_str(r->licence_verify->number);
 		fuzz_str(r->licence_verify->holder);
 		break;
+	case ONESTOP__API_REQUEST__OP_STATS:
+		fuzz_str(r->stats->by);
+		fuzz_str(r->stats->from);
+		fuzz_str(r->stats->to);
+		break;
 	default:
 		__builtin_trap();
 	}
@@ -238,6 +243,16 @@ static void fuzz_reply(const Onestop__ApiReply *r)
 		for (size_t i = 0; i < r->case_list->n_cases; i++)
 			fuzz_info(r->case_list->cases[i]);
 		fuzz_bytes(r->case_list->next);
+		break;
+	case ONESTOP__API_REPLY__RESULT_STATS:
+		for (size_t i = 0; i < r->stats->n_rows; i++) {
+			const Onestop__StatsRow *w = r->stats->rows[i];
+			fuzz_str(w->key);
+			sink += w->filed + w->accepted + w->rejected + w->approved + w->denied +
+				w->decided + w->withdrawn + w->p90_days + w->open + w->overdue +
+				(uint64_t)(w->mean_days + w->on_time_promised_rate +
+					   w->on_time_legal_rate + w->online_share + w->hall_share);
+		}
 		break;
 	case ONESTOP__API_REPLY__RESULT_LICENCE_VERIFY:
 		fuzz_str(r->licence_verify->publisher);

@@ -138,6 +138,9 @@ static void fs_setup(struct fs *f)
 		 store_dbi_open(sp->st, "case_hist", &sp->db_case_hist) ||
 		 store_dbi_open(sp->st, "case_idx", &sp->db_case_idx) ||
 		 store_dbi_open(sp->st, "case_aux", &sp->db_case_aux) ||
+		 store_dbi_open(sp->st, "sv_events", &sp->db_sv_events) ||
+		 store_dbi_open(sp->st, "sv_cases", &sp->db_sv_cases) ||
+		 store_dbi_open(sp->st, "sv_records", &sp->db_sv_records) ||
 		 replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos));
 	FW_CHECK(batchsig_cache_new(64, &sp->cache));
 	/* As spoke_start: state, outbox epoch, registry, replica, one commit. */

@@ -1,12 +1,15 @@
 /* The supervision stream of cases (#7's first part, on #6's cases): with a
- * node subscribed to @supervision (dept), the owner emits one
- * metadata-only event for every step of a case it applies, in order, each
- * naming the case, its item, owner, filing node, channel, state, action
- * and due dates; no event carries the form, the upload or the subject id;
- * a node that does not subscribe (the hall) gets none. */
+ * node subscribed to @supervision (dept, role supervisor), the owner emits
+ * one metadata-only event for every step of a case it applies, in order,
+ * each naming the case, its item, owner, filing node, channel, state,
+ * action and due dates; no event carries the form, the upload or the
+ * subject id; a node that does not subscribe (the hall) gets none. The
+ * supervisor counts each event once, with its receipt: `onestop stats`
+ * gives the exact figures, also after a kill -9 and restart. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "case_harness.h"
 #include "err.h"
@@ -90,6 +93,49 @@ static long drain(struct net_proc *p, struct events *ev, int wait_ms)
 	return total;
 }
 
+struct stats_want {
+	uint64_t filed, accepted, rejected, approved, open;
+};
+
+/* Poll p's stats by item until CH_ITEM_LIC's row is want: 0, or -1. */
+static int stats_wait(struct net_proc *p, const struct stats_want *want, int timeout_ms)
+{
+	uint64_t until = h_now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		onestop_t *c = NULL;
+		onestop_stats_row_t *rows = NULL;
+		size_t n = 0;
+		int ok = 0;
+		if (net_connect(p, 0, &c) == 0 &&
+		    onestop_stats(c, "item", NULL, NULL, &rows, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(rows[i].key, CH_ITEM_LIC) == 0)
+					ok = rows[i].filed == want->filed &&
+					     rows[i].accepted == want->accepted &&
+					     rows[i].rejected == want->rejected &&
+					     rows[i].approved == want->approved &&
+					     rows[i].decided == want->approved &&
+					     rows[i].open == want->open;
+			if (!ok && n > 0 && h_now_ms() >= until)
+				fprintf(stderr,
+					"  stats %s: filed %llu accepted %llu rejected %llu "
+					"approved %llu open %llu\n",
+					rows[0].key, (unsigned long long)rows[0].filed,
+					(unsigned long long)rows[0].accepted,
+					(unsigned long long)rows[0].rejected,
+					(unsigned long long)rows[0].approved,
+					(unsigned long long)rows[0].open);
+		}
+		free(rows);
+		onestop_close(&c);
+		if (ok)
+			return 0;
+		if (h_now_ms() >= until)
+			return -1;
+		usleep(100000);
+	}
+}
+
 int main(void)
 {
 	static const int actions[STEPS] = {ONESTOP_ACT_FILE,      ONESTOP_ACT_ACCEPT,
@@ -115,7 +161,9 @@ int main(void)
 	int rc;
 
 	ch_opts(&o);
-	o.spoke[3].topics[0] = "supervision"; /* dept listens */
+	o.spoke[3].topics[0] = "supervision"; /* dept listens and counts */
+	o.spoke[3].roles[0] = "spoke";
+	o.spoke[3].roles[1] = "supervisor";
 	ch_start(&cn, &o);
 	struct net *n = cn.n;
 
@@ -183,5 +231,35 @@ int main(void)
 	drain(cn.hall, &hall_ev, 1000);
 	H_CHECK(n, hall_ev.n == 0 && hall_ev.bad == 0,
 		"the hall, which does not subscribe, got no event (%d)", hall_ev.n + hall_ev.bad);
+
+	/* A second case, rejected: the supervisor's figures of the item. */
+	uint8_t id2[ONESTOP_ID_LEN];
+	rc = ch_file_std(&cn, cn.hall, CH_ITEM_LIC, CH_SUBJECT2, NULL, MARKER, 0, id2, why,
+			 sizeof why);
+	H_CHECK(n, rc == 0, "a second case filed (%d %s)", rc, why);
+	H_CHECK(n, ch_wait_state(cn.owner, id2, ONESTOP_CASE_FILED, 1, h_ms(20000), NULL) == 0,
+		"it reached the owner");
+	H_CHECK(n,
+		ch_act_simple(cn.owner, id2, ONESTOP_ACT_REJECT, 0, "incomplete", NULL, why,
+			      sizeof why) == 0,
+		"rejected (%s)", why);
+	struct stats_want want = {2, 1, 1, 1, 0};
+	H_CHECK(n, stats_wait(cn.dept, &want, h_ms(20000)) == 0,
+		"the supervisor counted both cases of the item exactly once: filed 2, accepted 1, "
+		"rejected 1, approved 1, open 0");
+	proc_kill(n, cn.dept);
+	H_REQUIRE(n,
+		  proc_start(n, cn.dept) == 0 && net_spoke_ready(n, cn.dept, 1, h_ms(15000)) == 0,
+		  "the supervisor restarted after kill -9");
+	H_CHECK(n, stats_wait(cn.dept, &want, h_ms(5000)) == 0,
+		"... and its figures are the same, nothing counted twice");
+	struct cmd_out out;
+	memset(&out, 0, sizeof out);
+	int cli_rc = ch_cli(n, cn.dept, &out, "stats", "--by", "owner", "--json", NULL);
+	H_CHECK(n,
+		cli_rc == 0 && out.out &&
+			strstr(out.out, "\"key\":\"" CH_OWNER "\",\"filed\":2,") != NULL,
+		"onestop stats --by owner --json: %.300s", out.out ? out.out : "");
+	cmd_out_free(&out);
 	return net_done(&n);
 }

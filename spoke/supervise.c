@@ -1,0 +1,258 @@
+/* A supervisor node's event counts: sv_events (kind || id || seq -> the
+ * event), sv_cases (kind || id -> struct st_case) and sv_records (the
+ * st_key encoding -> struct st_counts), written together with the event's
+ * receipt; and the per-key figures of one dimension read back. */
+#include "supervise.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onestop.pb-c.h"
+
+#include "err.h"
+#include "log.h"
+#include "map.h"
+#include "stats.h"
+#include "store.h"
+#include "supervision.h"
+#include "util.h"
+
+#define SUP_CASE_KEY (1 + SV_ID_LEN)
+#define SUP_ROWS_MAX 10000u /* keys one answer holds at most */
+
+static void sup_case_key(uint8_t k[SUP_CASE_KEY], const struct sv_event *e)
+{
+	k[0] = (uint8_t)e->kind;
+	memcpy(k + 1, e->id, SV_ID_LEN);
+}
+
+int sup_count(struct spoke *sp, struct store_txn *t, const struct cal *c, const uint8_t *event,
+	      size_t len)
+{
+	struct sv_event e;
+	struct st_case prev, next;
+	struct st_change ch[ST_CHANGES_MAX];
+	uint8_t ck[SUP_CASE_KEY], ek[SUP_CASE_KEY + 8], rk[ST_KEY_BYTES];
+	const void *v;
+	size_t vl, n = 0, rl;
+	char hex[2 * SV_ID_LEN + 1];
+	int rc;
+
+	if (sv_event_unpack(event, len, &e) != 0)
+		return 0; /* checked before: cannot happen */
+	sup_case_key(ck, &e);
+	memcpy(ek, ck, SUP_CASE_KEY);
+	os_put_u64be(ek + SUP_CASE_KEY, e.seq);
+	if ((rc = store_put(t, sp->db_sv_events, ek, sizeof ek, event, len)) < 0)
+		return rc;
+	memset(&prev, 0, sizeof prev);
+	rc = store_get(t, sp->db_sv_cases, ck, sizeof ck, &v, &vl);
+	if (rc == 0 && vl == sizeof prev)
+		memcpy(&prev, v, sizeof prev);
+	else if (rc < 0 && rc != OS_ENOTFOUND)
+		return rc;
+	rc = st_apply(c, &e, &prev, &next, ch, &n);
+	if (rc == OS_EEXIST)
+		return 0;
+	if (rc < 0) {
+		os_hex(hex, e.id, SV_ID_LEN);
+		os_log(OS_LOG_WARN, "supervision_event_not_counted", "id=%s seq=%llu code=%s", hex,
+		       (unsigned long long)e.seq, os_errname(rc));
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct st_counts cur;
+		if (st_key_encode(&ch[i].key, rk, sizeof rk, &rl) != 0)
+			continue;
+		memset(&cur, 0, sizeof cur);
+		rc = store_get(t, sp->db_sv_records, rk, rl, &v, &vl);
+		if (rc == 0 && vl == sizeof cur)
+			memcpy(&cur, v, sizeof cur);
+		else if (rc < 0 && rc != OS_ENOTFOUND)
+			return rc;
+		st_counts_add(&cur, &ch[i].delta);
+		if ((rc = store_put(t, sp->db_sv_records, rk, rl, &cur, sizeof cur)) < 0)
+			return rc;
+	}
+	return store_put(t, sp->db_sv_cases, ck, sizeof ck, &next, sizeof next);
+}
+
+/* ------------------------------------------------------------ figures */
+
+struct sup_row {
+	char key[OS_NAME_MAX];
+	struct st_reducer r;
+};
+
+struct sup_walk {
+	struct map *rows;
+	size_t n;
+	int32_t from, to, today;
+	int rc;
+};
+
+static int sup_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct sup_walk *w = arg;
+	struct st_key key;
+	struct st_counts c;
+	if (vl != sizeof c || st_key_decode(k, kl, &key) != 0)
+		return 0;
+	memcpy(&c, v, sizeof c);
+	struct sup_row *row = map_get(w->rows, key.key);
+	if (!row) {
+		if (w->n >= SUP_ROWS_MAX)
+			return 1;
+		if (!(row = calloc(1, sizeof *row))) {
+			w->rc = OS_ENOMEM;
+			return 1;
+		}
+		snprintf(row->key, sizeof row->key, "%s", key.key);
+		st_reduce_init(&row->r, w->from, w->to, w->today);
+		if (map_put(w->rows, row->key, row) != 0) {
+			free(row);
+			w->rc = OS_ENOMEM;
+			return 1;
+		}
+		w->n++;
+	}
+	st_reduce_add(&row->r, &key, &c);
+	return 0;
+}
+
+static int sup_reply(uint64_t id, int code, const char *msg, Onestop__StatsResult *res,
+		     uint8_t **buf, size_t *len)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	rep.request_id = id;
+	rep.code = code;
+	rep.message = code ? (char *)msg : NULL;
+	if (res) {
+		rep.result_case = ONESTOP__API_REPLY__RESULT_STATS;
+		rep.stats = res;
+	}
+	*len = onestop__api_reply__get_packed_size(&rep);
+	if (!(*buf = malloc(*len ? *len : 1)))
+		return OS_ENOMEM;
+	onestop__api_reply__pack(&rep, *buf);
+	return 0;
+}
+
+struct sup_collect {
+	Onestop__StatsRow *rows;
+	Onestop__StatsRow **ptrs;
+	size_t n;
+};
+
+static void sup_collect_row(struct sup_collect *c, struct sup_row *row)
+{
+	struct st_figures f;
+	Onestop__StatsRow *r = &c->rows[c->n];
+	onestop__stats_row__init(r);
+	st_reduce_end(&row->r, &f);
+	r->key = row->key;
+	r->filed = f.filed;
+	r->accepted = f.accepted;
+	r->rejected = f.rejected;
+	r->approved = f.approved;
+	r->denied = f.denied;
+	r->decided = f.decided;
+	r->withdrawn = f.withdrawn;
+	r->on_time_promised_rate = f.on_time_promised_rate;
+	r->on_time_legal_rate = f.on_time_legal_rate;
+	r->mean_days = f.mean_days;
+	r->p90_days = f.p90_days;
+	r->open = f.open;
+	r->overdue = f.overdue;
+	r->online_share = f.online_share;
+	r->hall_share = f.hall_share;
+	c->ptrs[c->n] = r;
+	c->n++;
+}
+
+static int sup_row_cmp(const void *a, const void *b)
+{
+	const Onestop__StatsRow *x = *(Onestop__StatsRow *const *)a;
+	const Onestop__StatsRow *y = *(Onestop__StatsRow *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+int sup_stats(struct spoke *sp, uint64_t request_id, const Onestop__StatsRequest *q,
+	      const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len)
+{
+	struct sup_walk w = {0};
+	struct sup_collect col = {0};
+	struct store_txn *t = NULL;
+	Onestop__StatsResult res = ONESTOP__STATS_RESULT__INIT;
+	struct sup_row *row;
+	size_t pos;
+	uint8_t prefix[2];
+	int dim, rc;
+	char msg[160];
+
+	*buf = NULL;
+	*len = 0;
+	if (!q || !q->by)
+		dim = -1;
+	else if (strcmp(q->by, "item") == 0)
+		dim = ST_ITEM;
+	else if (strcmp(q->by, "owner") == 0)
+		dim = ST_OWNER;
+	else if (strcmp(q->by, "region") == 0)
+		dim = ST_REGION;
+	else
+		dim = -1;
+	if (dim < 0)
+		return sup_reply(request_id, OS_EINVAL, "by: item, owner or region", NULL, buf,
+				 len);
+	if (cal_day_from_ms(c, now_ms, &w.today) != 0)
+		return sup_reply(request_id, OS_EINVAL, "the clock is outside the calendar", NULL,
+				 buf, len);
+	w.from = 0;
+	w.to = CAL_DAY_MAX + 1;
+	if ((q->from && q->from[0] && cal_day_from_date(q->from, &w.from) != 0) ||
+	    (q->to && q->to[0] && cal_day_from_date(q->to, &w.to) != 0)) {
+		snprintf(msg, sizeof msg, "from and to: dates YYYY-MM-DD");
+		return sup_reply(request_id, OS_EINVAL, msg, NULL, buf, len);
+	}
+	if (map_new(&w.rows) != 0)
+		return OS_ENOMEM;
+	if ((rc = store_begin(sp->st, 1, &t)) < 0)
+		goto out_code;
+	prefix[0] = ST_T_DAY;
+	prefix[1] = (uint8_t)dim;
+	rc = store_walk(t, sp->db_sv_records, prefix, 2, NULL, 0, sup_visit, &w);
+	prefix[0] = ST_T_OPEN;
+	if (rc == 0 && w.rc == 0)
+		rc = store_walk(t, sp->db_sv_records, prefix, 2, NULL, 0, sup_visit, &w);
+	store_abort(&t);
+	if (rc == 0)
+		rc = w.rc;
+	if (rc < 0)
+		goto out_code;
+	col.rows = calloc(w.n ? w.n : 1, sizeof *col.rows);
+	col.ptrs = calloc(w.n ? w.n : 1, sizeof *col.ptrs);
+	if (!col.rows || !col.ptrs) {
+		rc = OS_ENOMEM;
+		goto out;
+	}
+	pos = 0;
+	while ((row = map_next(w.rows, &pos, NULL)) != NULL)
+		sup_collect_row(&col, row);
+	qsort(col.ptrs, col.n, sizeof *col.ptrs, sup_row_cmp);
+	res.n_rows = col.n;
+	res.rows = col.ptrs;
+	rc = sup_reply(request_id, 0, NULL, &res, buf, len);
+	goto out;
+out_code:
+	rc = sup_reply(request_id, rc, os_strerror(rc), NULL, buf, len);
+out:
+	pos = 0;
+	while ((row = map_next(w.rows, &pos, NULL)) != NULL)
+		free(row);
+	map_free(&w.rows);
+	free(col.rows);
+	free(col.ptrs);
+	return rc;
+}

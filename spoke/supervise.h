@@ -1,0 +1,32 @@
+/* A supervisor node's counts of the supervision events it receives
+ * (docs/PROTOCOL.md 12.3): each event stored once, its (kind, id) state,
+ * and the aggregate records of common/stats.c, kept in step in the
+ * transaction of the event's receipt; and the figures read back. */
+#ifndef SPOKE_SUPERVISE_H
+#define SPOKE_SUPERVISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "spoke.h"
+
+struct Onestop__StatsRequest;
+
+/* Count the packed event (len bytes, already sv_event_check'ed) in t,
+ * with calendar c: stored under (kind, id, seq) and counted once (a
+ * repeat changes nothing); one that comes after a gap, or contradicts its
+ * case's earlier events, is stored and logged, not counted. 0, or a store
+ * error (the caller poisons the iteration). */
+int sup_count(struct spoke *sp, struct store_txn *t, const struct cal *c, const uint8_t *event,
+	      size_t len);
+
+/* Answer a StatsRequest (request_id) from the committed store into a
+ * malloc'd packed ApiReply *buf of *len bytes: one row per key of the
+ * dimension asked, figures over [from, to) and open/overdue now (now_ms,
+ * calendar c). Refusals in the reply: OS_EINVAL (a dimension other than
+ * item, owner, region; a date that is not YYYY-MM-DD). 0 or OS_ENOMEM. */
+int sup_stats(struct spoke *sp, uint64_t request_id, const struct Onestop__StatsRequest *q,
+	      const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len);
+
+#endif
