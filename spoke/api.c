@@ -780,6 +780,22 @@ static int api_case_write(struct spoke *sp, struct api_req *r)
 	return rc;
 }
 
+/* A Stats request with rebuild: recount every stored supervision event in
+ * the iteration's transaction; the figures are read after the commit. 0
+ * or the store error that poisoned the iteration. */
+static int api_stats_rebuild(struct spoke *sp, struct api_req *r)
+{
+	int rc = casework_rebuild_stats(sp);
+	if (rc == OS_ENOTALLOWED) {
+		api_fail(r, rc, "this node has no role supervisor: it counts no events");
+		return 0;
+	}
+	if (rc < 0)
+		api_fail(r, rc, "the supervision records could not be rebuilt: %s",
+			 os_strerror(rc));
+	return rc;
+}
+
 /* Answer a filing or a transition, once committed. */
 static void api_reply_case(struct spoke *sp, const struct api_req *r)
 {
@@ -873,10 +889,13 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_CASE_ACT:
 			rc = api_case_write(sp, r);
 			break; /* answered after the commit */
+		case ONESTOP__API_REQUEST__OP_STATS:
+			if (r->req->stats && r->req->stats->rebuild)
+				rc = api_stats_rebuild(sp, r);
+			break; /* answered after the commit */
 		case ONESTOP__API_REQUEST__OP_CASE_GET:
 		case ONESTOP__API_REQUEST__OP_CASE_LIST:
 		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
-		case ONESTOP__API_REQUEST__OP_STATS:
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
@@ -1468,6 +1487,8 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		     r->op == ONESTOP__API_REQUEST__OP_PUT ||
 		     r->op == ONESTOP__API_REQUEST__OP_CASE_FILE ||
 		     r->op == ONESTOP__API_REQUEST__OP_CASE_ACT ||
+		     (r->op == ONESTOP__API_REQUEST__OP_STATS && r->req->stats &&
+		      r->req->stats->rebuild) ||
 		     (r->op == ONESTOP__API_REQUEST__OP_ASSERT_VERIFY && r->req->assert_verify &&
 		      r->req->assert_verify->single_use))) {
 			api_fail(r, commit_rc, "the store could not commit: %s",

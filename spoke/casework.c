@@ -1995,6 +1995,18 @@ static int cw_receive_event(void *ctx, struct store_txn *t, const struct env *e,
 	return 0;
 }
 
+int casework_rebuild_stats(struct spoke *sp)
+{
+	const struct reg_node *me = spoke_self(sp);
+	struct store_txn *t = NULL;
+	int rc;
+	if (!me || !(me->roles & REG_ROLE_SUPERVISOR))
+		return OS_ENOTALLOWED;
+	if ((rc = spoke_txn(sp, &t)) < 0)
+		return rc;
+	return spoke_wrote(sp, sup_rebuild(sp, t, &sp->cw->cal, NULL));
+}
+
 /* ------------------------------------------------------------ set-up */
 
 static int cw_load_cal(const struct spoke_conf *c, struct cal *cal)

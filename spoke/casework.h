@@ -79,6 +79,12 @@ int casework_act(struct spoke *sp, const struct Onestop__CaseActRequest *q,
 int casework_read(struct spoke *sp, const struct Onestop__ApiRequest *req, uint8_t **buf,
 		  size_t *len);
 
+/* At a supervisor node: recount every stored supervision event from
+ * scratch in the iteration's transaction (supervise.c), with the case
+ * calendar. 0, OS_ENOTALLOWED (this node is no supervisor), or a store
+ * error (the iteration is poisoned). */
+int casework_rebuild_stats(struct spoke *sp);
+
 /* Register the service's hooks: work (sign the queued case messages and
  * licence changes as one batch into the outbox, in the iteration's
  * transaction) and after_commit (forget them). 0 or OS_EFULL. */

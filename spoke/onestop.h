@@ -1001,6 +1001,13 @@ int onestop_stats_sized(onestop_t *c, const char *by, const char *from, const ch
 #define onestop_stats(c, by, from, to, rows, n) \
 	onestop_stats_sized((c), (by), (from), (to), (rows), (n), sizeof(onestop_stats_row_t))
 
+/* At a supervisor node's spoke: recount every event it stored, from
+ * scratch, into new records (committed before the call returns), so that
+ * the figures are rebuilt from the stored events alone. 0, or
+ * ONESTOP_ENOTALLOWED (the node has no role supervisor), the spoke's store
+ * errors, and the request errors. */
+int onestop_stats_rebuild(onestop_t *c);
+
 /* Names as the CLI prints them ("filed", "need_more", "approved", "hall",
  * ...) and back: 0 or ONESTOP_EINVAL. Static strings, "unknown" for a
  * value out of range. */

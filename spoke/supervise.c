@@ -27,38 +27,32 @@ static void sup_case_key(uint8_t k[SUP_CASE_KEY], const struct sv_event *e)
 	memcpy(k + 1, e->id, SV_ID_LEN);
 }
 
-int sup_count(struct spoke *sp, struct store_txn *t, const struct cal *c, const uint8_t *event,
-	      size_t len)
+/* Count e against its case's state and the records, in t. */
+static int sup_apply(struct spoke *sp, struct store_txn *t, const struct cal *c,
+		     const struct sv_event *e)
 {
-	struct sv_event e;
 	struct st_case prev, next;
 	struct st_change ch[ST_CHANGES_MAX];
-	uint8_t ck[SUP_CASE_KEY], ek[SUP_CASE_KEY + 8], rk[ST_KEY_BYTES];
+	uint8_t ck[SUP_CASE_KEY], rk[ST_KEY_BYTES];
 	const void *v;
 	size_t vl, n = 0, rl;
 	char hex[2 * SV_ID_LEN + 1];
 	int rc;
 
-	if (sv_event_unpack(event, len, &e) != 0)
-		return 0; /* checked before: cannot happen */
-	sup_case_key(ck, &e);
-	memcpy(ek, ck, SUP_CASE_KEY);
-	os_put_u64be(ek + SUP_CASE_KEY, e.seq);
-	if ((rc = store_put(t, sp->db_sv_events, ek, sizeof ek, event, len)) < 0)
-		return rc;
+	sup_case_key(ck, e);
 	memset(&prev, 0, sizeof prev);
 	rc = store_get(t, sp->db_sv_cases, ck, sizeof ck, &v, &vl);
 	if (rc == 0 && vl == sizeof prev)
 		memcpy(&prev, v, sizeof prev);
 	else if (rc < 0 && rc != OS_ENOTFOUND)
 		return rc;
-	rc = st_apply(c, &e, &prev, &next, ch, &n);
+	rc = st_apply(c, e, &prev, &next, ch, &n);
 	if (rc == OS_EEXIST)
 		return 0;
 	if (rc < 0) {
-		os_hex(hex, e.id, SV_ID_LEN);
+		os_hex(hex, e->id, SV_ID_LEN);
 		os_log(OS_LOG_WARN, "supervision_event_not_counted", "id=%s seq=%llu code=%s", hex,
-		       (unsigned long long)e.seq, os_errname(rc));
+		       (unsigned long long)e->seq, os_errname(rc));
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -76,6 +70,61 @@ int sup_count(struct spoke *sp, struct store_txn *t, const struct cal *c, const 
 			return rc;
 	}
 	return store_put(t, sp->db_sv_cases, ck, sizeof ck, &next, sizeof next);
+}
+
+int sup_count(struct spoke *sp, struct store_txn *t, const struct cal *c, const uint8_t *event,
+	      size_t len)
+{
+	struct sv_event e;
+	uint8_t ek[SUP_CASE_KEY + 8];
+	int rc;
+
+	if (sv_event_unpack(event, len, &e) != 0)
+		return 0; /* checked before: cannot happen */
+	sup_case_key(ek, &e);
+	os_put_u64be(ek + SUP_CASE_KEY, e.seq);
+	if ((rc = store_put(t, sp->db_sv_events, ek, sizeof ek, event, len)) < 0)
+		return rc;
+	return sup_apply(sp, t, c, &e);
+}
+
+struct sup_replay {
+	struct spoke *sp;
+	struct store_txn *t;
+	const struct cal *c;
+	uint64_t n;
+	int rc;
+};
+
+static int sup_replay_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct sup_replay *r = arg;
+	struct sv_event e;
+	(void)k;
+	(void)kl;
+	r->n++;
+	if (sv_event_unpack(v, vl, &e) != 0)
+		return 0;
+	r->rc = sup_apply(r->sp, r->t, r->c, &e);
+	return r->rc < 0;
+}
+
+int sup_rebuild(struct spoke *sp, struct store_txn *t, const struct cal *c, uint64_t *events)
+{
+	struct sup_replay r = {sp, t, c, 0, 0};
+	int rc;
+
+	if ((rc = store_del_range(t, sp->db_sv_cases, NULL, 0, NULL, 0, 0, NULL, NULL)) < 0 ||
+	    (rc = store_del_range(t, sp->db_sv_records, NULL, 0, NULL, 0, 0, NULL, NULL)) < 0)
+		return rc;
+	rc = store_walk(t, sp->db_sv_events, NULL, 0, NULL, 0, sup_replay_visit, &r);
+	if (rc == 0)
+		rc = r.rc;
+	if (events)
+		*events = r.n;
+	if (rc == 0)
+		os_log(OS_LOG_INFO, "supervision_rebuilt", "events=%llu", (unsigned long long)r.n);
+	return rc;
 }
 
 /* ------------------------------------------------------------ figures */

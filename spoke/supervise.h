@@ -21,6 +21,11 @@ struct Onestop__StatsRequest;
 int sup_count(struct spoke *sp, struct store_txn *t, const struct cal *c, const uint8_t *event,
 	      size_t len);
 
+/* Recount from scratch in t: drop every case state and record, then
+ * count each stored event again in (kind, id, seq) order. *events (may be
+ * NULL) gets the number of events read. 0 or a store error. */
+int sup_rebuild(struct spoke *sp, struct store_txn *t, const struct cal *c, uint64_t *events);
+
 /* Answer a StatsRequest (request_id) from the committed store into a
  * malloc'd packed ApiReply *buf of *len bytes: one row per key of the
  * dimension asked, figures over [from, to) and open/overdue now (now_ms,

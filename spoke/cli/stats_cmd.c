@@ -9,8 +9,9 @@
 #include "onestop.h"
 
 static const struct cli_opt stats_opts[] = {
-	{"by", CLI_ARG, 0},  {"from", CLI_ARG, 0},   {"to", CLI_ARG, 0},
-	{"api", CLI_ARG, 0}, {"json", CLI_NOARG, 0}, {NULL, CLI_NOARG, 0},
+	{"by", CLI_ARG, 0},        {"from", CLI_ARG, 0}, {"to", CLI_ARG, 0},
+	{"rebuild", CLI_NOARG, 0}, {"api", CLI_ARG, 0},  {"json", CLI_NOARG, 0},
+	{NULL, CLI_NOARG, 0},
 };
 
 static void stats_json(const onestop_stats_row_t *r)
@@ -43,6 +44,10 @@ static int stats_run(const struct cli_cmd *cmd, const struct cli_args *a)
 		return cli_usage(cmd, "--by is item, owner or region");
 	if ((rc = cli_connect(cmd, a, &c)) != CLI_OK)
 		return rc;
+	if (cli_has(a, "rebuild") && (code = onestop_stats_rebuild(c)) != 0) {
+		rc = cli_fail_code(cmd, c, code);
+		goto out;
+	}
 	code = onestop_stats(c, by, cli_get(a, "from"), cli_get(a, "to"), &rows, &n);
 	if (code != 0) {
 		rc = cli_fail_code(cmd, c, code);
@@ -82,7 +87,7 @@ const struct cli_cmd cli_stats_cmd = {
 	"stats",
 	"the case figures a supervisor node counted",
 	"Usage: onestop stats [--by item|owner|region] [--from DATE] [--to DATE]\n"
-	"                     [--json] [--api EP]\n"
+	"                     [--rebuild] [--json] [--api EP]\n"
 	"\n"
 	"At the spoke of a node with role supervisor that subscribes to\n"
 	"@supervision: the figures of the case events it counted, one line per\n"
@@ -99,6 +104,7 @@ const struct cli_cmd cli_stats_cmd = {
 	"  --by D            item, owner or region (default item)\n"
 	"  --from DATE       first event day counted\n"
 	"  --to DATE         first event day not counted\n"
+	"  --rebuild         first recount every stored event from scratch\n"
 	"  --json            print one JSON object\n" CLI_API_HELP,
 	stats_opts,
 	stats_run,

@@ -1074,3 +1074,25 @@ out:
 	onestop__api_reply__free_unpacked(rep, NULL);
 	return rc;
 }
+
+int onestop_stats_rebuild(onestop_t *c)
+{
+	Onestop__ApiReply *rep = NULL;
+	int rc;
+
+	if (c == NULL)
+		return ONESTOP_EINVAL;
+	c->err[0] = '\0';
+	Onestop__StatsRequest sr = ONESTOP__STATS_REQUEST__INIT;
+	sr.by = "item";
+	sr.from = "";
+	sr.to = "";
+	sr.rebuild = 1;
+	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
+	req.op_case = ONESTOP__API_REQUEST__OP_STATS;
+	req.stats = &sr;
+	if ((rc = conn_call(c, &req, 0, &rep)) != 0)
+		return rc;
+	onestop__api_reply__free_unpacked(rep, NULL);
+	return 0;
+}
