@@ -66,8 +66,10 @@ struct casework {
 static const char *const cw_channels[] = {"", "web", "mobile", "hall", "hotline"};
 
 struct Onestop__CaseTransition;
+struct cw_item;
 static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
-		   const uint8_t *id, const Onestop__CaseTransition *tr);
+		   const uint8_t *id, const struct cw_item *known,
+		   const Onestop__CaseTransition *tr);
 
 static void cw_fail(struct casework_result *res, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -433,24 +435,30 @@ static int cw_check_given(struct casework_result *res, Onestop__SharedDataRef *c
 	return 0;
 }
 
-/* Resolve refs against the local copies (filing_material resolved), and
- * verify those to "licences" for holder. 0 or -1 with res failed (a
- * store error is returned through *store_rc). */
+/* Verify ref, when it names a licence, for holder at now_ms (cw_licence).
+ * 0 (also for a reference to another dataset) or the refusal, with res
+ * failed. */
+static int cw_check_licence_ref(struct spoke *sp, struct replica_entry *e,
+				struct casework_result *res, const Onestop__SharedDataRef *r,
+				const char *holder, uint64_t now_ms)
+{
+	char why[CASEWORK_MSG_MAX] = "";
+	if (!r->dataset || strcmp(r->dataset, DS_LICENCES) != 0 || !r->key)
+		return 0;
+	int rc = cw_licence(sp, e, r->key, holder, now_ms, NULL, NULL, why, sizeof why);
+	if (rc < 0)
+		cw_fail(res, rc, "%s", why);
+	return rc;
+}
+
+/* Verify the refs to "licences" for holder. 0 or -1 with res failed. */
 static int cw_check_refs(struct spoke *sp, struct replica_entry *e, struct casework_result *res,
 			 Onestop__SharedDataRef *const *refs, size_t n_refs, const char *holder,
 			 uint64_t now_ms)
 {
-	for (size_t i = 0; i < n_refs; i++) {
-		const Onestop__SharedDataRef *r = refs[i];
-		if (strcmp(r->dataset, DS_LICENCES) != 0)
-			continue;
-		char why[CASEWORK_MSG_MAX] = "";
-		int rc = cw_licence(sp, e, r->key, holder, now_ms, NULL, NULL, why, sizeof why);
-		if (rc < 0) {
-			cw_fail(res, rc, "%s", why);
+	for (size_t i = 0; i < n_refs; i++)
+		if (cw_check_licence_ref(sp, e, res, refs[i], holder, now_ms) < 0)
 			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -725,7 +733,7 @@ int casework_file(struct spoke *sp, const Onestop__CaseFileRequest *q, struct ca
 		goto out;
 	if (klen && (rc = spoke_wrote(sp, outbox_key_put(sp, kbuf, klen, digest, id, wall))) < 0)
 		goto out;
-	if (!remote && (rc = spoke_wrote(sp, cw_emit(sp, t, e, id, &tr))) < 0)
+	if (!remote && (rc = spoke_wrote(sp, cw_emit(sp, t, e, id, NULL, &tr))) < 0)
 		goto out;
 	if (remote) {
 		rc = cw_queue(sp->cw, fres.owner, CASEWORK_TYPE, msg, msg_len, cw_ttl_ms(sp));
@@ -822,13 +830,7 @@ struct cw_lic_check {
 static int cw_lic_visit(void *arg, const Onestop__SharedDataRef *r)
 {
 	struct cw_lic_check *c = arg;
-	char why[CASEWORK_MSG_MAX] = "";
-	if (!r->dataset || strcmp(r->dataset, DS_LICENCES) != 0 || !r->key)
-		return 0;
-	int rc = cw_licence(c->sp, c->e, r->key, c->holder, c->now_ms, NULL, NULL, why, sizeof why);
-	if (rc < 0)
-		cw_fail(c->res, rc, "%s", why);
-	return rc;
+	return cw_check_licence_ref(c->sp, c->e, c->res, r, c->holder, c->now_ms);
 }
 
 /* Apply tr (packed as content) to case id at this node, with the due
@@ -1092,7 +1094,7 @@ int casework_act(struct spoke *sp, const Onestop__CaseActRequest *q, struct case
 			goto out;
 		}
 		spoke_wrote(sp, 0);
-		if (!dup && (rc = spoke_wrote(sp, cw_emit(sp, t, e, id, &tr))) < 0)
+		if (!dup && (rc = spoke_wrote(sp, cw_emit(sp, t, e, id, &item, &tr))) < 0)
 			goto out;
 		snprintf(res->licence, sizeof res->licence, "%s", number);
 		if (strcmp(ci->rec.filer, me) != 0) {
@@ -1205,7 +1207,7 @@ static int cw_recv_filing(struct spoke *sp, struct store_txn *t, const struct en
 	onestop__case__pack(c, body);
 	rc = cw_aux_put(sp, t, c->id.data, CW_AUX_CASE, body, blen);
 	free(body);
-	if (rc < 0 || (rc = cw_emit(sp, t, NULL, c->id.data, tr)) < 0)
+	if (rc < 0 || (rc = cw_emit(sp, t, NULL, c->id.data, NULL, tr)) < 0)
 		return rc;
 	*deliver = 1;
 	char hex[2 * CASES_ID_LEN + 1];
@@ -1372,7 +1374,7 @@ static int cw_recv_step(struct spoke *sp, struct store_txn *t, const struct env 
 		/* The owner orders the history: echo the step to its maker. */
 		uint8_t *msg;
 		size_t mlen;
-		if ((rc = cw_emit(sp, t, re, cid->data, tr)) < 0)
+		if ((rc = cw_emit(sp, t, re, cid->data, NULL, tr)) < 0)
 			goto out;
 		if ((rc = cw_pack_msg(NULL, (Onestop__CaseTransition *)tr, NULL, &msg, &mlen)) <
 			    0 ||
@@ -1910,10 +1912,12 @@ static int cw_has_supervisor(struct spoke *sp)
 
 /* The owner has applied step tr to case id (in t): queue its
  * metadata-only event for @supervision (docs/PROTOCOL.md 12.3) when a
- * supervisor listens. An event that cannot be made is logged and
+ * supervisor listens. known: the case's item when the caller read it
+ * (else it is read, through e, or a buffer of its own when e is NULL). An event that cannot be made is logged and
  * skipped; 0, or OS_ENOMEM / a store error. */
 static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
-		   const uint8_t *id, const Onestop__CaseTransition *tr)
+		   const uint8_t *id, const struct cw_item *known,
+		   const Onestop__CaseTransition *tr)
 {
 	struct cases_info *ci;
 	struct cw_item item;
@@ -1934,12 +1938,14 @@ static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *
 		return rc == OS_EDECODE || rc == OS_ENOTFOUND ? 0 : rc;
 	}
 	struct replica_entry *own = NULL;
-	if (!e && !(e = own = malloc(sizeof *e))) {
+	if (known) {
+		item = *known;
+	} else if (!e && !(e = own = malloc(sizeof *e))) {
 		free(ci);
 		return OS_ENOMEM;
-	}
-	if (cw_item(sp, e, ci->item, &item) < 0)
+	} else if (cw_item(sp, e, ci->item, &item) < 0) {
 		memset(&item, 0, sizeof item);
+	}
 	free(own);
 	if (complaint_region(ci->rec.owner, region, sizeof region) < 0)
 		region[0] = '\0';
