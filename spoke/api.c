@@ -22,6 +22,8 @@
 #include "onestop.pb-c.h"
 
 #include "casework.h"
+#include "complaints.h"
+#include "evaluate.h"
 #include "crypto.h"
 #include "dataset.h"
 #include "envelope.h"
@@ -70,6 +72,7 @@ struct api_req {
 	uint32_t acked;             /* Ack: entries deleted */
 	uint64_t owner;             /* Recv: the connection it came on (api_conn_owner) */
 	struct casework_result *cw; /* CaseFile, CaseAct: the outcome (malloc'd) */
+	struct casework_write *w;   /* Rate, ComplaintFile, ComplaintAct (malloc'd) */
 };
 
 enum api_wait_kind {
@@ -737,6 +740,11 @@ static int api_peer_refused(struct api *a, struct api_req *r, const struct api_p
 	else if (r->op == ONESTOP__API_REQUEST__OP_CASE_FILE ||
 		 r->op == ONESTOP__API_REQUEST__OP_CASE_ACT)
 		rule = &a->allow_send, what = "file or move cases", opt = "api_allow_send";
+	else if (r->op == ONESTOP__API_REQUEST__OP_RATE ||
+		 r->op == ONESTOP__API_REQUEST__OP_COMPLAINT_FILE ||
+		 r->op == ONESTOP__API_REQUEST__OP_COMPLAINT_ACT)
+		rule = &a->allow_send, what = "rate cases or file complaints",
+		opt = "api_allow_send";
 	else if (r->op == ONESTOP__API_REQUEST__OP_PUT)
 		rule = &a->allow_publish, what = "publish", opt = "api_allow_publish";
 	else if (r->op == ONESTOP__API_REQUEST__OP_ASSERT_ISSUE)
@@ -776,6 +784,33 @@ static int api_case_write(struct spoke *sp, struct api_req *r)
 		api_fail(r, r->cw->code, "%s", r->cw->msg);
 	if (r->code < 0)
 		os_log(OS_LOG_INFO, "case_refused", "request_id=%llu code=%s reason=%s",
+		       (unsigned long long)r->request_id, os_errname(r->code), OS_Q(r->msg));
+	return rc;
+}
+
+/* A rating or a complaint's filing or step, made in the iteration's
+ * transaction (evaluate.c, complaints.c); answered after the commit with
+ * the reply the module packed. 0 or the store error that poisoned the
+ * iteration. */
+static int api_other_write(struct spoke *sp, struct api_req *r)
+{
+	int rc;
+	if (!(r->w = calloc(1, sizeof *r->w))) {
+		api_fail(r, OS_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (r->op == ONESTOP__API_REQUEST__OP_RATE)
+		rc = evaluate_rate(sp, r->request_id, r->req->rate, r->w);
+	else
+		rc = complaints_write(sp, r->req, r->w);
+	if (rc < 0)
+		api_fail(r, rc, "the request could not be stored: %s", os_strerror(rc));
+	else if (r->w->code < 0)
+		api_fail(r, r->w->code, "%s", r->w->msg);
+	else if (!r->w->reply)
+		api_fail(r, OS_ENOMEM, "out of memory");
+	if (r->code < 0)
+		os_log(OS_LOG_INFO, "request_refused", "request_id=%llu code=%s reason=%s",
 		       (unsigned long long)r->request_id, os_errname(r->code), OS_Q(r->msg));
 	return rc;
 }
@@ -889,6 +924,11 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_CASE_ACT:
 			rc = api_case_write(sp, r);
 			break; /* answered after the commit */
+		case ONESTOP__API_REQUEST__OP_RATE:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_FILE:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_ACT:
+			rc = api_other_write(sp, r);
+			break; /* answered after the commit */
 		case ONESTOP__API_REQUEST__OP_STATS:
 			if (r->req->stats && r->req->stats->rebuild)
 				rc = api_stats_rebuild(sp, r);
@@ -896,6 +936,9 @@ static int api_drain_count(struct spoke *sp, unsigned budget, unsigned *count)
 		case ONESTOP__API_REQUEST__OP_CASE_GET:
 		case ONESTOP__API_REQUEST__OP_CASE_LIST:
 		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_GET:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_LIST:
+		case ONESTOP__API_REQUEST__OP_MARKET:
 		case ONESTOP__API_REQUEST__OP_STATUS:
 		case ONESTOP__API_REQUEST__OP_GET:
 		case ONESTOP__API_REQUEST__OP_LIST:
@@ -1487,6 +1530,9 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		     r->op == ONESTOP__API_REQUEST__OP_PUT ||
 		     r->op == ONESTOP__API_REQUEST__OP_CASE_FILE ||
 		     r->op == ONESTOP__API_REQUEST__OP_CASE_ACT ||
+		     r->op == ONESTOP__API_REQUEST__OP_RATE ||
+		     r->op == ONESTOP__API_REQUEST__OP_COMPLAINT_FILE ||
+		     r->op == ONESTOP__API_REQUEST__OP_COMPLAINT_ACT ||
 		     (r->op == ONESTOP__API_REQUEST__OP_STATS && r->req->stats &&
 		      r->req->stats->rebuild) ||
 		     (r->op == ONESTOP__API_REQUEST__OP_ASSERT_VERIFY && r->req->assert_verify &&
@@ -1519,9 +1565,26 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		case ONESTOP__API_REQUEST__OP_CASE_ACT:
 			api_reply_case(sp, r);
 			break;
+		case ONESTOP__API_REQUEST__OP_RATE:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_FILE:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_ACT:
+			api_send_packed(sp, &r->route, r->request_id, r->w->reply, r->w->reply_len);
+			r->w->reply = NULL; /* taken */
+			break;
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_GET:
+		case ONESTOP__API_REQUEST__OP_COMPLAINT_LIST: {
+			uint8_t *buf;
+			size_t len;
+			if (complaints_read(sp, r->req, &buf, &len) < 0)
+				api_reply_lost(r->request_id);
+			else
+				api_send_packed(sp, &r->route, r->request_id, buf, len);
+			break;
+		}
 		case ONESTOP__API_REQUEST__OP_CASE_GET:
 		case ONESTOP__API_REQUEST__OP_CASE_LIST:
 		case ONESTOP__API_REQUEST__OP_LICENCE_VERIFY:
+		case ONESTOP__API_REQUEST__OP_MARKET:
 		case ONESTOP__API_REQUEST__OP_STATS: {
 			uint8_t *buf;
 			size_t len;
@@ -1567,6 +1630,9 @@ void api_after_commit(struct spoke *sp, int commit_rc)
 		api_route_free(&r->route);
 		api_req_free_puts(r);
 		free(r->cw);
+		if (r->w)
+			free(r->w->reply);
+		free(r->w);
 		if (r->req)
 			onestop__api_request__free_unpacked(r->req, NULL);
 		free(r->ids);

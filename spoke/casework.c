@@ -66,9 +66,9 @@ struct casework {
 static const char *const cw_channels[] = {"", "web", "mobile", "hall", "hotline"};
 
 struct Onestop__CaseTransition;
-struct cw_item;
+struct casework_item;
 static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
-		   const uint8_t *id, const struct cw_item *known,
+		   const uint8_t *id, const struct casework_item *known,
 		   const Onestop__CaseTransition *tr);
 
 static void cw_fail(struct casework_result *res, int code, const char *fmt, ...)
@@ -267,13 +267,8 @@ static int cw_read(struct spoke *sp, const char *dataset, const char *key, struc
 
 /* The item's owner, kind and time limits from the local items copy. 0,
  * OS_ENOTFOUND, OS_EDECODE or a store error. */
-struct cw_item {
-	char owner[OS_NAME_MAX];
-	char kind[64];
-	uint32_t promised_days, legal_days;
-};
-
-static int cw_item(struct spoke *sp, struct replica_entry *e, const char *code, struct cw_item *out)
+static int cw_item(struct spoke *sp, struct replica_entry *e, const char *code,
+		   struct casework_item *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!code || ds_key_valid(code) != 0)
@@ -307,7 +302,7 @@ static int cw_licence(struct spoke *sp, struct replica_entry *e, const char *num
 		      char *why, size_t size)
 {
 	struct licence tmp;
-	struct cw_item item;
+	struct casework_item item;
 	if (!l)
 		l = &tmp;
 	int rc = cw_read(sp, DS_LICENCES, number, e);
@@ -837,11 +832,11 @@ static int cw_lic_visit(void *arg, const Onestop__SharedDataRef *r)
  * dates of the item (known, or read from the local items copy when NULL).
  * 0 (*dup set) or cases_apply's codes. */
 static int cw_apply(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
-		    const uint8_t *id, const struct cases_info *ci, const struct cw_item *known,
-		    const Onestop__CaseTransition *tr, const uint8_t *content, size_t clen,
-		    uint64_t now, int *dup)
+		    const uint8_t *id, const struct cases_info *ci,
+		    const struct casework_item *known, const Onestop__CaseTransition *tr,
+		    const uint8_t *content, size_t clen, uint64_t now, int *dup)
 {
-	struct cw_item item;
+	struct casework_item item;
 	struct case_step st = {
 		.seq = tr->seq,
 		.action = (enum case_action)tr->action,
@@ -1045,7 +1040,7 @@ int casework_act(struct spoke *sp, const Onestop__CaseActRequest *q, struct case
 		goto out;
 	}
 	/* The item as the local copy holds it: its kind and time limits. */
-	struct cw_item item;
+	struct casework_item item;
 	if (cw_item(sp, e, ci->item, &item) < 0)
 		memset(&item, 0, sizeof item);
 	if (act == CASE_ACT_DECIDE && q->outcome == ONESTOP__CASE_OUTCOME__CASE_OUTCOME_APPROVED &&
@@ -1846,6 +1841,8 @@ int casework_read(struct spoke *sp, const Onestop__ApiRequest *req, uint8_t **bu
 		return cw_read_licence(sp, rid, req->licence_verify, buf, len);
 	if (req->op_case == ONESTOP__API_REQUEST__OP_STATS)
 		return sup_stats(sp, rid, req->stats, &sp->cw->cal, casework_now_ms(), buf, len);
+	if (req->op_case == ONESTOP__API_REQUEST__OP_MARKET)
+		return sup_market(sp, rid, req->market, &sp->cw->cal, casework_now_ms(), buf, len);
 	if ((rc = store_begin(sp->st, 1, &t)) < 0)
 		return cw_reply_code(rid, rc, "the store could not be read", buf, len);
 	if (req->op_case == ONESTOP__API_REQUEST__OP_CASE_LIST) {
@@ -1910,17 +1907,24 @@ static int cw_has_supervisor(struct spoke *sp)
 	return cw->has_sub;
 }
 
+int casework_stream_wanted(struct spoke *sp)
+{
+	const struct reg_node *me = spoke_self(sp);
+	return (me && (me->roles & REG_ROLE_SUPERVISOR)) || cw_has_supervisor(sp);
+}
+
 /* The owner has applied step tr to case id (in t): queue its
  * metadata-only event for @supervision (docs/PROTOCOL.md 12.3) when a
  * supervisor listens. known: the case's item when the caller read it
- * (else it is read, through e, or a buffer of its own when e is NULL). An event that cannot be made is logged and
- * skipped; 0, or OS_ENOMEM / a store error. */
+ * (else it is read, through e, or a buffer of its own when e is NULL).
+ * An event that cannot be made is logged and skipped; 0, or OS_ENOMEM /
+ * a store error. */
 static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *e,
-		   const uint8_t *id, const struct cw_item *known,
+		   const uint8_t *id, const struct casework_item *known,
 		   const Onestop__CaseTransition *tr)
 {
 	struct cases_info *ci;
-	struct cw_item item;
+	struct casework_item item;
 	struct cw_first first = {0};
 	struct sv_event ev;
 	char region[OS_NAME_MAX] = "";
@@ -1928,7 +1932,7 @@ static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *
 	size_t len = 0;
 	int rc;
 
-	if (!cw_has_supervisor(sp))
+	if (!casework_stream_wanted(sp))
 		return 0;
 	if (!(ci = malloc(sizeof *ci)))
 		return OS_ENOMEM;
@@ -1978,7 +1982,72 @@ static int cw_emit(struct spoke *sp, struct store_txn *t, struct replica_entry *
 		       (unsigned long long)tr->seq, os_errname(rc));
 		return rc == OS_ENOMEM ? rc : 0;
 	}
-	return cw_queue(sp->cw, CASEWORK_EVENT_TOPIC, CASEWORK_EVENT_TYPE, buf, len, cw_ttl_ms(sp));
+	rc = casework_event_packed(sp, t, buf, len);
+	free(buf);
+	return rc;
+}
+
+int casework_event_packed(struct spoke *sp, struct store_txn *t, const uint8_t *buf, size_t len)
+{
+	const struct reg_node *me = spoke_self(sp);
+	int rc = 0;
+	/* A supervisor counts what it emits itself: the hub sends no topic
+	 * message back to its origin. */
+	if (me && (me->roles & REG_ROLE_SUPERVISOR) &&
+	    (rc = sup_count(sp, t, &sp->cw->cal, buf, len)) < 0)
+		return rc;
+	if (!cw_has_supervisor(sp))
+		return 0;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return OS_ENOMEM;
+	memcpy(copy, buf, len);
+	return cw_queue(sp->cw, CASEWORK_EVENT_TOPIC, CASEWORK_EVENT_TYPE, copy, len,
+			cw_ttl_ms(sp));
+}
+
+int casework_event(struct spoke *sp, struct store_txn *t, const struct sv_event *ev)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = sv_event_pack(ev, &buf, &len);
+	if (rc < 0) {
+		char hex[2 * SV_ID_LEN + 1];
+		os_hex(hex, ev->id, SV_ID_LEN);
+		os_log(OS_LOG_WARN, "supervision_event_skipped", "id=%s seq=%llu code=%s", hex,
+		       (unsigned long long)ev->seq, os_errname(rc));
+		return rc == OS_ENOMEM ? rc : 0;
+	}
+	rc = casework_event_packed(sp, t, buf, len);
+	free(buf);
+	return rc;
+}
+
+int casework_queue(struct spoke *sp, const char *dest, const char *type, uint8_t *payload,
+		   size_t len)
+{
+	return cw_queue(sp->cw, dest, type, payload, len, cw_ttl_ms(sp));
+}
+
+const struct cal *casework_cal(const struct spoke *sp)
+{
+	return &sp->cw->cal;
+}
+
+int casework_room(const struct spoke *sp, size_t n)
+{
+	return sp->ob.count + sp->cw->n + n <= (uint64_t)sp->conf.outbox_quota;
+}
+
+int casework_lookup(struct spoke *sp, const char *dataset, const char *key, struct replica_entry *e)
+{
+	return cw_read(sp, dataset, key, e);
+}
+
+int casework_item_get(struct spoke *sp, struct replica_entry *e, const char *code,
+		      struct casework_item *out)
+{
+	return cw_item(sp, e, code, out);
 }
 
 /* A supervision event delivered to this node (it subscribes): only one

@@ -85,6 +85,71 @@ int casework_read(struct spoke *sp, const struct Onestop__ApiRequest *req, uint8
  * error (the iteration is poisoned). */
 int casework_rebuild_stats(struct spoke *sp);
 
+/* ------------------------------------------------------------ shared
+ * What the modules beside the case service (complaints.c, evaluate.c)
+ * use of it: its queue of spoke-made messages (signed into the outbox in
+ * the iteration's work phase, with the case messages), the supervision
+ * stream, the calendar and the local copies. */
+
+struct sv_event;
+struct replica_entry;
+
+/* The outcome of an API write that such a module makes in the iteration's
+ * transaction: a refusal (code < 0 and one sentence), or on code 0 the
+ * packed ApiReply (request_id set) that the API sends once the iteration
+ * committed. The API frees reply. */
+struct casework_write {
+	int code;
+	char msg[CASEWORK_MSG_MAX];
+	uint8_t *reply;
+	size_t reply_len;
+};
+
+/* An item from the local copy of dataset "items". */
+struct casework_item {
+	char owner[OS_NAME_MAX];
+	char kind[64];
+	uint32_t promised_days, legal_days;
+};
+
+/* Queue payload (taken over; freed on error too) of type for dest, to be
+ * signed into the outbox in this iteration's work phase. Whatever the
+ * caller wrote in the iteration's transaction with it commits with the
+ * message or not at all. 0 or OS_ENOMEM. */
+int casework_queue(struct spoke *sp, const char *dest, const char *type, uint8_t *payload,
+		   size_t len);
+
+/* 1 when this node's supervision events are wanted: it is a supervisor
+ * itself, or another active node subscribes to @supervision. */
+int casework_stream_wanted(struct spoke *sp);
+
+/* Tell event ev (sv_event_valid) to the supervision stream, in t: counted
+ * here (sup_count) when this node is a supervisor, and queued for
+ * @supervision when another active node subscribes. An event that does not
+ * pack is logged and skipped. 0, OS_ENOMEM or a store error.
+ * casework_event_packed does the same with a packed event. */
+int casework_event(struct spoke *sp, struct store_txn *t, const struct sv_event *ev);
+int casework_event_packed(struct spoke *sp, struct store_txn *t, const uint8_t *buf, size_t len);
+
+/* The working-day calendar of the node (holidays_file,
+ * calendar_utc_offset_min). */
+const struct cal *casework_cal(const struct spoke *sp);
+
+/* 1 when n more messages fit in the outbox (outbox_quota), counting those
+ * queued in this iteration. */
+int casework_room(const struct spoke *sp, size_t n);
+
+/* Entry key of dataset in the local copy into *e (the caller's buffer):
+ * 0, OS_ENOTFOUND (also for a dataset the registry does not declare), or
+ * a store error. */
+int casework_lookup(struct spoke *sp, const char *dataset, const char *key,
+		    struct replica_entry *e);
+
+/* Item code from the local copy into *out, through the buffer e. 0,
+ * OS_ENOTFOUND, OS_EDECODE or a store error. */
+int casework_item_get(struct spoke *sp, struct replica_entry *e, const char *code,
+		      struct casework_item *out);
+
 /* Register the service's hooks: work (sign the queued case messages and
  * licence changes as one batch into the outbox, in the iteration's
  * transaction) and after_commit (forget them). 0 or OS_EFULL. */

@@ -28,6 +28,8 @@ add_library(onestop_spoke_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/cases.c
   ${CMAKE_CURRENT_LIST_DIR}/casework.c
   ${CMAKE_CURRENT_LIST_DIR}/supervise.c
+  ${CMAKE_CURRENT_LIST_DIR}/complaints.c
+  ${CMAKE_CURRENT_LIST_DIR}/evaluate.c
   ${CMAKE_CURRENT_LIST_DIR}/api.c)
 target_include_directories(onestop_spoke_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(onestop_spoke_core PUBLIC onestop_spoke_replica onestop_common onestop_proto

@@ -28,6 +28,8 @@
 
 #include "api.h"
 #include "casework.h"
+#include "complaints.h"
+#include "evaluate.h"
 #include "hublink.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -211,27 +213,13 @@ static int spoke_check_conf(struct spoke *sp)
 
 static int spoke_open_store(struct spoke *sp)
 {
-	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 24, &sp->st);
+	int rc = store_open(sp->conf.data_dir, (size_t)sp->conf.map_size_mb, 32, &sp->st);
 	if (rc < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed", "dir=%s code=%s reason=%s",
 		       sp->conf.data_dir, os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
-	if ((rc = store_dbi_open(sp->st, "meta", &sp->db_meta)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "outbox", &sp->db_outbox)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "inbox", &sp->db_inbox)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "seen", &sp->db_seen)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "registry", &sp->db_registry)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "sendkey", &sp->db_sendkey)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "sendkey_age", &sp->db_sendkey_age)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "cases", &sp->db_cases)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "case_hist", &sp->db_case_hist)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "case_idx", &sp->db_case_idx)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "case_aux", &sp->db_case_aux)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "sv_events", &sp->db_sv_events)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "sv_cases", &sp->db_sv_cases)) < 0 ||
-	    (rc = store_dbi_open(sp->st, "sv_records", &sp->db_sv_records)) < 0 ||
+	if ((rc = spoke_dbis(sp)) < 0 ||
 	    (rc = replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos)) < 0) {
 		os_log(OS_LOG_ERROR, "store_open_failed",
 		       "dir=%s code=%s reason=\"cannot open databases\"", sp->conf.data_dir,
@@ -302,7 +290,8 @@ static int spoke_start(struct spoke *sp, char *bound, size_t size)
 		os_log(OS_LOG_ERROR, "signals_failed", "reason=%s", OS_Q(strerror(errno)));
 		return rc;
 	}
-	if ((rc = casework_open(sp)) < 0)
+	if ((rc = casework_open(sp)) < 0 || (rc = complaints_open(sp)) < 0 ||
+	    (rc = evaluate_open(sp)) < 0)
 		return rc;
 	if ((rc = api_open(sp, bound, size)) < 0)
 		return rc;
@@ -320,6 +309,7 @@ static void spoke_shutdown(struct spoke *sp)
 	store_abort(&sp->txn);
 	replica_close(sp);
 	api_close(sp);
+	complaints_close(sp);
 	casework_close(sp);
 	hublink_close(sp);
 	if (sp->zctx)

@@ -986,6 +986,15 @@ typedef struct {
 	unsigned p90_days;
 	uint64_t open, overdue;
 	double online_share, hall_share; /* of filed: web and mobile; hall */
+	/* Complaints and evaluations (the owner dimension counts a complaint
+	 * under its handler). */
+	uint64_t complaints, consultations; /* filed in the period */
+	uint64_t answered;                  /* first answers in the period */
+	double mean_response_hours;         /* filing to first answer, of those */
+	uint64_t evaluations;
+	double mean_score; /* 1..5, 0 without evaluations */
+	double hotline_share;
+	int p90_capped; /* p90_days is 63: the true p90 is 63 or more */
 } onestop_stats_row_t;
 
 /* At a spoke whose node has role supervisor and subscribes to
@@ -1007,6 +1016,185 @@ int onestop_stats_sized(onestop_t *c, const char *by, const char *from, const ch
  * ONESTOP_ENOTALLOWED (the node has no role supervisor), the spoke's store
  * errors, and the request errors. */
 int onestop_stats_rebuild(onestop_t *c);
+
+/* Approvals of market kinds (licence, permit, registration) of one
+ * region and kind on one day, at a supervisor node, with the market rule:
+ * flagged when approved lies outside mean +- 3 sigma of the 28 days
+ * before (docs/PROTOCOL.md 12.3). */
+typedef struct {
+	char region[64];
+	char kind[16];
+	char day[11]; /* YYYY-MM-DD */
+	uint64_t approved;
+	double mean, sigma; /* of the 28 days before */
+	int flagged;
+	int history; /* 28 days of history before the day existed */
+} onestop_market_row_t;
+
+/* At a supervisor node: one row per (region, kind, day) for the days
+ * last days up to today (0: 28; at most 366), for region and kind (NULL
+ * or "": every one), ordered by region, kind and day. *rows as
+ * onestop_stats. Errors: ONESTOP_EINVAL, and the request errors. */
+int onestop_market_sized(onestop_t *c, const char *region, const char *kind, unsigned days,
+			 onestop_market_row_t **rows, size_t *n, size_t row_size);
+#define onestop_market(c, region, kind, days, rows, n)                   \
+	onestop_market_sized((c), (region), (kind), (days), (rows), (n), \
+			     sizeof(onestop_market_row_t))
+
+/* ------------------------------------------------------------ evaluations
+ * The applicant rates a decided case once (docs/PROTOCOL.md 12.1), at any
+ * node. */
+
+#define ONESTOP_EVALUATION_TYPE "onestop.Evaluation" /* type apps are told by */
+
+typedef struct {
+	unsigned score;           /* 1..5 */
+	const char *comment;      /* NULL or "" for none; at most 2000 bytes */
+	const uint8_t *assertion; /* the applicant's packed SignedAssertion (spent) */
+	size_t assertion_len;
+	int channel; /* ONESTOP_CHANNEL_* */
+} onestop_rating_t;
+
+/* Rate case id. At the owning node the rating is recorded at once; at the
+ * filing node it is checked against the case and sent to the owner; at
+ * another node, sent to the owner after the assertion is verified. When
+ * sent (*pending = 1; pending may be NULL) the owner's answer reaches the
+ * apps as an Incoming of type ONESTOP_EVALUATION_TYPE. Errors:
+ * ONESTOP_EINVAL (score, comment), the assertion's codes,
+ * ONESTOP_ESUBJECT (the subject is not the case's applicant),
+ * ONESTOP_ESTATE (not decided), ONESTOP_EEXIST (rated before),
+ * ONESTOP_EFULL, and the request errors. */
+int onestop_case_rate_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
+			    const onestop_rating_t *r, int *pending, size_t r_size);
+#define onestop_case_rate(c, id, r, pending) \
+	onestop_case_rate_sized((c), (id), (r), (pending), sizeof(onestop_rating_t))
+
+/* ------------------------------------------------------------ complaints
+ * Complaints (to the region's supervisor) and consultations (to the
+ * item's owner), docs/PROTOCOL.md 12.2: filed at any node, tracked at
+ * every party like a case. */
+
+#define ONESTOP_COMPLAINT_TYPE "onestop.Complaint" /* type apps are told by */
+
+/* The numbers are those of ComplaintKind, ComplaintState and
+ * ComplaintAction in proto/onestop.proto. */
+enum { ONESTOP_COMPLAINT = 1, ONESTOP_CONSULTATION = 2 };
+enum {
+	ONESTOP_CP_RECEIVED = 1,
+	ONESTOP_CP_ASSIGNED = 2,
+	ONESTOP_CP_ANSWERED = 3,
+	ONESTOP_CP_CLOSED = 4,
+	ONESTOP_CP_REOPENED = 5,
+};
+enum {
+	ONESTOP_CP_FILE = 1,
+	ONESTOP_CP_ASSIGN = 2,
+	ONESTOP_CP_ANSWER = 3,
+	ONESTOP_CP_CLOSE = 4,
+	ONESTOP_CP_REOPEN = 5,
+};
+
+/* What onestop_complaint_file files; borrowed for the call. */
+typedef struct {
+	int kind;            /* ONESTOP_COMPLAINT or ONESTOP_CONSULTATION */
+	const char *about;   /* "case:<32 hex>", "item:<code>", "node:<name>" */
+	const uint8_t *text; /* 1..4000 bytes, sealed to the handler */
+	size_t text_len;
+	const uint8_t *assertion; /* packed SignedAssertion (spent); NULL only for */
+	size_t assertion_len;     /* an anonymous consultation */
+	int channel;              /* ONESTOP_CHANNEL_* */
+	const uint8_t *key;       /* idempotency key (0..128 bytes) or NULL */
+	size_t key_len;
+} onestop_complaint_filing_t;
+
+/* File at the local spoke: stored (state received) and sent to the
+ * handler, which handler (may be NULL; room for 64 bytes) names. Errors:
+ * ONESTOP_EINVAL (kind, about, text), the assertion's codes,
+ * ONESTOP_ENOTFOUND (no such item or case here, or no supervisor for the
+ * region), ONESTOP_EFULL, ONESTOP_EEXIST (the key was given to another
+ * filing), and the request errors. */
+int onestop_complaint_file_sized(onestop_t *c, const onestop_complaint_filing_t *f,
+				 uint8_t id[ONESTOP_ID_LEN], char *handler, size_t f_size);
+#define onestop_complaint_file(c, f, id, handler) \
+	onestop_complaint_file_sized((c), (f), (id), (handler), sizeof(onestop_complaint_filing_t))
+
+/* Make step action (ONESTOP_CP_ASSIGN with assignee, ANSWER with answer,
+ * CLOSE, REOPEN; reason may be NULL) on complaint id at the local spoke.
+ * The handler's steps apply at once; another party's are sent to the
+ * handler (*pending = 1). *seq (may be NULL) gets the version. Errors:
+ * ONESTOP_EINVAL, ONESTOP_ENOTFOUND, ONESTOP_ENOTALLOWED,
+ * ONESTOP_ESTATE, ONESTOP_EAGAIN (a step of this node waits), ONESTOP_EFULL
+ * and the request errors. */
+int onestop_complaint_act(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN], int action,
+			  const char *assignee, const uint8_t *answer, size_t answer_len,
+			  const char *reason, uint64_t *seq, int *pending);
+
+typedef struct {
+	uint64_t seq;
+	uint64_t at_ms;
+	const char *actor;
+	int action;
+	const char *assignee;
+	const char *reason;
+	const uint8_t *answer; /* at the filing node: opened; else NULL */
+	size_t answer_len;
+} onestop_complaint_step_t;
+
+/* A complaint as a spoke keeps it; strings "" when absent, owned by it. */
+typedef struct {
+	uint8_t id[ONESTOP_ID_LEN];
+	int kind;
+	const char *about;
+	const char *filed_by;
+	const char *handler;
+	const char *region;
+	const char *assignee;
+	int state; /* ONESTOP_CP_* state */
+	uint64_t seq;
+	uint64_t filed_ms;
+	uint64_t due_ms; /* while an answer is awaited; else 0 */
+	int overdue;
+	int pending; /* this node's step waiting for the handler, or 0 */
+	unsigned reopened;
+	int channel;
+	int anonymous;
+	const onestop_complaint_step_t *history; /* onestop_complaint_get only */
+	size_t n_history;
+	const uint8_t *text; /* get at the handler or assignee: opened */
+	size_t text_len;
+} onestop_complaint_t;
+
+int onestop_complaint_get_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
+				onestop_complaint_t **out, size_t size);
+#define onestop_complaint_get(c, id, out) \
+	onestop_complaint_get_sized((c), (id), (out), sizeof(onestop_complaint_t))
+void onestop_complaint_free(onestop_complaint_t **cp);
+
+/* List the complaints this spoke is party to: all (by_state 0, overdue
+ * 0), by state, or overdue (awaiting an answer past the deadline, by
+ * deadline). Paging and freeing as onestop_case_list. */
+typedef struct {
+	int by_state;
+	int state;
+	int overdue;
+	const uint8_t *after_id;
+	unsigned limit; /* 0: 100; at most ONESTOP_MAX_BATCH */
+} onestop_complaint_filter_t;
+int onestop_complaint_list_sized(onestop_t *c, const onestop_complaint_filter_t *f,
+				 onestop_complaint_t **out, size_t *n, uint8_t next[ONESTOP_ID_LEN],
+				 int *more, size_t filter_size, size_t size);
+#define onestop_complaint_list(c, f, out, n, next, more)                   \
+	onestop_complaint_list_sized((c), (f), (out), (n), (next), (more), \
+				     sizeof(onestop_complaint_filter_t),   \
+				     sizeof(onestop_complaint_t))
+void onestop_complaints_free(onestop_complaint_t **cps, size_t n);
+
+/* "received", "assign", "consultation", ... and back (0 or ONESTOP_EINVAL). */
+const char *onestop_complaint_state_name(int state);
+const char *onestop_complaint_action_name(int action);
+const char *onestop_complaint_kind_name(int kind);
+int onestop_complaint_action_parse(const char *name, int *out);
+int onestop_complaint_state_parse(const char *name, int *out);
 
 /* Names as the CLI prints them ("filed", "need_more", "approved", "hall",
  * ...) and back: 0 or ONESTOP_EINVAL. Static strings, "unknown" for a

@@ -133,7 +133,7 @@ struct spoke_hub_io {
  * returns 0 or a store error (the iteration is then poisoned); *refusal
  * gets 0 or the OS_E* code the message is refused with (why: one
  * sentence), *deliver 1 when the message also goes to the apps' inbox. */
-#define SPOKE_TYPE_HOOKS 2
+#define SPOKE_TYPE_HOOKS 4
 
 struct spoke_type_hook {
 	const char *type;
@@ -160,6 +160,8 @@ struct spoke {
 	store_dbi db_cases, db_case_hist, db_case_idx; /* one-stop cases (cases.c) */
 	store_dbi db_case_aux; /* filings, pending steps, licences (casework.c) */
 	store_dbi db_sv_events, db_sv_cases, db_sv_records; /* supervisor counts (supervise.c) */
+	store_dbi db_complaints, db_complaint_hist, db_complaint_idx; /* complaints.c */
+	store_dbi db_evaluations; /* ratings of cases (evaluate.c) */
 
 	struct registry *reg;         /* current verified registry; never NULL once started */
 	struct batchsig_cache *cache; /* verified batch roots, for deliveries */
@@ -172,9 +174,11 @@ struct spoke {
 	struct replica *ds;         /* dataset copies (replica.c) */
 	struct spoke_hub_io hub_io; /* the hub link, as hublink.c wired it */
 	/* deliveries of spoke-made types: "onestop.Case" and
-	 * "onestop.Supervision" (casework.c) */
+	 * "onestop.Supervision" (casework.c), "onestop.Complaint"
+	 * (complaints.c), "onestop.Evaluation" (evaluate.c) */
 	struct spoke_type_hook type_hooks[SPOKE_TYPE_HOOKS];
-	struct casework *cw; /* the case service (casework.c) */
+	struct casework *cw;   /* the case service (casework.c) */
+	struct complaints *cp; /* complaints and consultations (complaints.c) */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once per loop iteration (spoke_commit). txn_err poisons it after
@@ -202,6 +206,10 @@ int spoke_wrote(struct spoke *sp, int rc);
  * cleared. 0, or the error that lost the iteration's writes (the poisoning
  * error, or store_commit's OS_ESTOREFULL / OS_ESTORE). */
 int spoke_commit(struct spoke *sp);
+
+/* Open the spoke's own databases in sp->st (all but the replica's). 0 or
+ * the store's error. */
+int spoke_dbis(struct spoke *sp);
 
 /* This node's entry in the current registry, or NULL. */
 const struct reg_node *spoke_self(const struct spoke *sp);

@@ -5,9 +5,46 @@
  * no module of the spoke. */
 #include "spoke.h"
 
+#include <stddef.h>
+
 #include "err.h"
 #include "registry.h"
 #include "store.h"
+
+int spoke_dbis(struct spoke *sp)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} dbs[] = {
+		{"meta", offsetof(struct spoke, db_meta)},
+		{"outbox", offsetof(struct spoke, db_outbox)},
+		{"inbox", offsetof(struct spoke, db_inbox)},
+		{"seen", offsetof(struct spoke, db_seen)},
+		{"registry", offsetof(struct spoke, db_registry)},
+		{"assert_seen", offsetof(struct spoke, db_assert_seen)},
+		{"sendkey", offsetof(struct spoke, db_sendkey)},
+		{"sendkey_age", offsetof(struct spoke, db_sendkey_age)},
+		{"cases", offsetof(struct spoke, db_cases)},
+		{"case_hist", offsetof(struct spoke, db_case_hist)},
+		{"case_idx", offsetof(struct spoke, db_case_idx)},
+		{"case_aux", offsetof(struct spoke, db_case_aux)},
+		{"sv_events", offsetof(struct spoke, db_sv_events)},
+		{"sv_cases", offsetof(struct spoke, db_sv_cases)},
+		{"sv_records", offsetof(struct spoke, db_sv_records)},
+		{"complaints", offsetof(struct spoke, db_complaints)},
+		{"complaint_hist", offsetof(struct spoke, db_complaint_hist)},
+		{"complaint_idx", offsetof(struct spoke, db_complaint_idx)},
+		{"evaluations", offsetof(struct spoke, db_evaluations)},
+	};
+	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+		int rc =
+			store_dbi_open(sp->st, dbs[i].name, (store_dbi *)((char *)sp + dbs[i].off));
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
 
 int spoke_txn(struct spoke *sp, struct store_txn **out)
 {

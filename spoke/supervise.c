@@ -305,3 +305,13 @@ out:
 	free(col.ptrs);
 	return rc;
 }
+
+int sup_market(struct spoke *sp, uint64_t request_id, const Onestop__MarketRequest *q,
+	       const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len)
+{
+	(void)sp;
+	(void)q;
+	(void)c;
+	(void)now_ms;
+	return sup_reply(request_id, OS_EINVAL, "market: not built yet", NULL, buf, len);
+}

@@ -34,4 +34,14 @@ int sup_rebuild(struct spoke *sp, struct store_txn *t, const struct cal *c, uint
 int sup_stats(struct spoke *sp, uint64_t request_id, const struct Onestop__StatsRequest *q,
 	      const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len);
 
+/* Answer a MarketRequest (request_id) from the committed store: the
+ * approvals of market kinds (ST_T_MARKET records) per region, kind and
+ * day for the q->days days up to today (now_ms in calendar c), each with
+ * the mean and sigma of the ST_MARKET_DAYS days before it and
+ * st_market_flag's verdict. Refusals in the reply: OS_EINVAL (days over
+ * 366). 0 or OS_ENOMEM. */
+struct Onestop__MarketRequest;
+int sup_market(struct spoke *sp, uint64_t request_id, const struct Onestop__MarketRequest *q,
+	       const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len);
+
 #endif

@@ -15,6 +15,8 @@
 #include "api.h"
 #include "batchsig.h"
 #include "casework.h"
+#include "complaints.h"
+#include "evaluate.h"
 #include "dataset.h"
 #include "envelope.h"
 #include "err.h"
@@ -125,23 +127,8 @@ static void fs_setup(struct fs *f)
 	sp->kp = w->keys[FW_SELF];
 	sp->conf.case_ttl_days = 30;
 	sp->conf.holidays_file = "";
-	FW_CHECK(store_open(f->dir, 16, 24, &sp->st));
-	FW_CHECK(store_dbi_open(sp->st, "meta", &sp->db_meta) ||
-		 store_dbi_open(sp->st, "outbox", &sp->db_outbox) ||
-		 store_dbi_open(sp->st, "inbox", &sp->db_inbox) ||
-		 store_dbi_open(sp->st, "seen", &sp->db_seen) ||
-		 store_dbi_open(sp->st, "registry", &sp->db_registry) ||
-		 store_dbi_open(sp->st, "assert_seen", &sp->db_assert_seen) ||
-		 store_dbi_open(sp->st, "sendkey", &sp->db_sendkey) ||
-		 store_dbi_open(sp->st, "sendkey_age", &sp->db_sendkey_age) ||
-		 store_dbi_open(sp->st, "cases", &sp->db_cases) ||
-		 store_dbi_open(sp->st, "case_hist", &sp->db_case_hist) ||
-		 store_dbi_open(sp->st, "case_idx", &sp->db_case_idx) ||
-		 store_dbi_open(sp->st, "case_aux", &sp->db_case_aux) ||
-		 store_dbi_open(sp->st, "sv_events", &sp->db_sv_events) ||
-		 store_dbi_open(sp->st, "sv_cases", &sp->db_sv_cases) ||
-		 store_dbi_open(sp->st, "sv_records", &sp->db_sv_records) ||
-		 replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos));
+	FW_CHECK(store_open(f->dir, 16, 32, &sp->st));
+	FW_CHECK(spoke_dbis(sp) || replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos));
 	FW_CHECK(batchsig_cache_new(64, &sp->cache));
 	/* As spoke_start: state, outbox epoch, registry, replica, one commit. */
 	FW_CHECK(spoke_txn(sp, &t) || outbox_load(sp, t, 1) || inbox_load(sp, t) ||
@@ -154,7 +141,7 @@ static void fs_setup(struct fs *f)
 	FW_CHECK(inbox_hub_epoch(sp, epoch, sizeof(epoch), NULL) || spoke_commit(sp));
 	sp->hub_io = (struct spoke_hub_io){fs_hub_send, fs_hub_up, fs_hub_restart, f};
 	FW_CHECK(!(sp->zctx = zmq_ctx_new()));
-	FW_CHECK(casework_open(sp));
+	FW_CHECK(casework_open(sp) || complaints_open(sp) || evaluate_open(sp));
 	FW_CHECK(api_open(sp, bound, sizeof(bound)));
 	FW_CHECK(loop_new(&state, &f->loop) || outbox_attach(sp, f->loop) ||
 		 inbox_attach(sp, f->loop) || replica_attach_reload(sp, f->loop) ||
@@ -177,6 +164,7 @@ static void fs_teardown(struct fs *f)
 	store_abort(&sp->txn);
 	replica_close(sp);
 	api_close(sp);
+	complaints_close(sp);
 	casework_close(sp);
 	zmq_close(f->client);
 	zmq_ctx_term(sp->zctx);
