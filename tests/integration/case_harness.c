@@ -35,6 +35,15 @@ void ch_opts(struct net_opts *o)
 	o->spoke[3].publish[1] = ONESTOP_DS_LICENCES;
 }
 
+void ch_opts_sup(struct net_opts *o)
+{
+	ch_opts(o);
+	o->spoke[4].name = CH_SUP;
+	o->spoke[4].roles[0] = "spoke";
+	o->spoke[4].roles[1] = "supervisor";
+	o->spoke[4].topics[0] = "supervision";
+}
+
 /* Publish one item at c; the code. */
 static int put_item(onestop_t *c, const char *code, const onestop_item_t *v)
 {
@@ -142,11 +151,12 @@ void ch_start(struct case_net *cn, const struct net_opts *o)
 		o = &def;
 	}
 	memset(cn, 0, sizeof *cn);
-	n = cn->n = net_make(4, o);
+	n = cn->n = net_make(o->spoke[4].name ? 5 : 4, o);
 	cn->idp = net_spoke(n, CH_IDP);
 	cn->hall = net_spoke(n, CH_HALL);
 	cn->owner = net_spoke(n, CH_OWNER);
 	cn->dept = net_spoke(n, CH_DEPT);
+	cn->sup = o->spoke[4].name ? net_spoke(n, CH_SUP) : NULL;
 	H_REQUIRE(n, cn->idp && cn->hall && cn->owner && cn->dept, "the four spokes exist");
 	net_start_all(n);
 

@@ -11,11 +11,13 @@
 
 #include "ds_harness.h"
 
-/* The nodes (spoke names) of a case network. */
-#define CH_IDP "idp"     /* issues assertions, publishes identity */
-#define CH_HALL "hall"   /* a service hall: files cases */
-#define CH_OWNER "owner" /* owns the items below but one */
-#define CH_DEPT "dept"   /* another department: owns CH_ITEM_PERMIT */
+/* The nodes (spoke names) of a case network, in two regions (gd.sz and
+ * gd.gz) of one province (gd). */
+#define CH_IDP "gd.idp"         /* issues assertions, publishes identity */
+#define CH_HALL "gd.sz.hall"    /* a service hall: files cases */
+#define CH_OWNER "gd.sz.market" /* owns the items below but one */
+#define CH_DEPT "gd.gz.tax"     /* another department: owns CH_ITEM_PERMIT */
+#define CH_SUP "gd.sup"         /* with ch_opts_sup: the province's supervisor */
 
 /* Items. CH_ITEM_LIC (kind licence, owner): materials "identity card"
  * (shared_data identity) and "application form" (an upload); promised 3,
@@ -44,6 +46,7 @@
 struct case_net {
 	struct net *n;
 	struct net_proc *idp, *hall, *owner, *dept;
+	struct net_proc *sup; /* with ch_opts_sup, else NULL */
 };
 
 /* Options of a case network: datasets identity and licences (cached) and
@@ -52,6 +55,11 @@ struct case_net {
  * (spoke 0..3). o is zeroed first; the caller may add config overrides
  * (o->spoke[i].conf, from index 0 on) before ch_make. */
 void ch_opts(struct net_opts *o);
+
+/* ch_opts and a fifth spoke CH_SUP (spoke 4): roles spoke and
+ * supervisor, subscribed to the topic supervision; it handles the
+ * complaints of both regions and counts every supervision event. */
+void ch_opts_sup(struct net_opts *o);
 
 /* Make the network of o (NULL: ch_opts), start it, publish the subjects and
  * the items, and wait until hall, owner and dept hold every item. Fatal on

@@ -82,7 +82,7 @@ static uint8_t *transition_msg(const uint8_t id[ONESTOP_ID_LEN], uint64_t seq, i
  * code ENOTALLOWED. */
 static int refusal_lines(struct net_proc *hall)
 {
-	return proc_log_count(hall, "code=ENOTALLOWED reason=\"dept is no party", 0);
+	return proc_log_count(hall, "code=ENOTALLOWED reason=\"" CH_DEPT " is no party", 0);
 }
 
 /* Push payload as an "onestop.Case" message from node p (stopped; the test
