@@ -100,6 +100,7 @@ extern const struct cli_cmd cli_get_cmd, cli_put_cmd, cli_items_cmd, cli_dataset
 extern const struct cli_cmd *const cli_assert_cmds[]; /* NULL-terminated */
 extern const char cli_assert_help[];
 extern const struct cli_cmd cli_apply_cmd, cli_cases_cmd, cli_stats_cmd;
+extern const struct cli_cmd cli_rate_cmd, cli_market_cmd;
 extern const struct cli_cmd *const cli_case_cmds[]; /* NULL-terminated */
 extern const char cli_case_help[];
 extern const struct cli_cmd *const cli_licence_cmds[]; /* NULL-terminated */
@@ -115,5 +116,10 @@ void cli_json_str(FILE *out, const char *s);
 /* Parse a case id of 32 hex digits into id; CLI_OK, or CLI_USAGE after a
  * usage hint. */
 int cli_case_id(const struct cli_cmd *cmd, const char *hex, uint8_t id[16]);
+/* The assertion in file path ("-": standard input): its hex, as `onestop
+ * assert issue` prints it, or the packed bytes themselves, into *out
+ * (malloc'd, *len bytes; the caller frees it). CLI_OK, CLI_ERR (cannot
+ * read) or CLI_USAGE (no assertion), after saying why. */
+int cli_read_assertion(const struct cli_cmd *cmd, const char *path, uint8_t **out, size_t *len);
 
 #endif
