@@ -7,7 +7,8 @@
  * holds no case ENOTFOUND. The supervisor receives exactly one EVALUATION
  * event per rated case, with the score and the rating's channel, and no
  * event holds the comment or the subject id; `onestop stats --json` counts
- * the evaluations and their mean score; `onestop rate` at the owner. */
+ * the evaluations and their mean score; `onestop rate` at the owner. The
+ * case clock runs ahead of the assertions' validity. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #define COMMENT "comment-secret-7d41b2 the clerk was helpful"
 #define MARKER "comment-secret-7d41b2"
+#define AHEAD_MS (30ULL * 86400000ULL)
 
 /* What one node's apps received. */
 struct seen {
@@ -65,7 +67,8 @@ static void take(struct seen *s, const onestop_msg_t *m)
 					strcmp(e->region, "gd.sz") == 0 && e->seq == 1 &&
 					e->state == 0 && e->action == 0 && e->filed_ms > 0 &&
 					(int)e->outcome == ONESTOP_APPROVED &&
-					e->subject_tag.len == 0;
+					e->subject_tag.len == 0 &&
+					e->at_ms > os_now_ms() + AHEAD_MS / 2;
 		}
 		onestop__supervision_event__free_unpacked(e, NULL);
 		return;
@@ -218,6 +221,21 @@ int main(void)
 	struct seen hall, owner, sup;
 	int pending = -1, rc;
 
+	/* The case clock runs 30 days ahead of the wall clock (and of the
+	 * assertions' validity): the owner verifies an assertion the hall
+	 * took at the rating's time, or, outside its window, at its own
+	 * issuing time. */
+	char dir[] = "/tmp/onestop-it-rating-XXXXXX", clock[64];
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(clock, sizeof clock, "%s/clock", dir);
+	if (ch_clock_set(clock, os_now_ms() + AHEAD_MS) != 0 ||
+	    setenv("ONESTOP_CASE_CLOCK_FILE", clock, 1) != 0) {
+		perror(clock);
+		return 1;
+	}
 	ch_opts_sup(&o);
 	ch_start(&cn, &o);
 	struct net *n = cn.n;
@@ -324,7 +342,7 @@ int main(void)
 		sup.ev_c, sup.score_c);
 	H_CHECK(n, sup.fields_ok == 2,
 		"each names the item and its kind, the owner, its region, the filing node, the "
-		"outcome; seq 1, no state, no subject tag (%d)",
+		"outcome, the rating's time on the case clock; seq 1, no state, no subject tag (%d)",
 		sup.fields_ok);
 	H_CHECK(n, sup.leaked == 0, "no event holds the comment or the subject id (%d)",
 		sup.leaked);
@@ -344,5 +362,8 @@ int main(void)
 		"onestop stats --csv: the header and the item's line (%d %.400s)", rc,
 		out.out ? out.out : "");
 	cmd_out_free(&out);
-	return net_done(&n);
+	rc = net_done(&n);
+	unlink(clock);
+	rmdir(dir);
+	return rc;
 }
