@@ -317,6 +317,7 @@ out:
 /* ------------------------------------------------------------ market */
 
 #define SUP_MARKET_DAYS_MAX 366u
+#define SUP_MARKET_ROWS_MAX 100000u /* rows one answer holds at most */
 
 /* One (region, kind) series: its first day with a record, and the counts
  * of the window [lo, lo + n) that the answer reads. */
@@ -330,6 +331,7 @@ struct sup_series {
 struct sup_mwalk {
 	const char *region, *kind; /* "" or NULL: every one */
 	int32_t lo, hi;            /* the window's days, hi included */
+	size_t max;                /* series one answer holds at most */
 	struct sup_series *s;
 	size_t n, cap;
 	int rc;
@@ -349,7 +351,7 @@ static int sup_market_visit(void *arg, const void *k, size_t kl, const void *v, 
 	struct sup_series *cur = w->n ? &w->s[w->n - 1] : NULL;
 	if (!cur || strcmp(cur->region, key.key) != 0 || strcmp(cur->kind, key.kind) != 0) {
 		/* Records come sorted by (region, kind, day): a new series. */
-		if (w->n >= SUP_ROWS_MAX)
+		if (w->n >= w->max)
 			return 1;
 		if (w->n == w->cap) {
 			size_t cap = w->cap ? 2 * w->cap : 8;
@@ -437,6 +439,7 @@ int sup_market(struct spoke *sp, uint64_t request_id, const Onestop__MarketReque
 	w.kind = q ? q->kind : NULL;
 	w.hi = today;
 	w.lo = today - (int32_t)n_days + 1 - ST_MARKET_DAYS;
+	w.max = SUP_MARKET_ROWS_MAX / n_days;
 	if ((rc = store_begin(sp->st, 1, &t)) < 0)
 		goto out_code;
 	rc = store_walk(t, sp->db_sv_records, prefix, 1, NULL, 0, sup_market_visit, &w);
