@@ -126,6 +126,7 @@ static void fs_setup(struct fs *f)
 	memcpy(sp->anchor, w->keys[FW_ROOT].sign_pk, sizeof(os_sign_pk));
 	sp->kp = w->keys[FW_SELF];
 	sp->conf.case_ttl_days = 30;
+	sp->conf.complaint_days = 5;
 	sp->conf.holidays_file = "";
 	FW_CHECK(store_open(f->dir, 16, 32, &sp->st));
 	FW_CHECK(spoke_dbis(sp) || replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos));
