@@ -276,6 +276,13 @@ int main(void)
 			wait_show(n, cn.owner, qid, "\"anonymous\":true",
 				  "\"text\":\"" QUESTION "\"", NULL) == 0,
 			"the owner reads the anonymous question");
+		memset(&r, 0, sizeof r);
+		rc = ch_cli(n, cn.owner, &r, "complaints", "--overdue", NULL);
+		H_CHECK(n, rc == 0 && r.out && strstr(r.out, qid) == NULL,
+			"complaints --overdue at the owner: the question, due in days, is not "
+			"listed (%d: %s%s)",
+			rc, r.out ? r.out : "", r.err ? r.err : "");
+		cmd_out_free(&r);
 	}
 
 	/* A well-formed subject the hall does not know: refused by the spoke. */
