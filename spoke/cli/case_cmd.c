@@ -149,6 +149,8 @@ static int case_given_read(const struct cli_cmd *cmd, const struct cli_args *a,
 
 /* ------------------------------------------------------------ apply */
 
+/* The assertion in file path ("-": standard input): its hex, as `onestop
+ * assert issue` prints it, or the packed bytes themselves. */
 int cli_read_assertion(const struct cli_cmd *cmd, const char *path, uint8_t **out, size_t *len)
 {
 	uint8_t *in = NULL;
