@@ -290,10 +290,13 @@ int main(void)
 	H_CHECK(n, wait_state(cn.hall, cid, 2, 20000) == 0, "the hall sees it assigned");
 	H_CHECK(n, act(cn.owner, cid, 4, NULL, NULL, NULL) == OS_ENOTALLOWED,
 		"the assignee may not close it");
+	/* The handler away: the department's answer waits for it. */
+	H_REQUIRE(n, proc_stop(n, cn.sup, 0) == 0, "the supervisor stopped");
 	H_REQUIRE(n, act(cn.owner, cid, 3, NULL, ANSWER, &pending) == 0 && pending == 1,
 		  "the department answered (pending at the handler)");
 	H_CHECK(n, act(cn.owner, cid, 3, NULL, ANSWER, NULL) == OS_EAGAIN,
 		"a second step waits for the first");
+	net_up(n, cn.sup, 1);
 	H_CHECK(n, wait_state(cn.sup, cid, 3, 20000) == 0, "the supervisor applied the answer");
 	H_CHECK(n, wait_state(cn.owner, cid, 3, 20000) == 0, "the department's step settled");
 	H_REQUIRE(n, wait_state(cn.hall, cid, 3, 20000) == 0, "the answer reached the hall");
