@@ -8,8 +8,11 @@
  * generated (its own calendar: weekends off, UTC): after a kill -9 and
  * restart of the supervisor's spoke in the middle, at the end, over a
  * period, and after rebuilding the records from the stored events.
+ * For speed the filings of a day go through two threads (each with its
+ * own connections) and each department's steps through its own thread.
  * ONESTOP_STATS_CASES=N (1..10000) runs fewer cases. */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -677,10 +680,11 @@ struct run {
 	char clock[H_PATH];
 	struct gcase *g;
 	size_t n_cases;
-	onestop_t *idp, *hall, *dept[2], *sup;
+	onestop_t *idp[2], *hall[2], *dept[2], *sup; /* two for the filing threads */
 	/* what was done so far, as the supervisor should count it */
 	uint64_t filed, accepted, rejected, withdrawn, decided, rated, cp_filed, cp_answered;
-	uint64_t wait_ms; /* spent waiting for the supervisor to catch up */
+	uint64_t withdrawn_before; /* at the start of the day's steps */
+	uint64_t wait_ms;          /* spent waiting for the supervisor to catch up */
 };
 
 static void clock_at(struct run *r, int day, int hour)
@@ -720,7 +724,9 @@ static void connect_to(struct run *r, struct net_proc *p, onestop_t **c)
 	H_REQUIRE(r->n, net_connect(p, h_ms(20000), c) == 0, "connected to %s", p->name);
 }
 
-static void file_case(struct run *r, struct gcase *c, size_t i)
+/* File case c at hall with a fresh assertion from idp. 0, or the code
+ * with why set. */
+static int file_one(onestop_t *idp, onestop_t *hall, struct gcase *c, char *why, size_t why_size)
 {
 	onestop_case_ref_t refs[2] = {{"identity", CH_SUBJECT, CH_MAT_ID},
 				      {ONESTOP_DS_LICENCES, LICENCE, CH_MAT_LIC}};
@@ -740,22 +746,29 @@ static void file_case(struct run *r, struct gcase *c, size_t i)
 		f.uploads = &up;
 		f.n_uploads = 1;
 	}
-	rc = onestop_assert_issue(r->idp, CH_SUBJECT, 2, CH_HALL, 0, &as, &as_len);
-	if (rc != 0) /* checked only when it fails: many of them */
-		H_REQUIRE(r->n, rc == 0, "assertion %zu (rc %d %s)", i, rc, os_errname(rc));
+	rc = onestop_assert_issue(idp, CH_SUBJECT, 2, CH_HALL, 0, &as, &as_len);
+	if (rc != 0) {
+		snprintf(why, why_size, "assertion: %d %s (%s)", rc, os_errname(rc),
+			 onestop_last_error(idp));
+		return rc;
+	}
 	f.assertion = as;
 	f.assertion_len = as_len;
-	rc = onestop_case_file(r->hall, &f, c->id);
+	rc = onestop_case_file(hall, &f, c->id);
 	free(as);
 	if (rc != 0)
-		H_REQUIRE(r->n, rc == 0, "case %zu (%s) filed (rc %d %s \"%s\")", i, f.item, rc,
-			  os_errname(rc), onestop_last_error(r->hall));
-	r->filed++;
+		snprintf(why, why_size, "filing of %s: %d %s (%s)", f.item, rc, os_errname(rc),
+			 onestop_last_error(hall));
+	return rc;
 }
 
-static void act(struct run *r, onestop_t *c, struct gcase *g, int action, int outcome)
+/* Make action (outcome for DECIDE) on case g through c. 0, or the code
+ * with why set. */
+static int act_one(onestop_t *c, const struct gcase *g, int action, int outcome, char *why,
+		   size_t why_size)
 {
 	onestop_case_act_t a;
+	char hex[2 * ONESTOP_ID_LEN + 1];
 	int rc;
 
 	memset(&a, 0, sizeof a);
@@ -763,10 +776,110 @@ static void act(struct run *r, onestop_t *c, struct gcase *g, int action, int ou
 	a.outcome = outcome;
 	a.reason = action == ONESTOP_ACT_DECIDE ? "decided" : NULL;
 	rc = onestop_case_act(c, g->id, &a, NULL);
-	if (rc != 0)
-		H_REQUIRE(r->n, rc == 0, "case %s: %s (rc %d %s \"%s\")", h_idhex(g->id),
-			  onestop_case_action_name(action), rc, os_errname(rc),
-			  onestop_last_error(c));
+	if (rc != 0) {
+		os_hex(hex, g->id, ONESTOP_ID_LEN);
+		snprintf(why, why_size, "case %s: %s: %d %s (%s)", hex,
+			 onestop_case_action_name(action), rc, os_errname(rc),
+			 onestop_last_error(c));
+	}
+	return rc;
+}
+
+/* A thread's share of a day: the filings of one half of the cases
+ * (part 0 or 1, through its own idp and hall connections), or the steps
+ * of one department (part: its index, through its connection). */
+struct worker {
+	struct run *r;
+	int day, part;
+	onestop_t *idp, *to;
+	uint64_t filed, accepted, rejected, decided;
+	uint64_t steps; /* made so far; read by the main thread (atomic) */
+	int finished;   /* atomic */
+	char why[512];  /* the first failure, "" if none */
+};
+
+static void worker_step(struct worker *w)
+{
+	__atomic_add_fetch(&w->steps, 1, __ATOMIC_RELAXED);
+}
+
+static void *file_part(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->r;
+
+	for (size_t i = 0; i < r->n_cases; i++) {
+		struct gcase *c = &r->g[i];
+
+		if (c->file != w->day || (int)(i % 2) != w->part)
+			continue;
+		if (file_one(w->idp, w->to, c, w->why, sizeof w->why) != 0)
+			break;
+		w->filed++;
+		worker_step(w);
+	}
+	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *dept_part(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->r;
+	int rc = 0;
+
+	for (size_t i = 0; i < r->n_cases && rc == 0; i++) {
+		struct gcase *c = &r->g[i];
+
+		if (item_dept[c->item] != w->part)
+			continue;
+		if (c->reject == w->day) {
+			rc = act_one(w->to, c, ONESTOP_ACT_REJECT, 0, w->why, sizeof w->why);
+			w->rejected += rc == 0;
+		} else if (c->accept == w->day) {
+			rc = act_one(w->to, c, ONESTOP_ACT_ACCEPT, 0, w->why, sizeof w->why);
+			w->accepted += rc == 0;
+		} else {
+			continue;
+		}
+		worker_step(w);
+	}
+	for (size_t i = 0; i < r->n_cases && rc == 0; i++) {
+		struct gcase *c = &r->g[i];
+
+		if (item_dept[c->item] != w->part || c->decide != w->day)
+			continue;
+		rc = act_one(w->to, c, ONESTOP_ACT_DECIDE, c->outcome, w->why, sizeof w->why);
+		w->decided += rc == 0;
+		worker_step(w);
+	}
+	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Run fn in two threads (parts 0 and 1) over w[0..1], and main (may be
+ * NULL) meanwhile in this one; join them; fatal when one failed. */
+static void run_two(struct run *r, struct worker w[2], void *(*fn)(void *),
+		    void (*main_fn)(struct run *r, struct worker w[2]), const char *what)
+{
+	pthread_t t[2];
+	int started[2] = {0, 0};
+
+	for (int k = 0; k < 2; k++) {
+		w[k].r = r;
+		w[k].part = k;
+		started[k] = pthread_create(&t[k], NULL, fn, &w[k]) == 0;
+		if (!started[k])
+			fn(&w[k]);
+	}
+	if (main_fn)
+		main_fn(r, w);
+	for (int k = 0; k < 2; k++) {
+		if (started[k])
+			pthread_join(t[k], NULL);
+		if (w[k].why[0])
+			H_REQUIRE(r->n, 0, "%s: %s", what, w[k].why);
+	}
 }
 
 #if IT_STATS_RATINGS
@@ -777,7 +890,7 @@ static void rate_case(struct run *r, struct gcase *c)
 	onestop_rating_t rt;
 	uint8_t *as = NULL;
 	size_t as_len = 0;
-	int pending = 0, rc = onestop_assert_issue(r->idp, CH_SUBJECT, 2,
+	int pending = 0, rc = onestop_assert_issue(r->idp[0], CH_SUBJECT, 2,
 						   dept_name[item_dept[c->item]], 0, &as, &as_len);
 
 	memset(&rt, 0, sizeof rt);
@@ -805,7 +918,7 @@ static void complain(struct run *r, struct gcase *c)
 	const char text[] = "how long does it take";
 	uint8_t *as = NULL;
 	size_t as_len = 0;
-	int rc = onestop_assert_issue(r->idp, CH_SUBJECT, 2, CH_HALL, 0, &as, &as_len);
+	int rc = onestop_assert_issue(r->idp[0], CH_SUBJECT, 2, CH_HALL, 0, &as, &as_len);
 
 	os_hex(hex, c->id, ONESTOP_ID_LEN);
 	if (c->cp_kind == ONESTOP_COMPLAINT)
@@ -821,11 +934,11 @@ static void complain(struct run *r, struct gcase *c)
 	f.assertion_len = as_len;
 	f.channel = ONESTOP_CHANNEL_HOTLINE;
 	if (rc == 0)
-		rc = onestop_complaint_file(r->hall, &f, c->cp_id, NULL);
+		rc = onestop_complaint_file(r->hall[0], &f, c->cp_id, NULL);
 	free(as);
 	if (rc != 0)
 		H_REQUIRE(r->n, rc == 0, "%s filed (rc %d %s \"%s\")", about, rc, os_errname(rc),
-			  onestop_last_error(r->hall));
+			  onestop_last_error(r->hall[0]));
 	r->cp_filed++;
 }
 
@@ -964,83 +1077,113 @@ static void check_all(struct run *r, int today, int period, int rebuild, const c
 /* One day of the timeline: filings and complaints, the steps, ratings and
  * answers; the supervisor is killed during the steps of KILL_DAY and
  * restarted. */
+/* The main thread's part of the steps: the hall's withdrawals, and on
+ * KILL_DAY the kill -9 of the supervisor's spoke once half the day's
+ * steps are made, while events are on their way to it. */
+static void hall_part(struct run *r, struct worker w[2])
+{
+	int day = w[0].day;
+	uint64_t total = 0, half;
+	char why[512] = "";
+
+	for (size_t i = 0; i < r->n_cases; i++) {
+		struct gcase *c = &r->g[i];
+
+		total += c->withdraw == day || c->reject == day || c->accept == day ||
+			 c->decide == day;
+		if (c->withdraw != day)
+			continue;
+		if (act_one(r->hall[0], c, ONESTOP_ACT_WITHDRAW, 0, why, sizeof why) != 0)
+			H_REQUIRE(r->n, 0, "withdrawn at the hall: %s", why);
+		r->withdrawn++;
+	}
+	if (day != KILL_DAY)
+		return;
+	half = total / 2;
+	for (;;) { /* bounded by the workers, which finish */
+		uint64_t made = r->withdrawn - r->withdrawn_before +
+				__atomic_load_n(&w[0].steps, __ATOMIC_RELAXED) +
+				__atomic_load_n(&w[1].steps, __ATOMIC_RELAXED);
+
+		if (made >= half || (__atomic_load_n(&w[0].finished, __ATOMIC_ACQUIRE) &&
+				     __atomic_load_n(&w[1].finished, __ATOMIC_ACQUIRE))) {
+			fprintf(stderr,
+				"kill -9 of the supervisor's spoke after %llu of the %llu steps of "
+				"day %d\n",
+				(unsigned long long)made, (unsigned long long)total, day);
+			break;
+		}
+		h_sleep_ms(1);
+	}
+	onestop_close(&r->sup);
+	proc_kill(r->n, r->cn.sup);
+}
+
+/* One day of the timeline: filings and complaints, the steps, ratings and
+ * answers; the supervisor is killed during the steps of KILL_DAY and
+ * restarted. */
 static void run_day(struct run *r, int day)
 {
-	struct gcase *g = r->g;
-	size_t n = r->n_cases, half = 0, done = 0;
+	struct worker w[2];
 
 	clock_at(r, day, H_FILE);
-	for (size_t i = 0; i < n; i++)
-		if (g[i].file == day)
-			file_case(r, &g[i], i);
+	memset(w, 0, sizeof w);
+	for (int k = 0; k < 2; k++) {
+		w[k].day = day;
+		w[k].idp = r->idp[k];
+		w[k].to = r->hall[k];
+	}
+	run_two(r, w, file_part, NULL, "filing");
+	r->filed += w[0].filed + w[1].filed;
 #if IT_STATS_COMPLAINTS
-	for (size_t i = 0; i < n; i++)
-		if (g[i].cp_kind && g[i].cp_file == day)
-			complain(r, &g[i]);
+	for (size_t i = 0; i < r->n_cases; i++)
+		if (r->g[i].cp_kind && r->g[i].cp_file == day)
+			complain(r, &r->g[i]);
 #endif
-	H_REQUIRE(r->n, caught_up(r, h_ms(120000)) == 0,
-		  "day %d: the supervisor counted the filings (%llu so far)", day,
-		  (unsigned long long)r->filed);
+	if (caught_up(r, h_ms(120000)) != 0)
+		H_REQUIRE(r->n, 0, "day %d: the supervisor counted the filings (%llu so far)", day,
+			  (unsigned long long)r->filed);
 
 	clock_at(r, day, H_ACT);
-	for (size_t i = 0; i < n; i++)
-		half += g[i].reject == day || g[i].withdraw == day || g[i].accept == day;
-	half /= 2;
-	for (size_t i = 0; i < n; i++) {
-		struct gcase *c = &g[i];
-		onestop_t *dc = r->dept[item_dept[c->item]];
-
-		if (c->reject == day) {
-			act(r, dc, c, ONESTOP_ACT_REJECT, 0);
-			r->rejected++;
-		} else if (c->withdraw == day) {
-			act(r, r->hall, c, ONESTOP_ACT_WITHDRAW, 0);
-			r->withdrawn++;
-		} else if (c->accept == day) {
-			act(r, dc, c, ONESTOP_ACT_ACCEPT, 0);
-			r->accepted++;
-		} else {
-			continue;
-		}
-		if (day == KILL_DAY && ++done == half) {
-			fprintf(stderr,
-				"kill -9 of the supervisor's spoke after %zu steps of day "
-				"%d\n",
-				done, day);
-			onestop_close(&r->sup);
-			proc_kill(r->n, r->cn.sup);
-		}
+	memset(w, 0, sizeof w);
+	for (int k = 0; k < 2; k++) {
+		w[k].day = day;
+		w[k].to = r->dept[k];
 	}
-	for (size_t i = 0; i < n; i++)
-		if (g[i].decide == day) {
-			act(r, r->dept[item_dept[g[i].item]], &g[i], ONESTOP_ACT_DECIDE,
-			    g[i].outcome);
-			r->decided++;
-		}
+	r->withdrawn_before = r->withdrawn;
+	run_two(r, w, dept_part, hall_part, "a department's step");
+	for (int k = 0; k < 2; k++) {
+		r->accepted += w[k].accepted;
+		r->rejected += w[k].rejected;
+		r->decided += w[k].decided;
+	}
 	if (day == KILL_DAY) {
 		H_REQUIRE(r->n,
 			  proc_start(r->n, r->cn.sup) == 0 &&
 				  net_spoke_ready(r->n, r->cn.sup, 1, h_ms(30000)) == 0,
 			  "the supervisor's spoke restarted after kill -9");
 	}
-	H_REQUIRE(r->n, caught_up(r, h_ms(120000)) == 0,
-		  "day %d: the supervisor counted the steps (%llu accepted, %llu decided so far)",
-		  day, (unsigned long long)r->accepted, (unsigned long long)r->decided);
+	if (caught_up(r, h_ms(120000)) != 0)
+		H_REQUIRE(
+			r->n, 0,
+			"day %d: the supervisor counted the steps (%llu accepted, %llu decided so far)",
+			day, (unsigned long long)r->accepted, (unsigned long long)r->decided);
 
 	clock_at(r, day, H_AFTER);
 #if IT_STATS_RATINGS
-	for (size_t i = 0; i < n; i++)
-		if (g[i].rate == day)
-			rate_case(r, &g[i]);
+	for (size_t i = 0; i < r->n_cases; i++)
+		if (r->g[i].rate == day)
+			rate_case(r, &r->g[i]);
 #endif
 #if IT_STATS_COMPLAINTS
-	for (size_t i = 0; i < n; i++)
-		if (g[i].cp_answer == day)
-			answer(r, &g[i]);
+	for (size_t i = 0; i < r->n_cases; i++)
+		if (r->g[i].cp_answer == day)
+			answer(r, &r->g[i]);
 #endif
 	if (IT_STATS_RATINGS || IT_STATS_COMPLAINTS)
-		H_REQUIRE(r->n, caught_up(r, h_ms(120000)) == 0,
-			  "day %d: the supervisor counted the ratings and answers", day);
+		if (caught_up(r, h_ms(120000)) != 0)
+			H_REQUIRE(r->n, 0, "day %d: the supervisor counted the ratings and answers",
+				  day);
 }
 
 int main(void)
@@ -1072,8 +1215,10 @@ int main(void)
 	ch_start(&r.cn, &o);
 	r.n = r.cn.n;
 	H_REQUIRE(r.n, r.cn.sup != NULL, "the supervisor's spoke exists");
-	connect_to(&r, r.cn.idp, &r.idp);
-	connect_to(&r, r.cn.hall, &r.hall);
+	for (int k = 0; k < 2; k++) {
+		connect_to(&r, r.cn.idp, &r.idp[k]);
+		connect_to(&r, r.cn.hall, &r.hall[k]);
+	}
 	connect_to(&r, r.cn.owner, &r.dept[0]);
 	connect_to(&r, r.cn.dept, &r.dept[1]);
 	connect_to(&r, r.cn.sup, &r.sup);
@@ -1116,8 +1261,10 @@ int main(void)
 		(unsigned long long)(h_now_ms() - t_day));
 	check_all(&r, LAST_DAY, 1, 0, "rebuilt");
 
-	onestop_close(&r.idp);
-	onestop_close(&r.hall);
+	for (int k = 0; k < 2; k++) {
+		onestop_close(&r.idp[k]);
+		onestop_close(&r.hall[k]);
+	}
 	onestop_close(&r.dept[0]);
 	onestop_close(&r.dept[1]);
 	onestop_close(&r.sup);
