@@ -1900,7 +1900,7 @@ static int cw_has_supervisor(struct spoke *sp)
 	for (size_t i = 0; i < sp->reg->n_nodes && !cw->has_sub; i++) {
 		const struct reg_node *n = &sp->reg->nodes[i];
 		cw->has_sub = registry_node_active(n) && strcmp(n->name, sp->conf.name) != 0 &&
-			      registry_subscribes(n, CASEWORK_EVENT_TOPIC + 1);
+			      registry_subscribes(n, &CASEWORK_EVENT_TOPIC[1]);
 	}
 	cw->sub_version = sp->reg->version;
 	cw->sub_known = 1;

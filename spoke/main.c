@@ -106,6 +106,8 @@ static const struct cfg_opt spoke_opts[] = {
 		"the case calendar's time zone, minutes east of UTC (480 for UTC+8)"),
 	INT_OPT(case_ttl_days, "365", 1, 3650, 0,
 		"lifetime of a case message on its way to the other party, days"),
+	INT_OPT(complaint_days, "5", 1, 365, 0,
+		"working days the handler has to answer a complaint or consultation"),
 	CFG_END,
 };
 

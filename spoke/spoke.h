@@ -91,6 +91,7 @@ struct spoke_conf {
 	char *holidays_file;               /* the case calendar's holidays ("": none) */
 	long long calendar_utc_offset_min; /* the case calendar's time zone */
 	long long case_ttl_days;           /* lifetime of a case message */
+	long long complaint_days;          /* a complaint's response time, working days */
 };
 
 /* Counters since start, reported by Status and the debug stats line. */

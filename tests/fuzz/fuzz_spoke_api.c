@@ -126,6 +126,7 @@ static void fs_setup(struct fs *f)
 	memcpy(sp->anchor, w->keys[FW_ROOT].sign_pk, sizeof(os_sign_pk));
 	sp->kp = w->keys[FW_SELF];
 	sp->conf.case_ttl_days = 30;
+	sp->conf.complaint_days = 5;
 	sp->conf.holidays_file = "";
 	FW_CHECK(store_open(f->dir, 16, 32, &sp->st));
 	FW_CHECK(spoke_dbis(sp) || replica_dbis(sp->st, &sp->db_ds_cache, &sp->db_ds_pos));
@@ -887,6 +888,178 @@ static void fs_op_case_msg(struct fs *f, struct fw_in *in, uint8_t flags)
 	free(out);
 }
 
+/* Complaints and consultations through the API: filings about a case, an
+ * item or a node (this node handles the consultations about its own
+ * items), steps of any action by this node, and the reads. */
+static void fs_op_complaint(struct fs *f, struct fw_in *in, uint8_t flags)
+{
+	static const char *abouts[] = {"item:1144", "item:nope", "node:gd.sz", "node:b", "case:00",
+				       "bogus",     ""};
+	static const char *assignees[] = {"b", "gd.sz", "sup", "gd.old", "nobody", ""};
+	Onestop__ApiRequest q = ONESTOP__API_REQUEST__INIT;
+	Onestop__ComplaintFileRequest c = ONESTOP__COMPLAINT_FILE_REQUEST__INIT;
+	Onestop__ComplaintActRequest a = ONESTOP__COMPLAINT_ACT_REQUEST__INIT;
+	Onestop__ComplaintGetRequest g = ONESTOP__COMPLAINT_GET_REQUEST__INIT;
+	Onestop__ComplaintListRequest l = ONESTOP__COMPLAINT_LIST_REQUEST__INIT;
+	uint8_t idb[FS_ID_LEN + 8], copy[sizeof(f->assertion)];
+	char about[80], reason[64];
+	uint8_t how = fw_u8(in);
+	const uint8_t *b;
+
+	switch (how % 4) {
+	case 0:
+		c.kind = (Onestop__ComplaintKind)(fw_u8(in) % 4);
+		if ((how & 4) && f->n_ids) {
+			uint8_t id[FS_ID_LEN];
+			char hex[2 * FS_ID_LEN + 1];
+			ProtobufCBinaryData pid = fs_case_id(f, in, idb);
+			memset(id, 0, sizeof(id));
+			memcpy(id, pid.data, pid.len < FS_ID_LEN ? pid.len : FS_ID_LEN);
+			os_hex(hex, id, FS_ID_LEN);
+			snprintf(about, sizeof(about), "case:%s", hex);
+			c.about = about;
+		} else {
+			c.about = (char *)FW_PICK(in, abouts);
+		}
+		c.text.len = fw_bytes(in, 255, &b);
+		c.text.data = (uint8_t *)b;
+		if ((how & 8) && f->assertion_len) {
+			memcpy(copy, f->assertion, f->assertion_len);
+			c.assertion.data = copy;
+			c.assertion.len = f->assertion_len;
+		}
+		c.channel = (Onestop__CaseChannel)((how >> 4) % 6);
+		if (how & 0x40) {
+			c.key.data = (uint8_t *)"ck";
+			c.key.len = 2;
+		}
+		q.op_case = ONESTOP__API_REQUEST__OP_COMPLAINT_FILE;
+		q.complaint_file = &c;
+		break;
+	case 1:
+		a.complaint_id = fs_case_id(f, in, idb);
+		a.action = (Onestop__ComplaintAction)(fw_u8(in) % 7);
+		a.assignee = (how & 4) ? (char *)FW_PICK(in, assignees) : "";
+		a.answer.len = (how & 8) ? fw_bytes(in, 255, &b) : 0;
+		a.answer.data = a.answer.len ? (uint8_t *)b : NULL;
+		a.reason = (how & 0x10) ? (char *)fw_str(in, reason, sizeof(reason)) : "";
+		q.op_case = ONESTOP__API_REQUEST__OP_COMPLAINT_ACT;
+		q.complaint_act = &a;
+		break;
+	case 2:
+		g.complaint_id = fs_case_id(f, in, idb);
+		q.op_case = ONESTOP__API_REQUEST__OP_COMPLAINT_GET;
+		q.complaint_get = &g;
+		break;
+	default:
+		l.overdue = how & 4;
+		l.by_state = how & 8;
+		l.state = (Onestop__ComplaintState)(fw_u8(in) % 7);
+		l.limit = fw_u16(in);
+		if (how & 0x10)
+			l.after_id = fs_case_id(f, in, idb);
+		q.op_case = ONESTOP__API_REQUEST__OP_COMPLAINT_LIST;
+		q.complaint_list = &l;
+		break;
+	}
+	fs_send(f, in, &q, flags);
+	fs_run(f, 1);
+}
+
+/* The hub delivers an "onestop.Complaint" message: a filing for this node
+ * (or another handler), a history for a new assignee, a step, a refusal,
+ * several of them or junk; from b, this node or the revoked gd.old. */
+static void fs_op_complaint_msg(struct fs *f, struct fw_in *in, uint8_t flags)
+{
+	static const int from[] = {FW_PEER, FW_PEER, FW_SELF, FW_OLD};
+	static const char *handlers[] = {"gd.sz", "gd.sz", "b", ""};
+	static const char *abouts[] = {"item:1144", "node:b", "case:00", ""};
+	const struct fw_world *w = fw_world();
+	struct spoke *sp = &f->sp;
+	Onestop__ComplaintMessage m = ONESTOP__COMPLAINT_MESSAGE__INIT;
+	Onestop__Complaint c = ONESTOP__COMPLAINT__INIT;
+	Onestop__ComplaintTransition tr[3], *trp[3];
+	Onestop__ComplaintRefusal rf = ONESTOP__COMPLAINT_REFUSAL__INIT;
+	uint8_t idb[FS_ID_LEN + 8], payload[2048], *out = NULL;
+	struct env_draft d;
+	size_t len = 0;
+	uint64_t now = os_now_ms();
+	int k = from[(flags >> 3) % 4], held = 0;
+	const char *origin = fs_node_names[k];
+	uint8_t how = fw_u8(in);
+	const uint8_t *b;
+
+	memset(&d, 0, sizeof(d));
+	for (int i = 0; i < 3; i++) {
+		onestop__complaint_transition__init(&tr[i]);
+		trp[i] = &tr[i];
+	}
+	ProtobufCBinaryData id = fs_case_id(f, in, idb);
+	for (int i = 0; i < 3; i++) {
+		tr[i].complaint_id = id;
+		tr[i].seq = (how & 0x10) ? fw_u8(in) % 5 : (uint64_t)i + 1;
+		tr[i].action = (Onestop__ComplaintAction)(i == 0 ? 1 : fw_u8(in) % 7);
+		tr[i].actor = (how & 0x20) ? (char *)FW_PICK(in, fs_node_names) : (char *)origin;
+		tr[i].assignee = (tr[i].action == 2) ? (char *)FW_PICK(in, fs_node_names) : "";
+		tr[i].at_ms = (how & 0x40) ? 0 : now;
+	}
+	switch (flags % 4) {
+	case 0: /* a filing */
+		c.id = id;
+		c.kind = (Onestop__ComplaintKind)(fw_u8(in) % 4);
+		c.about = (char *)FW_PICK(in, abouts);
+		c.text.len = fw_bytes(in, 255, &b);
+		c.text.data = (uint8_t *)b;
+		c.filed_by = (how & 1) ? (char *)FW_PICK(in, fs_node_names) : (char *)origin;
+		c.handler = (char *)FW_PICK(in, handlers);
+		c.region = (how & 2) ? "gd" : "";
+		c.item = (how & 4) ? "1144" : "";
+		c.created_ms = now;
+		if ((how & 8) && f->assertion_len) {
+			c.assertion.data = f->assertion;
+			c.assertion.len = f->assertion_len;
+		}
+		m.filing = &c;
+		m.steps = trp;
+		m.n_steps = 1 + (fw_u8(in) % 3);
+		fs_keep_id(f, &c.id);
+		break;
+	case 1: /* steps */
+		m.steps = trp;
+		m.n_steps = 1 + (how & 1);
+		break;
+	case 2: /* a refusal */
+		rf.complaint_id = id;
+		rf.seq = fw_u8(in) % 5;
+		rf.action = (Onestop__ComplaintAction)(fw_u8(in) % 7);
+		rf.code = -(int32_t)(fw_u8(in) % 40);
+		m.refusal = &rf;
+		if (how & 1) {
+			m.steps = trp;
+			m.n_steps = 1;
+		}
+		break;
+	default:
+		break;
+	}
+	if (flags % 4 == 3 && (how & 1)) {
+		len = fw_bytes(in, 255, &b);
+		memcpy(payload, b, len);
+	} else if (onestop__complaint_message__get_packed_size(&m) <= sizeof(payload)) {
+		len = onestop__complaint_message__pack(&m, payload);
+	}
+	fw_mutate(in, payload, sizeof(payload), &len);
+	d.destination = (flags & 0x80) ? "@supervision" : "gd.sz";
+	d.type = "onestop.Complaint";
+	d.payload = payload;
+	d.payload_len = len;
+	d.expires_ms = now + FW_HOUR_MS;
+	if (env_sign_batch(origin, 1, w->keys[k].sign_sk, &d, 1, now, &out, &len, NULL) != 0)
+		return;
+	inbox_deliver(sp, sp->ib.last + 1, out, len, now, &held);
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fw_in in = {data, size};
@@ -897,6 +1070,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.n > 0 && n++ < FS_MAX_REQUESTS) {
 		uint8_t op = fw_u8(&in);
 		uint8_t flags = fw_u8(&in);
+		if (op >= 0xb0 && op < 0xc0) {
+			/* Complaints and consultations. */
+			if (op & 1)
+				fs_op_complaint_msg(&f, &in, flags);
+			else
+				fs_op_complaint(&f, &in, flags);
+			continue;
+		}
 		if (op >= 0xc0) {
 			/* The case service (older scripts keep their meaning). */
 			switch ((op - 0xc0) % 6) {
