@@ -151,8 +151,7 @@ static int case_given_read(const struct cli_cmd *cmd, const struct cli_args *a,
 
 /* The assertion in file path ("-": standard input): its hex, as `onestop
  * assert issue` prints it, or the packed bytes themselves. */
-static int case_read_assertion(const struct cli_cmd *cmd, const char *path, uint8_t **out,
-			       size_t *len)
+int cli_read_assertion(const struct cli_cmd *cmd, const char *path, uint8_t **out, size_t *len)
 {
 	uint8_t *in = NULL;
 	size_t n = 0;
@@ -231,7 +230,7 @@ static int case_apply(const struct cli_cmd *cmd, const struct cli_args *a)
 		return cli_usage(cmd, "--form needs a file");
 	if ((rc = case_given_read(cmd, a, &g)) != CLI_OK)
 		goto out;
-	if ((rc = case_read_assertion(cmd, apath, &assertion, &assertion_len)) != CLI_OK)
+	if ((rc = cli_read_assertion(cmd, apath, &assertion, &assertion_len)) != CLI_OK)
 		goto out;
 	if (fpath != NULL) {
 		errno = 0;

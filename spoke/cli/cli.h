@@ -104,6 +104,9 @@ extern const struct cli_cmd *const cli_case_cmds[]; /* NULL-terminated */
 extern const char cli_case_help[];
 extern const struct cli_cmd *const cli_licence_cmds[]; /* NULL-terminated */
 extern const char cli_licence_help[];
+extern const struct cli_cmd cli_complain_cmd, cli_ask_cmd, cli_complaints_cmd;
+extern const struct cli_cmd *const cli_complaint_cmds[]; /* NULL-terminated */
+extern const char cli_complaint_help[];
 
 /* Shared by the case and licence commands (case_cmd.c). */
 /* Print "onestop CMD: ENAME: <strerror>: <spoke's message>"; returns
@@ -115,5 +118,10 @@ void cli_json_str(FILE *out, const char *s);
 /* Parse a case id of 32 hex digits into id; CLI_OK, or CLI_USAGE after a
  * usage hint. */
 int cli_case_id(const struct cli_cmd *cmd, const char *hex, uint8_t id[16]);
+/* Read the assertion in file path ("-": standard input), its hex as
+ * `onestop assert issue` prints it or the packed bytes, into *out
+ * (malloc'd, *len bytes); CLI_OK, CLI_ERR (unreadable) or CLI_USAGE (no
+ * assertion), after saying why. */
+int cli_read_assertion(const struct cli_cmd *cmd, const char *path, uint8_t **out, size_t *len);
 
 #endif

@@ -1,7 +1,7 @@
 /* The onestop command: finds the subcommand named on the command line
  * (keygen, pubkey, registry VERB, send, recv, status, get, put, items,
- * datasets, assert VERB, apply, cases, case VERB, licence VERB, help) and
- * runs it; prints the overview for `onestop --help`. */
+ * datasets, assert VERB, apply, cases, case VERB, licence VERB, complain,
+ * ask, complaints, complaint VERB, help) and runs it; prints the overview for `onestop --help`. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +10,10 @@
 #include "onestop.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_keygen_cmd, &cli_pubkey_cmd, &cli_send_cmd,  &cli_recv_cmd,     &cli_status_cmd,
-	&cli_get_cmd,    &cli_put_cmd,    &cli_items_cmd, &cli_datasets_cmd, &cli_apply_cmd,
-	&cli_cases_cmd,  &cli_stats_cmd,  NULL,
+	&cli_keygen_cmd,   &cli_pubkey_cmd,     &cli_send_cmd,  &cli_recv_cmd,
+	&cli_status_cmd,   &cli_get_cmd,        &cli_put_cmd,   &cli_items_cmd,
+	&cli_datasets_cmd, &cli_apply_cmd,      &cli_cases_cmd, &cli_complain_cmd,
+	&cli_ask_cmd,      &cli_complaints_cmd, &cli_stats_cmd, NULL,
 };
 
 /* Commands with verbs: "registry add", "assert verify", "case accept". */
@@ -27,6 +28,7 @@ static const struct main_group main_groups[] = {
 	{"assert", cli_assert_cmds, cli_assert_help},
 	{"case", cli_case_cmds, cli_case_help},
 	{"licence", cli_licence_cmds, cli_licence_help},
+	{"complaint", cli_complaint_cmds, cli_complaint_help},
 	{NULL, NULL, NULL},
 };
 
@@ -34,8 +36,8 @@ static const char main_help_head[] =
 	"Usage: onestop COMMAND [OPTIONS]\n"
 	"\n"
 	"The OneStop command line: node keys, the signed registry, messages,\n"
-	"shared datasets, real-name sign-on and one-stop cases through the local\n"
-	"spoke.\n"
+	"shared datasets, real-name sign-on, one-stop cases, complaints and\n"
+	"consultations through the local spoke.\n"
 	"\n"
 	"Commands:\n";
 
@@ -60,15 +62,20 @@ static void main_help(void)
 	for (size_t i = 0; main_cmds[i] != NULL; i++) {
 		/* The registry verbs read best between the key and the
 		 * message commands, the assertions after the datasets, the
-		 * case verbs after apply and cases. */
+		 * case and licence verbs after apply and cases, the
+		 * complaint verbs after complaints (before stats). */
 		if (main_cmds[i] == &cli_send_cmd)
 			main_help_verbs(cli_registry_cmds);
 		if (main_cmds[i] == &cli_apply_cmd)
 			main_help_verbs(cli_assert_cmds);
+		if (main_cmds[i] == &cli_complain_cmd) {
+			main_help_verbs(cli_case_cmds);
+			main_help_verbs(cli_licence_cmds);
+		}
+		if (main_cmds[i] == &cli_stats_cmd)
+			main_help_verbs(cli_complaint_cmds);
 		printf("  %-21s %s\n", main_cmds[i]->name, main_cmds[i]->summary);
 	}
-	main_help_verbs(cli_case_cmds);
-	main_help_verbs(cli_licence_cmds);
 	fputs(main_help_tail, stdout);
 }
 
