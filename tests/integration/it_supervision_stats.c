@@ -143,7 +143,7 @@ static void generate(struct gcase *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct gcase *c = &g[i];
-		int r = pick(100), last;
+		int r;
 
 		memset(c, 0, sizeof *c);
 		c->accept = c->decide = c->reject = c->withdraw = c->rate = -1;
@@ -167,12 +167,14 @@ static void generate(struct gcase *g, size_t n)
 			c->withdraw = (int8_t)(c->file + pick(4));
 		} else {
 			c->accept = (int8_t)(c->file + pick(4));
-			if (r >= 34) { /* else stays accepted: open, perhaps overdue */
-				c->decide = (int8_t)(c->accept + pick(8));
+			/* else stays accepted: open, perhaps overdue */
+			if (r >= 34) /* mostly within the week, some much later */
+				c->decide = (int8_t)(c->accept + (r < 40 ? 8 + pick(9) : pick(8)));
+			if (c->decide > LAST_DAY)
+				c->decide = -1;
+			if (c->decide >= 0)
 				c->outcome = pick(4) ? ONESTOP_APPROVED : ONESTOP_DENIED;
-			}
 		}
-		last = c->decide >= 0 ? c->decide : c->file;
 		if (IT_STATS_RATINGS && c->decide >= 0 && pick(100) < 40) {
 			c->rate = (int8_t)(c->decide + pick(3));
 			c->score = (uint8_t)(1 + pick(5));
@@ -188,7 +190,6 @@ static void generate(struct gcase *g, size_t n)
 			if (c->cp_answer > LAST_DAY)
 				c->cp_answer = -1;
 		}
-		(void)last;
 	}
 }
 
