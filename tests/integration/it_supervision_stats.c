@@ -24,8 +24,10 @@
 #include "err.h"
 #include "util.h"
 
-/* The parts of the issue that need the evaluation and complaint services:
- * 1 once onestop_case_rate and onestop_complaint_* are implemented. */
+/* The parts that need the evaluations and complaints counted: ratings
+ * need onestop_case_rate; complaints need onestop_complaint_* and the stats
+ * row's complaint figures; both the row's evaluation figures. 0 leaves
+ * them out of the generation (their figures are then expected 0). */
 #ifndef IT_STATS_RATINGS
 #define IT_STATS_RATINGS 0
 #endif
