@@ -1,10 +1,13 @@
 #!/bin/sh
 # One-machine quickstart: install dependencies, build, then run a hub and
-# three spokes on loopback, exchange signed messages both ways with the
-# onestop CLI, share the item catalogue and identity, and run two one-stop
+# four spokes on loopback, exchange signed messages both ways with the
+# onestop CLI, share the item catalogue and identity, run two one-stop
 # cases from a service hall to the owning department, the second reusing
-# the e-licence the first one issued. Everything lives in a temporary
-# directory that is removed at the end (set KEEP=1 to keep it).
+# the e-licence the first one issued, then public supervision: the
+# applicant rates a case, complains about the other (answered by the
+# department the province's supervisor assigns it to), and the supervisor
+# prints its statistics. Everything lives in a temporary directory that is
+# removed at the end (set KEEP=1 to keep it).
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/install-deps.sh
@@ -23,9 +26,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 step() { printf '\n== %s\n' "$*"; }
 
-step "keys: the root (registry signer), the hub, and three spokes"
+step "keys: the root (registry signer), the hub, and four spokes"
 $ONESTOP keygen --out "$W/root.key" >/dev/null
-for n in hub gd.sz.market mps.idp gd.sz.hall; do $ONESTOP keygen --out "$W/$n.key" >/dev/null; done
+for n in hub gd.sz.market mps.idp gd.sz.hall gd.sup; do $ONESTOP keygen --out "$W/$n.key" >/dev/null; done
 ANCHOR=$($ONESTOP pubkey --key "$W/root.key" | sed -n 's/.*sign_public=\([0-9a-f]*\).*/\1/p')
 
 step "registry: signed by the root key"
@@ -38,6 +41,7 @@ $ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name hub --role
 $ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name gd.sz.market --pub "$W/gd.sz.market.key.pub" --topic supervision --publish items --publish licences
 $ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name mps.idp --role spoke --role idp --pub "$W/mps.idp.key.pub" --topic supervision --publish identity
 $ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name gd.sz.hall --pub "$W/gd.sz.hall.key.pub"
+$ONESTOP registry add --root-key "$W/root.key" --registry "$R" --name gd.sup --role spoke --role supervisor --pub "$W/gd.sup.key.pub" --topic supervision
 $ONESTOP registry show --registry "$R" --anchor "$ANCHOR"
 
 PORT=$((20000 + $$ % 20000))
@@ -50,7 +54,7 @@ listen = tcp://127.0.0.1:$PORT
 data_dir = $W/hub.db
 CONF
 printf '2027-01-01\n' >"$W/holidays.txt"
-for n in gd.sz.market mps.idp gd.sz.hall; do
+for n in gd.sz.market mps.idp gd.sz.hall gd.sup; do
 	cat >"$W/$n.conf" <<CONF
 name = $n
 key = $W/$n.key
@@ -64,12 +68,12 @@ calendar_utc_offset_min = 480
 CONF
 done
 
-step "start: onestop-hub and three onestop-spoke daemons (logs in $W/*.log)"
+step "start: onestop-hub and four onestop-spoke daemons (logs in $W/*.log)"
 $BIN/onestop-hub -c "$W/hub.conf" 2>"$W/hub.log" & PIDS="$PIDS $!"
-for n in gd.sz.market mps.idp gd.sz.hall; do
+for n in gd.sz.market mps.idp gd.sz.hall gd.sup; do
 	$BIN/onestop-spoke -c "$W/$n.conf" 2>"$W/$n.log" & PIDS="$PIDS $!"
 done
-for n in gd.sz.market mps.idp gd.sz.hall; do
+for n in gd.sz.market mps.idp gd.sz.hall gd.sup; do
 	i=0
 	until $ONESTOP status --api "ipc://$W/$n.sock" 2>/dev/null | grep -q 'hub_connected=yes'; do
 		i=$((i + 1)); [ $i -lt 100 ] || { echo "spoke $n did not connect"; cat "$W/$n.log"; exit 1; }
@@ -79,6 +83,7 @@ done
 A="--api ipc://$W/gd.sz.market.sock"
 B="--api ipc://$W/mps.idp.sock"
 H="--api ipc://$W/gd.sz.hall.sock"
+S="--api ipc://$W/gd.sup.sock"
 
 step "gd.sz.market -> mps.idp: two messages"
 echo '{"item":"11440300MB2D","applicant":"subj-7f3a","state":"received"}' |
@@ -189,13 +194,53 @@ $ONESTOP cases $H --state decided
 $ONESTOP cases $A --item 11440300MB4A
 step "supervision: mps.idp subscribes to @supervision; the owner sent a metadata-only event per step"
 $ONESTOP recv $B --wait 3000 --count 9 | grep -c 'type=onestop.Supervision' || true
-step "the hub never saw the form or the uploads in clear"
-if grep -rqa -e "Keyuan" -e "floor plan of" -e "hygiene certificates" "$W/hub.db" "$W/hub.log"; then echo "FOUND in clear at the hub"; exit 1; fi
-echo "no form data or upload in the hub's store or log"
+
+step "public supervision: the applicant rates case 1 at the hall (5 of 5)"
+$ONESTOP assert issue $B --subject subj-7f3a --level 2 --audience gd.sz.hall >"$W/a3.hex"
+$ONESTOP rate $H "$CASE1" --score 5 --comment "clear and quick, thank you" --assertion "$W/a3.hex" --channel hall
+step "a complaint about case 2, filed at the hall, goes to the province's supervisor gd.sup"
+$ONESTOP assert issue $B --subject subj-7f3a --level 2 --audience gd.sz.hall >"$W/a4.hex"
+CP=$($ONESTOP complain $H --about "case:$CASE2" --channel hall --assertion "$W/a4.hex" \
+	--text "I was asked twice for the same hygiene certificate" |
+	sed -n 's/^complaint \([0-9a-f]*\) filed.*/\1/p')
+echo "filed complaint $CP at gd.sz.hall"
+wait_complaint() { # API ID STATE: until the complaint reaches STATE at that spoke
+	i=0
+	until $ONESTOP complaint show $1 $2 $3 --json 2>/dev/null | grep -q "\"state\":\"$4\""; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "complaint $3 did not reach $4"; exit 1; }
+		sleep 0.1
+	done
+}
+wait_complaint --api "ipc://$W/gd.sup.sock" "$CP" received
+step "the supervisor (the hotline) assigns it to the market regulator, which answers"
+$ONESTOP complaint assign $S "$CP" --to gd.sz.market
+wait_complaint --api "ipc://$W/gd.sz.market.sock" "$CP" assigned
+$ONESTOP complaint answer $A "$CP" --text "Sorry: the certificate was on file; the step is fixed"
+wait_complaint --api "ipc://$W/gd.sz.hall.sock" "$CP" answered
+step "the answered complaint at the hall (the answer opened there only)"
+$ONESTOP complaint show $H "$CP"
+$ONESTOP complaints $S
+step "the supervisor's statistics: per owning department, per item, and the market monitor"
+i=0
+until $ONESTOP stats $S --by owner --json 2>/dev/null | grep -q '"evaluations":1'; do
+	i=$((i + 1)); [ $i -lt 100 ] || break
+	sleep 0.1
+done
+$ONESTOP stats $S --by owner
+$ONESTOP stats $S --by item --csv
+$ONESTOP market $S --days 3
+
+step "the hub never saw the form, the uploads, the complaint or the answer in clear"
+if grep -rqa -e "Keyuan" -e "floor plan of" -e "hygiene certificates" -e "asked twice" \
+	-e "the step is fixed" -e "clear and quick" "$W/hub.db" "$W/hub.log"; then
+	echo "FOUND in clear at the hub"; exit 1
+fi
+echo "no form data, upload, complaint, answer or comment in the hub's store or log"
 
 step "status"
 $ONESTOP status $A
 $ONESTOP status $B
 $ONESTOP status $H
+$ONESTOP status $S
 step "hub log (routing decisions)"
 grep -E 'event=(hub_ready|session_start|msg_refused)' "$W/hub.log" || true

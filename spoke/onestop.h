@@ -1055,15 +1055,17 @@ typedef struct {
 	int channel; /* ONESTOP_CHANNEL_* */
 } onestop_rating_t;
 
-/* Rate case id. At the owning node the rating is recorded at once; at the
- * filing node it is checked against the case and sent to the owner; at
- * another node, sent to the owner after the assertion is verified. When
- * sent (*pending = 1; pending may be NULL) the owner's answer reaches the
- * apps as an Incoming of type ONESTOP_EVALUATION_TYPE. Errors:
- * ONESTOP_EINVAL (score, comment), the assertion's codes,
+/* Rate case id at a spoke that holds it: at the owning node the rating
+ * is recorded at once; at the filing node it is checked against the case
+ * and sent to the owner. When sent (*pending = 1; pending may be NULL)
+ * the owner's answer reaches the apps as an Incoming of type
+ * ONESTOP_EVALUATION_TYPE. Errors: ONESTOP_EINVAL (score, comment,
+ * channel), ONESTOP_ENOTFOUND (this spoke holds no such case: rate it
+ * where it was filed or at its owner), the assertion's codes,
  * ONESTOP_ESUBJECT (the subject is not the case's applicant),
- * ONESTOP_ESTATE (not decided), ONESTOP_EEXIST (rated before),
- * ONESTOP_EFULL, and the request errors. */
+ * ONESTOP_ESTATE (not decided), ONESTOP_EEXIST (rated before, or a rating
+ * of it waits for the owner's answer), ONESTOP_EFULL, and the request
+ * errors. */
 int onestop_case_rate_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 			    const onestop_rating_t *r, int *pending, size_t r_size);
 #define onestop_case_rate(c, id, r, pending) \

@@ -216,6 +216,14 @@ static void sup_collect_row(struct sup_collect *c, struct sup_row *row)
 	r->overdue = f.overdue;
 	r->online_share = f.online_share;
 	r->hall_share = f.hall_share;
+	r->complaints = f.complaints;
+	r->consultations = f.consultations;
+	r->answered = f.answered;
+	r->mean_response_ms = f.mean_response_ms;
+	r->evaluations = f.evaluations;
+	r->mean_score = f.mean_score;
+	r->hotline_share = f.hotline_share;
+	r->p90_capped = f.p90_capped != 0;
 	c->ptrs[c->n] = r;
 	c->n++;
 }
@@ -306,12 +314,193 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------ market */
+
+#define SUP_MARKET_DAYS_MAX 366u
+#define SUP_MARKET_ROWS_MAX 100000u /* rows one answer holds at most */
+
+/* One (region, kind) series: its first day with a record, and the counts
+ * of the window [lo, lo + n) that the answer reads. */
+struct sup_series {
+	char region[OS_NAME_MAX];
+	char kind[ST_KIND_MAX];
+	int32_t first;
+	uint64_t *counts;
+};
+
+struct sup_mwalk {
+	const char *region, *kind; /* "" or NULL: every one */
+	int32_t lo, hi;            /* the window's days, hi included */
+	size_t max;                /* series one answer holds at most */
+	struct sup_series *s;
+	size_t n, cap;
+	int rc;
+};
+
+static int sup_market_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct sup_mwalk *w = arg;
+	struct st_key key;
+	struct st_counts c;
+	if (vl != sizeof c || st_key_decode(k, kl, &key) != 0 || key.table != ST_T_MARKET)
+		return 0;
+	if ((w->region && w->region[0] && strcmp(w->region, key.key) != 0) ||
+	    (w->kind && w->kind[0] && strcmp(w->kind, key.kind) != 0))
+		return 0;
+	memcpy(&c, v, sizeof c);
+	struct sup_series *cur = w->n ? &w->s[w->n - 1] : NULL;
+	if (!cur || strcmp(cur->region, key.key) != 0 || strcmp(cur->kind, key.kind) != 0) {
+		/* Records come sorted by (region, kind, day): a new series. */
+		if (w->n >= w->max)
+			return 1;
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? 2 * w->cap : 8;
+			struct sup_series *s = realloc(w->s, cap * sizeof *s);
+			if (!s) {
+				w->rc = OS_ENOMEM;
+				return 1;
+			}
+			w->s = s;
+			w->cap = cap;
+		}
+		cur = &w->s[w->n];
+		memset(cur, 0, sizeof *cur);
+		if (!(cur->counts = calloc((size_t)(w->hi - w->lo + 1), sizeof *cur->counts))) {
+			w->rc = OS_ENOMEM;
+			return 1;
+		}
+		w->n++;
+		snprintf(cur->region, sizeof cur->region, "%s", key.key);
+		snprintf(cur->kind, sizeof cur->kind, "%s", key.kind);
+		cur->first = key.day;
+	}
+	if (key.day >= w->lo && key.day <= w->hi)
+		cur->counts[key.day - w->lo] = c.approved;
+	return 0;
+}
+
+/* sqrt(x) for x >= 0, by Newton's method (no libm). */
+static double sup_sqrt(double x)
+{
+	if (x <= 0)
+		return 0;
+	double r = x > 1 ? x : 1;
+	for (int i = 0; i < 200; i++) {
+		double nx = 0.5 * (r + x / r);
+		if (nx >= r)
+			break;
+		r = nx;
+	}
+	return r;
+}
+
+static int sup_market_reply(uint64_t id, int code, const char *msg, Onestop__MarketResult *res,
+			    uint8_t **buf, size_t *len)
+{
+	Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
+	rep.request_id = id;
+	rep.code = code;
+	rep.message = code ? (char *)msg : NULL;
+	if (res) {
+		rep.result_case = ONESTOP__API_REPLY__RESULT_MARKET;
+		rep.market = res;
+	}
+	*len = onestop__api_reply__get_packed_size(&rep);
+	if (!(*buf = malloc(*len ? *len : 1)))
+		return OS_ENOMEM;
+	onestop__api_reply__pack(&rep, *buf);
+	return 0;
+}
+
 int sup_market(struct spoke *sp, uint64_t request_id, const Onestop__MarketRequest *q,
 	       const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len)
 {
-	(void)sp;
-	(void)q;
-	(void)c;
-	(void)now_ms;
-	return sup_reply(request_id, OS_EINVAL, "market: not built yet", NULL, buf, len);
+	struct sup_mwalk w = {0};
+	struct store_txn *t = NULL;
+	Onestop__MarketResult res = ONESTOP__MARKET_RESULT__INIT;
+	Onestop__MarketRow *rows = NULL, **ptrs = NULL;
+	char(*days)[CAL_DATE_LEN] = NULL;
+	uint32_t n_days;
+	int32_t today;
+	size_t n_rows = 0;
+	uint8_t prefix[1] = {ST_T_MARKET};
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	n_days = q && q->days ? q->days : ST_MARKET_DAYS;
+	if (n_days > SUP_MARKET_DAYS_MAX)
+		return sup_market_reply(request_id, OS_EINVAL, "days: 1..366 (0: 28)", NULL, buf,
+					len);
+	if (cal_day_from_ms(c, now_ms, &today) != 0 || today < (int32_t)n_days + ST_MARKET_DAYS)
+		return sup_market_reply(request_id, OS_EINVAL, "the clock is outside the calendar",
+					NULL, buf, len);
+	w.region = q ? q->region : NULL;
+	w.kind = q ? q->kind : NULL;
+	w.hi = today;
+	w.lo = today - (int32_t)n_days + 1 - ST_MARKET_DAYS;
+	w.max = SUP_MARKET_ROWS_MAX / n_days;
+	if ((rc = store_begin(sp->st, 1, &t)) < 0)
+		goto out_code;
+	rc = store_walk(t, sp->db_sv_records, prefix, 1, NULL, 0, sup_market_visit, &w);
+	store_abort(&t);
+	if (rc == 0)
+		rc = w.rc;
+	if (rc < 0)
+		goto out_code;
+	rows = calloc(w.n * n_days + 1, sizeof *rows);
+	ptrs = calloc(w.n * n_days + 1, sizeof *ptrs);
+	days = calloc(n_days, sizeof *days);
+	if (!rows || !ptrs || !days) {
+		rc = OS_ENOMEM;
+		goto out;
+	}
+	for (uint32_t d = 0; d < n_days; d++)
+		cal_date_from_day(today - (int32_t)n_days + 1 + (int32_t)d, days[d]);
+	for (size_t i = 0; i < w.n; i++) {
+		const struct sup_series *s = &w.s[i];
+		for (uint32_t d = 0; d < n_days; d++) {
+			int32_t day = today - (int32_t)n_days + 1 + (int32_t)d;
+			/* The series before day starts at the first day the
+			 * (region, kind) has a record; a day without is 0. */
+			int32_t from = day - ST_MARKET_DAYS;
+			if (from < s->first)
+				from = s->first;
+			size_t nh = day > from ? (size_t)(day - from) : 0;
+			const uint64_t *hist = nh ? s->counts + (from - w.lo) : NULL;
+			uint64_t count = s->counts[day - w.lo];
+			double sum = 0, sq = 0;
+			for (size_t j = 0; j < nh; j++) {
+				sum += (double)hist[j];
+				sq += (double)hist[j] * (double)hist[j];
+			}
+			Onestop__MarketRow *r = &rows[n_rows];
+			onestop__market_row__init(r);
+			r->region = (char *)s->region;
+			r->kind = (char *)s->kind;
+			r->day = days[d];
+			r->approved = count;
+			if (nh > 0) {
+				r->mean = sum / (double)nh;
+				r->sigma = sup_sqrt(sq / (double)nh - r->mean * r->mean);
+			}
+			r->history = nh >= ST_MARKET_DAYS;
+			r->flagged = st_market_flag(hist, nh, count) == 1;
+			ptrs[n_rows++] = r;
+		}
+	}
+	res.n_rows = n_rows;
+	res.rows = ptrs;
+	rc = sup_market_reply(request_id, 0, NULL, &res, buf, len);
+	goto out;
+out_code:
+	rc = sup_market_reply(request_id, rc, os_strerror(rc), NULL, buf, len);
+out:
+	for (size_t i = 0; i < w.n; i++)
+		free(w.s[i].counts);
+	free(w.s);
+	free(rows);
+	free(ptrs);
+	free(days);
+	return rc;
 }

@@ -36,10 +36,14 @@ int sup_stats(struct spoke *sp, uint64_t request_id, const struct Onestop__Stats
 
 /* Answer a MarketRequest (request_id) from the committed store: the
  * approvals of market kinds (ST_T_MARKET records) per region, kind and
- * day for the q->days days up to today (now_ms in calendar c), each with
- * the mean and sigma of the ST_MARKET_DAYS days before it and
- * st_market_flag's verdict. Refusals in the reply: OS_EINVAL (days over
- * 366). 0 or OS_ENOMEM. */
+ * day for the q->days days up to today (0: ST_MARKET_DAYS; now_ms in
+ * calendar c), for each (region, kind) q selects that has a record, in
+ * (region, kind, day) order, each with the mean and sigma of the
+ * ST_MARKET_DAYS days before it (of the days since the series' first
+ * record, when fewer; a day without a record counts 0) and
+ * st_market_flag's verdict; at most 100000 rows (the series beyond are
+ * left out). Refusals in the reply: OS_EINVAL (days over 366, a clock
+ * outside the calendar). 0 or OS_ENOMEM. */
 struct Onestop__MarketRequest;
 int sup_market(struct spoke *sp, uint64_t request_id, const struct Onestop__MarketRequest *q,
 	       const struct cal *c, uint64_t now_ms, uint8_t **buf, size_t *len);

@@ -100,6 +100,7 @@ extern const struct cli_cmd cli_get_cmd, cli_put_cmd, cli_items_cmd, cli_dataset
 extern const struct cli_cmd *const cli_assert_cmds[]; /* NULL-terminated */
 extern const char cli_assert_help[];
 extern const struct cli_cmd cli_apply_cmd, cli_cases_cmd, cli_stats_cmd;
+extern const struct cli_cmd cli_rate_cmd, cli_market_cmd;
 extern const struct cli_cmd *const cli_case_cmds[]; /* NULL-terminated */
 extern const char cli_case_help[];
 extern const struct cli_cmd *const cli_licence_cmds[]; /* NULL-terminated */

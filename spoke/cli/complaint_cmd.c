@@ -124,8 +124,8 @@ static int cp_file(const struct cli_cmd *cmd, const struct cli_args *a)
 		if (snprintf(about, sizeof(about), "item:%s", item) >= (int)sizeof(about) ||
 		    complaint_about_parse(about, &ab) != 0)
 			return cli_usage(cmd, "--item '%s' is no item code", item);
-		if (cli_has(a, "anonymous") == cli_has(a, "assertion-file"))
-			return cli_usage(cmd, "give --assertion-file F or --anonymous (one)");
+		if (cli_has(a, "anonymous") == cli_has(a, "assertion"))
+			return cli_usage(cmd, "give --assertion F or --anonymous (one)");
 	} else {
 		const char *ab_s = cli_need(cmd, a, "about");
 		if (ab_s == NULL)
@@ -136,8 +136,8 @@ static int cp_file(const struct cli_cmd *cmd, const struct cli_args *a)
 					 "not '%s'",
 					 ab_s);
 		strcpy(about, ab_s);
-		if (!cli_has(a, "assertion-file"))
-			return cli_usage(cmd, "--assertion-file is required");
+		if (!cli_has(a, "assertion"))
+			return cli_usage(cmd, "--assertion is required");
 	}
 	const char *ch = cli_get(a, "channel");
 	if (cli_has(a, "channel") && (ch == NULL || onestop_channel_parse(ch, &channel) != 0 ||
@@ -148,10 +148,10 @@ static int cp_file(const struct cli_cmd *cmd, const struct cli_args *a)
 		return cli_usage(cmd, "--key needs a value of 1..%u bytes", CP_KEY_MAX);
 	if ((rc = cp_read_text(cmd, a, &text, &text_len)) != CLI_OK)
 		goto out;
-	const char *apath = cli_get(a, "assertion-file");
-	if (cli_has(a, "assertion-file")) {
+	const char *apath = cli_get(a, "assertion");
+	if (cli_has(a, "assertion")) {
 		if (apath == NULL || apath[0] == '\0') {
-			rc = cli_usage(cmd, "--assertion-file needs a file");
+			rc = cli_usage(cmd, "--assertion needs a file");
 			goto out;
 		}
 		if ((rc = cli_read_assertion(cmd, apath, &assertion, &assertion_len)) != CLI_OK)
@@ -464,7 +464,7 @@ static const struct cli_opt cp_complain_opts[] = {
 	{"about", CLI_ARG, 0},
 	{"text", CLI_ARG, 0},
 	{"text-file", CLI_ARG, 0},
-	{"assertion-file", CLI_ARG, 0},
+	{"assertion", CLI_ARG, 0},
 	{"channel", CLI_ARG, 0},
 	{"key", CLI_ARG, 0},
 	CP_COMMON_OPTS,
@@ -474,7 +474,7 @@ static const struct cli_opt cp_ask_opts[] = {
 	{"item", CLI_ARG, 0},
 	{"text", CLI_ARG, 0},
 	{"text-file", CLI_ARG, 0},
-	{"assertion-file", CLI_ARG, 0},
+	{"assertion", CLI_ARG, 0},
 	{"anonymous", CLI_NOARG, 0},
 	{"channel", CLI_ARG, 0},
 	{"key", CLI_ARG, 0},
@@ -512,7 +512,7 @@ const struct cli_cmd cli_complain_cmd = {
 	"complain",
 	"file a complaint about a case, an item or a node",
 	"Usage: onestop complain --about case:ID|item:CODE|node:NAME\n"
-	"                        (--text T | --text-file F) --assertion-file F\n"
+	"                        (--text T | --text-file F) --assertion F\n"
 	"                        [--channel C] [--key TEXT] [--json] [--api EP]\n"
 	"\n"
 	"File a complaint at the local spoke, for the subject of the assertion\n"
@@ -527,7 +527,7 @@ const struct cli_cmd cli_complain_cmd = {
 	"Options:\n"
 	"  --about WHAT      case:ID (the case's 32 hex digits), item:CODE or\n"
 	"                    node:NAME (required)\n" CP_TEXT_HELP(
-		"the complaint") "  --assertion-file F  the filer's assertion: its hex as 'onestop assert\n"
+		"the complaint") "  --assertion F     the filer's assertion: its hex as 'onestop assert\n"
 				 "                    issue' prints it, or the packed bytes; '-' reads\n"
 				 "                    standard input (required)\n" CP_FILE_TAIL,
 	cp_complain_opts,
@@ -539,7 +539,7 @@ const struct cli_cmd cli_ask_cmd = {
 	"ask",
 	"ask the owner of an item a question (a consultation)",
 	"Usage: onestop ask --item CODE (--text T | --text-file F)\n"
-	"                   (--assertion-file F | --anonymous) [--channel C]\n"
+	"                   (--assertion F | --anonymous) [--channel C]\n"
 	"                   [--key TEXT] [--json] [--api EP]\n"
 	"\n"
 	"File a consultation at the local spoke: a question about item CODE for\n"
@@ -549,7 +549,7 @@ const struct cli_cmd cli_ask_cmd = {
 	"\n"
 	"Options:\n"
 	"  --item CODE       the national item code (required)\n" CP_TEXT_HELP(
-		"the question") "  --assertion-file F  the asker's assertion (spent), as for complain\n"
+		"the question") "  --assertion F     the asker's assertion (spent), as for complain\n"
 				"  --anonymous       ask without an assertion (one of the two is required)\n" CP_FILE_TAIL,
 	cp_ask_opts,
 	cp_file,

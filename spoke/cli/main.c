@@ -1,7 +1,8 @@
 /* The onestop command: finds the subcommand named on the command line
  * (keygen, pubkey, registry VERB, send, recv, status, get, put, items,
  * datasets, assert VERB, apply, cases, case VERB, licence VERB, complain,
- * ask, complaints, complaint VERB, help) and runs it; prints the overview for `onestop --help`. */
+ * ask, complaints, complaint VERB, stats, market, rate, help) and runs it;
+ * prints the overview for `onestop --help`. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,10 +11,10 @@
 #include "onestop.h"
 
 static const struct cli_cmd *const main_cmds[] = {
-	&cli_keygen_cmd,   &cli_pubkey_cmd,     &cli_send_cmd,  &cli_recv_cmd,
-	&cli_status_cmd,   &cli_get_cmd,        &cli_put_cmd,   &cli_items_cmd,
-	&cli_datasets_cmd, &cli_apply_cmd,      &cli_cases_cmd, &cli_complain_cmd,
-	&cli_ask_cmd,      &cli_complaints_cmd, &cli_stats_cmd, NULL,
+	&cli_keygen_cmd, &cli_pubkey_cmd,   &cli_send_cmd,  &cli_recv_cmd,       &cli_status_cmd,
+	&cli_get_cmd,    &cli_put_cmd,      &cli_items_cmd, &cli_datasets_cmd,   &cli_apply_cmd,
+	&cli_cases_cmd,  &cli_complain_cmd, &cli_ask_cmd,   &cli_complaints_cmd, &cli_stats_cmd,
+	&cli_market_cmd, &cli_rate_cmd,     NULL,
 };
 
 /* Commands with verbs: "registry add", "assert verify", "case accept". */

@@ -1063,6 +1063,14 @@ int onestop_stats_sized(onestop_t *c, const char *by, const char *from, const ch
 		r.overdue = w->overdue;
 		r.online_share = w->online_share;
 		r.hall_share = w->hall_share;
+		r.complaints = w->complaints;
+		r.consultations = w->consultations;
+		r.answered = w->answered;
+		r.mean_response_hours = w->mean_response_ms / 3.6e6;
+		r.evaluations = w->evaluations;
+		r.mean_score = w->mean_score;
+		r.hotline_share = w->hotline_share;
+		r.p90_capped = w->p90_capped ? 1 : 0;
 		sized_out(arr + i * row_size, row_size, &r, sizeof(r));
 	}
 	*rows = (onestop_stats_row_t *)(void *)arr;

@@ -5,9 +5,9 @@
  * the hub link, and reads the input as a script of requests as libonestop
  * sends them (Send, Recv, Ack, Status, Get, List, Put, Datasets, assertion
  * Issue and Verify, the case API: CaseFile, CaseAct, CaseGet, CaseList,
- * LicenceVerify; raw bytes; a byte after each may mutate it), plus
- * deliveries from the hub into the inbox (among them "onestop.Case"
- * messages of either party), changes of the local dataset copies (items,
+ * LicenceVerify, Rate, Market; raw bytes; a byte after each may mutate
+ * it), plus deliveries from the hub into the inbox (among them
+ * "onestop.Case" and "onestop.Evaluation" messages of either party), changes of the local dataset copies (items,
  * identity, licences) and runs of the loop. Every reply must decode. */
 #include <errno.h>
 #include <zmq.h>
@@ -1060,6 +1060,140 @@ static void fs_op_complaint_msg(struct fs *f, struct fw_in *in, uint8_t flags)
 	free(out);
 }
 
+/* ------------------------------------------------------------ ratings */
+
+/* A Rate request: a case the spoke named or input bytes, any score, a
+ * comment (empty, input bytes, or one byte over the limit), the
+ * assertion issued before (perhaps altered) or junk, any channel. */
+static void fs_op_rate(struct fs *f, struct fw_in *in, uint8_t flags)
+{
+	static uint8_t longc[2001];
+	Onestop__ApiRequest q = ONESTOP__API_REQUEST__INIT;
+	Onestop__RateRequest r = ONESTOP__RATE_REQUEST__INIT;
+	uint8_t idb[FS_ID_LEN + 8], copy[sizeof(f->assertion)];
+	uint8_t how = fw_u8(in);
+	const uint8_t *b;
+
+	r.case_id = fs_case_id(f, in, idb);
+	r.score = fw_u8(in) % 7; /* 0 and 6: refused */
+	if (how & 0x40) {
+		memset(longc, 'x', sizeof(longc));
+		r.comment.data = longc;
+		r.comment.len = sizeof(longc);
+	} else {
+		r.comment.len = fw_bytes(in, 255, &b);
+		r.comment.data = (uint8_t *)b;
+	}
+	if ((how & 1) && f->assertion_len) {
+		memcpy(copy, f->assertion, f->assertion_len);
+		r.assertion.len = f->assertion_len;
+		if (how & 2)
+			copy[fw_u8(in) % f->assertion_len] ^= 1;
+	} else {
+		r.assertion.len = fw_bytes(in, 255, &b);
+		memcpy(copy, b, r.assertion.len);
+	}
+	r.assertion.data = copy;
+	r.channel = (Onestop__CaseChannel)((how >> 2) % 6); /* 5: none such */
+	q.op_case = ONESTOP__API_REQUEST__OP_RATE;
+	q.rate = &r;
+	fs_send(f, in, &q, flags);
+}
+
+/* A Market request: a region and a kind (every one, known or not) and a
+ * number of days (0, small, or over 366). */
+static void fs_op_market(struct fs *f, struct fw_in *in, uint8_t flags)
+{
+	static const char *regions[] = {"", "gd", "gd.sz", "x y"};
+	static const char *kinds[] = {"", "licence", "registration", "nope"};
+	Onestop__ApiRequest q = ONESTOP__API_REQUEST__INIT;
+	Onestop__MarketRequest m = ONESTOP__MARKET_REQUEST__INIT;
+	uint8_t how = fw_u8(in);
+
+	m.region = (char *)FW_PICK(in, regions);
+	m.kind = (char *)FW_PICK(in, kinds);
+	m.days = (how & 0x80) ? fw_u16(in) : (uint32_t)(how % 40);
+	q.op_case = ONESTOP__API_REQUEST__OP_MARKET;
+	q.market = &m;
+	fs_send(f, in, &q, flags);
+}
+
+/* The hub delivers an "onestop.Evaluation" message: a rating (of a case
+ * this node knows or not, taken by its origin or naming another node, any
+ * score, comment and channel, the assertion issued before or junk, at a
+ * time of any calendar or none), an owner's answer (any code and score),
+ * both, neither, or junk; signed by b, this node or the revoked gd.old,
+ * to this node or to a topic. */
+static void fs_op_eval_msg(struct fs *f, struct fw_in *in, uint8_t flags)
+{
+	static const int from[] = {FW_PEER, FW_PEER, FW_SELF, FW_OLD};
+	const struct fw_world *w = fw_world();
+	struct spoke *sp = &f->sp;
+	Onestop__EvaluationMessage m = ONESTOP__EVALUATION_MESSAGE__INIT;
+	Onestop__Evaluation ev = ONESTOP__EVALUATION__INIT;
+	uint8_t idb[FS_ID_LEN + 8], payload[4096], *out = NULL;
+	char reason[64];
+	struct env_draft d;
+	size_t len = 0;
+	uint64_t now = os_now_ms();
+	int k = from[(flags >> 3) % 4], held = 0;
+	const char *origin = fs_node_names[k];
+	uint8_t how = fw_u8(in);
+	const uint8_t *b;
+
+	memset(&d, 0, sizeof(d));
+	const uint64_t at[] = {now, 0, UINT64_MAX, now + 8000 * 366 * 24 * FW_HOUR_MS};
+	switch (flags % 4) {
+	case 0: /* a rating */
+	case 1: /* a rating and an answer */
+		ev.case_id = fs_case_id(f, in, idb);
+		ev.score = fw_u8(in) % 7;
+		ev.comment.len = fw_bytes(in, 255, &b);
+		ev.comment.data = (uint8_t *)b;
+		ev.taken_by = (how & 0x10) ? (char *)FW_PICK(in, fs_node_names) : (char *)origin;
+		ev.channel = (Onestop__CaseChannel)(fw_u8(in) % 6);
+		if ((how & 1) && f->assertion_len) {
+			ev.assertion.data = f->assertion;
+			ev.assertion.len = f->assertion_len;
+		} else {
+			ev.assertion.len = fw_bytes(in, 255, &b);
+			ev.assertion.data = (uint8_t *)b;
+		}
+		ev.at_ms = at[(flags >> 5) & 3];
+		m.evaluation = &ev;
+		if (flags % 4 == 0)
+			break;
+		/* fall through */
+	case 2: /* the owner's answer */
+		if (!m.evaluation)
+			m.case_id = fs_case_id(f, in, idb);
+		else
+			m.case_id = ev.case_id;
+		m.code = (how & 0x20) ? (int32_t)(fw_u8(in) % 4) : -(int32_t)(fw_u8(in) % 40);
+		m.reason = (how & 0x40) ? (char *)fw_str(in, reason, sizeof(reason)) : "";
+		m.score = fw_u8(in) % 7;
+		break;
+	default:
+		break; /* junk below, or an empty message */
+	}
+	if (flags % 4 == 3 && (how & 1)) {
+		len = fw_bytes(in, 255, &b);
+		memcpy(payload, b, len);
+	} else if (onestop__evaluation_message__get_packed_size(&m) <= sizeof(payload)) {
+		len = onestop__evaluation_message__pack(&m, payload);
+	}
+	fw_mutate(in, payload, sizeof(payload), &len);
+	d.destination = (flags & 0x80) ? "@supervision" : "gd.sz";
+	d.type = EVALUATE_TYPE;
+	d.payload = payload;
+	d.payload_len = len;
+	d.expires_ms = now + FW_HOUR_MS;
+	if (env_sign_batch(origin, 1, w->keys[k].sign_sk, &d, 1, now, &out, &len, NULL) != 0)
+		return;
+	inbox_deliver(sp, sp->ib.last + 1, out, len, now, &held);
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fw_in in = {data, size};
@@ -1070,6 +1204,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.n > 0 && n++ < FS_MAX_REQUESTS) {
 		uint8_t op = fw_u8(&in);
 		uint8_t flags = fw_u8(&in);
+		if (op >= 0xf8) {
+			/* Ratings and the market. */
+			switch (op % 4) {
+			case 0:
+				fs_op_rate(&f, &in, flags);
+				break;
+			case 1:
+				fs_op_market(&f, &in, flags);
+				break;
+			default:
+				fs_op_eval_msg(&f, &in, flags);
+				break;
+			}
+			continue;
+		}
 		if (op >= 0xb0 && op < 0xc0) {
 			/* Complaints and consultations. */
 			if (op & 1)
@@ -1079,7 +1228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (op >= 0xc0) {
-			/* The case service (older scripts keep their meaning). */
+			/* The case service (older scripts keep their meaning,
+			 * but for their ops 0xf8 and up). */
 			switch ((op - 0xc0) % 6) {
 			case 0:
 				fs_op_replicate(&f, &in, flags);

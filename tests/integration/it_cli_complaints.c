@@ -150,13 +150,13 @@ int main(void)
 	for (size_t i = 0; i < sizeof bad_about / sizeof bad_about[0]; i++) {
 		memset(&r, 0, sizeof r);
 		rc = ch_cli(n, cn.hall, &r, "complain", "--about", bad_about[i], "--text", TEXT,
-			    "--assertion-file", apath, NULL);
+			    "--assertion", apath, NULL);
 		H_CHECK(n, rc == 2, "complain --about '%s': exit 2 (%d)", bad_about[i], rc);
 		cmd_out_free(&r);
 	}
 	memset(&r, 0, sizeof r);
 	rc = ch_cli(n, cn.hall, &r, "ask", "--item", CH_ITEM_LIC, "--text", QUESTION, NULL);
-	H_CHECK(n, rc == 2, "ask without --assertion-file or --anonymous: exit 2 (%d)", rc);
+	H_CHECK(n, rc == 2, "ask without --assertion or --anonymous: exit 2 (%d)", rc);
 	cmd_out_free(&r);
 	memset(&r, 0, sizeof r);
 	rc = ch_cli(n, cn.hall, &r, "complaints", "--state", "pending", NULL);
@@ -172,7 +172,7 @@ int main(void)
 	H_REQUIRE(n, rc == 0, "an assertion for the hall (%d)", rc);
 	memset(&r, 0, sizeof r);
 	rc = ch_cli(n, cn.hall, &r, "complain", "--about", about, "--text", TEXT,
-		    "--assertion-file", apath, "--channel", "hall", "--key", "cp-1", "--json",
+		    "--assertion", apath, "--channel", "hall", "--key", "cp-1", "--json",
 		    NULL);
 	H_REQUIRE(n, rc == 0 && json_id(r.out, "complaint", cid) == 0,
 		  "onestop complain --about %s at the hall (%d: %s%s)", about, rc,
@@ -183,7 +183,7 @@ int main(void)
 	/* A retry with the same key files nothing new. */
 	memset(&r, 0, sizeof r);
 	rc = ch_cli(n, cn.hall, &r, "complain", "--about", about, "--text", TEXT,
-		    "--assertion-file", apath, "--channel", "hall", "--key", "cp-1", NULL);
+		    "--assertion", apath, "--channel", "hall", "--key", "cp-1", NULL);
 	H_CHECK(n, rc == 0 && r.out && strstr(r.out, cid) && strstr(r.out, "handler " CH_SUP),
 		"the same key gives the same complaint (%d: %s%s)", rc, r.out ? r.out : "",
 		r.err ? r.err : "");
@@ -291,7 +291,7 @@ int main(void)
 		"another assertion");
 	memset(&r, 0, sizeof r);
 	rc = ch_cli(n, cn.hall, &r, "complain", "--about", "case:0123456789abcdef0123456789abcdef",
-		    "--text", TEXT, "--assertion-file", apath2, NULL);
+		    "--text", TEXT, "--assertion", apath2, NULL);
 	H_CHECK(n, rc == 1 && r.err && strstr(r.err, "ENOTFOUND"),
 		"a complaint about an unknown case: exit 1, ENOTFOUND (%d: %s)", rc,
 		r.err ? r.err : "");
