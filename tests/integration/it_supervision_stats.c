@@ -29,10 +29,10 @@
  * row's complaint figures; both the row's evaluation figures. 0 leaves
  * them out of the generation (their figures are then expected 0). */
 #ifndef IT_STATS_RATINGS
-#define IT_STATS_RATINGS 0
+#define IT_STATS_RATINGS 1
 #endif
 #ifndef IT_STATS_COMPLAINTS
-#define IT_STATS_COMPLAINTS 0
+#define IT_STATS_COMPLAINTS 1
 #endif
 
 #define DEFAULT_CASES 10000
