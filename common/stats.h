@@ -77,7 +77,7 @@ enum st_table {
 
 enum st_dim {
 	ST_ITEM = 1,
-	ST_OWNER = 2, /* the owning department (a complaint's handler) */
+	ST_OWNER = 2, /* the owning department (for a complaint: the one it concerns) */
 	ST_REGION = 3,
 };
 

@@ -153,7 +153,7 @@ int sv_from_complaint(const struct sv_complaint_facts *f, struct sv_event *out)
 	memcpy(out->id, f->complaint_id, SV_ID_LEN);
 	if (sv_copy(out->item, sizeof out->item, f->item) < 0 ||
 	    sv_copy(out->item_kind, sizeof out->item_kind, f->item_kind) < 0 ||
-	    sv_copy(out->owner, sizeof out->owner, f->handler) < 0 ||
+	    sv_copy(out->owner, sizeof out->owner, f->department) < 0 ||
 	    sv_copy(out->region, sizeof out->region, f->region) < 0 ||
 	    sv_copy(out->filed_by, sizeof out->filed_by, f->filer) < 0)
 		rc = OS_EINVAL;

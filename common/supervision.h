@@ -58,7 +58,7 @@ struct sv_event {
 	uint64_t seq;          /* (kind, id, seq) names the event once; 1 for EVALUATION */
 	char item[SV_TEXT_MAX];
 	char item_kind[SV_TEXT_MAX]; /* ItemValue.kind: licence, permit, registration, ... */
-	char owner[OS_NAME_MAX];     /* owning node; for a complaint its handler */
+	char owner[OS_NAME_MAX];     /* owning node; for a complaint the department it concerns */
 	char region[OS_NAME_MAX];
 	char filed_by[OS_NAME_MAX];
 	uint32_t channel;  /* enum sv_channel */
@@ -100,7 +100,11 @@ struct sv_complaint_facts {
 	uint32_t complaint_kind; /* enum sv_complaint_kind */
 	const char *item;        /* the item it is about (an item's, a case's), or NULL */
 	const char *item_kind;
-	const char *handler; /* supervisor (complaint) or item owner (consultation) */
+	/* The department it concerns, the event's owner: the case's or the
+	 * item's owner, or the node complained about; for a consultation its
+	 * handler, the item's owner. Not the supervisor that handles a
+	 * complaint: a supervisor counts complaints per department. */
+	const char *department;
 	const char *filer, *region;
 	uint32_t channel, state, action;
 	uint64_t at_ms, filed_ms;

@@ -55,6 +55,7 @@ struct cp_rec {
 	uint64_t due_ms; /* while an answer is awaited, else 0 */
 	char about[DS_KEY_MAX + 8];
 	char region[OS_NAME_MAX];
+	char concerns[OS_NAME_MAX]; /* the department concerned ("" from an old filing) */
 	char item[SV_TEXT_MAX];
 	char item_kind[64];
 };
@@ -237,7 +238,7 @@ static int cp_emit(struct spoke *sp, struct store_txn *t, const uint8_t *id,
 		.complaint_kind = (uint32_t)rec->r.kind,
 		.item = rec->item,
 		.item_kind = rec->item_kind,
-		.handler = rec->r.handler,
+		.department = rec->concerns[0] ? rec->concerns : rec->r.handler,
 		.filer = rec->r.filer,
 		.region = rec->region,
 		.channel = rec->channel,
@@ -461,7 +462,8 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	const uint64_t now = casework_now_ms();
 	int rc = 0, has_assertion = q->assertion.len > 0;
 
-	if ((int)q->kind != COMPLAINT_KIND_COMPLAINT && (int)q->kind != COMPLAINT_KIND_CONSULTATION) {
+	if ((int)q->kind != COMPLAINT_KIND_COMPLAINT &&
+	    (int)q->kind != COMPLAINT_KIND_CONSULTATION) {
 		cp_fail(w, OS_EINVAL, "kind: complaint or consultation");
 		return 0;
 	}
@@ -609,6 +611,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	c.channel = q->channel;
 	c.created_ms = now;
 	c.item = item;
+	c.concerns = node;
 	tr.complaint_id = c.id;
 	tr.seq = 1;
 	tr.action = ONESTOP__COMPLAINT_ACTION__COMPLAINT_ACTION_FILE;
@@ -639,6 +642,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	rec->filed_ms = now;
 	snprintf(rec->about, sizeof rec->about, "%s", q->about);
 	snprintf(rec->region, sizeof rec->region, "%s", region);
+	snprintf(rec->concerns, sizeof rec->concerns, "%s", node);
 	snprintf(rec->item, sizeof rec->item, "%s", item);
 	if (item[0]) {
 		struct casework_item it;
@@ -913,12 +917,14 @@ static int cp_recv_filing(struct spoke *sp, struct store_txn *t, const struct en
 			 c->handler ? c->handler : "");
 		return 0;
 	}
-	if (((int)c->kind != COMPLAINT_KIND_COMPLAINT && (int)c->kind != COMPLAINT_KIND_CONSULTATION) ||
+	if (((int)c->kind != COMPLAINT_KIND_COMPLAINT &&
+	     (int)c->kind != COMPLAINT_KIND_CONSULTATION) ||
 	    !c->about || complaint_about_parse(c->about, &ab) != 0 ||
 	    ((int)c->kind == COMPLAINT_KIND_CONSULTATION && ab.kind != COMPLAINT_ABOUT_ITEM) ||
 	    (unsigned)c->channel > 4 || c->text.len == 0 ||
 	    c->text.len > CP_TEXT_MAX + CRYPTO_SEAL_OVERHEAD ||
 	    (c->region && c->region[0] && os_name_valid(c->region) != 0) ||
+	    (c->concerns && c->concerns[0] && os_name_valid(c->concerns) != 0) ||
 	    (c->item && c->item[0] && ds_key_valid(c->item) != 0)) {
 		*refusal = OS_EINVAL;
 		snprintf(why, size, "complaint %s: a malformed filing", hex);
@@ -964,6 +970,7 @@ static int cp_recv_filing(struct spoke *sp, struct store_txn *t, const struct en
 	rec.filed_ms = c->created_ms ? c->created_ms : tr->at_ms;
 	snprintf(rec.about, sizeof rec.about, "%s", c->about);
 	snprintf(rec.region, sizeof rec.region, "%s", c->region ? c->region : "");
+	snprintf(rec.concerns, sizeof rec.concerns, "%s", c->concerns ? c->concerns : "");
 	snprintf(rec.item, sizeof rec.item, "%s", c->item ? c->item : "");
 	if (rec.item[0]) {
 		struct replica_entry *re = malloc(sizeof *re);
@@ -1031,6 +1038,8 @@ static int cp_recv_assigned(struct spoke *sp, struct store_txn *t, const struct 
 		rec.filed_ms = c->created_ms;
 		snprintf(rec.about, sizeof rec.about, "%s", c->about ? c->about : "");
 		snprintf(rec.region, sizeof rec.region, "%s", c->region ? c->region : "");
+		snprintf(rec.concerns, sizeof rec.concerns, "%s",
+			 c->concerns && os_name_valid(c->concerns) == 0 ? c->concerns : "");
 		snprintf(rec.item, sizeof rec.item, "%s", c->item ? c->item : "");
 		size_t blen = onestop__complaint__get_packed_size(c);
 		uint8_t *body = malloc(blen ? blen : 1);

@@ -224,6 +224,90 @@ static int ev_verify_here(struct spoke *sp, const ProtobufCBinaryData *as, uint6
 	return arc;
 }
 
+/* A rating taken at a node that holds no copy of the case: the score, the
+ * comment and the assertion are checked here, the rest by the owner q
+ * names. 0 or a store error (w set). */
+static int ev_rate_elsewhere(struct spoke *sp, struct store_txn *t, uint64_t request_id,
+			     const Onestop__RateRequest *q, struct casework_write *w)
+{
+	Onestop__Evaluation ev = ONESTOP__EVALUATION__INIT;
+	Onestop__Evaluation *old = NULL;
+	ProtobufCBinaryData sealed = {0, NULL};
+	struct assertion a;
+	char why[CASEWORK_MSG_MAX] = "", hex[2 * CASES_ID_LEN + 1], state;
+	uint64_t wall = os_now_ms();
+	int rc = 0;
+
+	os_hex(hex, q->case_id.data, CASES_ID_LEN);
+	if (os_name_valid(q->owner) != 0 || strcmp(q->owner, sp->conf.name) == 0) {
+		ev_fail(w, OS_EINVAL, "owner: the node name of the case's owner");
+		return 0;
+	}
+	const struct reg_node *on = registry_find(sp->reg, q->owner);
+	if (!on || !registry_node_active(on)) {
+		ev_fail(w, on ? OS_EREVOKED : OS_EUNKNOWN, "%s is not an active node", q->owner);
+		return 0;
+	}
+	int arc = ev_verify_here(sp, &q->assertion, wall, &a, why, sizeof why);
+	if (arc < 0) {
+		ev_fail(w, arc, "%s", why[0] ? why : os_strerror(arc));
+		return 0;
+	}
+	rc = ev_get(sp, t, q->case_id.data, &state, &old);
+	if (old)
+		onestop__evaluation__free_unpacked(old, NULL);
+	if (rc == 0 || rc == OS_EDECODE) {
+		ev_fail(w, OS_EEXIST, "case %s was rated here already, or its rating waits", hex);
+		return 0;
+	}
+	if (rc != OS_ENOTFOUND)
+		return spoke_wrote(sp, rc);
+	if (!casework_room(sp, 1)) {
+		ev_fail(w, OS_EFULL, "the outbox is full; retry later");
+		return 0;
+	}
+	if (q->comment.len > 0) {
+		size_t cap = q->comment.len + CRYPTO_SEAL_OVERHEAD;
+		if (!(sealed.data = malloc(cap)) ||
+		    crypto_seal(on->box_pk, q->comment.data, q->comment.len, sealed.data, cap,
+				&sealed.len) != 0) {
+			free(sealed.data);
+			ev_fail(w, OS_ENOMEM, "the comment could not be sealed to %s", q->owner);
+			return 0;
+		}
+	}
+	ev.case_id = q->case_id;
+	ev.score = q->score;
+	ev.comment = sealed;
+	ev.taken_by = sp->conf.name;
+	ev.channel = q->channel;
+	ev.assertion = q->assertion;
+	ev.at_ms = casework_now_ms();
+	ev.owner = q->owner;
+	why[0] = '\0';
+	rc = assertion_replay_claim(t, sp->db_assert_seen, &a, wall, why, sizeof why);
+	if (rc == OS_EREPLAY || rc == OS_EINVAL) {
+		ev_fail(w, rc, "%s", why[0] ? why : "the assertion was used before");
+		rc = 0;
+		goto out;
+	}
+	Onestop__EvaluationMessage m = ONESTOP__EVALUATION_MESSAGE__INIT;
+	m.evaluation = &ev;
+	if (rc < 0 || (rc = ev_put(sp, t, q->case_id.data, EV_PENDING, &ev)) < 0 ||
+	    (rc = ev_send(sp, q->owner, &m)) < 0) {
+		spoke_wrote(sp, rc);
+		goto out;
+	}
+	spoke_wrote(sp, 0);
+	if (ev_reply(request_id, q->owner, 1, w) < 0)
+		ev_fail(w, OS_ENOMEM, "out of memory");
+	os_log(OS_LOG_INFO, "evaluation_sent", "case=%s score=%u owner=%s taken_by=%s", hex,
+	       q->score, q->owner, sp->conf.name);
+out:
+	free(sealed.data);
+	return rc < 0 ? rc : 0;
+}
+
 int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequest *q,
 		  struct casework_write *w)
 {
@@ -273,12 +357,14 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 		goto out;
 	}
 	rc = cases_get(sp, t, q->case_id.data, ci);
+	if (rc == OS_ENOTFOUND && q->owner && q->owner[0]) {
+		rc = ev_rate_elsewhere(sp, t, request_id, q, w);
+		goto out;
+	}
 	if (rc == OS_ENOTFOUND) {
 		w->code = OS_ENOTFOUND;
 		snprintf(w->msg, sizeof w->msg,
-			 "this node holds no case %s; rate it at the node where it was filed or "
-			 "at its owner",
-			 hex);
+			 "this node holds no case %s; name its owner to rate it here", hex);
 		rc = 0;
 		goto out;
 	}
@@ -451,9 +537,10 @@ static int ev_recv_rating(struct spoke *sp, struct store_txn *t, const struct en
 		return OS_ENOMEM;
 	rc = cases_get(sp, t, ev->case_id.data, ci);
 	if (rc == OS_ENOTFOUND || rc == OS_EDECODE) {
-		*refusal = rc;
+		/* The taking node named the wrong owner: it learns so. */
+		*refusal = OS_ENOTFOUND;
 		snprintf(why, size, "no case %s at this node", hex);
-		rc = 0;
+		rc = ev_answer(sp, e->origin, ev->case_id.data, OS_ENOTFOUND, why, 0);
 		goto out;
 	}
 	if (rc < 0)
@@ -461,13 +548,16 @@ static int ev_recv_rating(struct spoke *sp, struct store_txn *t, const struct en
 	if (strcmp(ci->rec.owner, sp->conf.name) != 0) {
 		*refusal = OS_ENOTALLOWED;
 		snprintf(why, size, "this node does not own case %s", hex);
+		rc = ev_answer(sp, e->origin, ev->case_id.data, OS_ENOTALLOWED, why, 0);
 		goto out;
 	}
 	if (!ev->taken_by || strcmp(ev->taken_by, e->origin) != 0 ||
-	    strcmp(e->origin, ci->rec.filer) != 0) {
+	    (ev->owner && ev->owner[0] && strcmp(ev->owner, sp->conf.name) != 0)) {
 		*refusal = OS_ENOTALLOWED;
-		snprintf(why, size, "a rating of case %s is sent by the node that filed it, %s",
-			 hex, ci->rec.filer);
+		snprintf(why, size,
+			 "a rating of case %s is sent by the node that took it, to "
+			 "its owner",
+			 hex);
 		goto out;
 	}
 	size_t clen = ev->comment.len;
@@ -530,6 +620,10 @@ static int ev_recv_rating(struct spoke *sp, struct store_txn *t, const struct en
 			  ev->at_ms)) < 0 ||
 	    (rc = ev_answer(sp, e->origin, ev->case_id.data, 0, NULL, ev->score)) < 0)
 		goto out;
+	/* Taken elsewhere: the filing node learns that the case is rated. */
+	if (strcmp(e->origin, ci->rec.filer) != 0 && strcmp(ci->rec.filer, sp->conf.name) != 0 &&
+	    (rc = ev_answer(sp, ci->rec.filer, ev->case_id.data, 0, NULL, ev->score)) < 0)
+		goto out;
 	*deliver = 1;
 	os_log(OS_LOG_INFO, "evaluation_recorded", "case=%s score=%u owner=%s taken_by=%s", hex,
 	       ev->score, sp->conf.name, e->origin);
@@ -564,9 +658,27 @@ static int ev_recv_answer(struct spoke *sp, struct store_txn *t, const struct en
 		return OS_ENOMEM;
 	rc = cases_get(sp, t, m->case_id.data, ci);
 	if (rc == OS_ENOTFOUND || rc == OS_EDECODE) {
-		*refusal = rc;
-		snprintf(why, size, "no case %s at this node", hex);
+		/* Taken here without a copy of the case: the answer of the
+		 * owner it was sent to. */
+		rc = ev_get(sp, t, m->case_id.data, &state, &old);
+		if (rc < 0 && rc != OS_ENOTFOUND && rc != OS_EDECODE)
+			goto out;
 		rc = 0;
+		if (!old || state != EV_PENDING || !old->owner ||
+		    strcmp(old->owner, e->origin) != 0) {
+			*refusal = OS_ENOTFOUND;
+			snprintf(why, size, "no case %s and no rating of it waiting here", hex);
+			goto out;
+		}
+		if (m->code == 0 || m->code == OS_EEXIST)
+			rc = ev_put(sp, t, m->case_id.data, EV_RATED, old);
+		else
+			rc = store_del(t, sp->db_evaluations, m->case_id.data, CASES_ID_LEN);
+		if (rc == 0) {
+			*deliver = 1;
+			os_log(OS_LOG_INFO, "evaluation_answered", "case=%s owner=%s code=%s", hex,
+			       e->origin, m->code ? os_errname(m->code) : "0");
+		}
 		goto out;
 	}
 	if (rc < 0)

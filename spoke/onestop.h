@@ -1053,15 +1053,21 @@ typedef struct {
 	const uint8_t *assertion; /* the applicant's packed SignedAssertion (spent) */
 	size_t assertion_len;
 	int channel; /* ONESTOP_CHANNEL_* */
+	/* At a spoke that holds no copy of the case (a web, mobile or hotline
+	 * node): the case's owning node, which the applicant was told; NULL
+	 * or "" elsewhere (ignored where the case is held). */
+	const char *owner;
 } onestop_rating_t;
 
-/* Rate case id at a spoke that holds it: at the owning node the rating
- * is recorded at once; at the filing node it is checked against the case
- * and sent to the owner. When sent (*pending = 1; pending may be NULL)
- * the owner's answer reaches the apps as an Incoming of type
- * ONESTOP_EVALUATION_TYPE. Errors: ONESTOP_EINVAL (score, comment,
- * channel), ONESTOP_ENOTFOUND (this spoke holds no such case: rate it
- * where it was filed or at its owner), the assertion's codes,
+/* Rate case id at any spoke: at the owning node the rating is recorded at
+ * once; at the filing node it is checked against the case and sent to the
+ * owner; at a node that holds no copy of the case, r->owner names the
+ * owner it is sent to (the owner checks everything). When sent (*pending
+ * = 1; pending may be NULL) the owner's answer reaches the apps as an
+ * Incoming of type ONESTOP_EVALUATION_TYPE. Errors: ONESTOP_EINVAL
+ * (score, comment, channel, owner), ONESTOP_ENOTFOUND (this spoke holds no
+ * such case and no owner was given), ONESTOP_EUNKNOWN / ONESTOP_EREVOKED
+ * (the owner given is no active node), the assertion's codes,
  * ONESTOP_ESUBJECT (the subject is not the case's applicant),
  * ONESTOP_ESTATE (not decided), ONESTOP_EEXIST (rated before, or a rating
  * of it waits for the owner's answer), ONESTOP_EFULL, and the request

@@ -13,7 +13,7 @@
 static const struct cli_opt rate_opts[] = {
 	{"score", CLI_ARG, 0},   {"comment", CLI_ARG, 0}, {"assertion", CLI_ARG, 0},
 	{"channel", CLI_ARG, 0}, {"api", CLI_ARG, 0},     {"json", CLI_NOARG, 0},
-	{NULL, CLI_NOARG, 0},
+	{"owner", CLI_ARG, 0},   {NULL, CLI_NOARG, 0},
 };
 
 static int rate_run(const struct cli_cmd *cmd, const struct cli_args *a)
@@ -55,6 +55,7 @@ static int rate_run(const struct cli_cmd *cmd, const struct cli_args *a)
 		.assertion = assertion,
 		.assertion_len = assertion_len,
 		.channel = channel,
+		.owner = cli_get(a, "owner"),
 	};
 	if ((code = onestop_case_rate(c, id, &r, &pending)) != 0) {
 		rc = cli_fail_code(cmd, c, code);
@@ -78,16 +79,17 @@ const struct cli_cmd cli_rate_cmd = {
 	"rate",
 	"rate a decided case (once, by its applicant)",
 	"Usage: onestop rate CASE --score N [--comment TEXT] [--assertion FILE]\n"
-	"                    [--channel C] [--json] [--api EP]\n"
+	"                    [--channel C] [--owner NODE] [--json] [--api EP]\n"
 	"\n"
 	"Rate case CASE (32 hex digits) 1..5, for the applicant of the assertion\n"
-	"(which the rating spends: it is single use). The local spoke must hold\n"
-	"the case: the node it was filed at, or its owner. A case is rated once,\n"
+	"(which the rating spends: it is single use), at any node: the node it\n"
+	"was filed at or its owner check it against the case; another node (web,\n"
+	"mobile, hotline) sends it to the owner named by --owner. A case is rated once,\n"
 	"after its decision, by its applicant only. The comment is sealed to the\n"
 	"owner; the supervision stream gets the score, never the comment. At the\n"
 	"owner the rating is recorded at once:\n"
 	"  case ID rated N\n"
-	"at the filing node it is sent to the owner, whose answer (recorded or\n"
+	"elsewhere it is sent to the owner, whose answer (recorded or\n"
 	"refused) reaches the apps as an Incoming of type onestop.Evaluation:\n"
 	"  case ID rated N: sent to its owner\n"
 	"\n"
@@ -98,6 +100,8 @@ const struct cli_cmd cli_rate_cmd = {
 	"                    issue' prints it, or the packed bytes; '-' (the\n"
 	"                    default) reads standard input\n"
 	"  --channel C       web, mobile, hall or hotline (default web)\n"
+	"  --owner NODE      the case's owning node, at a node that holds no copy\n"
+	"                    of the case (required there, ignored elsewhere)\n"
 	"  --json            print {\"case\":ID,\"score\":N,\"pending\":BOOL}\n" CLI_API_HELP,
 	rate_opts,
 	rate_run,

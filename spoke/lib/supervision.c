@@ -1,6 +1,8 @@
 /* libonestop's calls of public supervision (onestop.h "evaluations" and
  * the market rows of "supervision"): rate a decided case at the local
  * spoke, and read a supervisor's market monitoring. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,12 @@ int onestop_case_rate_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 		conn_seterr(c, "the rating's assertion or channel is malformed");
 		return ONESTOP_EINVAL;
 	}
+	if (r_size < offsetof(onestop_rating_t, owner) + sizeof(in.owner))
+		in.owner = NULL; /* a caller built before the field */
+	if (in.owner != NULL && conn_strlen_max(in.owner, 63) == SIZE_MAX) {
+		conn_seterr(c, "owner: a node name of at most 63 bytes");
+		return ONESTOP_EINVAL;
+	}
 	Onestop__RateRequest q = ONESTOP__RATE_REQUEST__INIT;
 	q.case_id.data = (uint8_t *)id;
 	q.case_id.len = ONESTOP_ID_LEN;
@@ -56,6 +64,7 @@ int onestop_case_rate_sized(onestop_t *c, const uint8_t id[ONESTOP_ID_LEN],
 	q.assertion.data = (uint8_t *)in.assertion;
 	q.assertion.len = in.assertion_len;
 	q.channel = (Onestop__CaseChannel)in.channel;
+	q.owner = (char *)(in.owner != NULL ? in.owner : "");
 	Onestop__ApiRequest req = ONESTOP__API_REQUEST__INIT;
 	req.op_case = ONESTOP__API_REQUEST__OP_RATE;
 	req.rate = &q;

@@ -171,9 +171,8 @@ int main(void)
 	rc = ch_assertion_file(&cn, CH_SUBJECT, 2, CH_HALL, apath, sizeof apath);
 	H_REQUIRE(n, rc == 0, "an assertion for the hall (%d)", rc);
 	memset(&r, 0, sizeof r);
-	rc = ch_cli(n, cn.hall, &r, "complain", "--about", about, "--text", TEXT,
-		    "--assertion", apath, "--channel", "hall", "--key", "cp-1", "--json",
-		    NULL);
+	rc = ch_cli(n, cn.hall, &r, "complain", "--about", about, "--text", TEXT, "--assertion",
+		    apath, "--channel", "hall", "--key", "cp-1", "--json", NULL);
 	H_REQUIRE(n, rc == 0 && json_id(r.out, "complaint", cid) == 0,
 		  "onestop complain --about %s at the hall (%d: %s%s)", about, rc,
 		  r.out ? r.out : "", r.err ? r.err : "");
@@ -182,8 +181,8 @@ int main(void)
 	cmd_out_free(&r);
 	/* A retry with the same key files nothing new. */
 	memset(&r, 0, sizeof r);
-	rc = ch_cli(n, cn.hall, &r, "complain", "--about", about, "--text", TEXT,
-		    "--assertion", apath, "--channel", "hall", "--key", "cp-1", NULL);
+	rc = ch_cli(n, cn.hall, &r, "complain", "--about", about, "--text", TEXT, "--assertion",
+		    apath, "--channel", "hall", "--key", "cp-1", NULL);
 	H_CHECK(n, rc == 0 && r.out && strstr(r.out, cid) && strstr(r.out, "handler " CH_SUP),
 		"the same key gives the same complaint (%d: %s%s)", rc, r.out ? r.out : "",
 		r.err ? r.err : "");

@@ -238,7 +238,7 @@ static void cstep(struct gcomp *g, uint32_t action, uint32_t state, uint64_t at)
 		.complaint_kind = g->kind,
 		.item = g->item >= 0 ? items[g->item].code : NULL,
 		.item_kind = g->item >= 0 ? items[g->item].kind : NULL,
-		.handler = g->kind == SV_CP_COMPLAINT ? HOTLINE : items[g->item].owner,
+		.department = g->kind == SV_CP_COMPLAINT ? HOTLINE : items[g->item].owner,
 		.filer = "gd.sz.hall1",
 		.region = regions[g->region],
 		.channel = SV_CH_HOTLINE,

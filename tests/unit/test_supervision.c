@@ -204,7 +204,7 @@ static void test_evaluation_and_complaint(void **state)
 		.seq = 3,
 		.complaint_kind = SV_CP_COMPLAINT,
 		.item = ITEM,
-		.handler = "gd.sz.hotline",
+		.department = "gd.sz.hotline",
 		.filer = HALL,
 		.region = REGION,
 		.channel = SV_CH_HOTLINE,
@@ -227,7 +227,7 @@ static void test_evaluation_and_complaint(void **state)
 	c.complaint_kind = 0;
 	assert_int_equal(sv_from_complaint(&c, &e), OS_EINVAL);
 	c.complaint_kind = SV_CP_CONSULTATION;
-	c.handler = "not a name";
+	c.department = "not a name";
 	assert_int_equal(sv_from_complaint(&c, &e), OS_ENAME);
 	assert_int_equal(e.kind, 0); /* wiped */
 }
