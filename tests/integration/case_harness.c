@@ -76,6 +76,9 @@ static int publish_items(struct case_net *cn)
 		{CH_MAT_ID, "identity"},
 		{CH_MAT_LIC, ONESTOP_DS_LICENCES},
 	};
+	static const onestop_material_t dreg_mat[] = {
+		{CH_MAT_ID, "identity"},
+	};
 	static const char *const regions[] = {"440300"};
 	onestop_item_t lic = {
 		.name = "catering licence",
@@ -90,7 +93,7 @@ static int publish_items(struct case_net *cn)
 		.regions = regions,
 		.min_level = 1,
 	};
-	onestop_item_t off = lic, l3 = lic, reg = lic, permit = lic;
+	onestop_item_t off = lic, l3 = lic, reg = lic, permit = lic, dreg = lic;
 	onestop_t *c = NULL;
 	int rc;
 
@@ -105,6 +108,11 @@ static int publish_items(struct case_net *cn)
 	permit.owner = CH_DEPT;
 	permit.kind = "permit";
 	permit.materials = permit_mat;
+	dreg.name = "tax registration";
+	dreg.owner = CH_DEPT;
+	dreg.kind = "registration";
+	dreg.n_materials = 1;
+	dreg.materials = dreg_mat;
 
 	rc = net_connect(cn->owner, 0, &c);
 	if (rc == 0)
@@ -120,6 +128,8 @@ static int publish_items(struct case_net *cn)
 		rc = net_connect(cn->dept, 0, &c);
 	if (rc == 0)
 		rc = put_item(c, CH_ITEM_PERMIT, &permit);
+	if (rc == 0)
+		rc = put_item(c, CH_ITEM_DREG, &dreg);
 	onestop_close(&c);
 	return rc;
 }

@@ -25,13 +25,15 @@
  * CH_OFFLINE_REASON. CH_ITEM_L3 (owner): as CH_ITEM_LIC with min_level 3.
  * CH_ITEM_PERMIT (kind permit, dept): "identity card" (identity) and
  * "prior licence" (shared_data licences). CH_ITEM_REG (kind registration,
- * owner, no licence on approval): as CH_ITEM_LIC. */
+ * owner, no licence on approval): as CH_ITEM_LIC. CH_ITEM_DREG (kind
+ * registration, dept): "identity card" (identity) only. */
 #define CH_ITEM_LIC "OWN-LIC-0001"
 #define CH_ITEM_OFFLINE "OWN-OFF-0002"
 #define CH_ITEM_L3 "OWN-L3-0003"
 #define CH_ITEM_REG "OWN-REG-0004"
 #define CH_ITEM_PERMIT "DEPT-PMT-0001"
-#define CH_N_ITEMS 5
+#define CH_ITEM_DREG "DEPT-REG-0002"
+#define CH_N_ITEMS 6
 #define CH_OFFLINE_REASON "on-site inspection of the premises at the owner's hall"
 #define CH_MAT_ID "identity card"
 #define CH_MAT_FORM "application form"
