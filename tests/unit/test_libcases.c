@@ -16,153 +16,8 @@
 #include "onestop.pb-c.h"
 
 #include "onestop.h"
+#include "fakespoke.h"
 #include "testutil.h"
-
-/* ------------------------------------------------------------ the fake spoke */
-
-typedef void (*fake_fn)(const Onestop__ApiRequest *req, Onestop__ApiReply *rep);
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_t thread;
-	void *ctx, *sock;
-	int stop;
-	fake_fn answer;
-	int requests;  /* requests answered */
-	int ops[32];   /* requests answered, by op */
-	uint8_t *last; /* the last request of op last_op, packed */
-	size_t last_len;
-	int last_op;
-	char dir[64], ep[128];
-} fake = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void *fake_run(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&fake.mu);
-		int stop = fake.stop;
-		pthread_mutex_unlock(&fake.mu);
-		if (stop)
-			return NULL;
-		zmq_pollitem_t it = {.socket = fake.sock, .events = ZMQ_POLLIN};
-		if (zmq_poll(&it, 1, 20) <= 0)
-			continue;
-		zmq_msg_t idm, m;
-		zmq_msg_init(&idm);
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&idm, fake.sock, 0) < 0 || zmq_msg_recv(&m, fake.sock, 0) < 0) {
-			zmq_msg_close(&idm);
-			zmq_msg_close(&m);
-			continue;
-		}
-		Onestop__ApiRequest *req =
-			onestop__api_request__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-		Onestop__ApiReply rep = ONESTOP__API_REPLY__INIT;
-		pthread_mutex_lock(&fake.mu);
-		if (req != NULL) {
-			rep.request_id = req->request_id;
-			fake.requests++;
-			if ((int)req->op_case < 32)
-				fake.ops[req->op_case]++;
-			if ((int)req->op_case == fake.last_op) {
-				free(fake.last);
-				fake.last_len = zmq_msg_size(&m);
-				fake.last = malloc(fake.last_len);
-				memcpy(fake.last, zmq_msg_data(&m), fake.last_len);
-			}
-			if (fake.answer != NULL)
-				fake.answer(req, &rep);
-		}
-		pthread_mutex_unlock(&fake.mu);
-		size_t len = onestop__api_reply__get_packed_size(&rep);
-		uint8_t *buf = malloc(len ? len : 1);
-		onestop__api_reply__pack(&rep, buf);
-		zmq_msg_send(&idm, fake.sock, ZMQ_SNDMORE);
-		zmq_send(fake.sock, buf, len, 0);
-		free(buf);
-		zmq_msg_close(&m);
-		if (req != NULL)
-			onestop__api_request__free_unpacked(req, NULL);
-	}
-}
-
-/* Answer the next requests with fn and keep a copy of those of op last_op;
- * the counters start again. */
-static void fake_expect(fake_fn fn, int last_op)
-{
-	pthread_mutex_lock(&fake.mu);
-	fake.answer = fn;
-	fake.requests = 0;
-	memset(fake.ops, 0, sizeof(fake.ops));
-	free(fake.last);
-	fake.last = NULL;
-	fake.last_len = 0;
-	fake.last_op = last_op;
-	pthread_mutex_unlock(&fake.mu);
-}
-
-static int fake_requests(void)
-{
-	pthread_mutex_lock(&fake.mu);
-	int n = fake.requests;
-	pthread_mutex_unlock(&fake.mu);
-	return n;
-}
-
-static int fake_ops(int op)
-{
-	pthread_mutex_lock(&fake.mu);
-	int n = fake.ops[op];
-	pthread_mutex_unlock(&fake.mu);
-	return n;
-}
-
-/* The last request kept, decoded (free with
- * onestop__api_request__free_unpacked). */
-static Onestop__ApiRequest *fake_last(void)
-{
-	pthread_mutex_lock(&fake.mu);
-	Onestop__ApiRequest *r =
-		fake.last ? onestop__api_request__unpack(NULL, fake.last_len, fake.last) : NULL;
-	pthread_mutex_unlock(&fake.mu);
-	assert_non_null(r);
-	return r;
-}
-
-static int setup(void **state)
-{
-	char *dir = tu_mkdtemp();
-	assert_non_null(dir);
-	snprintf(fake.dir, sizeof(fake.dir), "%s", dir);
-	free(dir);
-	snprintf(fake.ep, sizeof(fake.ep), "ipc://%s/api.sock", fake.dir);
-	fake.ctx = zmq_ctx_new();
-	fake.sock = zmq_socket(fake.ctx, ZMQ_ROUTER);
-	assert_int_equal(zmq_bind(fake.sock, fake.ep), 0);
-	fake.stop = 0;
-	assert_int_equal(pthread_create(&fake.thread, NULL, fake_run, NULL), 0);
-	onestop_t *c = NULL;
-	assert_int_equal(onestop_connect(fake.ep, 2000, &c), 0);
-	*state = c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	onestop_t *c = *state;
-	onestop_close(&c);
-	pthread_mutex_lock(&fake.mu);
-	fake.stop = 1;
-	pthread_mutex_unlock(&fake.mu);
-	pthread_join(fake.thread, NULL);
-	zmq_close(fake.sock);
-	zmq_ctx_term(fake.ctx);
-	free(fake.last);
-	fake.last = NULL;
-	tu_rm_tree(fake.dir);
-	return 0;
-}
 
 /* ------------------------------------------------------------ names */
 
@@ -681,7 +536,7 @@ static void answer_verify(const Onestop__ApiRequest *req, Onestop__ApiReply *rep
 		return;
 	}
 	if (strcmp(req->licence_verify->number, "LIC-late") == 0 &&
-	    fake.ops[ONESTOP__API_REQUEST__OP_GET] == 0) {
+	    fake_ops_locked(ONESTOP__API_REQUEST__OP_GET) == 0) {
 		/* Not held until a Get has filled it. */
 		rep->code = ONESTOP_ENOTFOUND;
 		rep->message = "no licence LIC-late";
@@ -751,12 +606,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_licence_codec),
-		cmocka_unit_test_setup_teardown(test_refused_locally, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_act, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_licence_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_locally, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_file, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_act, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_get, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_list, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_licence_verify, fake_setup, fake_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
