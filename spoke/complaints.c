@@ -60,10 +60,6 @@ struct cp_rec {
 	char item_kind[64];
 };
 
-struct complaints {
-	int unused;
-};
-
 static void cp_fail(struct casework_write *w, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void cp_fail(struct casework_write *w, int code, const char *fmt, ...)
@@ -1635,17 +1631,11 @@ int complaints_read(struct spoke *sp, const Onestop__ApiRequest *req, uint8_t **
 
 int complaints_open(struct spoke *sp)
 {
-	struct complaints *cp = calloc(1, sizeof *cp);
-	if (!cp)
-		return OS_ENOMEM;
-	sp->cp = cp;
 	sp->type_hooks[2] = (struct spoke_type_hook){COMPLAINTS_TYPE, cp_receive, sp};
 	return 0;
 }
 
 void complaints_close(struct spoke *sp)
 {
-	free(sp->cp);
-	sp->cp = NULL;
 	sp->type_hooks[2] = (struct spoke_type_hook){0};
 }

@@ -17,8 +17,8 @@ struct Onestop__ApiRequest;
 
 #define COMPLAINTS_TYPE "onestop.Complaint" /* envelope type of a complaint message */
 
-/* Set up sp->cp and the inbox hook of complaint messages
- * (sp->type_hooks[2]). Call after casework_open. 0 or OS_ENOMEM. */
+/* Register the inbox hook of complaint messages (sp->type_hooks[2]); the
+ * service keeps no state beside the store. Call after casework_open. 0. */
 int complaints_open(struct spoke *sp);
 void complaints_close(struct spoke *sp);
 

@@ -178,8 +178,7 @@ struct spoke {
 	 * "onestop.Supervision" (casework.c), "onestop.Complaint"
 	 * (complaints.c), "onestop.Evaluation" (evaluate.c) */
 	struct spoke_type_hook type_hooks[SPOKE_TYPE_HOOKS];
-	struct casework *cw;   /* the case service (casework.c) */
-	struct complaints *cp; /* complaints and consultations (complaints.c) */
+	struct casework *cw; /* the case service (casework.c) */
 
 	/* The iteration's write transaction: begun on first use, committed
 	 * once per loop iteration (spoke_commit). txn_err poisons it after
