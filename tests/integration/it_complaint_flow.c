@@ -18,6 +18,7 @@
 #include "case_harness.h"
 #include "err.h"
 #include "onestop.pb-c.h"
+#include "supervision.h"
 
 #define TEXT "complaint-text-7d41c2: the counter lost my documents"
 #define ANSWER "answer-text-90be13: found and returned them"
@@ -236,6 +237,46 @@ static long sup_figure(struct net_proc *p, const char *region, int consultations
 	return v;
 }
 
+/* Every supervision event p's apps got: decoded and checked; *complaint
+ * counts those of a complaint or consultation, *leaked those holding a
+ * text, an answer or the subject id. The events received, or -1. */
+static long events(struct net_proc *p, int *complaint, int *leaked)
+{
+	static const char *secrets[] = {"complaint-text-7d41c2", "answer-text-90be13",
+					"question-text-3f6e22", CH_SUBJECT};
+	onestop_t *c = NULL;
+	long total = 0;
+	*complaint = *leaked = 0;
+	if (net_connect(p, 0, &c) != 0)
+		return -1;
+	for (;;) {
+		onestop_msg_t *msgs = NULL;
+		size_t n = 0;
+		if (onestop_recv(c, 100, 500, &msgs, &n) != 0 || n == 0) {
+			onestop_msgs_free(&msgs, n);
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t seq = msgs[i].seq;
+			struct sv_event e;
+			if (strcmp(msgs[i].type, "onestop.Supervision") == 0) {
+				total++;
+				if (sv_event_unpack(msgs[i].payload, msgs[i].len, &e) != 0)
+					total = -1000000;
+				else if (e.kind == SV_COMPLAINT)
+					(*complaint)++;
+				for (size_t k = 0; k < sizeof secrets / sizeof secrets[0]; k++)
+					*leaked += ch_find(msgs[i].payload, msgs[i].len,
+							   secrets[k]) != NULL;
+			}
+			onestop_ack(c, &seq, 1);
+		}
+		onestop_msgs_free(&msgs, n);
+	}
+	onestop_close(&c);
+	return total;
+}
+
 int main(void)
 {
 	struct case_net cn;
@@ -363,6 +404,13 @@ int main(void)
 	while (h_now_ms() < until && sup_figure(cn.sup, "gd.sz", 1) != 1)
 		usleep(50000);
 	H_CHECK(n, sup_figure(cn.sup, "gd.sz", 1) == 1, "and the consultation");
+	/* The consultation's steps reach the supervisor from its handler. */
+	int cp_events = 0, leaked = 0;
+	long got = events(cn.sup, &cp_events, &leaked);
+	H_CHECK(n, got > 0 && cp_events >= 2 && leaked == 0,
+		"the supervisor's events decode, %d of the consultation, none holds a text, an "
+		"answer or the subject id (%ld events, %d leaked)",
+		cp_events, got, leaked);
 	H_CHECK(n,
 		ch_grep_tree(n->dir, NULL, "complaint-text-7d41c2") == 0 &&
 			ch_grep_tree(n->dir, NULL, "answer-text-90be13") == 0 &&
