@@ -332,7 +332,7 @@ static int cw_licence(struct spoke *sp, struct replica_entry *e, const char *num
 
 /* ------------------------------------------------------------ sealing */
 
-static int cw_seal(const os_box_pk pk, const uint8_t *data, size_t len, ProtobufCBinaryData *out)
+int casework_seal(const os_box_pk pk, const uint8_t *data, size_t len, ProtobufCBinaryData *out)
 {
 	size_t cap = len + CRYPTO_SEAL_OVERHEAD;
 	out->data = malloc(cap);
@@ -389,7 +389,7 @@ static int cw_mats(struct cw_mats *c, Onestop__SharedDataRef *const *refs, size_
 	for (size_t i = 0; i < n_ups; i++) {
 		onestop__sealed_upload__init(&c->ups[i]);
 		c->ups[i].name = ups[i]->name;
-		int rc = cw_seal(pk, ups[i]->data.data, ups[i]->data.len, &c->ups[i].sealed);
+		int rc = casework_seal(pk, ups[i]->data.data, ups[i]->data.len, &c->ups[i].sealed);
 		if (rc < 0)
 			return rc;
 		onestop__case_material__init(&c->m[n_refs + i]);
@@ -653,7 +653,7 @@ int casework_file(struct spoke *sp, const Onestop__CaseFileRequest *q, struct ca
 	Onestop__CaseTransition tr = ONESTOP__CASE_TRANSITION__INIT;
 	uint8_t id[CASES_ID_LEN];
 	cw_new_id(id, wall);
-	if ((rc = cw_seal(owner->box_pk, q->form.data, q->form.len, &form)) < 0 ||
+	if ((rc = casework_seal(owner->box_pk, q->form.data, q->form.len, &form)) < 0 ||
 	    (rc = cw_mats(&mats, q->refs, q->n_refs, q->uploads, q->n_uploads, owner->box_pk)) <
 		    0) {
 		cw_fail(res, rc, "the case could not be sealed to %s: %s", fres.owner,
@@ -2021,6 +2021,15 @@ int casework_event(struct spoke *sp, struct store_txn *t, const struct sv_event 
 	rc = casework_event_packed(sp, t, buf, len);
 	free(buf);
 	return rc;
+}
+
+void casework_write_fail(struct casework_write *w, int code, const char *fmt, ...)
+{
+	va_list ap;
+	w->code = code;
+	va_start(ap, fmt);
+	vsnprintf(w->msg, sizeof w->msg, fmt, ap);
+	va_end(ap);
 }
 
 int casework_queue(struct spoke *sp, const char *dest, const char *type, uint8_t *payload,

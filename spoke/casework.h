@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "onestop.pb-c.h"
+
 #include "cases.h"
 #include "dataset.h"
 #include "spoke.h"
@@ -104,6 +106,15 @@ struct casework_write {
 	uint8_t *reply;
 	size_t reply_len;
 };
+
+/* Set w's refusal: code and the sentence fmt makes. */
+void casework_write_fail(struct casework_write *w, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Seal len bytes of data (NULL when len is 0) to pk (crypto_box_seal)
+ * into out->data, malloc'd (the caller frees it, also on error). 0,
+ * OS_ENOMEM or crypto_seal's error. */
+int casework_seal(const os_box_pk pk, const uint8_t *data, size_t len, ProtobufCBinaryData *out);
 
 /* An item from the local copy of dataset "items". */
 struct casework_item {

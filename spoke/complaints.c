@@ -8,7 +8,6 @@
  * the supervision stream. */
 #include "complaints.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +58,6 @@ struct cp_rec {
 	char item[SV_TEXT_MAX];
 	char item_kind[64];
 };
-
-static void cp_fail(struct casework_write *w, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void cp_fail(struct casework_write *w, int code, const char *fmt, ...)
-{
-	va_list ap;
-	w->code = code;
-	va_start(ap, fmt);
-	vsnprintf(w->msg, sizeof w->msg, fmt, ap);
-	va_end(ap);
-}
 
 static void cp_hex(char out[2 * CP_ID_LEN + 1], const uint8_t *id)
 {
@@ -192,16 +180,6 @@ static int cp_send(struct spoke *sp, const char *dest, Onestop__Complaint *filin
 	if (!b)
 		return OS_ENOMEM;
 	return casework_queue(sp, dest, COMPLAINTS_TYPE, b, len);
-}
-
-static int cp_seal(const os_box_pk pk, const uint8_t *data, size_t len, ProtobufCBinaryData *out)
-{
-	size_t cap = len + CRYPTO_SEAL_OVERHEAD;
-	out->data = malloc(cap);
-	out->len = 0;
-	if (!out->data)
-		return OS_ENOMEM;
-	return crypto_seal(pk, data, len, out->data, cap, &out->len);
 }
 
 /* ------------------------------------------------------------ applying */
@@ -353,7 +331,7 @@ static int cp_concern(struct spoke *sp, struct store_txn *t, const struct compla
 	int rc = 0;
 	node[0] = item[0] = '\0';
 	if (!e) {
-		cp_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 		return OS_ENOMEM;
 	}
 	if (ab->kind == COMPLAINT_ABOUT_CASE) {
@@ -365,11 +343,13 @@ static int cp_concern(struct spoke *sp, struct store_txn *t, const struct compla
 			snprintf(node, OS_NAME_MAX, "%s", ci->rec.owner);
 			snprintf(item, SV_TEXT_MAX, "%s", ci->item);
 		} else if (rc == OS_ENOTFOUND || rc == OS_EDECODE) {
-			cp_fail(w, OS_ENOTFOUND,
+			casework_write_fail(
+				w, OS_ENOTFOUND,
 				"this node holds no case %s: complain at the node where it was filed",
 				hex);
 		} else {
-			cp_fail(w, rc, "case %s could not be read: %s", hex, os_strerror(rc));
+			casework_write_fail(w, rc, "case %s could not be read: %s", hex,
+					    os_strerror(rc));
 		}
 		free(ci);
 	} else if (ab->kind == COMPLAINT_ABOUT_ITEM) {
@@ -378,14 +358,16 @@ static int cp_concern(struct spoke *sp, struct store_txn *t, const struct compla
 			snprintf(node, OS_NAME_MAX, "%s", it.owner);
 			snprintf(item, SV_TEXT_MAX, "%s", ab->name);
 		} else {
-			cp_fail(w, rc == OS_ENOTFOUND ? OS_ENOTFOUND : rc, "no item %s here%s%s",
-				ab->name, rc == OS_ENOTFOUND ? "" : ": ",
-				rc == OS_ENOTFOUND ? "" : os_strerror(rc));
+			casework_write_fail(w, rc == OS_ENOTFOUND ? OS_ENOTFOUND : rc,
+					    "no item %s here%s%s", ab->name,
+					    rc == OS_ENOTFOUND ? "" : ": ",
+					    rc == OS_ENOTFOUND ? "" : os_strerror(rc));
 		}
 	} else {
 		const struct reg_node *n = registry_find(sp->reg, ab->name);
 		if (!n) {
-			cp_fail(w, OS_EUNKNOWN, "node %s is not in the registry", ab->name);
+			casework_write_fail(w, OS_EUNKNOWN, "node %s is not in the registry",
+					    ab->name);
 			rc = OS_EUNKNOWN;
 		} else {
 			snprintf(node, OS_NAME_MAX, "%s", ab->name);
@@ -460,41 +442,48 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 
 	if ((int)q->kind != COMPLAINT_KIND_COMPLAINT &&
 	    (int)q->kind != COMPLAINT_KIND_CONSULTATION) {
-		cp_fail(w, OS_EINVAL, "kind: complaint or consultation");
+		casework_write_fail(w, OS_EINVAL, "kind: complaint or consultation");
 		return 0;
 	}
 	if (!q->about || complaint_about_parse(q->about, &ab) != 0) {
-		cp_fail(w, OS_EINVAL, "about: case:<32 hex>, item:<code> or node:<name>");
+		casework_write_fail(w, OS_EINVAL,
+				    "about: case:<32 hex>, item:<code> or node:<name>");
 		return 0;
 	}
 	if ((int)q->kind == COMPLAINT_KIND_CONSULTATION && ab.kind != COMPLAINT_ABOUT_ITEM) {
-		cp_fail(w, OS_EINVAL, "about: a consultation asks about an item (item:<code>)");
+		casework_write_fail(w, OS_EINVAL,
+				    "about: a consultation asks about an item (item:<code>)");
 		return 0;
 	}
 	if (q->text.len == 0 || q->text.len > CP_TEXT_MAX) {
-		cp_fail(w, OS_EINVAL, "text: 1..%u bytes, %zu given", CP_TEXT_MAX, q->text.len);
+		casework_write_fail(w, OS_EINVAL, "text: 1..%u bytes, %zu given", CP_TEXT_MAX,
+				    q->text.len);
 		return 0;
 	}
 	if ((unsigned)q->channel > 4) {
-		cp_fail(w, OS_EINVAL, "channel: web, mobile, hall or hotline");
+		casework_write_fail(w, OS_EINVAL, "channel: web, mobile, hall or hotline");
 		return 0;
 	}
 	if (q->key.len > CP_KEY_MAX) {
-		cp_fail(w, OS_EINVAL, "key: at most %u bytes, %zu given", CP_KEY_MAX, q->key.len);
+		casework_write_fail(w, OS_EINVAL, "key: at most %u bytes, %zu given", CP_KEY_MAX,
+				    q->key.len);
 		return 0;
 	}
 	if ((int)q->kind == COMPLAINT_KIND_COMPLAINT && !has_assertion) {
-		cp_fail(w, OS_EINVAL,
+		casework_write_fail(
+			w, OS_EINVAL,
 			"assertion: a complaint is filed with the complainant's assertion (only a "
 			"consultation may be anonymous)");
 		return 0;
 	}
 	if (q->assertion.len > ASSERTION_MAX_BYTES) {
-		cp_fail(w, OS_ETOOBIG, "assertion: at most %u bytes", ASSERTION_MAX_BYTES);
+		casework_write_fail(w, OS_ETOOBIG, "assertion: at most %u bytes",
+				    ASSERTION_MAX_BYTES);
 		return 0;
 	}
 	if (spoke_registry_expired(sp, os_now_ms())) {
-		cp_fail(w, OS_EEXPIRED,
+		casework_write_fail(
+			w, OS_EEXPIRED,
 			"the registry has expired; complaints are refused until a current one "
 			"arrives");
 		return 0;
@@ -514,7 +503,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 			return cp_reply_file(rid, orig, h, 1, w);
 		}
 		if (rc == OS_EEXIST) {
-			cp_fail(w, OS_EEXIST, "this key was given to another filing");
+			casework_write_fail(w, OS_EEXIST, "this key was given to another filing");
 			return 0;
 		}
 		if (rc != OS_ENOTFOUND)
@@ -534,7 +523,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 					      os_now_ms(), &a, why, sizeof why);
 		if (arc == 0) {
 			if (!(e = malloc(sizeof *e))) {
-				cp_fail(w, OS_ENOMEM, "out of memory");
+				casework_write_fail(w, OS_ENOMEM, "out of memory");
 				goto out;
 			}
 			int src = casework_lookup(sp, DS_IDENTITY, a.subject, e);
@@ -550,7 +539,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 			}
 		}
 		if (arc < 0) {
-			cp_fail(w, arc, "%s", why[0] ? why : os_strerror(arc));
+			casework_write_fail(w, arc, "%s", why[0] ? why : os_strerror(arc));
 			goto out;
 		}
 	}
@@ -567,22 +556,24 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	if ((int)q->kind == COMPLAINT_KIND_CONSULTATION) {
 		handler = registry_find(sp->reg, node);
 	} else if (!region[0]) {
-		cp_fail(w, OS_ENOTFOUND, "%s belongs to no region: no supervisor handles it", node);
+		casework_write_fail(w, OS_ENOTFOUND,
+				    "%s belongs to no region: no supervisor handles it", node);
 		goto out;
 	} else if (complaint_supervisor(sp->reg, region, &handler) < 0) {
-		cp_fail(w, OS_ENOTFOUND,
-			"no active supervisor node handles region %s (role supervisor)", region);
+		casework_write_fail(w, OS_ENOTFOUND,
+				    "no active supervisor node handles region %s (role supervisor)",
+				    region);
 		goto out;
 	}
 	if (!handler || !registry_node_active(handler)) {
-		cp_fail(w, handler ? OS_EREVOKED : OS_EUNKNOWN,
-			"the handler %s is not an active node of the registry", node);
+		casework_write_fail(w, handler ? OS_EREVOKED : OS_EUNKNOWN,
+				    "the handler %s is not an active node of the registry", node);
 		goto out;
 	}
 	int remote = strcmp(handler->name, sp->conf.name) != 0;
 	if (remote && !casework_room(sp, 1)) {
-		cp_fail(w, OS_EFULL, "the outbox is full (%llu messages); retry later",
-			(unsigned long long)sp->ob.count);
+		casework_write_fail(w, OS_EFULL, "the outbox is full (%llu messages); retry later",
+				    (unsigned long long)sp->ob.count);
 		goto out;
 	}
 
@@ -590,8 +581,8 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	Onestop__Complaint c = ONESTOP__COMPLAINT__INIT;
 	Onestop__ComplaintTransition tr = ONESTOP__COMPLAINT_TRANSITION__INIT;
 	cp_new_id(id, os_now_ms());
-	if ((rc = cp_seal(handler->box_pk, q->text.data, q->text.len, &text)) < 0) {
-		cp_fail(w, rc, "the text could not be sealed: %s", os_strerror(rc));
+	if ((rc = casework_seal(handler->box_pk, q->text.data, q->text.len, &text)) < 0) {
+		casework_write_fail(w, rc, "the text could not be sealed: %s", os_strerror(rc));
 		rc = 0;
 		goto out;
 	}
@@ -619,7 +610,8 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 		rc = assertion_replay_claim(t, sp->db_assert_seen, &a, os_now_ms(), why,
 					    sizeof why);
 		if (rc == OS_EREPLAY || rc == OS_EINVAL) {
-			cp_fail(w, rc, "%s", why[0] ? why : "the assertion was used before");
+			casework_write_fail(w, rc, "%s",
+					    why[0] ? why : "the assertion was used before");
 			rc = 0;
 			goto out;
 		}
@@ -629,7 +621,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 		}
 	}
 	if (!(rec = calloc(1, sizeof *rec))) {
-		cp_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 		goto out;
 	}
 	complaint_record_init(&rec->r, (enum complaint_kind)q->kind, sp->conf.name, handler->name);
@@ -643,7 +635,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	if (item[0]) {
 		struct casework_item it;
 		if (!e && !(e = malloc(sizeof *e))) {
-			cp_fail(w, OS_ENOMEM, "out of memory");
+			casework_write_fail(w, OS_ENOMEM, "out of memory");
 			goto out;
 		}
 		if (casework_item_get(sp, e, item, &it) == 0)
@@ -652,7 +644,7 @@ static int cp_file(struct spoke *sp, uint64_t rid, const Onestop__ComplaintFileR
 	size_t blen = onestop__complaint__get_packed_size(&c);
 	uint8_t *body = malloc(blen ? blen : 1);
 	if (!body) {
-		cp_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 		goto out;
 	}
 	onestop__complaint__pack(&c, body);
@@ -684,7 +676,7 @@ out:
 	free(rec);
 	free(e);
 	if (rc == OS_ENOMEM) {
-		cp_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 		rc = 0;
 	}
 	return rc;
@@ -705,7 +697,7 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 	int rc = 0, dup = 0;
 
 	if (q->complaint_id.len != CP_ID_LEN) {
-		cp_fail(w, OS_EINVAL, "complaint_id: %u bytes", CP_ID_LEN);
+		casework_write_fail(w, OS_EINVAL, "complaint_id: %u bytes", CP_ID_LEN);
 		return 0;
 	}
 	const uint8_t *id = q->complaint_id.data;
@@ -713,56 +705,61 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 	enum complaint_action act = (enum complaint_action)q->action;
 	if (act != COMPLAINT_ACT_ASSIGN && act != COMPLAINT_ACT_ANSWER &&
 	    act != COMPLAINT_ACT_CLOSE && act != COMPLAINT_ACT_REOPEN) {
-		cp_fail(w, OS_EINVAL, "action: assign, answer, close or reopen");
+		casework_write_fail(w, OS_EINVAL, "action: assign, answer, close or reopen");
 		return 0;
 	}
 	if (act == COMPLAINT_ACT_ASSIGN && (!q->assignee || os_name_valid(q->assignee) != 0)) {
-		cp_fail(w, OS_EINVAL, "assignee: the node name of the department concerned");
+		casework_write_fail(w, OS_EINVAL,
+				    "assignee: the node name of the department concerned");
 		return 0;
 	}
 	if (act != COMPLAINT_ACT_ASSIGN && q->assignee && q->assignee[0]) {
-		cp_fail(w, OS_EINVAL, "assignee: only with assign");
+		casework_write_fail(w, OS_EINVAL, "assignee: only with assign");
 		return 0;
 	}
 	if (act == COMPLAINT_ACT_ANSWER && (q->answer.len == 0 || q->answer.len > CP_TEXT_MAX)) {
-		cp_fail(w, OS_EINVAL, "answer: 1..%u bytes, %zu given", CP_TEXT_MAX, q->answer.len);
+		casework_write_fail(w, OS_EINVAL, "answer: 1..%u bytes, %zu given", CP_TEXT_MAX,
+				    q->answer.len);
 		return 0;
 	}
 	if (act != COMPLAINT_ACT_ANSWER && q->answer.len) {
-		cp_fail(w, OS_EINVAL, "answer: only with answer");
+		casework_write_fail(w, OS_EINVAL, "answer: only with answer");
 		return 0;
 	}
 	if (q->reason && strlen(q->reason) > CP_REASON_MAX) {
-		cp_fail(w, OS_EINVAL, "reason: at most %u bytes", CP_REASON_MAX);
+		casework_write_fail(w, OS_EINVAL, "reason: at most %u bytes", CP_REASON_MAX);
 		return 0;
 	}
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		return rc;
 	rc = cp_get(sp, t, id, &rec);
 	if (rc == OS_ENOTFOUND || rc == OS_EDECODE) {
-		cp_fail(w, OS_ENOTFOUND, "no complaint %s at this node", hex);
+		casework_write_fail(w, OS_ENOTFOUND, "no complaint %s at this node", hex);
 		return 0;
 	}
 	if (rc < 0)
 		return spoke_wrote(sp, rc);
 	int handler = strcmp(rec.r.handler, me) == 0;
 	if (!handler && rec.pending) {
-		cp_fail(w, OS_EAGAIN, "complaint %s: this node's %s waits for the handler %s", hex,
-			complaint_action_name((enum complaint_action)rec.pending), rec.r.handler);
+		casework_write_fail(w, OS_EAGAIN,
+				    "complaint %s: this node's %s waits for the handler %s", hex,
+				    complaint_action_name((enum complaint_action)rec.pending),
+				    rec.r.handler);
 		return 0;
 	}
 	const struct reg_node *as = NULL;
 	if (act == COMPLAINT_ACT_ASSIGN) {
 		as = registry_find(sp->reg, q->assignee);
 		if (!as || !registry_node_active(as)) {
-			cp_fail(w, as ? OS_EREVOKED : OS_EUNKNOWN,
-				"%s is not an active node of the registry", q->assignee);
+			casework_write_fail(w, as ? OS_EREVOKED : OS_EUNKNOWN,
+					    "%s is not an active node of the registry",
+					    q->assignee);
 			return 0;
 		}
 	}
 	if (!casework_room(sp, 2)) {
-		cp_fail(w, OS_EFULL, "the outbox is full (%llu messages); retry later",
-			(unsigned long long)sp->ob.count);
+		casework_write_fail(w, OS_EFULL, "the outbox is full (%llu messages); retry later",
+				    (unsigned long long)sp->ob.count);
 		return 0;
 	}
 	Onestop__ComplaintTransition tr = ONESTOP__COMPLAINT_TRANSITION__INIT;
@@ -776,11 +773,12 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 	if (act == COMPLAINT_ACT_ANSWER) {
 		const struct reg_node *filer = registry_find(sp->reg, rec.r.filer);
 		if (!filer) {
-			cp_fail(w, OS_EUNKNOWN, "the filing node %s is not in the registry",
-				rec.r.filer);
+			casework_write_fail(w, OS_EUNKNOWN,
+					    "the filing node %s is not in the registry",
+					    rec.r.filer);
 			return 0;
 		}
-		if ((rc = cp_seal(filer->box_pk, q->answer.data, q->answer.len, &answer)) < 0)
+		if ((rc = casework_seal(filer->box_pk, q->answer.data, q->answer.len, &answer)) < 0)
 			goto nomem;
 		tr.answer = answer;
 	}
@@ -791,7 +789,7 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 		if (f && f->text.len >= CRYPTO_SEAL_OVERHEAD && (opened = malloc(f->text.len)) &&
 		    crypto_seal_open(&sp->kp, f->text.data, f->text.len, opened, f->text.len,
 				     &ol) == 0)
-			rc = cp_seal(as->box_pk, opened, ol, &text);
+			rc = casework_seal(as->box_pk, opened, ol, &text);
 		if (f)
 			onestop__complaint__free_unpacked(f, NULL);
 		if (rc < 0)
@@ -805,8 +803,8 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 		if (cp_store_error(rc))
 			goto store;
 		if (rc < 0) {
-			cp_fail(w, rc, "%s of complaint %s: %s", complaint_action_name(act), hex,
-				os_strerror(rc));
+			casework_write_fail(w, rc, "%s of complaint %s: %s",
+					    complaint_action_name(act), hex, os_strerror(rc));
 			rc = 0;
 			goto out;
 		}
@@ -822,8 +820,8 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 		};
 		rc = complaint_apply(&probe.r, &st, NULL);
 		if (rc < 0) {
-			cp_fail(w, rc, "%s of complaint %s: %s", complaint_action_name(act), hex,
-				os_strerror(rc));
+			casework_write_fail(w, rc, "%s of complaint %s: %s",
+					    complaint_action_name(act), hex, os_strerror(rc));
 			rc = 0;
 			goto out;
 		}
@@ -855,7 +853,7 @@ static int cp_act(struct spoke *sp, uint64_t rid, const Onestop__ComplaintActReq
 	}
 	goto out;
 nomem:
-	cp_fail(w, OS_ENOMEM, "out of memory");
+	casework_write_fail(w, OS_ENOMEM, "out of memory");
 	rc = 0;
 	goto out;
 store:
@@ -874,7 +872,7 @@ int complaints_write(struct spoke *sp, const Onestop__ApiRequest *req, struct ca
 		return cp_file(sp, req->request_id, req->complaint_file, w);
 	if (req->op_case == ONESTOP__API_REQUEST__OP_COMPLAINT_ACT && req->complaint_act)
 		return cp_act(sp, req->request_id, req->complaint_act, w);
-	cp_fail(w, OS_EINVAL, "not a complaint request");
+	casework_write_fail(w, OS_EINVAL, "not a complaint request");
 	return 0;
 }
 

@@ -5,7 +5,6 @@
  * the owner). */
 #include "evaluate.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +30,6 @@
 #define EV_RATED 'R'
 #define EV_PENDING 'P'
 #define EV_CHANNEL_MAX 4 /* CaseChannel: unspecified, web, mobile, hall, hotline */
-
-static void ev_fail(struct casework_write *w, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void ev_fail(struct casework_write *w, int code, const char *fmt, ...)
-{
-	va_list ap;
-	w->code = code;
-	va_start(ap, fmt);
-	vsnprintf(w->msg, sizeof w->msg, fmt, ap);
-	va_end(ap);
-}
 
 /* The stored rating of case id: 0 with *state and *ev (the caller frees it
  * with onestop__evaluation__free_unpacked), OS_ENOTFOUND, OS_EDECODE, or a
@@ -240,30 +228,32 @@ static int ev_rate_elsewhere(struct spoke *sp, struct store_txn *t, uint64_t req
 
 	os_hex(hex, q->case_id.data, CASES_ID_LEN);
 	if (os_name_valid(q->owner) != 0 || strcmp(q->owner, sp->conf.name) == 0) {
-		ev_fail(w, OS_EINVAL, "owner: the node name of the case's owner");
+		casework_write_fail(w, OS_EINVAL, "owner: the node name of the case's owner");
 		return 0;
 	}
 	const struct reg_node *on = registry_find(sp->reg, q->owner);
 	if (!on || !registry_node_active(on)) {
-		ev_fail(w, on ? OS_EREVOKED : OS_EUNKNOWN, "%s is not an active node", q->owner);
+		casework_write_fail(w, on ? OS_EREVOKED : OS_EUNKNOWN, "%s is not an active node",
+				    q->owner);
 		return 0;
 	}
 	int arc = ev_verify_here(sp, &q->assertion, wall, &a, why, sizeof why);
 	if (arc < 0) {
-		ev_fail(w, arc, "%s", why[0] ? why : os_strerror(arc));
+		casework_write_fail(w, arc, "%s", why[0] ? why : os_strerror(arc));
 		return 0;
 	}
 	rc = ev_get(sp, t, q->case_id.data, &state, &old);
 	if (old)
 		onestop__evaluation__free_unpacked(old, NULL);
 	if (rc == 0 || rc == OS_EDECODE) {
-		ev_fail(w, OS_EEXIST, "case %s was rated here already, or its rating waits", hex);
+		casework_write_fail(w, OS_EEXIST,
+				    "case %s was rated here already, or its rating waits", hex);
 		return 0;
 	}
 	if (rc != OS_ENOTFOUND)
 		return spoke_wrote(sp, rc);
 	if (!casework_room(sp, 1)) {
-		ev_fail(w, OS_EFULL, "the outbox is full; retry later");
+		casework_write_fail(w, OS_EFULL, "the outbox is full; retry later");
 		return 0;
 	}
 	if (q->comment.len > 0) {
@@ -272,7 +262,8 @@ static int ev_rate_elsewhere(struct spoke *sp, struct store_txn *t, uint64_t req
 		    crypto_seal(on->box_pk, q->comment.data, q->comment.len, sealed.data, cap,
 				&sealed.len) != 0) {
 			free(sealed.data);
-			ev_fail(w, OS_ENOMEM, "the comment could not be sealed to %s", q->owner);
+			casework_write_fail(w, OS_ENOMEM, "the comment could not be sealed to %s",
+					    q->owner);
 			return 0;
 		}
 	}
@@ -287,7 +278,7 @@ static int ev_rate_elsewhere(struct spoke *sp, struct store_txn *t, uint64_t req
 	why[0] = '\0';
 	rc = assertion_replay_claim(t, sp->db_assert_seen, &a, wall, why, sizeof why);
 	if (rc == OS_EREPLAY || rc == OS_EINVAL) {
-		ev_fail(w, rc, "%s", why[0] ? why : "the assertion was used before");
+		casework_write_fail(w, rc, "%s", why[0] ? why : "the assertion was used before");
 		rc = 0;
 		goto out;
 	}
@@ -300,7 +291,7 @@ static int ev_rate_elsewhere(struct spoke *sp, struct store_txn *t, uint64_t req
 	}
 	spoke_wrote(sp, 0);
 	if (ev_reply(request_id, q->owner, 1, w) < 0)
-		ev_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 	os_log(OS_LOG_INFO, "evaluation_sent", "case=%s score=%u owner=%s taken_by=%s", hex,
 	       q->score, q->owner, sp->conf.name);
 out:
@@ -326,12 +317,12 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 
 	memset(w, 0, sizeof *w);
 	if (!q || q->case_id.len != CASES_ID_LEN) {
-		ev_fail(w, OS_EINVAL, "case_id: %u bytes", CASES_ID_LEN);
+		casework_write_fail(w, OS_EINVAL, "case_id: %u bytes", CASES_ID_LEN);
 		goto out;
 	}
 	os_hex(hex, q->case_id.data, CASES_ID_LEN);
 	if (q->score < EVALUATION_SCORE_MIN || q->score > EVALUATION_SCORE_MAX) {
-		ev_fail(w, OS_EINVAL, "score: 1..5");
+		casework_write_fail(w, OS_EINVAL, "score: 1..5");
 		goto out;
 	}
 	if (q->comment.len > EVALUATION_COMMENT_MAX) {
@@ -341,11 +332,12 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 		goto out;
 	}
 	if ((unsigned)q->channel > EV_CHANNEL_MAX) {
-		ev_fail(w, OS_EINVAL, "channel: web, mobile, hall or hotline");
+		casework_write_fail(w, OS_EINVAL, "channel: web, mobile, hall or hotline");
 		goto out;
 	}
 	if (spoke_registry_expired(sp, wall)) {
-		ev_fail(w, OS_EEXPIRED,
+		casework_write_fail(
+			w, OS_EEXPIRED,
 			"the registry has expired; ratings are refused until a current one "
 			"arrives");
 		goto out;
@@ -353,7 +345,7 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 	if ((rc = spoke_txn(sp, &t)) < 0)
 		goto out;
 	if (!(ci = malloc(sizeof *ci))) {
-		ev_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 		goto out;
 	}
 	rc = cases_get(sp, t, q->case_id.data, ci);
@@ -426,7 +418,7 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 		goto out;
 	}
 	if ((!at_owner || tell_filer) && !casework_room(sp, 1)) {
-		ev_fail(w, OS_EFULL, "the outbox is full; retry later");
+		casework_write_fail(w, OS_EFULL, "the outbox is full; retry later");
 		goto out;
 	}
 	if (q->comment.len > 0) {
@@ -434,7 +426,8 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 		if (!(sealed.data = malloc(cap)) ||
 		    crypto_seal(on->box_pk, q->comment.data, q->comment.len, sealed.data, cap,
 				&sealed.len) != 0) {
-			ev_fail(w, OS_ENOMEM, "the comment could not be sealed to %s", owner);
+			casework_write_fail(w, OS_ENOMEM, "the comment could not be sealed to %s",
+					    owner);
 			goto out;
 		}
 	}
@@ -478,7 +471,7 @@ int evaluate_rate(struct spoke *sp, uint64_t request_id, const Onestop__RateRequ
 			goto out;
 	}
 	if (ev_reply(request_id, owner, !at_owner, w) < 0) {
-		ev_fail(w, OS_ENOMEM, "out of memory");
+		casework_write_fail(w, OS_ENOMEM, "out of memory");
 		goto out;
 	}
 	os_log(OS_LOG_INFO, at_owner ? "evaluation_recorded" : "evaluation_sent",
