@@ -824,3 +824,85 @@ int registry_subscribes(const struct reg_node *n, const char *topic)
 			return 1;
 	return 0;
 }
+
+/* ------------------------------------------------------------ federation
+ * Interim bodies for a registry without delegations (the chain lands with
+ * #8): one part, the national one, served by every hub. */
+
+int registry_adopt_part(struct registry **r, const uint8_t *part, size_t len, uint64_t now_ms)
+{
+	(void)r, (void)part, (void)len, (void)now_ms;
+	return OS_ENOTALLOWED;
+}
+
+int registry_compare(const struct registry *held, const struct registry *offered)
+{
+	if (offered->version < held->version)
+		return -1;
+	return offered->version > held->version;
+}
+
+int registry_pack_parts(const struct registry *r, const char *prefix, uint8_t **out, size_t *len)
+{
+	(void)r, (void)prefix, (void)out, (void)len;
+	return OS_ENOTFOUND;
+}
+
+const char *registry_hub_prefix(const struct registry *r, const char *hub)
+{
+	const struct reg_node *n = registry_find(r, hub);
+
+	return n && (n->roles & REG_ROLE_HUB) ? "" : NULL;
+}
+
+size_t registry_children(const struct registry *r, const char *prefix,
+			 const struct reg_delegation **out, size_t max)
+{
+	(void)r, (void)prefix, (void)out, (void)max;
+	return 0;
+}
+
+const char *registry_province(const struct registry *r, const char *name)
+{
+	(void)r, (void)name;
+	return "";
+}
+
+int registry_dataset_visible(const struct registry *r, const struct reg_dataset *ds,
+			     const char *node)
+{
+	(void)r, (void)ds, (void)node;
+	return 1;
+}
+
+int registry_hears(const struct registry *r, const struct reg_node *subscriber, const char *topic,
+		   const char *origin)
+{
+	(void)r, (void)origin;
+	return registry_subscribes(subscriber, topic);
+}
+
+int registry_set_prefix(struct registry *r, const char *prefix)
+{
+	(void)r, (void)prefix;
+	return OS_EINVAL;
+}
+
+int registry_set_hub(struct registry *r, const char *hub)
+{
+	(void)r, (void)hub;
+	return OS_EINVAL;
+}
+
+int registry_delegate(struct registry *r, const char *prefix, const os_sign_pk root_pk,
+		      const char *hub)
+{
+	(void)r, (void)prefix, (void)root_pk, (void)hub;
+	return OS_EINVAL;
+}
+
+int registry_undelegate(struct registry *r, const char *prefix)
+{
+	(void)r, (void)prefix;
+	return OS_ENOTFOUND;
+}

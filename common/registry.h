@@ -33,6 +33,8 @@ struct reg_node {
 	char **allowed_types; /* "*", "prefix.*" or exact */
 	size_t n_publish;
 	char **publish; /* dataset names */
+	size_t n_province_topics;
+	char **province_topics; /* heard only from origins of the same province */
 };
 
 enum reg_ds_mode { REG_DS_FULL = 1, REG_DS_CACHED = 2 };
@@ -40,27 +42,71 @@ enum reg_ds_mode { REG_DS_FULL = 1, REG_DS_CACHED = 2 };
 struct reg_dataset {
 	char *name;
 	enum reg_ds_mode mode;
+	char *scope;     /* prefix of the registry declaring it: "" national */
+	char *sequencer; /* the hub that sequences it: the national registry's
+			  * hub, or the delegation's hub; "" (a registry
+			  * without delegations): the hub a node connects to */
 };
 
-struct registry {
+/* A subtree delegated to another root key (Registry.delegations). */
+struct reg_delegation {
+	char *prefix; /* the subtree */
+	os_sign_pk root_pk;
+	char *hub; /* the hub serving it */
+	char *by;  /* prefix of the registry that delegated it: "" national */
+};
+
+/* One signed registry of a chain: the national one (prefix "") or a
+ * delegated one. */
+struct reg_part {
+	char *prefix;
 	uint64_t version;
 	uint64_t issued_ms;
 	uint64_t expires_ms;
-	size_t n_nodes;
-	struct reg_node *nodes; /* sorted by name */
-	size_t n_datasets;
-	struct reg_dataset *datasets; /* sorted by name */
-	uint8_t *signed_bytes;        /* the packed SignedRegistry it came from, or NULL */
+	uint8_t *signed_bytes; /* its packed SignedRegistry, without a chain */
 	size_t signed_len;
 };
 
-/* Parse and check a packed SignedRegistry. With anchor != NULL the
- * signature must verify under it (else OS_EBADSIG); with anchor == NULL it
- * is not checked (for `registry show` without an anchor, and for editing).
- * With now_ms != 0 an expired registry is OS_EEXPIRED. Every node name,
- * role, key length and status is validated (OS_EDECODE / OS_ENAME), and
- * names must be unique. On success *out is a new registry the caller frees
- * with registry_free; it keeps a copy of buf in signed_bytes. */
+/* A registry as a node uses it: the national registry merged with every
+ * delegated registry of its chain (docs/PROTOCOL.md 13.2). Without
+ * delegations it is the one signed registry, as before federation. */
+struct registry {
+	uint64_t version; /* the chain's generation: the sum of its parts'
+			   * versions (the one registry's version without a
+			   * chain); grows with every change of any part */
+	uint64_t issued_ms;
+	uint64_t expires_ms; /* the earliest of its parts' */
+	size_t n_nodes;
+	struct reg_node *nodes; /* sorted by name, every part's */
+	size_t n_datasets;
+	struct reg_dataset *datasets; /* sorted by name, every part's */
+	uint8_t *signed_bytes;        /* the packed SignedRegistry with its chain, or NULL */
+	size_t signed_len;
+	/* Federation: */
+	char *prefix; /* of a registry being edited: "" national, or the
+		       * delegated subtree (every node name inside it) */
+	char *hub;    /* the national registry's hub ("" none) */
+	size_t n_delegations;
+	struct reg_delegation *delegations; /* every part's, sorted by prefix */
+	size_t n_parts;
+	struct reg_part *parts; /* parts[0] the national one, then by prefix */
+};
+
+/* Parse and check a packed SignedRegistry and its chain (the delegated
+ * registries in SignedRegistry.delegated). With anchor != NULL the
+ * national signature must verify under it (else OS_EBADSIG), and each
+ * delegated registry under the root_pk of the delegation naming its prefix
+ * in a registry verified before it (none: OS_ENOTALLOWED); with anchor ==
+ * NULL no signature is checked (for `registry show` without an anchor, and
+ * for editing). Every node of a delegated registry, and every dataset it
+ * declares, lies inside its prefix; its delegations lie inside it too
+ * (else OS_ENAME). With now_ms != 0 an expired part is OS_EEXPIRED. Every
+ * node name, role, key length and status is validated (OS_EDECODE /
+ * OS_ENAME), and names must be unique across the chain (OS_EEXIST). A
+ * packed delegated registry alone (Registry.prefix set) parses only with
+ * anchor == NULL (editing). On success *out is a new registry the caller
+ * frees with registry_free; it keeps a copy of buf in signed_bytes. The
+ * error's reason is logged (registry_refused). */
 int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor, uint64_t now_ms,
 		   struct registry **out);
 
@@ -94,6 +140,70 @@ int registry_set_status(struct registry *r, const char *name, enum reg_status st
  * with the result (also returned through out/len, borrowed from r). The
  * caller sets version, issued_ms and expires_ms first. */
 int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **out, size_t *len);
+
+/* ------------------------------------------------------------ federation */
+
+/* Offer one delegated registry (a packed SignedRegistry with
+ * Registry.prefix set, no chain) to the chain *r: verified under the
+ * delegation of its prefix in *r, its names inside the prefix, unexpired
+ * at now_ms. When its version is above the part held for that prefix (or
+ * none is held), *r is replaced by a new merged registry (the old one
+ * freed) and 1 is returned; 0 when it is not newer; else the error
+ * (OS_ENOTALLOWED: no delegation of that prefix, or OS_EBADSIG: not signed
+ * by its key; OS_ENAME: a name outside the prefix; OS_EEXIST: a name
+ * another part has; OS_EEXPIRED, OS_EDECODE, OS_ENOMEM), *r unchanged. */
+int registry_adopt_part(struct registry **r, const uint8_t *part, size_t len, uint64_t now_ms);
+
+/* Whether offered may replace held (both verified chains): -1 when it
+ * holds an older version of a part held (a rollback), 0 when every part
+ * is the same version as held's, 1 when no part is older and one is newer
+ * or new. */
+int registry_compare(const struct registry *held, const struct registry *offered);
+
+/* The delegated parts of r inside prefix ("" every delegated part), each
+ * a packed SignedRegistry, packed as one chain for a `registry` frame up
+ * to a parent hub: a SignedRegistry whose registry and signature are
+ * empty and whose delegated lists them. *out is malloc'd (caller frees).
+ * 0, OS_ENOTFOUND (none) or OS_ENOMEM. */
+int registry_pack_parts(const struct registry *r, const char *prefix, uint8_t **out, size_t *len);
+
+/* The prefix hub serves: the prefix of the delegation whose hub it is, ""
+ * for the national hub (r->hub, or any hub of a registry without
+ * delegations); NULL when hub is neither. Lives as long as r. */
+const char *registry_hub_prefix(const struct registry *r, const char *hub);
+
+/* The delegations directly below prefix ("" national): inside it and not
+ * inside another delegation inside it. Fills up to max pointers into
+ * out (live as long as r); returns how many there are. */
+size_t registry_children(const struct registry *r, const char *prefix,
+			 const struct reg_delegation **out, size_t max);
+
+/* The province of name: the prefix of the top-level delegation (by "")
+ * holding it, or "" for a national node. Lives as long as r. */
+const char *registry_province(const struct registry *r, const char *name);
+
+/* 1 when node (a node name) sees dataset: it is national, or declared by
+ * a registry whose prefix holds node. */
+int registry_dataset_visible(const struct registry *r, const struct reg_dataset *ds,
+			     const char *node);
+
+/* 1 when subscriber hears a message to @topic from origin: topic is in
+ * its topics, or in its province_topics and origin is in its province. */
+int registry_hears(const struct registry *r, const struct reg_node *subscriber, const char *topic,
+		   const char *origin);
+
+/* Editing: set r's prefix (a delegated registry being made; "" national).
+ * OS_ENAME for a bad prefix, OS_EINVAL when a node lies outside it. */
+int registry_set_prefix(struct registry *r, const char *prefix);
+/* Editing: set the national registry's hub. OS_ENAME for a bad name. */
+int registry_set_hub(struct registry *r, const char *hub);
+/* Editing: delegate prefix (inside r->prefix) to root_pk, served by hub (a
+ * node name inside prefix), or replace its key and hub. OS_ENAME,
+ * OS_ECONFLICT (overlaps another delegation of r). */
+int registry_delegate(struct registry *r, const char *prefix, const os_sign_pk root_pk,
+		      const char *hub);
+/* Editing: remove the delegation of prefix. OS_ENOTFOUND. */
+int registry_undelegate(struct registry *r, const char *prefix);
 
 /* Lookups; NULL when absent. Pointers live as long as r. */
 const struct reg_node *registry_find(const struct registry *r, const char *name);

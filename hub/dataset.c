@@ -1007,6 +1007,28 @@ static int ds_digest_one(void *arg, const void *k, size_t kl, const void *v, siz
 	return STORE_NEXT;
 }
 
+void dataset_parent_hello(struct hub *h, Onestop__Hello *hello)
+{
+	(void)h, (void)hello;
+}
+
+void dataset_parent_hello_done(struct hub *h, Onestop__Hello *hello)
+{
+	(void)h, (void)hello;
+}
+
+int dataset_parent_welcome(struct hub *h, const uint8_t *peer_epoch)
+{
+	(void)h, (void)peer_epoch;
+	return 0;
+}
+
+int dataset_parent_frame(struct hub *h, const Onestop__LinkFrame *f)
+{
+	(void)h, (void)f;
+	return 0;
+}
+
 int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name)
 {
 	struct store *st = NULL;

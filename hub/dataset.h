@@ -70,6 +70,13 @@ void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f);
  * streams go back to the last acknowledged point. */
 void dataset_blocked(struct hub *h, const char *node);
 
+/* Federation (PROTOCOL 13.5): this hub as its parent's replica of the
+ * datasets it does not sequence. parent_ops members, see hub/parent.h. */
+void dataset_parent_hello(struct hub *h, Onestop__Hello *hello);
+void dataset_parent_hello_done(struct hub *h, Onestop__Hello *hello);
+int dataset_parent_welcome(struct hub *h, const uint8_t *peer_epoch);
+int dataset_parent_frame(struct hub *h, const Onestop__LinkFrame *f);
+
 /* `onestop-hub --dataset-digest NAME`: open the store in data_dir (also
  * while the hub runs; nothing is written), print
  * "dataset=NAME seq=N count=N digest=HEX" on stdout. 0, or an error

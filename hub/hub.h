@@ -44,6 +44,7 @@ struct hub_conf {
 	long long dataset_log_max;
 	char *parent_endpoint; /* federation: the parent hub, or empty */
 	char *parent_name;
+	char *province_registry;     /* federation: this hub's delegated registry file, or empty */
 	int allow_registry_rollback; /* load a registry older than one accepted */
 };
 

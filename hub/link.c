@@ -380,7 +380,7 @@ static void link_hello(struct hub *h, struct session *s, const char *node, const
 	w.heartbeat_ms = (uint32_t)h->conf.heartbeat_ms;
 	w.node = h->conf.name;
 	w.max_message_bytes = (uint64_t)h->conf.max_message_bytes;
-	if (hello->registry_version < h->reg->version && h->reg->signed_bytes) {
+	if (hello->registry_version != h->reg->version && h->reg->signed_bytes) {
 		w.registry.data = h->reg->signed_bytes;
 		w.registry.len = h->reg->signed_len;
 	}

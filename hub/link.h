@@ -43,6 +43,9 @@ struct link_ops {
 	void (*fetch)(struct hub *h, const char *node, const Onestop__Fetch *f);
 	/* A dataset stream frame to node found its pipe full (not sent). */
 	void (*blocked)(struct hub *h, const char *node);
+	/* A registry frame from node (a child hub): its delegated registries,
+	 * packed as registry_pack_parts makes them (buf borrowed for the call). */
+	void (*registry)(struct hub *h, const char *node, const uint8_t *buf, size_t len);
 };
 
 /* A link over h->router handing frames up through ops (copied).

@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "registry.h"
 #include "route.h"
+#include "status.h"
 #include "store.h"
 #include "util.h"
 #include "wiring.h"
@@ -72,6 +73,8 @@ static const struct cfg_opt hub_opts[] = {
 	OPT_STR(parent_endpoint, "", 0, 0,
 		"a parent hub's link endpoint (federation); empty: this hub has none"),
 	OPT_STR(parent_name, "hub", 0, 0, "the parent hub's node name in the registry"),
+	OPT_STR(province_registry, "", 0, 1,
+		"federation: this hub's delegated registry (signed by its subtree's root key)"),
 	CFG_BOOL_OPT(struct hub_conf, allow_registry_rollback, "no", 0,
 		     "load a registry older than one this hub has accepted (logged)"),
 	CFG_END,
@@ -411,7 +414,7 @@ static int hub_start(struct hub *h)
 	if (rc == 0)
 		rc = hub_router_open(h, endpoint, sizeof(endpoint));
 	if (rc == 0)
-		rc = parent_open(h, &h->parent);
+		rc = parent_open(h, &hub_parent_ops, &h->parent);
 	if (rc)
 		return rc;
 	rc = hub_signals();
@@ -455,7 +458,7 @@ int main(int argc, char **argv)
 	struct hub h;
 	char **args;
 	const char *digest = NULL;
-	int nargs = 0, check = 0, rc = 0;
+	int nargs = 0, check = 0, status = 0, rc = 0;
 	enum cfg_action act;
 
 	memset(&h, 0, sizeof(h));
@@ -469,6 +472,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (i > 0 && strcmp(argv[i], "--check-config") == 0) {
 			check = 1;
+		} else if (i > 0 && strcmp(argv[i], "--status") == 0) {
+			status = 1;
 		} else if (i > 0 && strcmp(argv[i], "--dataset-digest") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "%s: --dataset-digest needs a dataset name\n",
@@ -484,7 +489,9 @@ int main(int argc, char **argv)
 	act = cfg_parse(
 		hub_opts, &h.conf, HUB_PROG,
 		"OneStop hub: routes signed messages between spokes, durably. "
-		"--dataset-digest NAME prints a dataset's seq, count and digest from the store.",
+		"--dataset-digest NAME prints a dataset's seq, count and digest from the store; "
+		"--status prints the backlog of every queue (the parent's and each child hub's "
+		"too) from the store, also while the hub runs.",
 		nargs, args, &h.config_path);
 	if (act != CFG_RUN) {
 		free(args);
@@ -498,6 +505,15 @@ int main(int argc, char **argv)
 		free(args);
 		cfg_free(hub_opts, &h.conf);
 		return rc == 0 ? 0 : (rc == OS_ENAME ? 2 : 1);
+	}
+	if (status) {
+		rc = status_print(h.conf.data_dir, (size_t)h.conf.map_size_mb,
+				  h.conf.parent_endpoint && *h.conf.parent_endpoint
+					  ? h.conf.parent_name
+					  : NULL);
+		free(args);
+		cfg_free(hub_opts, &h.conf);
+		return rc == 0 ? 0 : 1;
 	}
 	if (crypto_setup() != 0) {
 		fprintf(stderr, "%s: cannot initialise the crypto library\n", HUB_PROG);

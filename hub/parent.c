@@ -24,6 +24,7 @@
 
 struct parent {
 	struct hub *h;
+	struct parent_ops ops;
 	struct uplink *up;
 	uint8_t epoch[UPLINK_EPOCH_LEN]; /* names this hub's push stream */
 	os_box_pk peer_key;              /* the key the link connected with */
@@ -153,7 +154,14 @@ static int parent_load_epoch(struct parent *p)
 	return rc;
 }
 
-int parent_open(struct hub *h, struct parent **out)
+int parent_send_frame(struct parent *p, const Onestop__LinkFrame *f)
+{
+	if (!p)
+		return OS_ECONN;
+	return uplink_send_frame(p->up, f);
+}
+
+int parent_open(struct hub *h, const struct parent_ops *ops, struct parent **out)
 {
 	struct uplink_conf c = {0};
 	struct parent *p;
@@ -166,6 +174,7 @@ int parent_open(struct hub *h, struct parent **out)
 	if (!p)
 		return OS_ENOMEM;
 	p->h = h;
+	p->ops = *ops;
 	rc = parent_load_epoch(p);
 	if (rc) {
 		os_log(OS_LOG_ERROR, "start_failed", "what=parent_store code=%s", os_errname(rc));

@@ -57,6 +57,12 @@ int route_registry_changed(struct hub *h);
 int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 	       const Onestop__Transfers *t, struct stream_ack *ack, uint64_t *last);
 
+/* One delivery from the parent hub (federation): the checks of a push
+ * (PROTOCOL 13.3), then queued for its hop here (own node, child hub),
+ * fanned out to the topic's subscribers in this subtree; refused: dead
+ * letter to its origin. 0, UPLINK_HELD (no room now) or a store error. */
+int route_from_parent(struct hub *h, const uint8_t *msg, size_t len);
+
 /* A queue entry of dest whose envelope expired is being removed: log it and
  * dead-letter it to its origin (never a dead letter itself). msg may be
  * NULL when its body is gone. */

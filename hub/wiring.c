@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "batchsig.h"
+#include "chain.h"
 #include "dataset.h"
 #include "err.h"
 #include "log.h"
@@ -35,6 +36,16 @@ const struct link_ops hub_link_ops = {
 	.ds_ack = dataset_ack,
 	.fetch = dataset_fetch,
 	.blocked = dataset_blocked,
+	.registry = chain_from_child,
+};
+
+const struct parent_ops hub_parent_ops = {
+	.deliver = route_from_parent,
+	.hello = dataset_parent_hello,
+	.hello_done = dataset_parent_hello_done,
+	.welcome = dataset_parent_welcome,
+	.registry = chain_from_parent,
+	.dataset = dataset_parent_frame,
 };
 
 /* The spokes' ROUTER: CURVE server with the hub's box key, authenticated by

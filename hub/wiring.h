@@ -7,11 +7,14 @@
 
 #include "hub.h"
 #include "link.h"
+#include "parent.h"
 
 #include <stddef.h>
 
 /* What the sessions hand up, and to whom (route.c, dataset.c). */
 extern const struct link_ops hub_link_ops;
+/* What the parent link hands up (route.c, dataset.c, chain.c). */
+extern const struct parent_ops hub_parent_ops;
 
 struct loop;
 
