@@ -506,6 +506,10 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 	case ONESTOP__LINK_FRAME__BODY_FETCH:
 		l->ops.fetch(h, s->name, f->fetch);
 		break;
+	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
+		if (l->ops.registry)
+			l->ops.registry(h, s->name, f->registry.data, f->registry.len);
+		break;
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		break;
 	case ONESTOP__LINK_FRAME__BODY_ERROR:
