@@ -586,7 +586,7 @@ void chain_from_child(struct hub *h, const char *node, const uint8_t *buf, size_
 		}
 		rc = nr ? 0 : chain_copy(h, &nr);
 		if (rc == 0)
-			rc = registry_adopt_part(&nr, part, plen, 0);
+			rc = registry_adopt_part(&nr, part, plen, h->now_ms);
 		free(part);
 		if (rc > 0) {
 			adopted++;
@@ -619,7 +619,7 @@ int chain_from_parent(struct hub *h, const uint8_t *buf, size_t len)
 	const struct reg_node *own;
 	const char *why = NULL;
 	const char *served = registry_hub_prefix(h->reg, h->conf.name);
-	int rc = registry_parse(buf, len, h->anchor, 0, &nr), cmp;
+	int rc = registry_parse(buf, len, h->anchor, h->now_ms, &nr), cmp;
 
 	if (rc) {
 		os_log(OS_LOG_WARN, "registry_chain_refused", "source=parent code=%s reason=%s",

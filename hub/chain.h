@@ -52,21 +52,21 @@ void chain_log(const struct hub *h, const char *event, const char *source);
 
 /* A registry frame from node (link_ops.registry): node must be one of this
  * hub's child hubs, serving prefix Q; each delegated registry of buf (as
- * registry_pack_parts packs them) inside Q that verifies and is newer than
- * the one held is adopted (registry_part_adopted); every other one is
- * refused and logged (registry_part_refused node=.. prefix=.. reason=..).
- * A change is stored in the iteration's transaction and spread. buf is
- * borrowed for the call. */
+ * registry_pack_parts packs them) inside Q that verifies, has not expired
+ * (h->now_ms) and is newer than the one held is adopted
+ * (registry_part_adopted); every other one is refused and logged
+ * (registry_part_refused node=.. prefix=.. reason=..). A change is stored
+ * in the iteration's transaction and spread. buf is borrowed for the call. */
 void chain_from_child(struct hub *h, const char *node, const uint8_t *buf, size_t len);
 
 /* A registry chain from the parent (Welcome.registry or a registry frame,
- * parent_ops.registry): verified from the anchor, given this hub's own
- * and its children's parts where those held are newer, and adopted when
- * it rolls back no part and changes one (registry_loaded source=parent);
- * a chain that does not verify or lacks this hub's node
- * (registry_chain_refused), or that rolls back a part
- * (registry_rollback_refused), is logged and dropped. buf is borrowed for the call. 0, or the store error that
- * spoiled the iteration. */
+ * parent_ops.registry): verified from the anchor (every part unexpired at
+ * h->now_ms), given this hub's own and its children's parts where those
+ * held are newer, and adopted when it rolls back no part and changes one
+ * (registry_loaded source=parent); a chain that does not verify or lacks
+ * this hub's node (registry_chain_refused), or that rolls back a part
+ * (registry_rollback_refused), is logged and dropped. buf is borrowed for
+ * the call. 0, or the store error that spoiled the iteration. */
 int chain_from_parent(struct hub *h, const uint8_t *buf, size_t len);
 
 #endif
