@@ -873,9 +873,12 @@ static void reg_src_free(struct reg_src *src, size_t n)
 
 static void reg_log_refused(int rc, const char *what, size_t at)
 {
+	/* A delegated registry read with an anchor is a caller's question
+	 * (was it signed by this key?), not a refusal worth a warning. */
+	int lone = rc == OS_ENOTALLOWED && what != NULL && strcmp(what, "prefix") == 0;
 	if (rc != 0 && rc != OS_ENOMEM)
-		os_log(OS_LOG_WARN, "registry_rejected", "error=%s field=%s index=%zu",
-		       os_errname(rc), what ? what : "-", at);
+		os_log(lone ? OS_LOG_DEBUG : OS_LOG_WARN, "registry_rejected",
+		       "error=%s field=%s index=%zu", os_errname(rc), what ? what : "-", at);
 }
 
 int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor, uint64_t now_ms,
