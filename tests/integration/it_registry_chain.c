@@ -126,6 +126,15 @@ static void make_chain(struct net *n, struct paths *p)
 	       "--name", "gd.permits", "--mode", "full");
 	EXPECT(n, 1, "ENAME", "registry", "dataset", "--root-key", p->gd_root, "--registry",
 	       p->gd_reg, "--name", "permits", "--mode", "full");
+	/* The other edits work on a delegated registry as on the national one. */
+	EXPECT(n, 0, "prefix=gd", "registry", "suspend", "--root-key", p->gd_root, "--registry",
+	       p->gd_reg, "--name", "gd.b");
+	EXPECT(n, 0, NULL, "registry", "activate", "--root-key", p->gd_root, "--registry",
+	       p->gd_reg, "--name", "gd.b");
+	EXPECT(n, 0, "prefix=gd", "registry", "sign", "--root-key", p->gd_root, "--registry",
+	       p->gd_reg, "--valid-days", "30");
+	EXPECT(n, 1, "not signed by this root key", "registry", "sign", "--root-key", p->sc_root,
+	       "--registry", p->gd_reg);
 	EXPECT(n, 0, NULL, "registry", "init", "--root-key", p->sc_root, "--out", p->sc_reg,
 	       "--prefix", "sc");
 	EXPECT(n, 0, NULL, "registry", "add", "--root-key", p->sc_root, "--registry", p->sc_reg,
