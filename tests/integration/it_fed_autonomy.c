@@ -46,7 +46,7 @@ static void expect(struct fed *f, struct net_proc *p, struct msgs_rx *rx, const 
 	onestop_t *c = NULL;
 	uint64_t t0 = h_now_ms();
 
-	H_CHECK(n, msgs_recv(p, &c, rx, h_ms(120000)) == 0,
+	H_CHECK(n, msgs_recv(p, &c, rx, h_ms(60000)) == 0,
 		"%s: %s got %llu messages from %s once, in order (%s)", what, p->name,
 		(unsigned long long)rx->count, rx->origin, rx->problem);
 	H_CHECK(n, msgs_drain(p, &c, rx, 300) == 0 && rx->dup_acked == 0 && rx->other == 0,

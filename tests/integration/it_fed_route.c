@@ -54,7 +54,7 @@ static void expect_stream(struct fed *f, struct net_proc *p, const char *origin,
 	rx.to = to;
 	rx.type = TYPE;
 	rx.ids = ids;
-	H_CHECK(n, msgs_recv(p, &c, &rx, h_ms(120000)) == 0,
+	H_CHECK(n, msgs_recv(p, &c, &rx, h_ms(60000)) == 0,
 		"%s got all %zu messages %s -> %s once, in order (%s)", p->name, count, origin, to,
 		rx.problem);
 	fprintf(stderr, "  %s: %zu messages %s -> %s in %llu ms\n", p->name, count, origin, to,
