@@ -399,7 +399,7 @@ struct fed *fed_make(const struct fed_opts *opts)
 
 		snprintf(pv->name, sizeof pv->name, "%s", nm);
 		snprintf(pv->root_key, sizeof pv->root_key, "%s/keys/%s-root.key", n->dir, nm);
-		snprintf(pv->root_pub, sizeof pv->root_pub, "%s.pub", pv->root_key);
+		snprintf(pv->root_pub, sizeof pv->root_pub, "%s/keys/%s-root.key.pub", n->dir, nm);
 		snprintf(pv->registry, sizeof pv->registry, "%s/%s.reg", n->dir, nm);
 		port = fed_port(f);
 		H_REQUIRE(n, port > 0, "a free port for %s.hub", nm);
