@@ -186,11 +186,19 @@ static int parent_push_walk(void *ctx, uint64_t from, uplink_entry_fn fn, void *
 	struct parent_walk w = {.p = p, .fn = fn, .arg = arg};
 	int at_end = 0, rc;
 
+	struct hub *h = p->h;
+	int outside = !h->txn && !h->iterating;
+
 	p->walk_stop = 0;
-	rc = queue_scan(p->h->queue, p->h->conf.parent_name, from > 0 ? from - 1 : 0,
-			parent_walk_one, &w, &at_end);
+	rc = queue_scan(h->queue, h->conf.parent_name, from > 0 ? from - 1 : 0, parent_walk_one, &w,
+			&at_end);
 	if (rc == 0)
 		fn(arg, 0, NULL, 0); /* the end, while what was handed out is valid */
+	/* The link pushes after a commit, outside an iteration: a walk that
+	 * wrote nothing leaves no write transaction open until the next one
+	 * (the store stays free for other writers, e.g. --status). */
+	if (outside && h->txn && !h->dirty && !h->failed)
+		hub_commit(h);
 	return rc;
 }
 

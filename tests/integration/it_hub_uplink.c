@@ -75,6 +75,22 @@ int main(void)
 	H_CHECK(n, proc_log_count(gd, "event=parent_delivery_held", 1) == 0,
 		"gd holds nothing back from its parent");
 
+	/* --status reads gd's store while gd runs: its parent's queue is up. */
+	{
+		char prog[sizeof n->bin + 32];
+		const char *argv[] = {prog, "-c", gd->conf, "--status", NULL};
+		struct cmd_out r;
+
+		memset(&r, 0, sizeof r);
+		snprintf(prog, sizeof prog, "%s/onestop-hub", n->bin);
+		H_CHECK(n,
+			cmd_run(argv, NULL, 0, h_ms(10000), &r) == 0 && r.code == 0 &&
+				strstr(r.out, "up hub backlog=") != NULL,
+			"onestop-hub --status of the running gd shows its parent's queue (%s%s)",
+			r.out ? r.out : "", r.err ? r.err : "");
+		cmd_out_free(&r);
+	}
+
 	/* The parent dies and returns: gd notices and connects again. */
 	proc_kill(n, &n->hub);
 	H_CHECK(n, proc_wait_log(gd, "event=hub_lost", h_ms(10000)) == 0,
