@@ -512,6 +512,10 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 		break;
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		break;
+	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
+		/* A child hub's delegated registries; the chain decides. */
+		l->ops.registry(h, s->name, f->registry.data, f->registry.len);
+		break;
 	case ONESTOP__LINK_FRAME__BODY_ERROR:
 		os_log(OS_LOG_WARN, "link_error_received", "node=%s code=%s message=%s", node,
 		       os_errname(f->error ? f->error->code : 0),
@@ -985,6 +989,13 @@ void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t le
 		return;
 	}
 	link_hold(h, s, s->rid, s->rid_len, data, len, stream ? OUT_DATASET : OUT_CONTROL);
+}
+
+int link_live(const struct hub *h, const char *node)
+{
+	const struct session *s = link_find(h->link, node);
+
+	return s && !s->ended;
 }
 
 unsigned link_sessions(const struct hub *h)
