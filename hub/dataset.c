@@ -1234,7 +1234,7 @@ static int ds_relay_entry(struct hub *h, struct store_txn *t, const struct reg_d
 	struct env e;
 	const void *v;
 	size_t vl;
-	int rc, code = 0, decoded;
+	int rc, code = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&cur, 0, sizeof(cur));
@@ -1246,7 +1246,6 @@ static int ds_relay_entry(struct hub *h, struct store_txn *t, const struct reg_d
 		ds_relay_rejected(r, seq, NULL, rc, reason);
 		return 0;
 	}
-	decoded = 1;
 	if (strcmp(e.type, DS_CHANGE_TYPE) != 0 ||
 	    strcmp(e.destination, ds_sequencer(rd, e.destination)) != 0) {
 		code = OS_EINVAL;
@@ -1327,8 +1326,7 @@ refused:
 out:
 	ds_change_clear(&c);
 	ds_change_clear(&cur);
-	if (decoded)
-		env_clear(&e);
+	env_clear(&e);
 	return rc;
 }
 
