@@ -174,7 +174,7 @@ int main(void)
 			 {.name = "gd.a", .publish = {"gd.permits"}}},
 	};
 	unsigned items = items_count();
-	int wait = WAIT_MS + (int)(items / 100u); /* 1 s per 100,000 items on top */
+	int wait = WAIT_MS + (int)items; /* 1 s per 1,000 items on top */
 	const char *spokes[] = {"nat", "gd.a", "gd.b", "sc.a", "sc.b"};
 	const char *relays[] = {"gd.hub", "sc.hub"};
 	struct net_digest nat_items, nat_id, d, gd_permits;
