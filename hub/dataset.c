@@ -1393,10 +1393,17 @@ static struct ds_relay *ds_relay_frame(struct hub *h, const char *name,
 	}
 	if ((*rc = hub_txn(h, t)) != 0)
 		return NULL;
-	r = ds_relay_get(h->ds, name);
+	r = ds_relay_find(h->ds, name);
 	if (!r) {
-		*rc = hub_wrote(h, OS_ENOMEM);
-		return NULL;
+		r = ds_relay_get(h->ds, name);
+		if (!r) {
+			*rc = hub_wrote(h, OS_ENOMEM);
+			return NULL;
+		}
+		/* What this hub held of it was not relayed (it sequenced it
+		 * itself before): the copy starts empty. */
+		if ((*rc = ds_relay_drop(h, *t, r)) != 0 || (*rc = ds_relay_put(h, *t, r)) != 0)
+			return NULL;
 	}
 	if (r->reset_due) {
 		os_log(OS_LOG_INFO, "snapshot_incomplete", "dataset=%s action=dropped", name);

@@ -6,7 +6,8 @@
  * the entries (a change failing 9.2 only in the log), gaps and duplicates,
  * snapshots (the copy replaced, a cached dataset's entries kept), the
  * positions the parent Hello carries, and a relay state that survives a
- * restart and drops a snapshot cut short. */
+ * restart and drops a snapshot cut short, and a copy this hub sequenced
+ * itself replaced once it relays the dataset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -483,6 +484,47 @@ static void test_relay_snapshot(void **state)
 		free(m[i]);
 }
 
+/* A hub that sequenced a dataset itself and then relays it: its own copy
+ * is not the sequencer's and is replaced from seq 1. */
+static void test_role_change(void **state)
+{
+	struct fixture *f = *state;
+	char why[200];
+	uint64_t seq = 0, s1 = 1, last, first;
+	size_t l1, l2, l3;
+	uint8_t *m1 = change(K_A, "a", "hub", "docs", "own1", "o1", &l1);
+	uint8_t *m2 = change(K_A, "a", "hub", "docs", "own2", "o2", &l2);
+	uint8_t *m3 = change(K_A, "a", "up", "docs", "k9", "v9", &l3);
+	struct env e1, e2;
+	int code;
+
+	sequencer(NULL);
+	assert_int_equal(env_decode(m1, l1, 1 << 20, &e1), 0);
+	assert_int_equal(env_decode(m2, l2, 1 << 20, &e2), 0);
+	assert_int_equal(dataset_apply(&f->h, &e1, m1, l1, &code, why, sizeof(why), &seq), 0);
+	assert_int_equal(dataset_apply(&f->h, &e2, m2, l2, &code, why, sizeof(why), &seq), 0);
+	assert_int_equal(seq, 2);
+	commit(f);
+
+	sequencer("up");
+	assert_true(position(f, "docs", &seq, NULL));
+	assert_int_equal(seq, 0);
+	assert_int_equal(feed_changes(f, "docs", EPOCH_P, 1, &s1, &m3, &l3), 0);
+	commit(f);
+	assert_int_equal(entry_seq(f, "docs", "own1"), 0);
+	assert_int_equal(entry_seq(f, "docs", "own2"), 0);
+	assert_int_equal(entry_seq(f, "docs", "k9"), 1);
+	meta(f, "docs", &last, &first);
+	assert_int_equal(last, 1);
+	assert_int_equal(first, 1);
+	log_check(f, "docs", 2, NULL, 0);
+	env_clear(&e1);
+	env_clear(&e2);
+	free(m1);
+	free(m2);
+	free(m3);
+}
+
 /* A hub without a parent relays nothing: frames of its "parent" are
  * dropped and dataset_apply refuses what another hub sequences. */
 static void test_no_parent(void **state)
@@ -506,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_role_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_parent, setup, teardown),
 	};
 
