@@ -84,8 +84,9 @@ struct registry {
 	size_t signed_len;
 	/* Federation: */
 	char *prefix; /* of a registry being edited: "" national, or the
-		       * delegated subtree (every node name inside it) */
-	char *hub;    /* the national registry's hub ("" none) */
+		       * delegated subtree (every node name inside it); ""
+		       * for a chain. Never NULL. */
+	char *hub;    /* the national registry's hub ("" none). Never NULL. */
 	size_t n_delegations;
 	struct reg_delegation *delegations; /* every part's, sorted by prefix */
 	size_t n_parts;
@@ -104,9 +105,14 @@ struct registry {
  * node name, role, key length and status is validated (OS_EDECODE /
  * OS_ENAME), and names must be unique across the chain (OS_EEXIST). A
  * packed delegated registry alone (Registry.prefix set) parses only with
- * anchor == NULL (editing). On success *out is a new registry the caller
- * frees with registry_free; it keeps a copy of buf in signed_bytes. The
- * error's reason is logged (registry_refused). */
+ * anchor == NULL (editing); with an anchor its signature is checked first
+ * (OS_EBADSIG), then it is OS_ENOTALLOWED (so an editor learns it was
+ * signed by that key). A delegated registry names no hub and carries no
+ * chain (OS_EDECODE); parts sharing a prefix are OS_EDECODE. On success
+ * *out is a new registry the caller frees with registry_free; signed_bytes
+ * is a copy of buf for a registry without a chain, else the chain packed
+ * anew (the national registry, then its parts by prefix). The error's
+ * reason is logged (registry_rejected). */
 int registry_parse(const uint8_t *buf, size_t len, const os_sign_pk anchor, uint64_t now_ms,
 		   struct registry **out);
 
@@ -116,15 +122,16 @@ int registry_load(const char *path, const os_sign_pk anchor, uint64_t now_ms,
 
 void registry_free(struct registry **r);
 
-/* An empty registry (version 0) for `registry init`. */
+/* An empty national registry (version 0, prefix and hub "") for
+ * `registry init`. */
 int registry_new(struct registry **out);
 
 /* Add a deep copy of node (OS_EEXIST if the name is taken, OS_ENAME if
- * invalid). Keeps nodes sorted. */
+ * invalid or outside r->prefix). Keeps nodes sorted. */
 int registry_add(struct registry *r, const struct reg_node *node);
 
 /* Declare a dataset, or change the mode of a declared one. OS_ENAME for
- * a bad name, OS_EINVAL for a bad mode. */
+ * a bad name or one outside r->prefix, OS_EINVAL for a bad mode. */
 int registry_set_dataset(struct registry *r, const char *name, enum reg_ds_mode mode);
 
 /* The declared dataset, or NULL. */
@@ -136,9 +143,12 @@ int registry_may_publish(const struct reg_node *n, const char *dataset);
 /* Set a node's status; OS_ENOTFOUND if absent. */
 int registry_set_status(struct registry *r, const char *name, enum reg_status st);
 
-/* Pack r, sign it with the root secret key and replace r->signed_bytes
- * with the result (also returned through out/len, borrowed from r). The
- * caller sets version, issued_ms and expires_ms first. */
+/* Pack r (its nodes, datasets, delegations, prefix and hub), sign it with
+ * the root secret key and replace r->signed_bytes with the result (also
+ * returned through out/len, borrowed from r); r is then the one part of
+ * its chain (parts[0]). The caller sets version, issued_ms and expires_ms
+ * first. One registry is signed at a time: a merged chain (n_parts > 1) is
+ * OS_EINVAL; each file holds one registry and hubs assemble the chain. */
 int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **out, size_t *len);
 
 /* ------------------------------------------------------------ federation */
@@ -151,7 +161,10 @@ int registry_sign(struct registry *r, const os_sign_sk root_sk, const uint8_t **
  * freed) and 1 is returned; 0 when it is not newer; else the error
  * (OS_ENOTALLOWED: no delegation of that prefix, or OS_EBADSIG: not signed
  * by its key; OS_ENAME: a name outside the prefix; OS_EEXIST: a name
- * another part has; OS_EEXPIRED, OS_EDECODE, OS_ENOMEM), *r unchanged. */
+ * another part has; OS_EEXPIRED, OS_EDECODE, OS_ENOMEM; OS_EINVAL when *r
+ * is not a chain of a national registry), *r unchanged. Parts below it that
+ * its new version no longer delegates leave the chain (logged
+ * registry_part_dropped). */
 int registry_adopt_part(struct registry **r, const uint8_t *part, size_t len, uint64_t now_ms);
 
 /* Whether offered may replace held (both verified chains): -1 when it
@@ -193,13 +206,16 @@ int registry_hears(const struct registry *r, const struct reg_node *subscriber, 
 		   const char *origin);
 
 /* Editing: set r's prefix (a delegated registry being made; "" national).
- * OS_ENAME for a bad prefix, OS_EINVAL when a node lies outside it. */
+ * OS_ENAME for a bad prefix, OS_EINVAL when a node, dataset or delegation
+ * lies outside it, r names a hub, or r is a merged chain. */
 int registry_set_prefix(struct registry *r, const char *prefix);
-/* Editing: set the national registry's hub. OS_ENAME for a bad name. */
+/* Editing: set the national registry's hub ("" none). OS_ENAME for a bad
+ * name, OS_EINVAL for a delegated registry (prefix set) or a chain. */
 int registry_set_hub(struct registry *r, const char *hub);
 /* Editing: delegate prefix (inside r->prefix) to root_pk, served by hub (a
  * node name inside prefix), or replace its key and hub. OS_ENAME,
- * OS_ECONFLICT (overlaps another delegation of r). */
+ * OS_ECONFLICT (overlaps another delegation of r), OS_EFULL, OS_EINVAL (a
+ * merged chain). */
 int registry_delegate(struct registry *r, const char *prefix, const os_sign_pk root_pk,
 		      const char *hub);
 /* Editing: remove the delegation of prefix. OS_ENOTFOUND. */

@@ -88,6 +88,103 @@ static void gen_envelope(uint8_t *env[3], size_t env_len[3])
 	crypto_wipe(sk, sizeof(sk));
 }
 
+/* A node of the chain seeds, its keys from seed. */
+static void chain_node(struct registry *r, const char *name, unsigned roles, uint8_t seed)
+{
+	static char *star[] = {"*"};
+	static char *alerts[] = {"alerts"};
+	struct reg_node n;
+	memset(&n, 0, sizeof(n));
+	n.name = (char *)name;
+	n.roles = roles;
+	memset(n.sign_pk, seed, 32);
+	memset(n.box_pk, seed ^ 0x5a, 32);
+	n.key_version = 1;
+	n.status = REG_ACTIVE;
+	n.n_types = 1;
+	n.allowed_types = star;
+	n.n_province_topics = 1;
+	n.province_topics = alerts;
+	check(registry_add(r, &n), name);
+}
+
+/* A copy of r's signed bytes after signing it with root. */
+static uint8_t *chain_sign(struct registry *r, const os_sign_sk root, size_t *len)
+{
+	const uint8_t *b;
+	check(registry_sign(r, root, &b, len), "registry sign");
+	uint8_t *c = malloc(*len);
+	if (c == NULL)
+		exit(1);
+	memcpy(c, b, *len);
+	return c;
+}
+
+/* Chains: the test registry as the national one (hub "hub") delegating sc
+ * to the test root key itself (so the seeds verify under the one anchor
+ * of the target), sc delegating the city sc.cd; each part alone too. */
+static void gen_chain(const os_sign_sk root)
+{
+	struct registry *n = fuzz_registry();
+	check(registry_set_hub(n, "hub"), "hub");
+	chain_node(n, "sc.hub", REG_ROLE_HUB, 0x40);
+	check(registry_delegate(n, "sc", root + 32, "sc.hub"), "delegate sc");
+	check(registry_set_dataset(n, "items", REG_DS_FULL), "dataset items");
+	size_t nl, sl, cl;
+	uint8_t *nb = chain_sign(n, root, &nl);
+	registry_free(&n);
+
+	struct registry *sc = NULL;
+	check(registry_new(&sc), "registry new");
+	check(registry_set_prefix(sc, "sc"), "prefix sc");
+	chain_node(sc, "sc.a", REG_ROLE_SPOKE, 0x41);
+	chain_node(sc, "sc.cd.hub", REG_ROLE_HUB, 0x42);
+	check(registry_set_dataset(sc, "sc.permits", REG_DS_FULL), "dataset sc.permits");
+	check(registry_delegate(sc, "sc.cd", root + 32, "sc.cd.hub"), "delegate sc.cd");
+	sc->version = 2;
+	sc->issued_ms = FUZZ_NOW_MS - FUZZ_DAY_MS;
+	sc->expires_ms = FUZZ_NOW_MS + 30 * FUZZ_DAY_MS;
+	uint8_t *sb = chain_sign(sc, root, &sl);
+	registry_free(&sc);
+
+	struct registry *cd = NULL;
+	check(registry_new(&cd), "registry new");
+	check(registry_set_prefix(cd, "sc.cd"), "prefix sc.cd");
+	chain_node(cd, "sc.cd.x", REG_ROLE_SPOKE, 0x43);
+	cd->version = 1;
+	cd->expires_ms = FUZZ_NOW_MS + 30 * FUZZ_DAY_MS;
+	uint8_t *cb = chain_sign(cd, root, &cl);
+	registry_free(&cd);
+
+	seed_write("registry", "part-sc", sb, sl);
+	seed_write("registry", "part-sc-cd", cb, cl);
+	Onestop__SignedRegistry *sr = onestop__signed_registry__unpack(NULL, nl, nb);
+	Onestop__SignedRegistry *p1 = onestop__signed_registry__unpack(NULL, sl, sb);
+	Onestop__SignedRegistry *p2 = onestop__signed_registry__unpack(NULL, cl, cb);
+	if (sr == NULL || p1 == NULL || p2 == NULL)
+		exit(1);
+	/* The city first: parts resolve in any order. */
+	Onestop__SignedRegistry *parts[2] = {p2, p1};
+	for (size_t k = 1; k <= 2; k++) {
+		Onestop__SignedRegistry c = *sr;
+		c.n_delegated = k;
+		c.delegated = k == 1 ? &parts[1] : parts;
+		size_t l = onestop__signed_registry__get_packed_size(&c);
+		uint8_t *b = malloc(l);
+		if (b == NULL)
+			exit(1);
+		onestop__signed_registry__pack(&c, b);
+		seed_write("registry", k == 1 ? "chain-province" : "chain-city", b, l);
+		free(b);
+	}
+	onestop__signed_registry__free_unpacked(p2, NULL);
+	onestop__signed_registry__free_unpacked(p1, NULL);
+	onestop__signed_registry__free_unpacked(sr, NULL);
+	free(cb);
+	free(sb);
+	free(nb);
+}
+
 static void gen_registry(uint8_t **reg_bytes, size_t *reg_len)
 {
 	os_sign_sk root;
@@ -117,6 +214,7 @@ static void gen_registry(uint8_t **reg_bytes, size_t *reg_len)
 	check(registry_sign(r, root, &b, &l), "registry sign");
 	seed_write("registry", "four-nodes-datasets", b, l);
 	registry_free(&r);
+	gen_chain(root);
 	crypto_wipe(root, sizeof(root));
 }
 

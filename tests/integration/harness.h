@@ -15,7 +15,7 @@
 #include "onestop.pb-c.h"
 
 #define H_PATH 512
-#define NET_MAX_SPOKES 8
+#define NET_MAX_SPOKES 48 /* processes besides the hub (a federation's hubs too) */
 #define NET_MAX_LIST 4
 #define NET_MAX_CONF 16
 #define NET_MAX_DATASETS 4
@@ -97,6 +97,9 @@ struct net_proc {
 	int last_status;     /* wait status of the last exit, -1 if none */
 	int expect_dead;     /* stopped or killed by the test */
 	const char *args[8]; /* extra command-line flags after -c CONF (NULL-ended) */
+	const char *exe;     /* program in the binaries' directory; NULL: onestop-hub or
+			      * onestop-spoke */
+	const char *env[4];  /* "KEY=VALUE" added to its environment (NULL-ended) */
 };
 
 struct net {

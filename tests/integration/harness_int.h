@@ -29,6 +29,20 @@ int free_port(void);
 /* Most arguments of one CLI command line the harness builds. */
 #define CLI_MAX_ARGS 64
 
+/* harness_net.c */
+struct net_kv;
+struct net_proc;
+/* Run `onestop keygen --out path` (also writes path.pub); sign_pub_hex
+ * (may be NULL; 65 bytes) gets its sign_public. 0 or -1. */
+int net_keygen(struct net *n, const char *path, char *sign_pub_hex);
+/* Write an INI file from defaults with overrides applied (same key
+ * replaces, NULL value removes, new keys appended). 0 or -1. */
+int net_conf_write(const char *path, const struct net_kv *defs, size_t n_defs,
+		   const struct net_kv *over);
+/* Reset *p to a stopped daemon called name with n's default paths (log,
+ * key, data directory, config, API endpoint). */
+void net_proc_init(struct net *n, struct net_proc *p, const char *name, int is_hub);
+
 /* harness_cmd.c: in a forked child before exec (async-signal-safe only):
  * die with the parent, default SIGPIPE, close inherited descriptors. */
 void child_prepare(void);

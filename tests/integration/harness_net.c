@@ -16,7 +16,7 @@
 #endif
 
 /* Run `onestop keygen --out path`; anchor (may be NULL) gets sign_public. */
-static int keygen(struct net *n, const char *path, char *sign_pub_hex)
+int net_keygen(struct net *n, const char *path, char *sign_pub_hex)
 {
 	struct cmd_out r;
 	int rc = net_cli(n, &r, "keygen", "--out", path, NULL);
@@ -117,8 +117,8 @@ uint64_t net_registry_version(struct net *n)
 
 /* Write an INI file from defaults with overrides applied (same key
  * replaces, NULL value removes, new keys appended). */
-static int conf_write(const char *path, const struct net_kv *defs, size_t n_defs,
-		      const struct net_kv *over)
+int net_conf_write(const char *path, const struct net_kv *defs, size_t n_defs,
+		   const struct net_kv *over)
 {
 	FILE *f = fopen(path, "w");
 
@@ -146,7 +146,7 @@ static int conf_write(const char *path, const struct net_kv *defs, size_t n_defs
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static void proc_init(struct net *n, struct net_proc *p, const char *name, int is_hub)
+void net_proc_init(struct net *n, struct net_proc *p, const char *name, int is_hub)
 {
 	memset(p, 0, sizeof *p);
 	snprintf(p->name, sizeof p->name, "%s", name);
@@ -213,17 +213,17 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 	snprintf(n->root_key, sizeof n->root_key, "%s/keys/root.key", n->dir);
 	snprintf(n->registry, sizeof n->registry, "%s/registry.bin", n->dir);
 
-	proc_init(n, &n->hub, "hub", 1);
+	net_proc_init(n, &n->hub, "hub", 1);
 	n->n_spokes = n_spokes;
 	for (size_t i = 0; i < n_spokes; i++) {
 		char def[8];
 
 		snprintf(def, sizeof def, "%c", (char)('a' + i));
-		proc_init(n, &n->spoke[i], opts->spoke[i].name ? opts->spoke[i].name : def, 0);
+		net_proc_init(n, &n->spoke[i], opts->spoke[i].name ? opts->spoke[i].name : def, 0);
 	}
 
-	H_REQUIRE(n, keygen(n, n->root_key, n->anchor) == 0, "root key made");
-	H_REQUIRE(n, keygen(n, n->hub.reg_key, NULL) == 0, "hub key made");
+	H_REQUIRE(n, net_keygen(n, n->root_key, n->anchor) == 0, "root key made");
+	H_REQUIRE(n, net_keygen(n, n->hub.reg_key, NULL) == 0, "hub key made");
 	H_REQUIRE(n,
 		  net_cli(n, NULL, "registry", "init", "--root-key", n->root_key, "--out",
 			  n->registry, NULL) == 0,
@@ -250,7 +250,7 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 		struct net_proc *p = &n->spoke[i];
 		const char *status = o->status ? o->status : "active";
 
-		H_REQUIRE(n, keygen(n, p->reg_key, NULL) == 0, "key for %s made", p->name);
+		H_REQUIRE(n, net_keygen(n, p->reg_key, NULL) == 0, "key for %s made", p->name);
 		snprintf(p->status, sizeof p->status, "%s", status);
 		p->foreign_key = o->foreign_key;
 		if (o->foreign_key) {
@@ -258,7 +258,8 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 
 			snprintf(nm, sizeof nm, "%s", p->name);
 			snprintf(p->key, sizeof p->key, "%s/keys/%s-foreign.key", n->dir, nm);
-			H_REQUIRE(n, keygen(n, p->key, NULL) == 0, "foreign key for %s", p->name);
+			H_REQUIRE(n, net_keygen(n, p->key, NULL) == 0, "foreign key for %s",
+				  p->name);
 		}
 		if (strcmp(status, "absent") == 0)
 			continue;
@@ -288,8 +289,8 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 
 		mkdir(n->hub.data_dir, 0700);
 		H_REQUIRE(n,
-			  conf_write(n->hub.conf, defs, sizeof defs / sizeof defs[0],
-				     opts->hub_conf) == 0,
+			  net_conf_write(n->hub.conf, defs, sizeof defs / sizeof defs[0],
+					 opts->hub_conf) == 0,
 			  "wrote %s", n->hub.conf);
 	}
 	for (size_t i = 0; i < n_spokes; i++) {
@@ -312,8 +313,8 @@ struct net *net_make(size_t n_spokes, const struct net_opts *opts)
 
 		mkdir(p->data_dir, 0700);
 		H_REQUIRE(n,
-			  conf_write(p->conf, defs, sizeof defs / sizeof defs[0],
-				     opts->spoke[i].conf) == 0,
+			  net_conf_write(p->conf, defs, sizeof defs / sizeof defs[0],
+					 opts->spoke[i].conf) == 0,
 			  "wrote %s", p->conf);
 	}
 	return n;

@@ -16,6 +16,8 @@
 
 #define H_DUMP_LINES 80
 
+extern char **environ;
+
 int proc_alive(struct net_proc *p)
 {
 	int status = 0;
@@ -50,7 +52,10 @@ int proc_start(struct net *n, struct net_proc *p)
 		fprintf(stderr, "  %s already running\n", p->name);
 		return -1;
 	}
-	snprintf(bin, sizeof bin, "%s/%s", n->bin, p->is_hub ? "onestop-hub" : "onestop-spoke");
+	snprintf(bin, sizeof bin, "%s/%s", n->bin,
+		 p->exe      ? p->exe
+		 : p->is_hub ? "onestop-hub"
+			     : "onestop-spoke");
 	snprintf(mark, sizeof mark, "=== harness: start %d of %s at %s", p->starts + 1, p->name,
 		 ctime(&now));
 	append_text(p->log, mark, strlen(mark));
@@ -67,8 +72,22 @@ int proc_start(struct net *n, struct net_proc *p)
 			break;
 	}
 	argv[3 + 8] = NULL;
+	/* The environment with p->env added, built before fork. */
+	size_t n_env = 0, k = 0;
+	while (environ[n_env])
+		n_env++;
+	char **envp = calloc(n_env + 4 + 1, sizeof *envp);
+	if (!envp) {
+		close(fd);
+		return -1;
+	}
+	for (int i = 0; i < 4 && p->env[i]; i++)
+		envp[k++] = (char *)p->env[i];
+	for (size_t i = 0; i < n_env; i++)
+		envp[k++] = environ[i];
 	pid = fork();
 	if (pid < 0) {
+		free(envp);
 		close(fd);
 		return -1;
 	}
@@ -80,9 +99,10 @@ int proc_start(struct net *n, struct net_proc *p)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		child_prepare();
-		execv(bin, argv);
+		execve(bin, argv, envp);
 		_exit(127);
 	}
+	free(envp);
 	close(fd);
 	p->pid = pid;
 	p->starts++;
