@@ -120,7 +120,7 @@ static int put_permits(struct net_proc *p, unsigned n)
 	int rc = net_connect(p, h_ms(10000), &c);
 
 	for (unsigned i = 0; i < n && rc == 0; i++) {
-		char key[32], val[64];
+		char key[32], val[96];
 		onestop_put_t put;
 
 		snprintf(key, sizeof key, "permit-%04u", i);
