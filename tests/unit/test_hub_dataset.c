@@ -37,7 +37,8 @@
 enum { K_ROOT, K_UP, K_HUB, K_A, K_B, K_COUNT };
 static struct os_keypair keys[K_COUNT];
 static struct registry *reg;
-static char *saved_seq[8]; /* the registry's own sequencer pointers */
+static char *saved_seq[8];   /* the registry's own sequencer pointers */
+static char *saved_scope[8]; /* and scope pointers */
 
 static const uint8_t EPOCH_P[16] = {0x50, 0x41, 0x52};
 static const uint8_t EPOCH_Q[16] = {0x51, 0x51};
@@ -67,16 +68,20 @@ static int group_setup(void **state)
 		return -1;
 	if (tu_reg_seal(&r, &keys[K_ROOT], NOW, &reg) != 0 || reg->n_datasets != 2)
 		return -1;
-	for (size_t i = 0; i < reg->n_datasets; i++)
+	for (size_t i = 0; i < reg->n_datasets; i++) {
 		saved_seq[i] = reg->datasets[i].sequencer;
+		saved_scope[i] = reg->datasets[i].scope;
+	}
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < reg->n_datasets; i++)
+	for (size_t i = 0; i < reg->n_datasets; i++) {
 		reg->datasets[i].sequencer = saved_seq[i];
+		reg->datasets[i].scope = saved_scope[i];
+	}
 	registry_free(&reg);
 	for (int i = 0; i < K_COUNT; i++)
 		crypto_keypair_wipe(&keys[i]);
@@ -542,6 +547,33 @@ static void test_no_parent(void **state)
 	free(m);
 }
 
+/* A dataset of another subtree (declared by a registry whose prefix does
+ * not hold this hub) is neither relayed nor sequenced here. */
+static void test_not_visible(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t s = 1, seq = 0;
+	char why[200] = "";
+	size_t l;
+	uint8_t *m = change(K_A, "a", "up", "docs", "k1", "v1", &l);
+	struct env e;
+	int code = 0;
+
+	reg->datasets[0].scope = "zz";
+	assert_string_equal(reg->datasets[0].name, "docs");
+	assert_false(position(f, "docs", &seq, NULL));
+	assert_true(position(f, "kv", &seq, NULL));
+	assert_int_equal(feed_changes(f, "docs", EPOCH_P, 1, &s, &m, &l), 0);
+	assert_int_equal(env_decode(m, l, 1 << 20, &e), 0);
+	assert_int_equal(dataset_apply(&f->h, &e, m, l, &code, why, sizeof(why), &seq), 0);
+	assert_int_equal(code, OS_ENOTALLOWED);
+	commit(f);
+	assert_int_equal(entry_seq(f, "docs", "k1"), 0);
+	reg->datasets[0].scope = saved_scope[0];
+	env_clear(&e);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_role_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_parent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_visible, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
