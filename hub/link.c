@@ -987,6 +987,13 @@ void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t le
 	link_hold(h, s, s->rid, s->rid_len, data, len, stream ? OUT_DATASET : OUT_CONTROL);
 }
 
+int link_live(const struct hub *h, const char *node)
+{
+	const struct session *s = link_find(h->link, node);
+
+	return s && !s->ended;
+}
+
 unsigned link_sessions(const struct hub *h)
 {
 	return h->link->live;

@@ -246,6 +246,7 @@ static int hub_loop(struct hub *h)
 		       OS_Q("acked entries are delivered again after the restart"));
 	queue_txn_end(h->queue, rc == 0 && crc == 0);
 	parent_stop(h->parent);
+	hub_stats_log(h, OS_LOG_INFO, "hub_stats");
 	return 0;
 }
 
