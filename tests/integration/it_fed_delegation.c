@@ -272,6 +272,18 @@ int main(void)
 		msgs_rx_clear(&rx);
 		onestop_close(&c);
 	}
+	{
+		/* Refused by the first hub that checks it under the new chain
+		 * (the national hub, or sc.hub when it arrived up first). */
+		const char *refusal = "origin=gd.b dest=sc.a type=" TYPE " code=EREVOKED";
+		uint64_t until = h_now_ms() + h_ms(10000);
+
+		while (proc_log_count(hub, refusal, 1) + proc_log_count(schub, refusal, 0) == 0 &&
+		       h_now_ms() < until)
+			h_sleep_ms(20);
+		H_CHECK(n, proc_log_count(hub, refusal, 1) + proc_log_count(schub, refusal, 0) > 0,
+			"a hub refused gd.b's message: origin revoked (EREVOKED)");
+	}
 	H_REQUIRE(n, proc_stop(n, gdb, 0) == 0 && proc_start(n, gdb) == 0, "gd.b restarted");
 	H_CHECK(n, net_spoke_ready(n, gdb, 1, 2000) != 0, "gd.b cannot connect to gd.hub");
 	H_CHECK(n, proc_log_count(gdhub, "zap_denied", 0) > 0, "gd.hub denied gd.b's handshake");
