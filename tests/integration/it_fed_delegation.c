@@ -261,13 +261,28 @@ int main(void)
 		int got;
 
 		memset(&rx, 0, sizeof rx);
+		rx.stream = 3;
+		rx.first = 1;
+		rx.count = 1;
 		got = msgs_drain(sca, &c, &rx, 2000);
-		H_CHECK(n, got == 0 && rx.other == 0,
+		H_CHECK(n, got >= 0 && rx.got == 0 && rx.corrupt == 0,
 			"gd.b's message signed before its revocation never reaches sc.a (%d, "
-			"other=%llu)",
-			got, (unsigned long long)rx.other);
+			"got=%llu)",
+			got, (unsigned long long)rx.got);
 		msgs_rx_clear(&rx);
 		onestop_close(&c);
+	}
+	{
+		/* Refused by the first hub that checks it under the new chain
+		 * (the national hub, or sc.hub when it arrived up first). */
+		const char *refusal = "origin=gd.b dest=sc.a type=" TYPE " code=EREVOKED";
+		uint64_t until = h_now_ms() + h_ms(10000);
+
+		while (proc_log_count(hub, refusal, 1) + proc_log_count(schub, refusal, 0) == 0 &&
+		       h_now_ms() < until)
+			h_sleep_ms(20);
+		H_CHECK(n, proc_log_count(hub, refusal, 1) + proc_log_count(schub, refusal, 0) > 0,
+			"a hub refused gd.b's message: origin revoked (EREVOKED)");
 	}
 	H_REQUIRE(n, proc_stop(n, gdb, 0) == 0 && proc_start(n, gdb) == 0, "gd.b restarted");
 	H_CHECK(n, net_spoke_ready(n, gdb, 1, 2000) != 0, "gd.b cannot connect to gd.hub");
