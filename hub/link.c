@@ -506,11 +506,11 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 	case ONESTOP__LINK_FRAME__BODY_FETCH:
 		l->ops.fetch(h, s->name, f->fetch);
 		break;
-	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
-		break;
 	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
-		/* A child hub's delegated registries; the chain decides. */
-		l->ops.registry(h, s->name, f->registry.data, f->registry.len);
+		if (l->ops.registry)
+			l->ops.registry(h, s->name, f->registry.data, f->registry.len);
+		break;
+	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		break;
 	case ONESTOP__LINK_FRAME__BODY_ERROR:
 		os_log(OS_LOG_WARN, "link_error_received", "node=%s code=%s message=%s", node,
