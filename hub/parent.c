@@ -383,6 +383,9 @@ static void parent_hook_after_commit(void *ctx, int rc)
 {
 	struct parent *p = ctx;
 
+	/* The parts go before the pushes of a new session: the parent checks
+	 * the origins of what this hub relays against them. */
+	parent_parts_send(p);
 	if (p->uh.after_commit)
 		p->uh.after_commit(p->uh.ctx, rc);
 }
@@ -391,9 +394,9 @@ static void parent_hook_timers(void *ctx, uint64_t now_us)
 {
 	struct parent *p = ctx;
 
+	parent_parts_send(p);
 	if (p->uh.timers)
 		p->uh.timers(p->uh.ctx, now_us);
-	parent_parts_send(p);
 	p->h->stats.parent_link = 1 + (unsigned)uplink_state(p->up);
 }
 

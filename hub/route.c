@@ -886,6 +886,16 @@ static int route_one(struct hub *h, const struct route_src *src, const uint8_t *
 		goto out;
 	}
 	to = registry_find(h->reg, e.destination);
+	if (!to && src->prefix && route_hop(h, e.destination, &hop) == 0 &&
+	    strcmp(hop, e.destination) != 0 && strcmp(hop, back) != 0) {
+		/* Relayed for a node this hub does not know yet: the origin's
+		 * hub knew it, and the hub serving its subtree holds the
+		 * registry that names it (this hub's chain may lag behind, e.g.
+		 * just after a restart): hand it on by the tree. */
+		os_log(OS_LOG_DEBUG, "relay_unknown_destination", "origin=%s dest=%s hop=%s",
+		       e.origin, e.destination, hop);
+		goto store;
+	}
 	if (!to) {
 		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_EUNKNOWN,
 			     "destination not in the registry");
@@ -910,6 +920,7 @@ static int route_one(struct hub *h, const struct route_src *src, const uint8_t *
 			     "destination routes back to the hub it came from");
 		goto out;
 	}
+store:
 	dest1[0] = hop;
 	if (src->prefix ? route_relay_over_budget(h, src->node, len)
 			: route_over_quota(h, dest1, 1, e.origin, len)) {

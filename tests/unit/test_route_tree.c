@@ -349,6 +349,10 @@ static void test_national_hops(void **state)
 		queue_usage_origin(f->h.queue, "gd.hub", &u);
 		assert_int_equal(u.entries, 0);
 	}
+	/* A relayed message for a node of sc this hub does not know (its
+	 * chain lags): handed on to sc.hub, which decides. */
+	send(f, "gd.hub", K_GDA, "gd.a", "sc.newcomer");
+	assert_int_equal(scan(f, "sc.hub").n, 3);
 	/* ... and to the national spoke: its own queue. */
 	send(f, "gd.hub", K_GDA, "gd.a", "nat");
 	assert_int_equal(scan(f, "nat").n, 1);
