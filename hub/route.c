@@ -705,6 +705,28 @@ static int route_store(struct hub *h, const char *origin, const char *const *des
 	return 0;
 }
 
+/* At debug level, one line per message taken: where it went (its hops:
+ * own nodes, child hubs, the parent), so an operator can follow an id
+ * through the hubs it crossed. */
+static void route_log_routed(const struct env *e, const char *const *hops, size_t n)
+{
+	char id[2 * sizeof(os_msgid) + 1], list[256];
+	size_t at = 0;
+
+	if (!os_log_enabled(OS_LOG_DEBUG))
+		return;
+	os_hex(id, e->id, sizeof(os_msgid));
+	list[0] = 0;
+	for (size_t i = 0; i < n && at < sizeof(list) - 1; i++) {
+		int k = snprintf(list + at, sizeof(list) - at, "%s%s", i ? "," : "", hops[i]);
+		if (k < 0)
+			break;
+		at += (size_t)k;
+	}
+	os_log(OS_LOG_DEBUG, "routed", "id=%s origin=%s dest=%s hops=%s", id, e->origin,
+	       e->destination, list);
+}
+
 /* A dataset change addressed to this hub: sequenced in this transaction,
  * or refused with a dead letter (to dl_to) naming the reason. */
 static int route_change(struct hub *h, const char *dl_to, const struct env *e, const uint8_t *msg,
@@ -852,6 +874,7 @@ static int route_one(struct hub *h, const struct route_src *src, const uint8_t *
 		rc = route_store(h, e.origin, h->route->dests, n,
 				 src->prefix ? NULL : h->route->held, msg, len, e.expires_ms);
 		if (rc == 0) {
+			route_log_routed(&e, h->route->dests, n);
 			h->stats.accepted++;
 			*outcome = ROUTE_ACCEPTED;
 		}
@@ -896,6 +919,7 @@ static int route_one(struct hub *h, const struct route_src *src, const uint8_t *
 	rc = route_store(h, e.origin, dest1, 1, src->prefix ? NULL : h->route->held, msg, len,
 			 e.expires_ms);
 	if (rc == 0) {
+		route_log_routed(&e, dest1, 1);
 		h->stats.accepted++;
 		*outcome = ROUTE_ACCEPTED;
 	}
