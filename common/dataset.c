@@ -261,6 +261,11 @@ static int ds_item_owner(const uint8_t *value, size_t len, char owner[OS_NAME_MA
 	return rc;
 }
 
+const char *ds_sequencer(const struct reg_dataset *ds, const char *hub)
+{
+	return ds && ds->sequencer && *ds->sequencer ? ds->sequencer : hub;
+}
+
 int ds_change_allowed(const struct registry *reg, const char *publisher, const struct ds_change *c,
 		      const uint8_t *current, size_t current_len, char *reason, size_t reason_size)
 {

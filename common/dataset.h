@@ -57,6 +57,12 @@ void ds_change_clear(struct ds_change *c);
 int ds_change_allowed(const struct registry *reg, const char *publisher, const struct ds_change *c,
 		      const uint8_t *current, size_t current_len, char *reason, size_t reason_size);
 
+/* The node a change of dataset ds is addressed to (docs/PROTOCOL.md 9.2,
+ * 13.5): ds->sequencer when the registry names one, else hub (the hub the
+ * publisher connects to, in a registry without delegations). ds may be
+ * NULL (hub). The pointer is ds's or hub. */
+const char *ds_sequencer(const struct reg_dataset *ds, const char *hub);
+
 /* Schema checks. identity: kind set, level 1..3, status set, authority a
  * valid node name. items: name 1..256 bytes, owner a valid node name, an
  * offline-only item (online false) carries a non-empty offline_reason,

@@ -30,6 +30,11 @@ void os_log_set_level(enum os_log_level level)
 		log_min = level;
 }
 
+int os_log_enabled(enum os_log_level level)
+{
+	return level >= log_min && level <= OS_LOG_ERROR;
+}
+
 int os_log_parse_level(const char *s, enum os_log_level *out)
 {
 	if (s == NULL)

@@ -13,6 +13,10 @@ enum os_log_level { OS_LOG_DEBUG, OS_LOG_INFO, OS_LOG_WARN, OS_LOG_ERROR };
 /* Set the least level printed (default OS_LOG_INFO). */
 void os_log_set_level(enum os_log_level level);
 
+/* 1 when a line of level would be printed (to skip building costly
+ * fields of lines that would not), else 0. */
+int os_log_enabled(enum os_log_level level);
+
 /* Parse "debug", "info", "warn", "error"; 0 or OS_EINVAL. */
 int os_log_parse_level(const char *s, enum os_log_level *out);
 

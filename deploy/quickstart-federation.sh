@@ -132,9 +132,10 @@ $ONESTOP recv $(api sc.cd.market) --wait 5000 --count 1
 crossed "$ID"
 
 step "a topic: mps -> @alerts (gd.tax hears it nationally; sc.tax only from its own province)"
-echo '{"alert":"system maintenance"}' | $ONESTOP send $(api mps) --to @alerts --type gov.Alert
+ID=$(echo '{"alert":"system maintenance"}' | $ONESTOP send $(api mps) --to @alerts --type gov.Alert)
 $ONESTOP recv $(api gd.tax) --wait 5000 --count 1
-$ONESTOP recv $(api sc.tax) --wait 1000 --count 1 || echo "sc.tax: nothing (province-wide subscription)"
+$ONESTOP recv $(api sc.tax) --wait 1000 --count 1 | grep . || echo "sc.tax: nothing (province-wide subscription)"
+crossed "$ID"
 
 step "gd admits a county node with its own key alone; it reaches sc at once"
 $ONESTOP keygen --out "$W/gd.hz.tax.key" >/dev/null
@@ -152,8 +153,9 @@ until $ONESTOP status $(api gd.hz.tax) 2>/dev/null | grep -q 'hub_connected=yes'
 	i=$((i + 1)); [ $i -lt 150 ] || { echo "gd.hz.tax did not connect"; cat "$W/gd.hz.tax.log"; exit 1; }
 	sleep 0.1
 done
-echo '{"hello":"from a new county"}' | $ONESTOP send $(api gd.hz.tax) --to sc.tax --type gov.Notice
+ID=$(echo '{"hello":"from a new county"}' | $ONESTOP send $(api gd.hz.tax) --to sc.tax --type gov.Notice)
 $ONESTOP recv $(api sc.tax) --wait 5000 --count 1
+crossed "$ID"
 
 step "the hubs' queues (onestop-hub --status)"
 for h in hub gd.hub sc.hub; do echo "-- $h"; $BIN/onestop-hub --status -c "$W/$h.conf"; done

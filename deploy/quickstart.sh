@@ -6,7 +6,8 @@
 # the e-licence the first one issued, then public supervision: the
 # applicant rates a case, complains about the other (answered by the
 # department the province's supervisor assigns it to), and the supervisor
-# prints its statistics. Everything lives in a temporary directory that is
+# prints its statistics; then the federated topology (deploy/quickstart-
+# federation.sh). Everything lives in a temporary directory that is
 # removed at the end (set KEEP=1 to keep it).
 set -eu
 cd "$(dirname "$0")/.."
@@ -244,3 +245,6 @@ $ONESTOP status $H
 $ONESTOP status $S
 step "hub log (routing decisions)"
 grep -E 'event=(hub_ready|session_start|msg_refused)' "$W/hub.log" || true
+
+step "federation: a national hub, two province hubs with their own registries, spokes under each"
+sh deploy/quickstart-federation.sh

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "loop.h"
 #include "map.h"
+#include "parent.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
@@ -36,8 +37,32 @@
 #define DS_LKEY_MAX (OS_NAME_MAX + 8)              /* dataset NUL u64be seq */
 #define DS_META_LEN 16                             /* u64be last || u64be first */
 #define DS_STALL_BEATS 3u
+#define DS_EPOCH_LEN QUEUE_EPOCH_LEN
+#define DS_RELAY_LEN (DS_EPOCH_LEN + 17) /* epoch || u8 syncing || u64be snap || u64be chunks */
+#define DS_CHILDREN_MAX 256u             /* child hubs looked at per session */
 
 enum ds_phase { DS_PLAN, DS_CHANGES, DS_SNAPSHOT };
+
+/* What this hub does with a declared dataset (PROTOCOL 13.5). */
+enum ds_role {
+	DS_NONE,      /* not visible here: neither held nor streamed */
+	DS_SEQUENCER, /* it gives the dataset its seqs */
+	DS_RELAY,     /* its parent's replica; serves its sessions from the copy */
+};
+
+/* Where this hub's copy of a relayed dataset stands. seq mirrors ds_meta's
+ * last; the rest is kept in ds_relay. */
+struct ds_relay {
+	char name[OS_NAME_MAX];
+	uint8_t epoch[DS_EPOCH_LEN]; /* the sequencer's store it came from */
+	int has_epoch;
+	uint64_t seq; /* last change written (0 while syncing) */
+	int syncing;  /* a snapshot from the parent is being received */
+	uint64_t snap_seq;
+	uint32_t chunks; /* chunks of the current or last snapshot written */
+	int reset_due;   /* a partial snapshot is dropped before the next frame */
+	int ack_due;
+};
 
 /* One dataset stream to one spoke. */
 struct ds_stream {
@@ -45,9 +70,11 @@ struct ds_stream {
 	enum ds_phase phase;
 	uint64_t start;     /* PLAN: the seq the spoke holds */
 	int force_snapshot; /* PLAN: its copy cannot be continued */
-	uint64_t acked;     /* CHANGES: the spoke holds everything up to it */
-	uint64_t sent;      /* CHANGES: last seq sent */
-	uint64_t snap_seq;  /* SNAPSHOT: the dataset's seq when it began */
+	int has_pepoch;     /* PLAN: the epoch its Hello named for start */
+	uint8_t pepoch[DS_EPOCH_LEN];
+	uint64_t acked;    /* CHANGES: the spoke holds everything up to it */
+	uint64_t sent;     /* CHANGES: last seq sent */
+	uint64_t snap_seq; /* SNAPSHOT: the dataset's seq when it began */
 	uint32_t chunks_sent;
 	uint32_t chunks_acked;
 	int snap_done;                   /* the last chunk went out */
@@ -60,6 +87,7 @@ struct ds_stream {
 
 struct ds_session {
 	char node[OS_NAME_MAX];
+	int child; /* a child hub: its snapshots carry every entry */
 	uint32_t window;
 	uint64_t reg_version; /* the registry its stream list was made from */
 	struct ds_stream *streams;
@@ -67,7 +95,9 @@ struct ds_session {
 };
 
 struct dataset {
-	store_dbi entries, log, meta;
+	store_dbi entries, log, meta, relay;
+	struct ds_relay *relays; /* the datasets this hub has relayed */
+	size_t n_relays, cap_relays;
 	struct map *sessions;         /* node -> struct ds_session */
 	int wake;                     /* a change was sequenced: every stream looks again */
 	char (*compact)[OS_NAME_MAX]; /* datasets whose log passed dataset_log_max */
@@ -161,6 +191,191 @@ static int ds_record_change(const uint8_t *rec, size_t len, size_t max, struct d
 	return rc;
 }
 
+/* ---------------------------------------------------------------- roles */
+
+static int ds_has_parent(const struct hub *h)
+{
+	return h->conf.parent_endpoint && *h->conf.parent_endpoint;
+}
+
+/* A dataset whose registry names no sequencer keeps section 9: the hub a
+ * publisher connects to sequences it. */
+static enum ds_role ds_role_of(const struct hub *h, const struct reg_dataset *rd)
+{
+	if (!rd)
+		return DS_NONE;
+	if (!rd->sequencer || !*rd->sequencer || strcmp(rd->sequencer, h->conf.name) == 0)
+		return DS_SEQUENCER;
+	if (ds_has_parent(h) && registry_dataset_visible(h->reg, rd, h->conf.name))
+		return DS_RELAY;
+	return DS_NONE;
+}
+
+static enum ds_role ds_role(const struct hub *h, const char *name)
+{
+	return ds_role_of(h, name ? registry_find_dataset(h->reg, name) : NULL);
+}
+
+/* 1 when node is the hub of one of this hub's child delegations. */
+static int ds_is_child_hub(const struct hub *h, const char *node)
+{
+	const struct reg_delegation *c[DS_CHILDREN_MAX];
+	const char *prefix = registry_hub_prefix(h->reg, h->conf.name);
+	size_t n;
+
+	if (!prefix)
+		return 0;
+	n = registry_children(h->reg, prefix, c, DS_CHILDREN_MAX);
+	for (size_t i = 0; i < n && i < DS_CHILDREN_MAX; i++)
+		if (c[i]->hub && strcmp(c[i]->hub, node) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether a session of node (child: a child hub) gets a stream of rd: this
+ * hub holds it, node sees it, and node is not a hub sequencing it. */
+static int ds_streamed_to(const struct hub *h, const struct reg_dataset *rd, const char *node,
+			  int child)
+{
+	if (ds_role_of(h, rd) == DS_NONE || !registry_dataset_visible(h->reg, rd, node))
+		return 0;
+	return !child || (rd->sequencer && *rd->sequencer && strcmp(rd->sequencer, node) != 0);
+}
+
+static struct ds_relay *ds_relay_find(struct dataset *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_relays; i++)
+		if (strcmp(d->relays[i].name, name) == 0)
+			return &d->relays[i];
+	return NULL;
+}
+
+/* The relay state of name, created (seq 0, no epoch) when absent. NULL on
+ * ENOMEM or a name too long. */
+static struct ds_relay *ds_relay_get(struct dataset *d, const char *name)
+{
+	struct ds_relay *r = ds_relay_find(d, name);
+
+	if (r)
+		return r;
+	if (strlen(name) >= OS_NAME_MAX)
+		return NULL;
+	if (d->n_relays == d->cap_relays) {
+		size_t cap = d->cap_relays ? d->cap_relays * 2 : 8;
+		struct ds_relay *n = realloc(d->relays, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->relays = n;
+		d->cap_relays = cap;
+	}
+	r = &d->relays[d->n_relays++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
+}
+
+/* The epoch the frames of dataset name carry: this hub's store for a
+ * dataset it sequences, the sequencer's for one it relays; NULL when it
+ * holds no copy. */
+static const uint8_t *ds_epoch(struct hub *h, const char *name)
+{
+	const struct ds_relay *r;
+
+	switch (ds_role(h, name)) {
+	case DS_SEQUENCER:
+		return queue_epoch(h->queue);
+	case DS_RELAY:
+		r = ds_relay_find(h->ds, name);
+		return r && r->has_epoch ? r->epoch : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Whether this hub can serve dataset name to its sessions now: it
+ * sequences it, or holds a whole copy (not in the middle of a snapshot). */
+static int ds_ready(struct hub *h, const char *name)
+{
+	const struct ds_relay *r;
+
+	switch (ds_role(h, name)) {
+	case DS_SEQUENCER:
+		return 1;
+	case DS_RELAY:
+		r = ds_relay_find(h->ds, name);
+		return r && r->has_epoch && !r->syncing && !r->reset_due;
+	default:
+		return 0;
+	}
+}
+
+static int ds_relay_put(struct hub *h, struct store_txn *t, const struct ds_relay *r)
+{
+	uint8_t v[DS_RELAY_LEN];
+
+	memset(v, 0, sizeof(v));
+	if (r->has_epoch)
+		memcpy(v, r->epoch, DS_EPOCH_LEN);
+	v[DS_EPOCH_LEN] = r->syncing ? 1 : 0;
+	os_put_u64be(v + DS_EPOCH_LEN + 1, r->snap_seq);
+	os_put_u64be(v + DS_EPOCH_LEN + 9, r->chunks);
+	return hub_wrote(h, store_put(t, h->ds->relay, r->name, strlen(r->name), v, sizeof(v)));
+}
+
+struct ds_relay_load_walk {
+	struct dataset *d;
+	struct store_txn *t;
+};
+
+static int ds_meta_get(struct dataset *d, struct store_txn *t, const char *name, uint64_t *last,
+		       uint64_t *first);
+
+/* One stored relay state into d (store_walk). */
+static int ds_relay_load_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	static const uint8_t zero[DS_EPOCH_LEN];
+	struct ds_relay_load_walk *w = arg;
+	const uint8_t *b = v;
+	char name[OS_NAME_MAX];
+	struct ds_relay *r;
+	uint64_t first;
+	int rc;
+
+	if (kl == 0 || kl >= OS_NAME_MAX || vl != DS_RELAY_LEN)
+		return STORE_NEXT;
+	memcpy(name, k, kl);
+	name[kl] = 0;
+	r = ds_relay_get(w->d, name);
+	if (!r)
+		return OS_ENOMEM;
+	memcpy(r->epoch, b, DS_EPOCH_LEN);
+	r->has_epoch = memcmp(r->epoch, zero, DS_EPOCH_LEN) != 0;
+	r->syncing = b[DS_EPOCH_LEN] != 0;
+	r->snap_seq = os_get_u64be(b + DS_EPOCH_LEN + 1);
+	r->chunks = (uint32_t)os_get_u64be(b + DS_EPOCH_LEN + 9);
+	/* A snapshot cut short is dropped before the next frame. */
+	r->reset_due = r->syncing;
+	r->ack_due = 0;
+	rc = ds_meta_get(w->d, w->t, name, &r->seq, &first);
+	return rc ? rc : STORE_NEXT;
+}
+
+/* (Re)load every relay state from the store (a read transaction of its
+ * own: none may be open). */
+static int ds_relay_load(struct hub *h)
+{
+	struct ds_relay_load_walk w = {.d = h->ds};
+	int rc = store_begin(h->st, 1, &w.t);
+
+	if (rc)
+		return rc;
+	h->ds->n_relays = 0;
+	rc = store_walk(w.t, h->ds->relay, NULL, 0, NULL, 0, ds_relay_load_one, &w);
+	store_abort(&w.t);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- life */
 
 int dataset_open(struct hub *h)
@@ -178,6 +393,8 @@ int dataset_open(struct hub *h)
 		rc = store_dbi_open(st, "ds_log", &d->log);
 	if (rc == 0)
 		rc = store_dbi_open(st, "ds_meta", &d->meta);
+	if (rc == 0)
+		rc = store_dbi_open(st, "ds_relay", &d->relay);
 	if (rc) {
 		map_free(&d->sessions);
 		free(d);
@@ -186,6 +403,15 @@ int dataset_open(struct hub *h)
 	for (size_t i = 0; i < DATASET_FRAME_ITEMS; i++)
 		d->ptrs[i] = &d->items[i];
 	h->ds = d;
+	rc = ds_relay_load(h);
+	if (rc) {
+		dataset_close(h);
+		return rc;
+	}
+	for (size_t i = 0; i < d->n_relays; i++)
+		os_log(OS_LOG_INFO, "dataset_relay_loaded", "dataset=%s seq=%llu syncing=%d",
+		       d->relays[i].name, (unsigned long long)d->relays[i].seq,
+		       d->relays[i].syncing);
 	return 0;
 }
 
@@ -208,6 +434,7 @@ void dataset_close(struct hub *h)
 	while ((s = map_next(d->sessions, &pos, NULL)))
 		ds_session_free(s);
 	map_free(&d->sessions);
+	free(d->relays);
 	free(d->compact);
 	free(d->rec);
 	free(d);
@@ -240,6 +467,7 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 	struct dataset *d = h->ds;
 	struct store_txn *t;
 	struct ds_change c, cur;
+	const struct reg_dataset *rd;
 	const uint8_t *cur_val = NULL;
 	size_t cur_len = 0, ekl, lkl;
 	uint8_t ek[DS_EKEY_MAX], lk[DS_LKEY_MAX];
@@ -267,6 +495,14 @@ int dataset_apply(struct hub *h, const struct env *e, const uint8_t *msg, size_t
 	if (ekl == 0) {
 		*code = OS_EINVAL;
 		snprintf(reason, reason_size, "dataset name or key too long");
+		goto out;
+	}
+	rd = registry_find_dataset(h->reg, c.dataset);
+	if (rd && ds_role_of(h, rd) != DS_SEQUENCER) {
+		/* Another hub gives its seqs: a copy here must not fork. */
+		*code = OS_ENOTALLOWED;
+		snprintf(reason, reason_size, "dataset \"%s\" is sequenced by %s, not by this hub",
+			 c.dataset, ds_sequencer(rd, "its parent hub"));
 		goto out;
 	}
 	/* Only items need the stored value: its owner decides who may
@@ -382,6 +618,7 @@ static void ds_replan(struct ds_stream *st, uint64_t start, int force)
 	st->phase = DS_PLAN;
 	st->start = start;
 	st->force_snapshot = force;
+	st->has_pepoch = 0;
 	st->more = 1;
 }
 
@@ -397,9 +634,9 @@ static void ds_stream_restart(struct ds_stream *st)
 	}
 }
 
-/* Make s's stream list follow the registry's declared datasets; streams
- * of datasets declared since its Hello start with a snapshot (its
- * position there is unknown). */
+/* Make s's stream list follow the registry: the datasets streamed to its
+ * node (ds_streamed_to); streams of datasets it gets since its Hello
+ * start with a snapshot (its position there is unknown). */
 static int ds_session_sync(struct hub *h, struct ds_session *s)
 {
 	const struct registry *reg = h->reg;
@@ -411,13 +648,18 @@ static int ds_session_sync(struct hub *h, struct ds_session *s)
 	ns = calloc(reg->n_datasets ? reg->n_datasets : 1, sizeof(*ns));
 	if (!ns)
 		return OS_ENOMEM;
+	s->child = ds_is_child_hub(h, s->node);
 	for (size_t i = 0; i < reg->n_datasets; i++) {
-		struct ds_stream *old = ds_stream_find(s, reg->datasets[i].name);
+		const struct reg_dataset *rd = &reg->datasets[i];
+		struct ds_stream *old;
 
+		if (!ds_streamed_to(h, rd, s->node, s->child))
+			continue;
+		old = ds_stream_find(s, rd->name);
 		if (old) {
 			ns[n] = *old;
 		} else {
-			snprintf(ns[n].name, sizeof(ns[n].name), "%s", reg->datasets[i].name);
+			snprintf(ns[n].name, sizeof(ns[n].name), "%s", rd->name);
 			ds_replan(&ns[n], 0, 1);
 		}
 		n++;
@@ -453,16 +695,21 @@ void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
 	}
 	free(s->streams);
 	s->streams = ns;
-	s->n = reg->n_datasets;
+	s->n = 0;
 	s->reg_version = reg->version;
+	s->child = ds_is_child_hub(h, node);
 	s->window = hello->window ? hello->window : (uint32_t)h->conf.window;
 	if (s->window > LINK_WINDOW_MAX)
 		s->window = LINK_WINDOW_MAX;
-	for (size_t i = 0; i < s->n; i++) {
-		struct ds_stream *st = &s->streams[i];
+	for (size_t i = 0; i < reg->n_datasets; i++) {
+		const struct reg_dataset *rd = &reg->datasets[i];
+		struct ds_stream *st;
 		const Onestop__DatasetPosition *pos = NULL;
 
-		snprintf(st->name, sizeof(st->name), "%s", reg->datasets[i].name);
+		if (!ds_streamed_to(h, rd, node, s->child))
+			continue;
+		st = &s->streams[s->n++];
+		snprintf(st->name, sizeof(st->name), "%s", rd->name);
 		for (size_t j = 0; j < hello->n_datasets; j++) {
 			const Onestop__DatasetPosition *p = hello->datasets[j];
 
@@ -471,16 +718,18 @@ void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
 				break;
 			}
 		}
-		if (!pos)
+		if (!pos) {
 			/* Its registry does not know the dataset yet. */
 			ds_replan(st, 0, 1);
-		else if (pos->epoch.len == QUEUE_EPOCH_LEN)
-			/* A copy made from another hub store cannot be continued. */
-			ds_replan(st, pos->seq,
-				  memcmp(pos->epoch.data, queue_epoch(h->queue), QUEUE_EPOCH_LEN) !=
-					  0);
-		else
+		} else if (pos->epoch.len == DS_EPOCH_LEN) {
+			/* Which store its copy came from is compared when the
+			 * stream is planned: a relay may not hold one yet. */
+			ds_replan(st, pos->seq, 0);
+			memcpy(st->pepoch, pos->epoch.data, DS_EPOCH_LEN);
+			st->has_pepoch = 1;
+		} else {
 			ds_replan(st, pos->seq, pos->seq != 0);
+		}
 	}
 }
 
@@ -561,8 +810,11 @@ void dataset_fetch(struct hub *h, const char *node, const Onestop__Fetch *f)
 	r.request_id = f->request_id;
 	r.dataset = f->dataset;
 	r.key = f->key;
-	if (!f->dataset || !registry_find_dataset(h->reg, f->dataset)) {
+	if (!f->dataset || ds_role(h, f->dataset) == DS_NONE) {
 		r.code = OS_ENOTFOUND;
+	} else if (!ds_ready(h, f->dataset)) {
+		/* A relay without a whole copy yet: the spoke asks again. */
+		r.code = OS_EAGAIN;
 	} else if (!f->key || ds_key_valid(f->key) != 0 ||
 		   (ekl = ds_ekey(ek, f->dataset, f->key, strlen(f->key))) == 0) {
 		r.code = OS_EINVAL;
@@ -627,6 +879,12 @@ static void ds_snapshot_begin(struct hub *h, const char *node, struct ds_stream 
 static void ds_plan(struct hub *h, const char *node, struct ds_stream *st, uint64_t last,
 		    uint64_t first)
 {
+	const uint8_t *epoch = ds_epoch(h, st->name);
+
+	/* A copy made from another sequencer store cannot be continued. */
+	if (st->has_pepoch && (!epoch || memcmp(st->pepoch, epoch, DS_EPOCH_LEN) != 0))
+		st->force_snapshot = 1;
+	st->has_pepoch = 0;
 	if (st->force_snapshot || st->start > last || first > st->start + 1) {
 		ds_snapshot_begin(h, node, st, last);
 		return;
@@ -695,8 +953,8 @@ static int ds_send_changes(struct hub *h, struct store_txn *t, struct ds_session
 			return 0;
 		}
 		ch.dataset = st->name;
-		ch.epoch.data = (uint8_t *)queue_epoch(h->queue);
-		ch.epoch.len = QUEUE_EPOCH_LEN;
+		ch.epoch.data = (uint8_t *)ds_epoch(h, st->name);
+		ch.epoch.len = DS_EPOCH_LEN;
 		ch.n_items = w.n;
 		ch.items = d->ptrs;
 		lf.body_case = ONESTOP__LINK_FRAME__BODY_CHANGES;
@@ -769,12 +1027,13 @@ static int ds_send_chunk(struct hub *h, struct store_txn *t, struct ds_session *
 	if (w.ekl == 0)
 		return 0;
 	w.skip = st->snap_after_len > 0;
-	if (rd && rd->mode == REG_DS_FULL)
+	/* A child hub is a replica of every entry, whatever the mode. */
+	if (rd && (rd->mode == REG_DS_FULL || s->child))
 		rc = store_walk(t, d->entries, ek, w.pl, ek, w.ekl, ds_chunk_one, &w);
 	if (rc == 0) {
 		sn.dataset = st->name;
-		sn.epoch.data = (uint8_t *)queue_epoch(h->queue);
-		sn.epoch.len = QUEUE_EPOCH_LEN;
+		sn.epoch.data = (uint8_t *)ds_epoch(h, st->name);
+		sn.epoch.len = DS_EPOCH_LEN;
 		sn.snapshot_seq = st->snap_seq;
 		sn.first = st->chunks_sent == 0;
 		sn.last = w.end;
@@ -861,6 +1120,12 @@ static void ds_topup(struct hub *h)
 
 			if (!st->more && !d->wake)
 				continue;
+			/* A relay's copy in the middle of a snapshot waits; its
+			 * end wakes every stream. */
+			if (!ds_ready(h, st->name)) {
+				st->more = 0;
+				continue;
+			}
 			rc = ds_stream_fill(h, t, s, st);
 			if (rc) {
 				hub_fail(h, rc);
@@ -937,6 +1202,459 @@ static void ds_timers(struct hub *h, uint64_t now_us)
 	}
 }
 
+/* ---------------------------------------------------------------- relay */
+
+static void ds_relay_rejected(const struct ds_relay *r, uint64_t seq, const char *origin, int code,
+			      const char *reason)
+{
+	static struct os_log_limit lim = OS_LOG_LIMIT(20, 10000);
+
+	os_log_limited(&lim, OS_LOG_WARN, "change_rejected",
+		       "dataset=%s seq=%llu origin=%s code=%s reason=%s", r->name,
+		       (unsigned long long)seq, origin && *origin ? origin : "-", os_errname(code),
+		       OS_Q(reason));
+}
+
+/* Write the entry of one relayed change (sg, its publisher's Signed) of r
+ * at seq, when it passes the rules of 9.2 as a spoke decides them and the
+ * entry does not already hold seq or a later change; a change that fails
+ * is logged and leaves the entries alone. snapshot: an entry of a
+ * snapshot, never a delete. 0 or a store error. */
+static int ds_relay_entry(struct hub *h, struct store_txn *t, const struct reg_dataset *rd,
+			  const struct ds_relay *r, uint64_t seq, const uint8_t *sg, size_t len,
+			  int snapshot)
+{
+	struct dataset *d = h->ds;
+	size_t max = (size_t)h->conf.max_message_bytes, ekl;
+	struct ds_change c, cur;
+	const uint8_t *cur_val = NULL;
+	size_t cur_len = 0;
+	uint8_t ek[DS_EKEY_MAX];
+	char reason[200] = "";
+	struct env e;
+	const void *v;
+	size_t vl;
+	int rc, code = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&cur, 0, sizeof(cur));
+	rc = env_decode(sg, len, max, &e);
+	if (rc == OS_ENOMEM)
+		return hub_wrote(h, rc);
+	if (rc) {
+		snprintf(reason, sizeof(reason), "undecodable envelope: %s", os_strerror(rc));
+		ds_relay_rejected(r, seq, NULL, rc, reason);
+		return 0;
+	}
+	if (strcmp(e.type, DS_CHANGE_TYPE) != 0 ||
+	    strcmp(e.destination, ds_sequencer(rd, e.destination)) != 0) {
+		code = OS_EINVAL;
+		snprintf(reason, sizeof(reason), "not a change addressed to its sequencer");
+		goto refused;
+	}
+	rc = ds_change_unpack(e.payload, e.payload_len, &c);
+	if (rc == OS_ENOMEM) {
+		rc = hub_wrote(h, rc);
+		goto out;
+	}
+	if (rc) {
+		code = rc;
+		rc = 0;
+		snprintf(reason, sizeof(reason), "undecodable ChangeRequest: %s",
+			 os_strerror(code));
+		goto refused;
+	}
+	if (strcmp(c.dataset, r->name) != 0 || (snapshot && c.is_delete)) {
+		code = OS_EINVAL;
+		snprintf(reason, sizeof(reason), "not a change of this dataset's entries");
+		goto refused;
+	}
+	ekl = ds_ekey(ek, c.dataset, c.key, strlen(c.key));
+	if (ekl == 0) {
+		code = OS_EINVAL;
+		snprintf(reason, sizeof(reason), "dataset name or key too long");
+		goto refused;
+	}
+	rc = store_get(t, d->entries, ek, ekl, &v, &vl);
+	if (rc && rc != OS_ENOTFOUND) {
+		rc = hub_wrote(h, rc);
+		goto out;
+	}
+	if (rc == 0 && vl > 8) {
+		/* An entry never goes back to an older change. */
+		if (os_get_u64be(v) >= seq) {
+			rc = 0;
+			goto out;
+		}
+		if (strcmp(c.dataset, DS_ITEMS) == 0 && ds_record_change(v, vl, max, &cur) == 0) {
+			cur_val = cur.value;
+			cur_len = cur.value_len;
+		}
+	}
+	rc = 0;
+	/* The publisher's signature and rights, whatever the parent says;
+	 * the envelope's own expiry does not matter once it was sequenced. */
+	code = env_verify(&e, h->reg, h->sigcache, 0);
+	if (code) {
+		snprintf(reason, sizeof(reason), "%s", os_strerror(code));
+		goto refused;
+	}
+	code = ds_change_allowed(h->reg, e.origin, &c, cur_val, cur_len, reason, sizeof(reason));
+	if (code)
+		goto refused;
+	if (c.is_delete) {
+		rc = store_del(t, d->entries, ek, ekl);
+		rc = hub_wrote(h, rc == OS_ENOTFOUND ? 0 : rc);
+		goto out;
+	}
+	if (len + 8 > d->rec_cap) {
+		uint8_t *b = realloc(d->rec, len + 8);
+
+		if (!b) {
+			rc = hub_wrote(h, OS_ENOMEM);
+			goto out;
+		}
+		d->rec = b;
+		d->rec_cap = len + 8;
+	}
+	os_put_u64be(d->rec, seq);
+	memcpy(d->rec + 8, sg, len);
+	rc = hub_wrote(h, store_put(t, d->entries, ek, ekl, d->rec, len + 8));
+	goto out;
+refused:
+	ds_relay_rejected(r, seq, e.origin, code, reason);
+out:
+	ds_change_clear(&c);
+	ds_change_clear(&cur);
+	env_clear(&e);
+	return rc;
+}
+
+/* Drop every entry and the whole log of r: its copy holds nothing. */
+static int ds_relay_drop(struct hub *h, struct store_txn *t, const struct ds_relay *r)
+{
+	struct dataset *d = h->ds;
+	uint8_t from[OS_NAME_MAX + 1], to[OS_NAME_MAX + 1];
+	size_t pl = strlen(r->name) + 1;
+	uint64_t n = 0;
+	int rc;
+
+	/* The keys of one dataset: [name NUL, name 0x01). */
+	memcpy(from, r->name, pl);
+	memcpy(to, r->name, pl);
+	to[pl - 1] = 1;
+	rc = hub_wrote(h, store_del_range(t, d->entries, from, pl, to, pl, 0, &n, NULL));
+	if (rc == 0)
+		rc = hub_wrote(h, store_del_range(t, d->log, from, pl, to, pl, 0, NULL, NULL));
+	if (rc == 0)
+		rc = hub_wrote(h, ds_meta_put(d, t, r->name, 0, 1));
+	if (rc == 0 && n)
+		os_log(OS_LOG_INFO, "dataset_dropped", "dataset=%s entries=%llu", r->name,
+		       (unsigned long long)n);
+	return rc;
+}
+
+/* Every session's stream of name starts again with a snapshot: the copy it
+ * came from was replaced. */
+static void ds_relay_replan(struct hub *h, const char *name)
+{
+	struct ds_session *s;
+	size_t pos = 0;
+
+	while ((s = map_next(h->ds->sessions, &pos, NULL))) {
+		struct ds_stream *st = ds_stream_find(s, name);
+
+		if (st)
+			ds_replan(st, 0, 1);
+	}
+}
+
+/* The relayed dataset a parent frame names, ready to be written into *t:
+ * its state, reset first when due. NULL (frame dropped) when this hub does
+ * not relay it, its epoch is malformed or memory is short; *rc gets a
+ * store error. */
+static struct ds_relay *ds_relay_frame(struct hub *h, const char *name,
+				       const ProtobufCBinaryData *epoch, struct store_txn **t,
+				       const struct reg_dataset **rd, int *rc)
+{
+	struct ds_relay *r;
+
+	*rc = 0;
+	*rd = name ? registry_find_dataset(h->reg, name) : NULL;
+	if (ds_role_of(h, *rd) != DS_RELAY) {
+		os_log(OS_LOG_DEBUG, "dataset_frame_dropped", "dataset=%s reason=%s",
+		       name ? name : "-", OS_Q("not relayed by this hub"));
+		return NULL;
+	}
+	if (epoch->len != DS_EPOCH_LEN) {
+		os_log(OS_LOG_WARN, "dataset_frame_dropped", "dataset=%s reason=%s", name,
+		       OS_Q("epoch is not 16 bytes"));
+		return NULL;
+	}
+	if ((*rc = hub_txn(h, t)) != 0)
+		return NULL;
+	r = ds_relay_find(h->ds, name);
+	if (!r) {
+		r = ds_relay_get(h->ds, name);
+		if (!r) {
+			*rc = hub_wrote(h, OS_ENOMEM);
+			return NULL;
+		}
+		/* What this hub held of it was not relayed (it sequenced it
+		 * itself before): the copy starts empty. */
+		if ((*rc = ds_relay_drop(h, *t, r)) != 0 || (*rc = ds_relay_put(h, *t, r)) != 0)
+			return NULL;
+	}
+	if (r->reset_due) {
+		os_log(OS_LOG_INFO, "snapshot_incomplete", "dataset=%s action=dropped", name);
+		r->reset_due = 0;
+		r->syncing = 0;
+		r->seq = 0;
+		r->chunks = 0;
+		if ((*rc = ds_relay_drop(h, *t, r)) == 0)
+			*rc = ds_relay_put(h, *t, r);
+		ds_relay_replan(h, name);
+		if (*rc)
+			return NULL;
+	}
+	return r;
+}
+
+/* Changes from the parent: each change at exactly the copy's seq + 1 is
+ * appended to the log byte for byte, and its entry written when it passes
+ * 9.2; older ones are duplicates, a later one waits for the resend. */
+static int ds_relay_changes(struct hub *h, const Onestop__Changes *ch)
+{
+	struct dataset *d = h->ds;
+	const struct reg_dataset *rd;
+	struct store_txn *t = NULL;
+	struct ds_relay *r;
+	uint64_t last, first;
+	int rc, moved = 0;
+
+	if (!ch || !ch->dataset)
+		return 0;
+	r = ds_relay_frame(h, ch->dataset, &ch->epoch, &t, &rd, &rc);
+	if (!r)
+		return rc;
+	/* Changes belong after the snapshot being received, and only to the
+	 * sequencer store this copy came from. */
+	if (r->syncing || (r->has_epoch && memcmp(r->epoch, ch->epoch.data, DS_EPOCH_LEN) != 0))
+		return 0;
+	rc = ds_meta_get(d, t, r->name, &last, &first);
+	if (rc)
+		return hub_wrote(h, rc);
+	for (size_t i = 0; i < ch->n_items; i++) {
+		const Onestop__Change *it = ch->items[i];
+		uint8_t lk[DS_LKEY_MAX];
+		size_t lkl;
+
+		if (!it)
+			continue;
+		if (it->seq <= last) {
+			r->ack_due = 1;
+			continue;
+		}
+		if (it->seq != last + 1 || it->signed_.len == 0)
+			break; /* a gap is never skipped: the parent sends it again */
+		lkl = ds_lkey(lk, r->name, it->seq);
+		rc = hub_wrote(h, store_put(t, d->log, lk, lkl, it->signed_.data, it->signed_.len));
+		if (rc == 0)
+			rc = ds_relay_entry(h, t, rd, r, it->seq, it->signed_.data, it->signed_.len,
+					    0);
+		if (rc)
+			return rc;
+		last = it->seq;
+		r->ack_due = 1;
+		moved = 1;
+	}
+	if (!moved)
+		return 0;
+	if (!r->has_epoch) {
+		memcpy(r->epoch, ch->epoch.data, DS_EPOCH_LEN);
+		r->has_epoch = 1;
+	}
+	r->seq = last;
+	rc = hub_wrote(h, ds_meta_put(d, t, r->name, last, first));
+	if (rc == 0)
+		rc = ds_relay_put(h, t, r);
+	if (rc)
+		return rc;
+	d->wake = 1;
+	if (last - first + 1 > (uint64_t)h->conf.dataset_log_max)
+		ds_compact_mark(d, r->name);
+	return 0;
+}
+
+/* One Snapshot chunk from the parent: the first drops the copy; each
+ * entry is written when it passes 9.2; the last sets the copy at
+ * snapshot_seq (its log starts after it). */
+static int ds_relay_snapshot(struct hub *h, const Onestop__Snapshot *sn)
+{
+	struct dataset *d = h->ds;
+	const struct reg_dataset *rd;
+	struct store_txn *t = NULL;
+	struct ds_relay *r;
+	int rc;
+
+	if (!sn || !sn->dataset)
+		return 0;
+	r = ds_relay_frame(h, sn->dataset, &sn->epoch, &t, &rd, &rc);
+	if (!r)
+		return rc;
+	if (sn->first) {
+		rc = ds_relay_drop(h, t, r);
+		if (rc)
+			return rc;
+		memcpy(r->epoch, sn->epoch.data, DS_EPOCH_LEN);
+		r->has_epoch = 1;
+		r->syncing = 1;
+		r->seq = 0;
+		r->snap_seq = sn->snapshot_seq;
+		r->chunks = 0;
+		ds_relay_replan(h, r->name);
+		os_log(OS_LOG_INFO, "snapshot_receiving", "dataset=%s seq=%llu from=%s", r->name,
+		       (unsigned long long)sn->snapshot_seq, h->conf.parent_name);
+	} else if (!r->syncing || memcmp(r->epoch, sn->epoch.data, DS_EPOCH_LEN) != 0 ||
+		   sn->snapshot_seq != r->snap_seq) {
+		return 0; /* a chunk of a snapshot given up */
+	}
+	for (size_t i = 0; i < sn->n_entries; i++) {
+		const Onestop__Change *it = sn->entries[i];
+
+		if (!it || it->signed_.len == 0)
+			continue;
+		rc = ds_relay_entry(h, t, rd, r, it->seq, it->signed_.data, it->signed_.len, 1);
+		if (rc)
+			return rc;
+	}
+	r->chunks++;
+	if (sn->last) {
+		r->syncing = 0;
+		r->seq = r->snap_seq;
+		rc = hub_wrote(h, ds_meta_put(d, t, r->name, r->seq, r->seq + 1));
+		if (rc)
+			return rc;
+		d->wake = 1;
+		os_log(OS_LOG_INFO, "snapshot_applied", "dataset=%s seq=%llu chunks=%u", r->name,
+		       (unsigned long long)r->seq, r->chunks);
+	}
+	r->ack_due = 1;
+	return ds_relay_put(h, t, r);
+}
+
+int dataset_parent_frame(struct hub *h, const Onestop__LinkFrame *f)
+{
+	if (!f || h->failed)
+		return h->failed;
+	switch (f->body_case) {
+	case ONESTOP__LINK_FRAME__BODY_CHANGES:
+		return ds_relay_changes(h, f->changes);
+	case ONESTOP__LINK_FRAME__BODY_SNAPSHOT:
+		return ds_relay_snapshot(h, f->snapshot);
+	default:
+		return 0; /* a relay holds every entry: it never fetches */
+	}
+}
+
+void dataset_parent_hello(struct hub *h, Onestop__Hello *hello)
+{
+	const struct registry *reg = h->reg;
+	Onestop__DatasetPosition **pos;
+	size_t n = 0;
+
+	hello->datasets = NULL;
+	hello->n_datasets = 0;
+	if (reg->n_datasets == 0)
+		return;
+	pos = calloc(reg->n_datasets, sizeof(*pos));
+	if (!pos)
+		return; /* no positions: the parent sends snapshots */
+	for (size_t i = 0; i < reg->n_datasets; i++) {
+		const struct reg_dataset *rd = &reg->datasets[i];
+		struct ds_relay *r;
+		Onestop__DatasetPosition *p;
+
+		if (ds_role_of(h, rd) != DS_RELAY)
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			break;
+		onestop__dataset_position__init(p);
+		p->dataset = rd->name;
+		r = ds_relay_find(h->ds, rd->name);
+		if (r) {
+			if (r->syncing)
+				r->reset_due = 1; /* the parent starts it over */
+			else
+				p->seq = r->seq;
+			if (r->has_epoch) {
+				p->epoch.data = r->epoch;
+				p->epoch.len = DS_EPOCH_LEN;
+			}
+		}
+		pos[n++] = p;
+	}
+	hello->datasets = pos;
+	hello->n_datasets = n;
+}
+
+void dataset_parent_hello_done(struct hub *h, Onestop__Hello *hello)
+{
+	(void)h;
+	for (size_t i = 0; i < hello->n_datasets; i++)
+		free(hello->datasets[i]);
+	free(hello->datasets);
+	hello->datasets = NULL;
+	hello->n_datasets = 0;
+}
+
+int dataset_parent_welcome(struct hub *h, const uint8_t *peer_epoch)
+{
+	/* Dataset frames name the sequencer's store themselves. */
+	(void)h, (void)peer_epoch;
+	return 0;
+}
+
+/* After the commit: acknowledge to the parent what it made durable. */
+static void ds_relay_send_acks(struct hub *h)
+{
+	struct dataset *d = h->ds;
+
+	for (size_t i = 0; i < d->n_relays; i++) {
+		struct ds_relay *r = &d->relays[i];
+		Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
+		Onestop__DatasetAck a = ONESTOP__DATASET_ACK__INIT;
+		int rc;
+
+		if (!r->ack_due)
+			continue;
+		r->ack_due = 0;
+		a.dataset = r->name;
+		a.seq = r->syncing ? 0 : r->seq;
+		a.snapshot_chunks = r->chunks;
+		lf.body_case = ONESTOP__LINK_FRAME__BODY_DATASET_ACK;
+		lf.dataset_ack = &a;
+		rc = parent_send_frame(h->parent, &lf);
+		if (rc)
+			os_log(OS_LOG_DEBUG, "dataset_ack_unsent", "dataset=%s seq=%llu code=%s",
+			       r->name, (unsigned long long)a.seq, os_errname(rc));
+	}
+}
+
+/* The commit failed: the relay states go back to the store's (the parent
+ * link restarts its session and sends again). */
+static void ds_relay_commit_failed(struct hub *h)
+{
+	int rc;
+
+	if (h->ds->n_relays == 0)
+		return;
+	rc = ds_relay_load(h);
+	if (rc)
+		os_log(OS_LOG_ERROR, "dataset_reload_failed", "code=%s", os_errname(rc));
+}
+
 /* ---------------------------------------------------------------- loop */
 
 static void ds_work(void *ctx)
@@ -949,8 +1667,14 @@ static void ds_work(void *ctx)
 
 static void ds_after_commit(void *ctx, int rc)
 {
-	if (rc)
-		ds_commit_failed(ctx);
+	struct hub *h = ctx;
+
+	if (rc) {
+		ds_commit_failed(h);
+		ds_relay_commit_failed(h);
+		return;
+	}
+	ds_relay_send_acks(h);
 }
 
 static void ds_hook_timers(void *ctx, uint64_t now_us)
@@ -1005,28 +1729,6 @@ static int ds_digest_one(void *arg, const void *k, size_t kl, const void *v, siz
 		ds_digest_add(&w->dg, (const char *)k + w->pl, kl - w->pl, (const uint8_t *)v + 8,
 			      vl - 8);
 	return STORE_NEXT;
-}
-
-void dataset_parent_hello(struct hub *h, Onestop__Hello *hello)
-{
-	(void)h, (void)hello;
-}
-
-void dataset_parent_hello_done(struct hub *h, Onestop__Hello *hello)
-{
-	(void)h, (void)hello;
-}
-
-int dataset_parent_welcome(struct hub *h, const uint8_t *peer_epoch)
-{
-	(void)h, (void)peer_epoch;
-	return 0;
-}
-
-int dataset_parent_frame(struct hub *h, const Onestop__LinkFrame *f)
-{
-	(void)h, (void)f;
-	return 0;
 }
 
 int dataset_digest_print(const char *data_dir, size_t map_mb, const char *name)

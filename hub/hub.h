@@ -61,7 +61,11 @@ struct hub_stats {
 	uint64_t commits;
 	uint64_t commit_failures;
 	uint64_t over_quota;   /* pushes held back by a quota (route.c) */
+	uint64_t relayed_up;   /* entries queued for the parent hub (route.c) */
+	uint64_t relayed_down; /* entries queued for child hubs (route.c) */
+	uint64_t from_parent;  /* deliveries from the parent dealt with (route.c) */
 	unsigned sessions;     /* gauge: live sessions (link.c) */
+	unsigned parent_link;  /* gauge: 0 no parent, 1 down, 2 hello sent, 3 up (parent.c) */
 	uint64_t queued;       /* gauge: committed queue entries (queue.c) */
 	uint64_t queued_bytes; /* gauge: their bytes, each message once (queue.c) */
 };
@@ -154,6 +158,11 @@ int hub_registry_floor(struct hub *h, uint64_t *version);
  * durably now in a transaction of its own (start-up, a reload between
  * iterations). 0 or a store error. */
 int hub_registry_record(struct hub *h, uint64_t version);
+
+/* Log the counters in one line named event at level (os_log levels):
+ * the periodic "stats" line (debug) and "hub_stats" at a clean stop
+ * (info). */
+void hub_stats_log(const struct hub *h, int level, const char *event);
 
 /* Fill *out with the loop's view of the iteration's transaction
  * (dirty, failed, hub_commit). */

@@ -506,6 +506,10 @@ static void link_frame(struct hub *h, const char *node, const uint8_t *rid, size
 	case ONESTOP__LINK_FRAME__BODY_FETCH:
 		l->ops.fetch(h, s->name, f->fetch);
 		break;
+	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
+		if (l->ops.registry)
+			l->ops.registry(h, s->name, f->registry.data, f->registry.len);
+		break;
 	case ONESTOP__LINK_FRAME__BODY_HEARTBEAT:
 		break;
 	case ONESTOP__LINK_FRAME__BODY_ERROR:
@@ -981,6 +985,13 @@ void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t le
 		return;
 	}
 	link_hold(h, s, s->rid, s->rid_len, data, len, stream ? OUT_DATASET : OUT_CONTROL);
+}
+
+int link_live(const struct hub *h, const char *node)
+{
+	const struct session *s = link_find(h->link, node);
+
+	return s && !s->ended;
 }
 
 unsigned link_sessions(const struct hub *h)

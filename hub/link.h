@@ -100,6 +100,9 @@ void link_registry_changed(struct hub *h, int changed);
  * the later ones to that node, and ops.blocked restarts its streams. */
 void link_hold_dataset(struct hub *h, const char *node, uint8_t *data, size_t len, int stream);
 
+/* 1 when node has a live session, else 0. */
+int link_live(const struct hub *h, const char *node);
+
 /* Number of live sessions. */
 unsigned link_sessions(const struct hub *h);
 

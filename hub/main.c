@@ -1,5 +1,5 @@
 /* onestop-hub: the start-up sequence (options, key, registry, store,
- * sockets), signals (flags and a self-pipe), the registry reload, and the
+ * sockets), signals (flags and a self-pipe), the reload on SIGHUP, and the
  * wiring of the modules: the link's ops table (wiring.c), and their hooks on the one
  * loop (common/loop.h) that drains frames, commits once per iteration and
  * only then replies. The loop's phases never name a module here. */
@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "batchsig.h"
+#include "chain.h"
 #include "config.h"
 #include "crypto.h"
 #include "dataset.h"
@@ -127,49 +128,12 @@ static void conf_error(const char *what, const char *detail)
 	fprintf(stderr, "%s: %s: %s\n", HUB_PROG, what, detail);
 }
 
-/* The hub's own node must be in the registry, active, and carry this
- * key's public halves. NULL and a reason otherwise. */
-static const struct reg_node *hub_own_node(const struct registry *reg, const char *name,
-					   const struct os_keypair *kp, const char **why)
-{
-	const struct reg_node *n = registry_find(reg, name);
-
-	if (!n)
-		*why = "the registry has no node of this hub's name";
-	else if (!registry_node_active(n))
-		*why = "this hub's node is not active in the registry";
-	else if (crypto_memcmp(n->sign_pk, kp->sign_pk, sizeof(os_sign_pk)) != 0 ||
-		 crypto_memcmp(n->box_pk, kp->box_pk, sizeof(os_box_pk)) != 0)
-		*why = "the key file does not match this hub's node in the registry";
-	else
-		return n;
-	return NULL;
-}
-
-static const char *registry_error(int rc)
-{
-	switch (rc) {
-	case OS_EBADSIG:
-		return "signature does not verify under trust_anchor";
-	case OS_EEXPIRED:
-		return "the registry has expired (re-sign it)";
-	case OS_EIO:
-		return "cannot read the file";
-	case OS_ETOOBIG:
-		return "file too large";
-	default:
-		return os_strerror(rc);
-	}
-}
-
 /* Validate what the table cannot: log level, names, anchor, the key file,
  * the registry and the hub's node in it. Loads h->kp, h->anchor, h->reg.
  * Prints each error; 0 or OS_ECONFIG. */
 static int hub_check(struct hub *h)
 {
-	const struct reg_node *own;
 	enum os_log_level lvl;
-	const char *why = NULL;
 	char buf[600];
 	int rc, bad = 0;
 
@@ -205,86 +169,22 @@ static int hub_check(struct hub *h)
 	}
 	if (bad)
 		return OS_ECONFIG;
-	rc = registry_load(h->conf.registry, h->anchor, os_now_ms(), &h->reg);
-	if (rc) {
-		snprintf(buf, sizeof(buf), "%s: %s", h->conf.registry, registry_error(rc));
-		conf_error("registry", buf);
-		return OS_ECONFIG;
-	}
-	own = hub_own_node(h->reg, h->conf.name, &h->kp, &why);
-	if (!own) {
-		snprintf(buf, sizeof(buf), "%s: %s (name %s)", h->conf.registry, why, h->conf.name);
-		conf_error("registry", buf);
-		return OS_ECONFIG;
-	}
-	if (!(own->roles & REG_ROLE_HUB))
-		os_log(OS_LOG_WARN, "registry_role", "node=%s reason=%s", own->name,
-		       OS_Q("node lacks the hub role"));
-	h->key_version = own->key_version;
-	return 0;
+	return chain_load(h);
 }
 
 /* ---------------------------------------------------------------- runtime */
 
-static void hub_log_registry(const struct hub *h, const char *event)
-{
-	os_log(OS_LOG_INFO, event, "version=%llu nodes=%zu expires_ms=%llu",
-	       (unsigned long long)h->reg->version, h->reg->n_nodes,
-	       (unsigned long long)h->reg->expires_ms);
-}
-
-/* SIGHUP: re-read the reloadable options and the registry file. A registry
- * that fails any check leaves the current one in force. */
+/* SIGHUP: re-read the reloadable options, then the registry files (a
+ * chain that fails any check leaves the current one in force). */
 static void hub_reload(struct hub *h)
 {
-	struct registry *nr = NULL, *old;
-	const struct reg_node *own;
 	enum os_log_level lvl;
-	const char *why = NULL;
-	int rc;
 
 	if (h->config_path && cfg_reload(hub_opts, &h->conf, h->config_path) == 0 &&
 	    os_log_parse_level(h->conf.log_level, &lvl) == 0)
 		os_log_set_level(lvl);
 	route_log_quotas(h);
-	rc = registry_load(h->conf.registry, h->anchor, os_now_ms(), &nr);
-	if (rc) {
-		os_log(OS_LOG_ERROR, "registry_reload_failed", "file=%s code=%s reason=%s",
-		       h->conf.registry, os_errname(rc), OS_Q(registry_error(rc)));
-		return;
-	}
-	own = hub_own_node(nr, h->conf.name, &h->kp, &why);
-	if (!own || nr->version < h->reg->version) {
-		os_log(OS_LOG_ERROR, "registry_reload_failed",
-		       "file=%s version=%llu current=%llu reason=%s", h->conf.registry,
-		       (unsigned long long)nr->version, (unsigned long long)h->reg->version,
-		       OS_Q(own ? "older than the registry in force" : why));
-		registry_free(&nr);
-		return;
-	}
-	if (nr->version == h->reg->version) {
-		os_log(OS_LOG_INFO, "registry_unchanged", "version=%llu",
-		       (unsigned long long)nr->version);
-		registry_free(&nr);
-		return;
-	}
-	old = h->reg;
-	h->reg = nr;
-	if (route_registry_changed(h) != 0) {
-		h->reg = old;
-		registry_free(&nr);
-		os_log(OS_LOG_ERROR, "registry_reload_failed", "reason=%s", OS_Q("out of memory"));
-		return;
-	}
-	registry_free(&old);
-	if ((rc = hub_registry_record(h, h->reg->version)) != 0)
-		os_log(OS_LOG_WARN, "registry_floor_unsaved", "version=%llu code=%s",
-		       (unsigned long long)h->reg->version, os_errname(rc));
-	h->key_version = own->key_version;
-	h->reg_expired = 0;
-	hub_log_registry(h, "registry_loaded");
-	link_registry_changed(h, 1);
-	parent_registry_changed(h->parent);
+	chain_reload(h);
 }
 
 /* The self-pipe's hook: the loop polls its read end; its drain empties
@@ -346,36 +246,8 @@ static int hub_loop(struct hub *h)
 		       OS_Q("acked entries are delivered again after the restart"));
 	queue_txn_end(h->queue, rc == 0 && crc == 0);
 	parent_stop(h->parent);
+	hub_stats_log(h, OS_LOG_INFO, "hub_stats");
 	return 0;
-}
-
-/* No rollback: the registry file must not be older than one this hub has
- * accepted (a genuine but older file would re-admit revoked nodes), unless
- * the operator says so; then the floor follows the file. 0 or OS_ECONFIG
- * (logged), or a store error. */
-static int hub_registry_guard(struct hub *h)
-{
-	uint64_t floor = 0, version = h->reg->version;
-	int rc = hub_registry_floor(h, &floor);
-
-	if (rc)
-		return rc;
-	if (version < floor && !h->conf.allow_registry_rollback) {
-		os_log(OS_LOG_ERROR, "registry_rollback_refused",
-		       "file=%s version=%llu accepted=%llu reason=%s", h->conf.registry,
-		       (unsigned long long)version, (unsigned long long)floor,
-		       OS_Q("older than a registry this hub has accepted; start with "
-			    "--allow-registry-rollback to load it anyway"));
-		return OS_ECONFIG;
-	}
-	if (version < floor)
-		os_log(OS_LOG_WARN, "registry_rollback_allowed",
-		       "file=%s version=%llu accepted=%llu reason=%s", h->conf.registry,
-		       (unsigned long long)version, (unsigned long long)floor,
-		       OS_Q("allow_registry_rollback is set: the older registry is in force"));
-	if (version == floor)
-		return 0;
-	return hub_registry_record(h, version);
 }
 
 static int hub_start(struct hub *h)
@@ -385,7 +257,7 @@ static int hub_start(struct hub *h)
 
 	/* The store: 16 named databases, queues and datasets. */
 	rc = store_open(h->conf.data_dir, (size_t)h->conf.map_size_mb, 16, &h->st);
-	if (rc == 0 && (rc = hub_registry_guard(h)) == OS_ECONFIG)
+	if (rc == 0 && (rc = chain_open(h)) == OS_ECONFIG)
 		return rc;
 	if (rc == 0)
 		rc = queue_open(h, &h->queue);
@@ -422,7 +294,7 @@ static int hub_start(struct hub *h)
 		os_log(OS_LOG_ERROR, "start_failed", "what=signals");
 		return rc;
 	}
-	hub_log_registry(h, "registry_loaded");
+	chain_log(h, "registry_loaded", "start");
 	route_log_quotas(h);
 	os_log(OS_LOG_INFO, "hub_ready", "listen=%s node=%s queued=%llu", endpoint, h->conf.name,
 	       (unsigned long long)queue_total(h->queue));

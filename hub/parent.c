@@ -1,7 +1,8 @@
 /* The hub's link to its parent hub (parent.h): the ops of the common link
- * client filled from the hub. The push source is empty and deliveries are
- * held (not acknowledged, so the parent keeps them) until federation routes
- * through the parent (#8); the session itself is the one spokes run. */
+ * client filled from the hub. The push source is this hub's queue for the
+ * parent (what routing hands up), deliveries go to routing, the deliver
+ * position is kept in the "parent" database with the parent's epoch, and
+ * this hub's delegated registries go up at every Welcome and change. */
 #include "parent.h"
 
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "queue.h"
 #include "registry.h"
 #include "store.h"
 #include "uplink.h"
@@ -19,17 +21,28 @@
 
 #define PARENT_RECONNECT_MIN_MS 100u
 #define PARENT_RECONNECT_MAX_MS 5000u
-#define PARENT_HELD_LOG_US 10000000u /* one parent_delivery_held line per 10 s */
 #define PARENT_FRAME_MAX ((int64_t)256 << 20)
+#define PARENT_POS_KEY "deliver" /* peer epoch (16) || u64be last seq */
 
 struct parent {
 	struct hub *h;
 	struct parent_ops ops;
 	struct uplink *up;
+	struct loop_hooks uh;            /* the link client's own hooks */
+	store_dbi db;                    /* "parent" */
 	uint8_t epoch[UPLINK_EPOCH_LEN]; /* names this hub's push stream */
 	os_box_pk peer_key;              /* the key the link connected with */
-	uint64_t held;                   /* deliveries held since the last line */
-	uint64_t held_log_us;
+	/* The deliver stream's position, as committed (or in the iteration's
+	 * transaction): the parent's epoch and the last seq taken. */
+	int has_pos;
+	uint8_t peer_epoch[UPLINK_EPOCH_LEN];
+	uint64_t last;
+	/* The registry parts last sent up, and whether they are owed. */
+	uint8_t *parts;
+	size_t parts_len;
+	int parts_due;
+	int parts_welcome; /* a Welcome came: send them whether changed or not */
+	int walk_stop;     /* push walk: the link took what it could */
 };
 
 static int parent_peer_key(void *ctx, os_box_pk out)
@@ -54,67 +67,188 @@ static void parent_hello(void *ctx, Onestop__Hello *hello)
 	hello->registry_version = p->h->reg->version;
 	hello->outbox_epoch.data = p->epoch;
 	hello->outbox_epoch.len = UPLINK_EPOCH_LEN;
+	if (p->ops.hello)
+		p->ops.hello(p->h, hello);
+}
+
+static void parent_hello_done(void *ctx, Onestop__Hello *hello)
+{
+	struct parent *p = ctx;
+
+	if (p->ops.hello_done)
+		p->ops.hello_done(p->h, hello);
+}
+
+/* Read the deliver position from t into p (none stored: no position). */
+static int parent_pos_read(struct parent *p, struct store_txn *t)
+{
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, p->db, PARENT_POS_KEY, strlen(PARENT_POS_KEY), &v, &vl);
+
+	p->has_pos = 0;
+	p->last = 0;
+	if (rc == OS_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (vl == UPLINK_EPOCH_LEN + 8) {
+		memcpy(p->peer_epoch, v, UPLINK_EPOCH_LEN);
+		p->last = os_get_u64be((const uint8_t *)v + UPLINK_EPOCH_LEN);
+		p->has_pos = 1;
+	}
+	return 0;
+}
+
+/* Write p's deliver position in the iteration's transaction. */
+static int parent_pos_write(struct parent *p)
+{
+	uint8_t v[UPLINK_EPOCH_LEN + 8];
+	struct store_txn *t;
+	int rc = hub_txn(p->h, &t);
+
+	if (rc)
+		return rc;
+	memcpy(v, p->peer_epoch, UPLINK_EPOCH_LEN);
+	os_put_u64be(v + UPLINK_EPOCH_LEN, p->last);
+	return hub_wrote(p->h,
+			 store_put(t, p->db, PARENT_POS_KEY, strlen(PARENT_POS_KEY), v, sizeof(v)));
 }
 
 static int parent_welcome(void *ctx, struct uplink_welcome *w, uint64_t now_us)
 {
-	(void)ctx;
-	(void)now_us;
-	w->new_epoch = 0;
-	w->backlog = 0;
+	struct parent *p = ctx;
+	struct hub *h = p->h;
+	struct store_txn *t;
+	int rc = hub_txn(h, &t);
+
+	/* Read again: after a failed commit the position in memory may be
+	 * ahead of the store. */
+	if (rc == 0)
+		rc = parent_pos_read(p, t);
+	if (rc)
+		return rc;
+	w->new_epoch = !p->has_pos || memcmp(p->peer_epoch, w->peer_epoch, UPLINK_EPOCH_LEN) != 0;
+	if (w->new_epoch) {
+		/* Another parent store: its deliver stream starts afresh. */
+		memcpy(p->peer_epoch, w->peer_epoch, UPLINK_EPOCH_LEN);
+		p->last = 0;
+		p->has_pos = 1;
+		if ((rc = parent_pos_write(p)) != 0)
+			return rc;
+	}
+	if (w->accepted_seq > 0)
+		queue_ack_later(h->queue, h->conf.parent_name, w->accepted_seq, now_us);
+	w->backlog = queue_count(h->queue, h->conf.parent_name);
+	if (p->ops.welcome && (rc = p->ops.welcome(h, w->peer_epoch)) < 0)
+		return rc;
+	if (w->registry && p->ops.registry &&
+	    (rc = p->ops.registry(h, w->registry, w->registry_len)) < 0)
+		return rc;
+	p->parts_welcome = 1; /* sent once the session is up */
 	return 0;
 }
 
 static void parent_push_acked(void *ctx, uint64_t upto, uint64_t now_us)
 {
-	(void)ctx, (void)upto, (void)now_us;
+	struct parent *p = ctx;
+
+	/* Deleted with a commit that happens anyway (queue_settle). */
+	if (queue_ack_later(p->h->queue, p->h->conf.parent_name, upto, now_us) != 0)
+		os_log(OS_LOG_WARN, "parent_ack_lost", "upto=%llu code=ENOMEM",
+		       (unsigned long long)upto);
 }
 
-/* Nothing is routed up yet: the push source is empty. */
+struct parent_walk {
+	struct parent *p;
+	uplink_entry_fn fn;
+	void *arg;
+};
+
+static enum queue_visit parent_walk_one(void *arg, uint64_t qseq, uint64_t expires_ms,
+					const uint8_t *msg, size_t len)
+{
+	struct parent_walk *w = arg;
+
+	(void)expires_ms; /* an expired one is refused and dead-lettered above */
+	if (w->p->walk_stop)
+		return QUEUE_STOP;
+	if (w->fn(w->arg, qseq, msg, len) != 0)
+		w->p->walk_stop = 1;
+	/* Handed to the link: what is queued later must come after it. */
+	return QUEUE_TAKE;
+}
+
+/* The push source: the queue for the parent, in qseq order. */
 static int parent_push_walk(void *ctx, uint64_t from, uplink_entry_fn fn, void *arg)
 {
-	(void)ctx, (void)from;
-	fn(arg, 0, NULL, 0);
+	struct parent *p = ctx;
+	struct parent_walk w = {.p = p, .fn = fn, .arg = arg};
+	int at_end = 0, rc;
+
+	struct hub *h = p->h;
+	int outside = !h->txn && !h->iterating;
+
+	p->walk_stop = 0;
+	rc = queue_scan(h->queue, h->conf.parent_name, from > 0 ? from - 1 : 0, parent_walk_one, &w,
+			&at_end);
+	if (rc == 0)
+		fn(arg, 0, NULL, 0); /* the end, while what was handed out is valid */
+	/* The link pushes after a commit, outside an iteration: a walk that
+	 * wrote nothing leaves no write transaction open until the next one
+	 * (the store stays free for other writers, e.g. --status). */
+	if (outside && h->txn && !h->dirty && !h->failed)
+		hub_commit(h);
+	return rc;
+}
+
+static int parent_deliver_pos(void *ctx, uint64_t *last, const uint8_t **epoch)
+{
+	struct parent *p = ctx;
+
+	if (!p->has_pos)
+		return OS_ENOTFOUND;
+	*last = p->last;
+	*epoch = p->peer_epoch;
 	return 0;
 }
 
-/* No delivery is taken, so none is acknowledged. */
-static int parent_deliver_pos(void *ctx, uint64_t *last, const uint8_t **epoch)
-{
-	(void)ctx, (void)last, (void)epoch;
-	return OS_ENOTFOUND;
-}
-
+/* One delivery: routed, then the position moves in the same transaction
+ * (the stream rule: acknowledged after the commit, never taken twice). */
 static int parent_deliver(void *ctx, uint64_t seq, const uint8_t *msg, size_t len)
 {
 	struct parent *p = ctx;
-	uint64_t now = os_mono_us();
+	int rc = p->ops.deliver(p->h, msg, len);
 
-	(void)msg;
-	p->held++;
-	if (p->held_log_us == 0 || now >= p->held_log_us + PARENT_HELD_LOG_US) {
-		os_log(OS_LOG_INFO, "parent_delivery_held",
-		       "parent=%s seq=%llu bytes=%zu held=%llu reason=%s", p->h->conf.parent_name,
-		       (unsigned long long)seq, len, (unsigned long long)p->held,
-		       OS_Q("routing through a parent hub is not built yet; the parent keeps it"));
-		p->held_log_us = now;
-		p->held = 0;
-	}
-	return UPLINK_HELD;
+	if (rc < 0 || rc == UPLINK_HELD)
+		return rc;
+	p->last = seq;
+	p->has_pos = 1;
+	return parent_pos_write(p);
 }
 
-/* The registry and dataset frames of a parent are for federation (#8):
- * this hub loads its own registry and sequences its own datasets. */
 static int parent_frame(void *ctx, const Onestop__LinkFrame *f)
 {
-	(void)ctx;
-	os_log(OS_LOG_DEBUG, "parent_frame_ignored", "body=%d", (int)f->body_case);
-	return 0;
+	struct parent *p = ctx;
+
+	switch (f->body_case) {
+	case ONESTOP__LINK_FRAME__BODY_REGISTRY:
+		return p->ops.registry ? p->ops.registry(p->h, f->registry.data, f->registry.len)
+				       : 0;
+	case ONESTOP__LINK_FRAME__BODY_CHANGES:
+	case ONESTOP__LINK_FRAME__BODY_SNAPSHOT:
+	case ONESTOP__LINK_FRAME__BODY_FETCHED:
+		return p->ops.dataset ? p->ops.dataset(p->h, f) : 0;
+	default:
+		os_log(OS_LOG_DEBUG, "parent_frame_ignored", "body=%d", (int)f->body_case);
+		return 0;
+	}
 }
 
-static const struct uplink_ops parent_ops = {
+static const struct uplink_ops parent_uplink_ops = {
 	.peer_key = parent_peer_key,
 	.hello = parent_hello,
+	.hello_done = parent_hello_done,
 	.welcome = parent_welcome,
 	.push_acked = parent_push_acked,
 	.push_walk = parent_push_walk,
@@ -123,35 +257,154 @@ static const struct uplink_ops parent_ops = {
 	.frame = parent_frame,
 };
 
-/* The epoch of this hub's push stream to its parent, made once. */
-static int parent_load_epoch(struct parent *p)
+/* The epoch of this hub's push stream to its parent (made once) and the
+ * deliver position. */
+static int parent_load(struct parent *p)
 {
 	struct store_txn *t = NULL;
-	store_dbi db;
 	const void *v;
 	size_t vl;
-	int rc = store_dbi_open(p->h->st, "parent", &db);
+	int rc = store_dbi_open(p->h->st, "parent", &p->db);
 
 	if (rc == 0)
 		rc = store_begin(p->h->st, 0, &t);
 	if (rc)
 		return rc;
-	rc = store_get(t, db, "epoch", 5, &v, &vl);
+	rc = parent_pos_read(p, t);
+	if (rc)
+		goto fail;
+	rc = store_get(t, p->db, "epoch", 5, &v, &vl);
 	if (rc == 0 && vl == UPLINK_EPOCH_LEN) {
 		memcpy(p->epoch, v, UPLINK_EPOCH_LEN);
 		store_abort(&t);
 		return 0;
 	}
-	if (rc != 0 && rc != OS_ENOTFOUND) {
-		store_abort(&t);
-		return rc;
-	}
+	if (rc != 0 && rc != OS_ENOTFOUND)
+		goto fail;
 	crypto_random(p->epoch, UPLINK_EPOCH_LEN);
-	rc = store_put(t, db, "epoch", 5, p->epoch, UPLINK_EPOCH_LEN);
+	rc = store_put(t, p->db, "epoch", 5, p->epoch, UPLINK_EPOCH_LEN);
 	if (rc == 0)
 		return store_commit(&t);
+fail:
 	store_abort(&t);
 	return rc;
+}
+
+/* This hub's delegated registries, packed for the parent; mark them owed
+ * when they differ from what was sent last (or always with force). */
+static void parent_parts_check(struct parent *p, int force)
+{
+	const char *prefix = registry_hub_prefix(p->h->reg, p->h->conf.name);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = OS_ENOTFOUND;
+
+	if (prefix && *prefix)
+		rc = registry_pack_parts(p->h->reg, prefix, &buf, &len);
+	if (rc == OS_ENOTFOUND) {
+		/* None to send. */
+		free(p->parts);
+		p->parts = NULL;
+		p->parts_len = 0;
+		p->parts_due = 0;
+		return;
+	}
+	if (rc)
+		return; /* no memory: again at the next change or Welcome */
+	if (!force && p->parts && p->parts_len == len && memcmp(p->parts, buf, len) == 0) {
+		free(buf);
+		return;
+	}
+	free(p->parts);
+	p->parts = buf;
+	p->parts_len = len;
+	p->parts_due = 1;
+}
+
+/* Send the owed registry parts while the session is up. */
+static void parent_parts_send(struct parent *p)
+{
+	Onestop__LinkFrame f = ONESTOP__LINK_FRAME__INIT;
+	int rc;
+
+	if (uplink_state(p->up) != UPLINK_UP)
+		return;
+	if (p->parts_welcome) {
+		p->parts_welcome = 0;
+		parent_parts_check(p, 1);
+	}
+	if (!p->parts_due || !p->parts)
+		return;
+	f.body_case = ONESTOP__LINK_FRAME__BODY_REGISTRY;
+	f.registry.data = p->parts;
+	f.registry.len = p->parts_len;
+	rc = uplink_send_frame(p->up, &f);
+	if (rc == OS_EAGAIN)
+		return; /* again at the next timers run */
+	p->parts_due = 0;
+	if (rc == 0)
+		os_log(OS_LOG_INFO, "registry_parts_sent", "parent=%s bytes=%zu",
+		       p->h->conf.parent_name, p->parts_len);
+}
+
+/* The link client's hooks, wrapped: the gauge of the link's state and
+ * the registry parts follow its timers. */
+static void *parent_hook_socket(void *ctx)
+{
+	struct parent *p = ctx;
+
+	return p->uh.socket ? p->uh.socket(p->uh.ctx) : NULL;
+}
+
+static unsigned parent_hook_drain(void *ctx)
+{
+	struct parent *p = ctx;
+
+	return p->uh.drain ? p->uh.drain(p->uh.ctx) : 0;
+}
+
+static void parent_hook_work(void *ctx)
+{
+	struct parent *p = ctx;
+
+	if (p->uh.work)
+		p->uh.work(p->uh.ctx);
+}
+
+static void parent_hook_before_commit(void *ctx)
+{
+	struct parent *p = ctx;
+
+	if (p->uh.before_commit)
+		p->uh.before_commit(p->uh.ctx);
+}
+
+static void parent_hook_after_commit(void *ctx, int rc)
+{
+	struct parent *p = ctx;
+
+	if (p->uh.after_commit)
+		p->uh.after_commit(p->uh.ctx, rc);
+}
+
+static void parent_hook_timers(void *ctx, uint64_t now_us)
+{
+	struct parent *p = ctx;
+
+	if (p->uh.timers)
+		p->uh.timers(p->uh.ctx, now_us);
+	parent_parts_send(p);
+	p->h->stats.parent_link = 1 + (unsigned)uplink_state(p->up);
+}
+
+static uint64_t parent_hook_deadline(void *ctx)
+{
+	struct parent *p = ctx;
+	uint64_t d = p->uh.deadline_us ? p->uh.deadline_us(p->uh.ctx) : UINT64_MAX;
+
+	if ((p->parts_due || p->parts_welcome) && uplink_state(p->up) == UPLINK_UP)
+		return 0;
+	return d;
 }
 
 int parent_send_frame(struct parent *p, const Onestop__LinkFrame *f)
@@ -175,7 +428,7 @@ int parent_open(struct hub *h, const struct parent_ops *ops, struct parent **out
 		return OS_ENOMEM;
 	p->h = h;
 	p->ops = *ops;
-	rc = parent_load_epoch(p);
+	rc = parent_load(p);
 	if (rc) {
 		os_log(OS_LOG_ERROR, "start_failed", "what=parent_store code=%s", os_errname(rc));
 		free(p);
@@ -191,12 +444,13 @@ int parent_open(struct hub *h, const struct parent_ops *ops, struct parent **out
 	c.reconnect_max_ms = PARENT_RECONNECT_MAX_MS;
 	c.window = (uint32_t)h->conf.window;
 	c.max_frame_bytes = PARENT_FRAME_MAX;
-	rc = uplink_new(&c, &parent_ops, p, &p->up);
+	rc = uplink_new(&c, &parent_uplink_ops, p, &p->up);
 	if (rc) {
 		os_log(OS_LOG_ERROR, "start_failed", "what=parent_link code=%s", os_errname(rc));
 		free(p);
 		return rc;
 	}
+	h->stats.parent_link = 1 + (unsigned)uplink_state(p->up);
 	os_log(OS_LOG_INFO, "parent_link", "parent=%s endpoint=%s", h->conf.parent_name,
 	       h->conf.parent_endpoint);
 	*out = p;
@@ -205,11 +459,21 @@ int parent_open(struct hub *h, const struct parent_ops *ops, struct parent **out
 
 int parent_attach(struct parent *p, struct loop *l)
 {
-	struct loop_hooks hooks;
+	const struct loop_hooks hooks = {
+		.name = "parent",
+		.socket = parent_hook_socket,
+		.drain = parent_hook_drain,
+		.work = parent_hook_work,
+		.before_commit = parent_hook_before_commit,
+		.after_commit = parent_hook_after_commit,
+		.timers = parent_hook_timers,
+		.deadline_us = parent_hook_deadline,
+		.ctx = p,
+	};
 
 	if (!p)
 		return 0;
-	hooks = uplink_hooks(p->up);
+	p->uh = uplink_hooks(p->up);
 	return loop_add(l, &hooks);
 }
 
@@ -222,6 +486,7 @@ void parent_registry_changed(struct parent *p)
 	n = registry_active_node(p->h->reg, p->h->conf.parent_name);
 	if (!n || memcmp(n->box_pk, p->peer_key, sizeof(os_box_pk)) != 0)
 		uplink_restart(p->up);
+	parent_parts_check(p, 0);
 }
 
 void parent_stop(struct parent *p)
@@ -237,6 +502,7 @@ void parent_close(struct parent **pp)
 	if (!p)
 		return;
 	uplink_destroy(&p->up);
+	free(p->parts);
 	free(p);
 	*pp = NULL;
 }

@@ -1,8 +1,11 @@
 /* Routing: checks each pushed envelope (decode, size, authenticated origin,
- * signature, type, expiry, destination), queues it for its destination or
- * every topic subscriber, or refuses it with a signed DeadLetter to its
- * origin. Also expiry of queued entries and the quotas: per origin and per
- * destination, in entries and bytes, with a hold and a reserve. */
+ * signature, type, expiry, destination), queues it for the hop of its
+ * destination or of every topic subscriber (an own node, a child hub, the
+ * parent: the hub tree of docs/PROTOCOL.md 13.3), or refuses it with a
+ * signed DeadLetter to its origin. Child hubs' pushes and the parent's
+ * deliveries are relayed under the same checks. Also expiry of queued
+ * entries and the quotas: per origin and per destination, in entries and
+ * bytes, with a hold and a reserve. */
 #include "route.h"
 
 #include <stdarg.h>
@@ -19,6 +22,7 @@
 #include "map.h"
 #include "queue.h"
 #include "stream.h"
+#include "tree.h"
 #include "util.h"
 
 /* One pending DeadLetter, signed at route_flush. */
@@ -49,6 +53,21 @@ struct route {
 	uint64_t next_sweep_us; /* when the expiry sweep runs next (monotonic) */
 	struct map *over;       /* node -> unsigned: its quota states (route_quota_state) */
 	int store_over;         /* the store's budget was found full */
+	/* The hub tree, from the registry (route_registry_changed): */
+	char *prefix;           /* the subtree this hub serves ("" national) */
+	size_t n_children;      /* its child hubs: */
+	char **child_prefix;    /* the prefix each serves (for tree_route) */
+	char **child_hub;       /* and its node name (the queue of its hop) */
+	uint64_t next_links_us; /* when the links line is logged next */
+};
+
+/* Where the messages being routed came from. */
+struct route_src {
+	const char *node; /* the session's node, or the parent's name */
+	/* A relay (a child hub's session, or the parent link) carries other
+	 * origins' messages: each must lie in prefix ("" anywhere). NULL:
+	 * every message's origin is node itself. */
+	const char *prefix;
 };
 
 /* A node's quota states, logged once per change. */
@@ -86,12 +105,114 @@ int route_new(struct route **out)
 	return 0;
 }
 
+static void route_tree_free(struct route *r)
+{
+	for (size_t i = 0; i < r->n_children; i++) {
+		free(r->child_prefix[i]);
+		free(r->child_hub[i]);
+	}
+	free(r->child_prefix);
+	free(r->child_hub);
+	free(r->prefix);
+	r->child_prefix = r->child_hub = NULL;
+	r->prefix = NULL;
+	r->n_children = 0;
+}
+
+/* The hub tree from h->reg: this hub's prefix and its child hubs. A hub
+ * the registry does not name as a hub serves everything (the national
+ * hub of a registry without delegations). 0 or OS_ENOMEM (r unchanged). */
+static int route_tree_load(struct hub *h, struct route *r)
+{
+	const char *p = registry_hub_prefix(h->reg, h->conf.name);
+	const struct reg_delegation **d = NULL;
+	struct route t = {0};
+	size_t n;
+
+	if (!p)
+		p = "";
+	n = registry_children(h->reg, p, NULL, 0);
+	t.prefix = strdup(p);
+	if (n > 0) {
+		d = calloc(n, sizeof(*d));
+		t.child_prefix = calloc(n, sizeof(char *));
+		t.child_hub = calloc(n, sizeof(char *));
+	}
+	if (!t.prefix || (n > 0 && (!d || !t.child_prefix || !t.child_hub)))
+		goto fail;
+	n = registry_children(h->reg, p, d, n);
+	for (size_t i = 0; i < n; i++) {
+		t.child_prefix[i] = strdup(d[i]->prefix);
+		t.child_hub[i] = strdup(d[i]->hub);
+		t.n_children = i + 1;
+		if (!t.child_prefix[i] || !t.child_hub[i])
+			goto fail;
+	}
+	free(d);
+	route_tree_free(r);
+	r->prefix = t.prefix;
+	r->n_children = t.n_children;
+	r->child_prefix = t.child_prefix;
+	r->child_hub = t.child_hub;
+	return 0;
+fail:
+	free(d);
+	route_tree_free(&t);
+	return OS_ENOMEM;
+}
+
+/* 1 when this hub has a parent link configured. */
+static int route_has_parent(const struct hub *h)
+{
+	return h->conf.parent_endpoint && *h->conf.parent_endpoint && h->conf.parent_name &&
+	       *h->conf.parent_name;
+}
+
+/* The child hub named node: its index, or -1. */
+static int route_child_of(const struct route *r, const char *node)
+{
+	for (size_t i = 0; i < r->n_children; i++)
+		if (strcmp(r->child_hub[i], node) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The queue a message for dest (a node name) is handed to at this hub:
+ * dest itself (one of its own nodes), the child hub serving dest's
+ * subtree, or the parent. 0 and *queue (lives as long as the registry or
+ * h->conf), or OS_EUNKNOWN: dest lies outside this hub's subtree and the
+ * hub has no parent, or dest is not a node name. */
+static int route_hop(const struct hub *h, const char *dest, const char **queue)
+{
+	const struct route *r = h->route;
+	size_t child = 0;
+	int hop = tree_route(r->prefix, (const char *const *)r->child_prefix, r->n_children, dest,
+			     &child);
+
+	switch (hop) {
+	case TREE_LOCAL:
+		*queue = dest;
+		return 0;
+	case TREE_CHILD:
+		*queue = r->child_hub[child];
+		return 0;
+	case TREE_UP:
+		if (!route_has_parent(h))
+			return OS_EUNKNOWN;
+		*queue = h->conf.parent_name;
+		return 0;
+	default:
+		return OS_EUNKNOWN;
+	}
+}
+
 void route_destroy(struct route **rp)
 {
 	struct route *r = *rp;
 
 	if (!r)
 		return;
+	route_tree_free(r);
 	free(r->dl);
 	free(r->subs);
 	free(r->dests);
@@ -106,6 +227,15 @@ void route_destroy(struct route **rp)
 	}
 	free(r);
 	*rp = NULL;
+}
+
+/* 1 when q is among dests[0..n). */
+static int route_child_seen(const char *const *dests, size_t n, const char *q)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(dests[i], q) == 0)
+			return 1;
+	return 0;
 }
 
 static int sub_cmp(const void *a, const void *b)
@@ -125,8 +255,10 @@ int route_registry_changed(struct hub *h)
 	uint8_t *held;
 	size_t n = 0, k = 0;
 
+	if (route_tree_load(h, r) != 0)
+		return OS_ENOMEM;
 	for (size_t i = 0; i < reg->n_nodes; i++)
-		n += reg->nodes[i].n_topics;
+		n += reg->nodes[i].n_topics + reg->nodes[i].n_province_topics;
 	subs = calloc(n ? n : 1, sizeof(*subs));
 	dests = calloc(reg->n_nodes ? reg->n_nodes : 1, sizeof(*dests));
 	held = calloc(reg->n_nodes ? reg->n_nodes : 1, sizeof(*held));
@@ -142,6 +274,12 @@ int route_registry_changed(struct hub *h)
 			subs[k].node = &reg->nodes[i];
 			k++;
 		}
+	for (size_t i = 0; i < reg->n_nodes; i++)
+		for (size_t j = 0; j < reg->nodes[i].n_province_topics; j++) {
+			subs[k].topic = reg->nodes[i].province_topics[j];
+			subs[k].node = &reg->nodes[i];
+			k++;
+		}
 	qsort(subs, k, sizeof(*subs), sub_cmp);
 	free(r->subs);
 	free(r->dests);
@@ -154,12 +292,22 @@ int route_registry_changed(struct hub *h)
 	return 0;
 }
 
-/* Active subscribers of topic other than origin, into r->dests. */
-static size_t route_subscribers(struct hub *h, const char *topic, const char *origin)
+/* The hops of a message to @topic from origin that came from back (the
+ * queue it would go back to: the pushing child hub, the parent; NULL for
+ * an own node's): each local subscriber, each child hub with subscribers
+ * below it, the parent when one is above, each once and never back, into
+ * r->dests (returns how many). *anywhere gets the number of active
+ * subscribers that hear it, wherever they are, other than the origin. */
+static size_t route_subscribers(struct hub *h, const char *topic, const char *origin,
+				const char *back, size_t *anywhere)
 {
 	struct route *r = h->route;
-	size_t lo = 0, hi = r->n_subs, n = 0;
+	size_t lo = 0, hi = r->n_subs, n = 0, all = 0;
+	uint8_t child_used[64];
+	int parent_used = 0;
+	const char *last = NULL;
 
+	memset(child_used, 0, sizeof(child_used));
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -170,18 +318,48 @@ static size_t route_subscribers(struct hub *h, const char *topic, const char *or
 	}
 	for (; lo < r->n_subs && strcmp(r->subs[lo].topic, topic) == 0; lo++) {
 		const struct reg_node *node = r->subs[lo].node;
+		const char *q;
+		size_t child;
+		int hop;
 
 		/* A node listing a topic twice appears twice; skip repeats. */
-		if (n > 0 && strcmp(r->dests[n - 1], node->name) == 0)
+		if (last && strcmp(last, node->name) == 0)
 			continue;
+		last = node->name;
 		/* The origin is not sent its own topic message, and the hub
 		 * has no queue reader. */
 		if (!registry_node_active(node) || strcmp(node->name, origin) == 0 ||
-		    strcmp(node->name, h->conf.name) == 0)
+		    !registry_hears(h->reg, node, topic, origin))
+			continue;
+		all++;
+		if (strcmp(node->name, h->conf.name) == 0)
+			continue;
+		hop = tree_route(r->prefix, (const char *const *)r->child_prefix, r->n_children,
+				 node->name, &child);
+		if (hop == TREE_LOCAL) {
+			q = node->name;
+		} else if (hop == TREE_CHILD) {
+			if (child < sizeof(child_used) && child_used[child])
+				continue;
+			if (child < sizeof(child_used))
+				child_used[child] = 1;
+			else if (route_child_seen(r->dests, n, r->child_hub[child]))
+				continue;
+			q = r->child_hub[child];
+		} else if (hop == TREE_UP && route_has_parent(h)) {
+			if (parent_used)
+				continue;
+			parent_used = 1;
+			q = h->conf.parent_name;
+		} else {
+			continue;
+		}
+		if (back && strcmp(q, back) == 0)
 			continue;
 		if (n < r->cap_dests)
-			r->dests[n++] = node->name;
+			r->dests[n++] = q;
 	}
+	*anywhere = all;
 	return n;
 }
 
@@ -211,7 +389,8 @@ static void route_dl_add(struct hub *h, const char *origin, const uint8_t *id, c
 	struct route *r = h->route;
 	struct route_dl *d;
 
-	if (type && strcmp(type, ENV_DEADLETTER_TYPE) == 0)
+	/* No origin to tell: a relayed message whose origin is no node. */
+	if ((type && strcmp(type, ENV_DEADLETTER_TYPE) == 0) || !origin || !*origin)
 		return;
 	if (r->n_dl == r->cap_dl) {
 		size_t cap = r->cap_dl ? r->cap_dl * 2 : 64;
@@ -415,23 +594,142 @@ static int route_over_quota(struct hub *h, const char *const *dests, size_t n, c
 	return 0;
 }
 
-/* Store an accepted message for its destinations and wake their sessions;
- * held (may be NULL) marks the entries charged to the origin's hold. */
+/* Whether a relayed message of len bytes fits the store's budget: relays
+ * carry other origins' messages, so they are not held to one origin's
+ * share and hold (the origins were at their own hubs); only the budget
+ * and its reserve apply. 0, or 1 when it must wait (node: the relay's
+ * session, told once). */
+static int route_relay_over_budget(struct hub *h, const char *node, size_t len)
+{
+	struct route *r = h->route;
+	struct route_limits l;
+	struct queue_usage t;
+
+	route_limits(h, &l);
+	queue_usage_total(h->queue, &t);
+	if (t.bytes + len > l.shared) {
+		if (!r->store_over) {
+			os_log(OS_LOG_WARN, "queue_budget_full",
+			       "relay=%s code=ESTOREFULL bytes=%llu queue_bytes=%llu", node,
+			       (unsigned long long)t.bytes, (unsigned long long)l.shared);
+			link_notify(h, node, OS_ESTOREFULL,
+				    "the hub's queues are full; relayed pushes wait, retry later");
+		}
+		r->store_over = 1;
+		return 1;
+	}
+	if (r->store_over)
+		os_log(OS_LOG_INFO, "queue_budget_ok", "bytes=%llu queue_bytes=%llu",
+		       (unsigned long long)t.bytes, (unsigned long long)l.budget);
+	r->store_over = 0;
+	return 0;
+}
+
+#ifdef ONESTOP_TEST_HOOKS
+/* Test builds only (onestop-hub-tamper): ONESTOP_TEST_TAMPER=up flips a
+ * payload byte of every message queued for the parent, =down of every
+ * message queued for one of this hub's own nodes, so that tests can show
+ * the next hop or the destination catching it. */
+static int route_tamper_wanted(struct hub *h, const char *queue)
+{
+	const char *mode = getenv("ONESTOP_TEST_TAMPER");
+	int up;
+
+	if (!mode || (strcmp(mode, "up") != 0 && strcmp(mode, "down") != 0))
+		return 0;
+	up = route_has_parent(h) && strcmp(queue, h->conf.parent_name) == 0;
+	if (strcmp(mode, "up") == 0)
+		return up;
+	return !up && route_child_of(h->route, queue) < 0;
+}
+
+/* A copy of msg with one byte of its payload flipped, or NULL. */
+static uint8_t *route_tamper_copy(const uint8_t *msg, size_t len)
+{
+	struct env e;
+	uint8_t *c = NULL;
+
+	if (env_decode(msg, len, len, &e) != 0)
+		return NULL;
+	if (e.payload_len > 0 && (c = malloc(len)) != NULL) {
+		memcpy(c, msg, len);
+		/* The payload bytes stand in the packed message as they are. */
+		for (size_t i = 0; i + e.payload_len <= len; i++)
+			if (memcmp(c + i, e.payload, e.payload_len) == 0) {
+				c[i + e.payload_len - 1] ^= 0x01;
+				break;
+			}
+		os_log(OS_LOG_WARN, "test_tamper", "origin=%s dest=%s", e.origin, e.destination);
+	}
+	env_clear(&e);
+	return c;
+}
+#endif
+
+/* Count what went up or down a level. */
+static void route_count_hops(struct hub *h, const char *const *queues, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (route_has_parent(h) && strcmp(queues[i], h->conf.parent_name) == 0)
+			h->stats.relayed_up++;
+		else if (route_child_of(h->route, queues[i]) >= 0)
+			h->stats.relayed_down++;
+	}
+}
+
+/* Store an accepted message for its hops (queues: own nodes, child hubs,
+ * the parent) and wake their sessions; origin is the envelope's origin
+ * (fairness per real origin); held (may be NULL) marks the entries
+ * charged to the origin's hold. */
 static int route_store(struct hub *h, const char *origin, const char *const *dests, size_t n,
 		       const uint8_t *held, const uint8_t *msg, size_t len, uint64_t expires_ms)
 {
-	int rc = queue_put(h->queue, origin, dests, n, held, msg, len, expires_ms);
+	int rc = 0;
 
+#ifdef ONESTOP_TEST_HOOKS
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint8_t *c = route_tamper_wanted(h, dests[i]) ? route_tamper_copy(msg, len) : NULL;
+
+		rc = queue_put(h->queue, origin, &dests[i], 1, held ? &held[i] : NULL, c ? c : msg,
+			       len, expires_ms);
+		free(c);
+	}
+#else
+	rc = queue_put(h->queue, origin, dests, n, held, msg, len, expires_ms);
+#endif
 	if (rc)
 		return rc;
+	route_count_hops(h, dests, n);
 	for (size_t i = 0; i < n; i++)
 		link_wake(h, dests[i]);
 	return 0;
 }
 
-/* A dataset change addressed to the hub: sequenced in this transaction,
- * or refused with a dead letter naming the reason. */
-static int route_change(struct hub *h, const char *origin, const struct env *e, const uint8_t *msg,
+/* At debug level, one line per message taken: where it went (its hops:
+ * own nodes, child hubs, the parent), so an operator can follow an id
+ * through the hubs it crossed. */
+static void route_log_routed(const struct env *e, const char *const *hops, size_t n)
+{
+	char id[2 * sizeof(os_msgid) + 1], list[256];
+	size_t at = 0;
+
+	if (!os_log_enabled(OS_LOG_DEBUG))
+		return;
+	os_hex(id, e->id, sizeof(os_msgid));
+	list[0] = 0;
+	for (size_t i = 0; i < n && at < sizeof(list) - 1; i++) {
+		int k = snprintf(list + at, sizeof(list) - at, "%s%s", i ? "," : "", hops[i]);
+		if (k < 0)
+			break;
+		at += (size_t)k;
+	}
+	os_log(OS_LOG_DEBUG, "routed", "id=%s origin=%s dest=%s hops=%s", id, e->origin,
+	       e->destination, list);
+}
+
+/* A dataset change addressed to this hub: sequenced in this transaction,
+ * or refused with a dead letter (to dl_to) naming the reason. */
+static int route_change(struct hub *h, const char *dl_to, const struct env *e, const uint8_t *msg,
 			size_t len, enum route_outcome *outcome)
 {
 	char reason[200], why[200] = "";
@@ -443,7 +741,7 @@ static int route_change(struct hub *h, const char *origin, const struct env *e, 
 		return rc;
 	if (code) {
 		route_reason(reason, sizeof(reason), "%s", why[0] ? why : os_strerror(code));
-		route_refuse(h, origin, e->id, e->destination, e->type, code, reason);
+		route_refuse(h, dl_to, e->id, e->destination, e->type, code, reason);
 		return 0;
 	}
 	h->stats.accepted++;
@@ -451,17 +749,41 @@ static int route_change(struct hub *h, const char *origin, const struct env *e, 
 	return 0;
 }
 
-/* Decide one pushed message from origin. Returns 0 or a store error;
- * *outcome says what became of it. */
-static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size_t len,
+/* Whether from may send a message of type to dest: its allowed types; a
+ * hub's dead letters and a change for a hub (the sequencer checks the
+ * publish rights) pass through every hop. */
+static int route_type_ok(const struct hub *h, const struct reg_node *from, const char *type,
+			 const char *dest)
+{
+	const struct reg_node *to;
+
+	if (!from)
+		return 0;
+	if (registry_type_allowed(from, type))
+		return 1;
+	if (strcmp(type, ENV_DEADLETTER_TYPE) == 0)
+		return (from->roles & REG_ROLE_HUB) != 0;
+	if (strcmp(type, DS_CHANGE_TYPE) == 0) {
+		to = registry_find(h->reg, dest);
+		return to && (to->roles & REG_ROLE_HUB);
+	}
+	return 0;
+}
+
+/* Decide one message from src (an own node's push, a child hub's relayed
+ * push, a delivery from the parent). Returns 0 or a store error; *outcome
+ * says what became of it. */
+static int route_one(struct hub *h, const struct route_src *src, const uint8_t *msg, size_t len,
 		     enum route_outcome *outcome)
 {
 	size_t max = (size_t)h->conf.max_message_bytes;
+	const char *back = src->prefix ? src->node : NULL;
 	const struct reg_node *from, *to;
+	const char *dl_to = src->node, *hop;
 	char reason[200];
 	const char *dest1[1];
 	struct env e;
-	size_t n;
+	size_t n, anywhere = 0;
 	int rc;
 
 	*outcome = ROUTE_REFUSED;
@@ -471,90 +793,133 @@ static int route_one(struct hub *h, const char *origin, const uint8_t *msg, size
 		 * message came back; nothing of it is trusted. */
 		snprintf(reason, sizeof(reason), "message of %zu bytes exceeds %zu", len, max);
 		(void)env_decode(msg, len, len, &e);
-		route_refuse(h, origin, e.has_id ? e.id : NULL, e.destination, e.type, OS_ETOOBIG,
+		if (src->prefix)
+			dl_to = e.origin;
+		route_refuse(h, dl_to, e.has_id ? e.id : NULL, e.destination, e.type, OS_ETOOBIG,
 			     reason);
 		env_clear(&e);
 		return 0;
 	}
+	/* A relayed message's refusal goes back to its origin (routed by
+	 * hop), when the origin is a node of the registry at all. */
+	if (src->prefix)
+		dl_to = registry_find(h->reg, e.origin) ? e.origin : "";
 	if (rc) {
 		/* env_decode decides the code and keeps what can be read, so
 		 * the origin learns which message it was whenever it can. */
 		route_reason(reason, sizeof(reason), "%s%s",
 			     rc == OS_EDECODE ? "undecodable: " : "",
 			     e.why[0] ? e.why : os_strerror(rc));
-		route_refuse(h, origin, e.has_id ? e.id : NULL, e.destination, e.type, rc, reason);
+		route_refuse(h, dl_to, e.has_id ? e.id : NULL, e.destination, e.type, rc, reason);
 		env_clear(&e);
 		return 0;
 	}
-	if (strcmp(e.origin, origin) != 0) {
+	if (!src->prefix && strcmp(e.origin, src->node) != 0) {
 		route_reason(reason, sizeof(reason),
 			     "envelope origin %s is not the authenticated node", e.origin);
-		route_refuse(h, origin, e.id, e.destination, e.type, OS_EORIGIN, reason);
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_EORIGIN, reason);
+		goto out;
+	}
+	if (src->prefix && *src->prefix && !tree_in_prefix(e.origin, src->prefix)) {
+		route_reason(reason, sizeof(reason),
+			     "envelope origin %s lies outside the subtree %s of relay %s", e.origin,
+			     src->prefix, src->node);
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_EORIGIN, reason);
 		goto out;
 	}
 	rc = env_verify_at(&e, h->reg, h->sigcache, h->now_ms, (uint64_t)h->conf.clock_skew_ms,
 			   reason, sizeof(reason));
 	if (rc) {
-		route_refuse(h, origin, e.id, e.destination, e.type, rc, reason);
+		route_refuse(h, dl_to, e.id, e.destination, e.type, rc, reason);
 		rc = 0;
 		goto out;
 	}
 	/* A change is governed by the publish rights of the registry
-	 * (ds_change_allowed), not by the types the node may send. */
+	 * (ds_change_allowed), not by the types the node may send. A change
+	 * addressed to this hub is taken as one it sequences: a spoke
+	 * addresses its changes to the dataset's sequencer, and
+	 * dataset_apply refuses a dataset this hub does not sequence. */
 	if (strcmp(e.destination, h->conf.name) == 0 && strcmp(e.type, DS_CHANGE_TYPE) == 0) {
-		rc = route_change(h, origin, &e, msg, len, outcome);
+		rc = route_change(h, dl_to, &e, msg, len, outcome);
 		goto out;
 	}
-	from = registry_find(h->reg, origin);
-	if (!from || !registry_type_allowed(from, e.type)) {
+	from = registry_find(h->reg, e.origin);
+	if (!route_type_ok(h, from, e.type, e.destination)) {
 		route_reason(reason, sizeof(reason), "type %s not allowed for this origin", e.type);
-		route_refuse(h, origin, e.id, e.destination, e.type, OS_ENOTALLOWED, reason);
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_ENOTALLOWED, reason);
 		goto out;
 	}
 	if (e.destination[0] == '@') {
-		n = route_subscribers(h, e.destination + 1, origin);
-		if (n == 0) {
+		n = route_subscribers(h, e.destination + 1, e.origin, back, &anywhere);
+		if (anywhere == 0 || (n == 0 && !src->prefix)) {
 			/* Accepting it would lose it without a word. */
-			route_refuse(h, origin, e.id, e.destination, e.type, OS_ENOSUBSCRIBER,
+			route_refuse(h, dl_to, e.id, e.destination, e.type, OS_ENOSUBSCRIBER,
 				     "no active subscriber of the topic other than the origin");
 			goto out;
 		}
-		if (route_over_quota(h, h->route->dests, n, origin, len)) {
+		if (n == 0) {
+			/* Relayed here, but every subscriber lies back where
+			 * it came from (the registries differed): done. */
+			os_log(OS_LOG_INFO, "topic_no_hop", "origin=%s topic=%s from=%s", e.origin,
+			       e.destination, src->node);
+			h->stats.accepted++;
+			*outcome = ROUTE_ACCEPTED;
+			goto out;
+		}
+		if (src->prefix ? route_relay_over_budget(h, src->node, len)
+				: route_over_quota(h, h->route->dests, n, e.origin, len)) {
 			*outcome = ROUTE_BLOCKED;
 			goto out;
 		}
-		rc = route_store(h, origin, h->route->dests, n, h->route->held, msg, len,
-				 e.expires_ms);
+		rc = route_store(h, e.origin, h->route->dests, n,
+				 src->prefix ? NULL : h->route->held, msg, len, e.expires_ms);
 		if (rc == 0) {
+			route_log_routed(&e, h->route->dests, n);
 			h->stats.accepted++;
 			*outcome = ROUTE_ACCEPTED;
 		}
 		goto out;
 	}
 	if (strcmp(e.destination, h->conf.name) == 0) {
-		route_refuse(h, origin, e.id, e.destination, e.type, OS_ENOTALLOWED,
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_ENOTALLOWED,
 			     "the hub takes no messages");
 		goto out;
 	}
 	to = registry_find(h->reg, e.destination);
 	if (!to) {
-		route_refuse(h, origin, e.id, e.destination, e.type, OS_EUNKNOWN,
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_EUNKNOWN,
 			     "destination not in the registry");
 		goto out;
 	}
 	if (!registry_node_active(to)) {
 		route_reason(reason, sizeof(reason), "destination is %s",
 			     registry_status_str(to->status));
-		route_refuse(h, origin, e.id, e.destination, e.type, OS_EREVOKED, reason);
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_EREVOKED, reason);
 		goto out;
 	}
-	dest1[0] = to->name;
-	if (route_over_quota(h, dest1, 1, origin, len)) {
+	if (route_hop(h, to->name, &hop) != 0) {
+		route_refuse(
+			h, dl_to, e.id, e.destination, e.type, OS_EUNKNOWN,
+			"destination lies outside this hub's subtree and the hub has no parent");
+		goto out;
+	}
+	if (back && strcmp(hop, back) == 0) {
+		/* The hop it came from would take it again: the two hubs
+		 * disagree on the tree (registries in flux). */
+		route_refuse(h, dl_to, e.id, e.destination, e.type, OS_EUNKNOWN,
+			     "destination routes back to the hub it came from");
+		goto out;
+	}
+	dest1[0] = hop;
+	if (src->prefix ? route_relay_over_budget(h, src->node, len)
+			: route_over_quota(h, dest1, 1, e.origin, len)) {
 		*outcome = ROUTE_BLOCKED;
 		goto out;
 	}
-	rc = route_store(h, origin, dest1, 1, h->route->held, msg, len, e.expires_ms);
+	rc = route_store(h, e.origin, dest1, 1, src->prefix ? NULL : h->route->held, msg, len,
+			 e.expires_ms);
 	if (rc == 0) {
+		route_log_routed(&e, dest1, 1);
 		h->stats.accepted++;
 		*outcome = ROUTE_ACCEPTED;
 	}
@@ -567,10 +932,15 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 	       const Onestop__Transfers *t, struct stream_ack *ack, uint64_t *last_out)
 {
 	uint8_t stored[QUEUE_EPOCH_LEN];
+	struct route_src src = {.node = origin};
+	int child = route_child_of(h->route, origin);
 	uint64_t last = 0;
 	unsigned gaps = 0;
 	int dirty = 0, rc;
 
+	/* A child hub's session relays its subtree's messages. */
+	if (child >= 0)
+		src.prefix = h->route->child_prefix[child];
 	rc = queue_origin_get(h->queue, origin, stored, &last);
 	if (rc == OS_ENOTFOUND || (rc == 0 && memcmp(stored, epoch, QUEUE_EPOCH_LEN) != 0)) {
 		/* A new outbox store: its stream starts afresh. */
@@ -598,7 +968,7 @@ int route_push(struct hub *h, const char *origin, const uint8_t epoch[16],
 			gaps++;
 			continue;
 		}
-		rc = route_one(h, origin, it->msg.data, it->msg.len, &outcome);
+		rc = route_one(h, &src, it->msg.data, it->msg.len, &outcome);
 		if (rc)
 			return rc;
 		if (outcome == ROUTE_BLOCKED) {
@@ -655,8 +1025,18 @@ static int route_sweep_one(void *arg, const char *dest, uint64_t qseq, const uin
 
 int route_from_parent(struct hub *h, const uint8_t *msg, size_t len)
 {
-	(void)h, (void)msg, (void)len;
-	return 1; /* UPLINK_HELD until routing through the parent is built */
+	const struct route_src src = {.node = h->conf.parent_name, .prefix = ""};
+	enum route_outcome outcome;
+	int rc = route_one(h, &src, msg, len, &outcome);
+
+	if (rc)
+		return rc;
+	if (outcome == ROUTE_BLOCKED) {
+		h->stats.over_quota++;
+		return 1; /* UPLINK_HELD: the parent sends it again */
+	}
+	h->stats.from_parent++;
+	return 0;
 }
 
 int route_sweep(struct hub *h)
@@ -704,8 +1084,15 @@ static int route_flush_batch(struct hub *h, const struct route_dl *dl, size_t n)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *dest[1] = {dl[i].origin};
+		const char *dest[1];
 
+		/* Routed by hop like any message; an origin this hub cannot
+		 * reach (no parent) keeps only the refusal's log line. */
+		if (route_hop(h, dl[i].origin, &dest[0]) != 0) {
+			os_log(OS_LOG_WARN, "deadletter_lost", "origin=%s error=EUNKNOWN",
+			       dl[i].origin[0] ? dl[i].origin : "-");
+			continue;
+		}
 		/* Dead letters ignore the quotas: they cannot be refused. */
 		rc = route_store(h, h->conf.name, dest, 1, NULL, out[i], olens[i], expires);
 		if (rc)
@@ -754,6 +1141,51 @@ void route_abort(struct hub *h)
 
 /* ---------------------------------------------------------------- loop */
 
+static const char *route_link_state_name(unsigned g)
+{
+	switch (g) {
+	case 1:
+		return "down";
+	case 2:
+		return "connecting";
+	case 3:
+		return "up";
+	default:
+		return "none";
+	}
+}
+
+/* The links line: the parent link's state and what waits for it (up),
+ * and per child hub its session and what waits for it (down). */
+static void route_log_links(struct hub *h)
+{
+	struct route *r = h->route;
+	char children[1024];
+	size_t used = 0;
+
+	if (!route_has_parent(h) && r->n_children == 0)
+		return;
+	children[0] = 0;
+	for (size_t i = 0; i < r->n_children && used < sizeof(children); i++) {
+		int k = snprintf(children + used, sizeof(children) - used, "%s%s:%s:%llu",
+				 i ? "," : "", r->child_hub[i],
+				 link_live(h, r->child_hub[i]) ? "live" : "none",
+				 (unsigned long long)queue_count(h->queue, r->child_hub[i]));
+
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	if (route_has_parent(h))
+		os_log(OS_LOG_INFO, "links",
+		       "parent=%s parent_state=%s up_backlog=%llu children=%s", h->conf.parent_name,
+		       route_link_state_name(h->stats.parent_link),
+		       (unsigned long long)queue_count(h->queue, h->conf.parent_name),
+		       children[0] ? children : "-");
+	else
+		os_log(OS_LOG_INFO, "links", "parent=- children=%s", children);
+}
+
 /* Before the sessions fill their windows: the expiry sweep when it is due,
  * then the dead letters of what was drained, so that they go out in this
  * iteration. */
@@ -765,6 +1197,10 @@ static void route_work(void *ctx)
 	if (!h->failed && h->now_us >= r->next_sweep_us) {
 		r->next_sweep_us = h->now_us + (uint64_t)HUB_SWEEP_MS * 1000;
 		hub_fail(h, route_sweep(h));
+	}
+	if (!h->failed && h->now_us >= r->next_links_us) {
+		r->next_links_us = h->now_us + (uint64_t)HUB_STATS_MS * 1000;
+		route_log_links(h);
 	}
 	if (!h->failed)
 		hub_fail(h, route_flush(h));

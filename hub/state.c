@@ -149,21 +149,30 @@ static void state_after_commit(void *ctx, int rc)
 static void state_timers(void *ctx, uint64_t now_us)
 {
 	struct hub *h = ctx;
-	const struct hub_stats *s = &h->stats;
 
 	if (now_us < h->next_stats_us)
 		return;
 	h->next_stats_us = now_us + (uint64_t)HUB_STATS_MS * 1000;
-	os_log(OS_LOG_DEBUG, "stats",
+	hub_stats_log(h, OS_LOG_DEBUG, "stats");
+}
+
+void hub_stats_log(const struct hub *h, int level, const char *event)
+{
+	const struct hub_stats *s = &h->stats;
+
+	os_log((enum os_log_level)level, event,
 	       "sessions=%u queued=%llu queued_bytes=%llu frames_in=%llu accepted=%llu "
 	       "refused=%llu over_quota=%llu duplicates=%llu delivered=%llu expired=%llu "
-	       "deadletters=%llu commits=%llu commit_failures=%llu",
+	       "deadletters=%llu relayed_up=%llu relayed_down=%llu from_parent=%llu commits=%llu "
+	       "commit_failures=%llu",
 	       s->sessions, (unsigned long long)s->queued, (unsigned long long)s->queued_bytes,
 	       (unsigned long long)s->frames_in, (unsigned long long)s->accepted,
 	       (unsigned long long)s->refused, (unsigned long long)s->over_quota,
 	       (unsigned long long)s->duplicates, (unsigned long long)s->delivered,
 	       (unsigned long long)s->expired, (unsigned long long)s->deadletters,
-	       (unsigned long long)s->commits, (unsigned long long)s->commit_failures);
+	       (unsigned long long)s->relayed_up, (unsigned long long)s->relayed_down,
+	       (unsigned long long)s->from_parent, (unsigned long long)s->commits,
+	       (unsigned long long)s->commit_failures);
 }
 
 static uint64_t state_deadline(void *ctx)

@@ -1086,10 +1086,16 @@ static int api_sign_chunk(struct spoke *sp, size_t from, size_t to, size_t total
 		if (!api_is_pending_send(r))
 			continue;
 		if (r->op == ONESTOP__API_REQUEST__OP_PUT) {
-			/* A change goes to the hub, which sequences it. */
+			/* A change goes to the dataset's sequencer. */
 			uint64_t ttl = (uint64_t)sp->conf.default_ttl_s;
 			for (size_t m = 0; m < r->req->put->n_puts; m++, k++) {
-				d[k].destination = sp->conf.hub_name;
+				const Onestop__DatasetPut *dp = r->req->put->puts[m];
+				d[k].destination =
+					ds_sequencer(dp && dp->dataset
+							     ? registry_find_dataset(sp->reg,
+										     dp->dataset)
+							     : NULL,
+						     sp->conf.hub_name);
 				d[k].type = DS_CHANGE_TYPE;
 				d[k].payload = r->puts[m];
 				d[k].payload_len = r->put_lens[m];

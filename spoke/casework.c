@@ -896,8 +896,10 @@ static int cw_issue(struct spoke *sp, const uint8_t *id, const struct cases_info
 	rc = ds_change_pack(DS_LICENCES, l.number, 0, val, vlen, &chg, &clen);
 	free(val);
 	if (rc == 0)
-		rc = cw_queue(sp->cw, sp->conf.hub_name, DS_CHANGE_TYPE, chg, clen,
-			      (uint64_t)sp->conf.default_ttl_s * 1000u);
+		rc = cw_queue(sp->cw,
+			      ds_sequencer(registry_find_dataset(sp->reg, DS_LICENCES),
+					   sp->conf.hub_name),
+			      DS_CHANGE_TYPE, chg, clen, (uint64_t)sp->conf.default_ttl_s * 1000u);
 	if (rc < 0) {
 		cw_fail(res, rc, "the licence could not be queued: %s", os_strerror(rc));
 		return -1;

@@ -242,7 +242,8 @@ static int inbox_for_us(const struct spoke *sp, const struct env *e)
 	if (strcmp(e->destination, sp->conf.name) == 0)
 		return 0;
 	const struct reg_node *me = spoke_self(sp);
-	if (e->destination[0] == '@' && me && registry_subscribes(me, e->destination + 1))
+	if (e->destination[0] == '@' && me &&
+	    registry_hears(sp->reg, me, e->destination + 1, e->origin))
 		return 0;
 	return OS_ENOTALLOWED;
 }

@@ -335,23 +335,28 @@ static int reads_datasets(struct spoke *sp, uint64_t id, struct reads_reply *out
 	Onestop__DatasetInfo *infos = NULL, **ptrs = NULL;
 	os_hash *digests = NULL;
 	struct store_txn *t = NULL;
-	size_t n = reg->n_datasets;
+	size_t n = 0, cap = reg->n_datasets;
 	int rc = 0;
 
-	if (n) {
-		infos = calloc(n, sizeof(*infos));
-		ptrs = calloc(n, sizeof(*ptrs));
-		digests = calloc(n, sizeof(*digests));
+	if (cap) {
+		infos = calloc(cap, sizeof(*infos));
+		ptrs = calloc(cap, sizeof(*ptrs));
+		digests = calloc(cap, sizeof(*digests));
 		if (!infos || !ptrs || !digests) {
 			rc = OS_ENOMEM;
 			goto out;
 		}
 		rc = store_begin(sp->st, 1, &t);
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct reg_dataset *rd = &reg->datasets[i];
+	for (size_t j = 0; j < reg->n_datasets && rc == 0; j++) {
+		const struct reg_dataset *rd = &reg->datasets[j];
+		size_t i = n;
 		int syncing;
 
+		/* A dataset of another province is not held here. */
+		if (!registry_dataset_visible(reg, rd, sp->conf.name))
+			continue;
+		n++;
 		onestop__dataset_info__init(&infos[i]);
 		infos[i].name = rd->name;
 		infos[i].mode = rd->mode == REG_DS_CACHED

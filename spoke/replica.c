@@ -64,9 +64,13 @@ struct replica {
 
 /* ------------------------------------------------------------ datasets */
 
+/* The declared dataset name when this spoke holds it: a dataset another
+ * province declares is not visible here (never asked for, never held). */
 static const struct reg_dataset *replica_declared(const struct spoke *sp, const char *name)
 {
-	return name ? registry_find_dataset(sp->reg, name) : NULL;
+	const struct reg_dataset *rd = name ? registry_find_dataset(sp->reg, name) : NULL;
+
+	return rd && registry_dataset_visible(sp->reg, rd, sp->conf.name) ? rd : NULL;
 }
 
 static int replica_is_cached(const struct spoke *sp, const char *name)
@@ -363,6 +367,7 @@ int replica_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t 
 {
 	const struct registry *reg = sp->reg;
 	Onestop__DatasetPosition **pos;
+	size_t k = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -372,11 +377,15 @@ int replica_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t 
 	if (!pos)
 		return OS_ENOMEM;
 	for (size_t i = 0; i < reg->n_datasets; i++) {
-		struct replica_ds *d = replica_ds_find(sp, reg->datasets[i].name);
-		Onestop__DatasetPosition *p = calloc(1, sizeof(*p));
+		struct replica_ds *d;
+		Onestop__DatasetPosition *p;
 
+		if (!replica_declared(sp, reg->datasets[i].name))
+			continue;
+		d = replica_ds_find(sp, reg->datasets[i].name);
+		p = calloc(1, sizeof(*p));
 		if (!p) {
-			replica_positions_free(pos, i);
+			replica_positions_free(pos, k);
 			return OS_ENOMEM;
 		}
 		onestop__dataset_position__init(p);
@@ -392,10 +401,10 @@ int replica_positions(struct spoke *sp, Onestop__DatasetPosition ***out, size_t 
 				p->epoch.len = REPLICA_EPOCH_LEN;
 			}
 		}
-		pos[i] = p;
+		pos[k++] = p;
 	}
 	*out = pos;
-	*n = reg->n_datasets;
+	*n = k;
 	return 0;
 }
 
@@ -457,9 +466,11 @@ static int replica_apply_one(struct spoke *sp, struct store_txn *t, struct repli
 		replica_rejected(sp, d, seq, NULL, rc, reason);
 		return 0;
 	}
-	if (strcmp(e.type, DS_CHANGE_TYPE) != 0 || strcmp(e.destination, sp->conf.hub_name) != 0) {
+	if (strcmp(e.type, DS_CHANGE_TYPE) != 0 ||
+	    strcmp(e.destination,
+		   ds_sequencer(registry_find_dataset(sp->reg, d->name), sp->conf.hub_name)) != 0) {
 		*code = OS_EINVAL;
-		snprintf(reason, sizeof(reason), "not a change addressed to the hub");
+		snprintf(reason, sizeof(reason), "not a change addressed to its sequencer");
 		goto refused;
 	}
 	rc = ds_change_unpack(e.payload, e.payload_len, &ch);

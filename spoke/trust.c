@@ -90,6 +90,7 @@ static int trust_adopt(struct spoke *sp, struct registry *r, const char *source,
 int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *source, int *adopted)
 {
 	struct registry *r = NULL;
+	int cmp;
 	if (adopted)
 		*adopted = 0;
 	int rc = registry_parse(buf, len, sp->anchor, 0, &r);
@@ -98,7 +99,13 @@ int trust_offer(struct spoke *sp, const uint8_t *buf, size_t len, const char *so
 		       os_errname(rc), OS_Q(os_strerror(rc)));
 		return rc;
 	}
-	if (sp->reg && r->version <= sp->reg->version) {
+	cmp = sp->reg ? registry_compare(sp->reg, r) : 1;
+	if (cmp < 0)
+		os_log(OS_LOG_WARN, "registry_rollback_refused",
+		       "source=%s version=%llu current=%llu reason=%s", source,
+		       (unsigned long long)r->version, (unsigned long long)sp->reg->version,
+		       OS_Q("it holds an older version of a registry in force"));
+	if (cmp <= 0) {
 		registry_free(&r);
 		return 0;
 	}
@@ -136,7 +143,7 @@ int trust_start(struct spoke *sp)
 	else if (crc < 0 && crc != OS_ENOTFOUND)
 		os_log(OS_LOG_WARN, "registry_rejected", "source=store code=%s reason=%s",
 		       os_errname(crc), OS_Q(os_strerror(crc)));
-	if (file && (!cached || file->version > cached->version)) {
+	if (file && (!cached || registry_compare(cached, file) > 0)) {
 		registry_free(&cached);
 		rc = trust_adopt(sp, file, "file", 1, "registry_loaded");
 	} else {
@@ -155,7 +162,7 @@ void trust_reload(struct spoke *sp)
 		       sp->conf.registry, os_errname(rc), OS_Q(os_strerror(rc)));
 		return;
 	}
-	if (r->version <= sp->reg->version) {
+	if (registry_compare(sp->reg, r) <= 0) {
 		os_log(OS_LOG_INFO, "registry_unchanged", "file=%s file_version=%llu version=%llu",
 		       sp->conf.registry, (unsigned long long)r->version,
 		       (unsigned long long)sp->reg->version);
