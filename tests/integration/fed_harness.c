@@ -500,6 +500,24 @@ struct fed *fed_make(const struct fed_opts *opts)
 		}
 	}
 
+	/* The whole chain verifies from the national anchor. */
+	{
+		const char *args[6 + 2 * FED_MAX_PROV];
+		size_t k = 0;
+
+		args[k++] = "verify";
+		args[k++] = "--anchor";
+		args[k++] = n->anchor;
+		args[k++] = "--registry";
+		args[k++] = n->registry;
+		for (size_t i = 0; i < n_prov; i++) {
+			args[k++] = "--part";
+			args[k++] = f->prov[i].registry;
+		}
+		H_REQUIRE(n, fed_reg_run(f, NULL, args, k) == 0,
+			  "the chain (national.reg and %zu province registries) verifies", n_prov);
+	}
+
 	/* Configs. */
 	fed_hub_conf(f, NULL, &n->hub, opts, fed_node_opts(opts, "hub"));
 	for (size_t i = 0; i < n_prov; i++) {

@@ -25,6 +25,8 @@
 struct crash {
 	struct fed *f;
 	struct net_proc *victim;
+	struct net_proc *origin;  /* gd.a: its outbox at each kill */
+	const struct msgs_rx *rx; /* the receiver's progress at each kill */
 	int kills;
 };
 
@@ -35,7 +37,15 @@ static void crash_victim(struct crash *cr)
 	struct net *n = f->net;
 	struct net_proc *v = cr->victim;
 
-	fprintf(stderr, "  kill -9 %s\n", v->name);
+	onestop_status_t st;
+
+	/* Where the stream is (read while the receiver runs: a figure for
+	 * the log, not a check). */
+	memset(&st, 0, sizeof st);
+	net_status(cr->origin, &st);
+	fprintf(stderr, "  kill -9 %s: sc.a has received %llu, gd.a's outbox holds %llu\n", v->name,
+		(unsigned long long)__atomic_load_n(&cr->rx->got, __ATOMIC_RELAXED),
+		(unsigned long long)st.outbox);
 	proc_kill(n, v);
 	h_sleep_ms(300);
 	H_REQUIRE(n, proc_start(n, v) == 0, "%s restarted", v->name);
@@ -108,6 +118,8 @@ int main(void)
 	rx_init(&r.rx, 1, N_MAIN, "gd.a", NULL);
 	rx_init(&r.rx2, 2, N_SIDE, "gd.b", NULL);
 	r.rx.also = &r.rx2;
+	cr.origin = gda;
+	cr.rx = &r.rx;
 	H_REQUIRE(n, pthread_create(&th, NULL, receiver_run, &r) == 0, "receiver started");
 
 	/* Sent in chunks while the stream flows; the victim dies twice. */
