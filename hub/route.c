@@ -1030,6 +1030,11 @@ static int route_sweep_one(void *arg, const char *dest, uint64_t qseq, const uin
 
 	if (link_inflight(h, dest, qseq))
 		return 0;
+	/* What waits for the parent is never expired here: it may already be
+	 * with the parent, unacknowledged, and the parent checks expiry
+	 * itself (and dead-letters it), so the origin gets one answer. */
+	if (route_has_parent(h) && strcmp(dest, h->conf.parent_name) == 0)
+		return 0;
 	route_expired(h, dest, msg, len);
 	return 1;
 }

@@ -2,7 +2,9 @@
  * messages inside gd and inside sc flow as usual, while messages from gd to
  * sc and from sc to nat wait durably at their province hub (which is
  * killed and restarted meanwhile); once the national hub returns they all
- * arrive, once each and in order. */
+ * arrive, once each and in order. A message that expired while waiting for
+ * the national hub comes back to its origin as one dead letter, from the
+ * national hub, and is never delivered. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +74,10 @@ int main(void)
 	uint8_t(*ids_sc)[ONESTOP_ID_LEN] = calloc(N_IN, ONESTOP_ID_LEN);
 	uint8_t(*ids_x)[ONESTOP_ID_LEN] = calloc(N_X, ONESTOP_ID_LEN);
 	uint8_t(*ids_up)[ONESTOP_ID_LEN] = calloc(N_X, ONESTOP_ID_LEN);
-	struct msgs_rx rx, rx_up;
+	struct msgs_rx rx, rx_up, rx_dl;
+	uint8_t short_id[1][ONESTOP_ID_LEN];
 	onestop_t *c = NULL;
-	int got;
+	int got, k;
 
 	H_REQUIRE(n, ids_gd && ids_sc && ids_x && ids_up, "memory for the ids");
 	fed_start_all(f);
@@ -88,6 +91,12 @@ int main(void)
 	/* Across: queued at the province hubs. */
 	send_stream(f, gda, "sc.a", 3, N_X, ids_x);
 	send_stream(f, scb, "nat", 4, N_X, ids_up);
+
+	/* One with a lifetime of a second, which runs out while it waits. */
+	H_REQUIRE(n, net_connect(gdb, 0, &c) == 0, "connected to gd.b");
+	H_REQUIRE(n, msgs_send(c, "sc.b", TYPE, 5, 1, 1, 1, BODY, 1, short_id) == 0,
+		  "gd.b sent a message with a lifetime of 1 s to sc.b");
+	onestop_close(&c);
 
 	/* Inside each province: delivered meanwhile. */
 	send_stream(f, gda, "gd.b", 1, N_IN, ids_gd);
@@ -111,12 +120,33 @@ int main(void)
 	fed_up(f, gdhub);
 	H_CHECK(n, proc_alive(gda) && proc_alive(gdb), "gd's spokes run on");
 
+	h_sleep_ms(1500); /* the short-lived message has expired by now */
 	fprintf(stderr, "the national hub returns\n");
 	fed_up(f, hub);
 	rx_init(&rx, 3, N_X, "gd.a", "sc.a", (const uint8_t(*)[ONESTOP_ID_LEN])ids_x);
 	expect(f, sca, &rx, "gd -> sc after the national hub returned");
 	rx_init(&rx_up, 4, N_X, "sc.b", "nat", (const uint8_t(*)[ONESTOP_ID_LEN])ids_up);
 	expect(f, nat, &rx_up, "sc -> nat after the national hub returned");
+
+	/* The expired one: one dead letter to gd.b, signed by the hub that
+	 * found it expired, and nothing at sc.b. */
+	memset(&rx_dl, 0, sizeof rx_dl);
+	k = msgs_wait_deadletter(gdb, &c, &rx_dl, short_id[0], h_ms(20000));
+	H_CHECK(n, k >= 0 && rx_dl.dl[k].code == ONESTOP_EEXPIRED,
+		"gd.b got a dead letter EEXPIRED for its expired message (%d)",
+		k >= 0 ? rx_dl.dl[k].code : 0);
+	H_CHECK(n, msgs_drain(gdb, &c, &rx_dl, 1500) >= 0 && rx_dl.n_dl == 1,
+		"exactly one dead letter for it (%zu)", rx_dl.n_dl);
+	if (k >= 0)
+		fprintf(stderr, "  the expired message was refused by %s\n",
+			rx_dl.dl[k].refused_by);
+	msgs_rx_clear(&rx_dl);
+	onestop_close(&c);
+	memset(&rx_dl, 0, sizeof rx_dl);
+	got = msgs_drain(scb, &c, &rx_dl, 500);
+	H_CHECK(n, got == 0, "sc.b never received the expired message (%d)", got);
+	msgs_rx_clear(&rx_dl);
+	onestop_close(&c);
 
 	free(ids_gd);
 	free(ids_sc);
