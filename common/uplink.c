@@ -68,10 +68,14 @@ struct uplink {
 	/* Deliver stream: the ack owed after the commit. */
 	struct stream_ack ack;
 
-	/* Push stream. The push source's seqs are contiguous, so the transfers
-	 * in flight are exactly (tx.acked, push_hi]. */
+	/* Push stream. The push source's seqs increase but need not be
+	 * contiguous (a hub's queue keys), so the seqs in flight are kept, in
+	 * order, in a ring of the window's size: an ack releases exactly
+	 * those at or below it. */
 	struct stream_tx tx;
-	uint64_t push_hi;                     /* last seq sent in this round */
+	uint64_t push_hi; /* last seq sent in this round */
+	uint64_t *flight; /* ring of the seqs in flight, oldest at flight_head */
+	uint32_t flight_cap, flight_head, flight_n;
 	uint8_t push_epoch[UPLINK_EPOCH_LEN]; /* named in our Hello: acks must match */
 	size_t push_epoch_len;
 
@@ -246,7 +250,37 @@ static void uplink_hello(struct uplink *up, uint64_t now)
 static void uplink_push_rewind(struct uplink *up, uint64_t now)
 {
 	up->push_hi = up->tx.acked;
+	up->flight_head = up->flight_n = 0;
 	stream_tx_rewind(&up->tx, now);
+}
+
+/* Room for window seqs in flight: 0, or OS_ENOMEM (the window then
+ * shrinks to what the ring holds, at least 1). */
+static int uplink_flight_size(struct uplink *up, uint32_t window)
+{
+	uint64_t *v;
+
+	if (window <= up->flight_cap)
+		return 0;
+	v = realloc(up->flight, (size_t)window * sizeof(*v));
+	if (!v)
+		return OS_ENOMEM;
+	up->flight = v;
+	up->flight_cap = window;
+	return 0;
+}
+
+/* The acknowledged seqs leave the ring: how many. */
+static uint32_t uplink_flight_release(struct uplink *up, uint64_t upto)
+{
+	uint32_t n = 0;
+
+	while (up->flight_n > 0 && up->flight[up->flight_head] <= upto) {
+		up->flight_head = (up->flight_head + 1) % up->flight_cap;
+		up->flight_n--;
+		n++;
+	}
+	return n;
 }
 
 static int uplink_welcome(struct uplink *up, const Onestop__Welcome *w, uint64_t now)
@@ -277,6 +311,8 @@ static int uplink_welcome(struct uplink *up, const Onestop__Welcome *w, uint64_t
 	up->fails = 0;
 	up->hello_due = 0;
 	up->tx.window = w->window ? w->window : 1;
+	if (uplink_flight_size(up, up->tx.window) != 0)
+		up->tx.window = up->flight_cap ? up->flight_cap : 1;
 	up->next_hb_us = now + uplink_beat_us(up);
 	up->tx.acked = w->accepted_seq;
 	uplink_push_rewind(up, now);
@@ -311,10 +347,7 @@ static void uplink_push_ack(struct uplink *up, const Onestop__Ack *a, uint64_t n
 	 * its own. */
 	up->ops.push_acked(up->ctx, a->seq, now);
 	if (a->seq > up->tx.acked) {
-		uint64_t upto = a->seq < up->push_hi ? a->seq : up->push_hi;
-		uint64_t released = upto > up->tx.acked ? upto - up->tx.acked : 0;
-		stream_tx_ack(&up->tx, a->seq,
-			      released > UINT32_MAX ? UINT32_MAX : (uint32_t)released, now);
+		stream_tx_ack(&up->tx, a->seq, uplink_flight_release(up, a->seq), now);
 		if (up->push_hi < up->tx.acked)
 			up->push_hi = up->tx.acked;
 	}
@@ -500,6 +533,10 @@ static int uplink_push_flush(struct uplink *up)
 		return rc;
 	}
 	up->push_hi = up->items[n - 1].seq;
+	for (size_t i = 0; i < n && up->flight_n < up->flight_cap; i++) {
+		up->flight[(up->flight_head + up->flight_n) % up->flight_cap] = up->items[i].seq;
+		up->flight_n++;
+	}
 	if (up->ops.pushed)
 		up->ops.pushed(up->ctx, (unsigned)n);
 	return 0;
@@ -755,7 +792,7 @@ int uplink_new(const struct uplink_conf *conf, const struct uplink_ops *ops, voi
 	up->endpoint = strdup(conf->endpoint);
 	up->peer = strdup(conf->peer);
 	up->node = strdup(conf->node);
-	if (!up->endpoint || !up->peer || !up->node) {
+	if (!up->endpoint || !up->peer || !up->node || uplink_flight_size(up, 1) != 0) {
 		uplink_destroy(&up);
 		return OS_ENOMEM;
 	}
@@ -795,6 +832,7 @@ void uplink_destroy(struct uplink **up)
 	if (!*up)
 		return;
 	uplink_close(*up);
+	free((*up)->flight);
 	free((*up)->endpoint);
 	free((*up)->peer);
 	free((*up)->node);

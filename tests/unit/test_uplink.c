@@ -37,6 +37,7 @@ struct fake {
 
 	/* Push source: entries src_first..src_next-1, payload "m<seq>". */
 	uint64_t src_first, src_next;
+	uint64_t gap; /* > 1: entry i has seq i * gap (a hub's queue keys) */
 	char payload[SRC_MAX][24];
 	uint64_t acked; /* highest push_acked */
 	unsigned pushed;
@@ -102,10 +103,12 @@ static void f_push_acked(void *ctx, uint64_t upto, uint64_t now_us)
 static int f_push_walk(void *ctx, uint64_t from, uplink_entry_fn fn, void *arg)
 {
 	struct fake *f = ctx;
-	if (from < f->src_first)
-		from = f->src_first;
-	for (uint64_t s = from; s < f->src_next; s++) {
-		char *p = f->payload[s % SRC_MAX];
+	uint64_t g = f->gap > 1 ? f->gap : 1;
+	for (uint64_t i = f->src_first; i < f->src_next; i++) {
+		uint64_t s = i * g;
+		char *p = f->payload[i % SRC_MAX];
+		if (s < from)
+			continue;
 		snprintf(p, sizeof f->payload[0], "m%llu", (unsigned long long)s);
 		if (fn(arg, s, (const uint8_t *)p, strlen(p)))
 			break;
@@ -539,6 +542,32 @@ static void test_push_window_acks_and_stall(void **state)
 	}
 }
 
+/* A push source whose seqs have gaps (a hub's queue towards its parent):
+ * an ack releases the transfers at or below it, not the width of the seq
+ * range, so the window holds. */
+static void test_push_window_with_gaps(void **state)
+{
+	struct t *t = *state;
+	uint64_t got[HUB_WINDOW][2];
+	t->fake.gap = 1000;
+	t->fake.src_next = 11; /* seqs 1000..10000 wait */
+	bring_up(t, 0);
+
+	hub_collect_push(t, got, HUB_WINDOW);
+	for (uint64_t i = 0; i < HUB_WINDOW; i++)
+		assert_int_equal(got[i][0], (i + 1) * 1000);
+	assert_null(hub_poll(t, (int)BEAT_MS));
+
+	/* An ack of 2000 releases two transfers: exactly two follow. */
+	hub_ack(t, ONESTOP__LINK_FRAME__BODY_PUSH_ACK, 2000, t->fake.push_epoch);
+	hub_collect_push(t, got, 2);
+	assert_int_equal(got[0][0], 5000);
+	assert_int_equal(got[0][1], 4000);
+	assert_int_equal(got[1][0], 6000);
+	assert_null(hub_poll(t, (int)BEAT_MS / 2));
+	assert_int_equal(t->fake.pushed, HUB_WINDOW + 2);
+}
+
 /* Poll until a DeliverAck arrives (other frames fail); its seq. */
 static uint64_t hub_expect_deliver_ack(struct t *t)
 {
@@ -738,6 +767,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello_then_welcome, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_window_acks_and_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_window_with_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliveries_and_acks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commits_back_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ehello_says_hello_again, setup, teardown),
