@@ -147,17 +147,12 @@ uint64_t hub_not_before(const struct hub *h, uint64_t due_us);
  * a quarter heartbeat within 10..250 ms, in us. */
 uint64_t hub_tick_us(const struct hub *h);
 
-/* The registry floor (no rollback): open the store's "trust" database
- * into h->db_trust and read the highest registry version this hub has
- * accepted into *version (0 when none was recorded). Call at start-up,
- * before any other transaction. 0 or a store error. */
+/* The registry floor of a store made before the chain (no rollback): open
+ * the store's "trust" database into h->db_trust and read the highest
+ * registry version such a hub recorded there into *version (0 when none
+ * was; the chain, key "chain", is chain.c's). Call at start-up, before any
+ * other transaction. 0 or a store error. */
 int hub_registry_floor(struct hub *h, uint64_t *version);
-
-/* Record version as the highest registry version accepted: in the
- * iteration's transaction when one is open or an iteration runs, else
- * durably now in a transaction of its own (start-up, a reload between
- * iterations). 0 or a store error. */
-int hub_registry_record(struct hub *h, uint64_t version);
 
 /* Log the counters in one line named event at level (os_log levels):
  * the periodic "stats" line (debug) and "hub_stats" at a clean stop

@@ -209,24 +209,3 @@ int hub_registry_floor(struct hub *h, uint64_t *version)
 	store_abort(&t);
 	return rc;
 }
-
-int hub_registry_record(struct hub *h, uint64_t version)
-{
-	struct store_txn *t = NULL;
-	int rc;
-
-	if (h->txn || h->iterating) {
-		rc = hub_txn(h, &t);
-		if (rc == 0)
-			rc = hub_wrote(h,
-				       store_put_u64(t, h->db_trust, TRUST_VERSION_KEY, version));
-		return rc;
-	}
-	rc = store_begin(h->st, 0, &t);
-	if (rc == 0)
-		rc = store_put_u64(t, h->db_trust, TRUST_VERSION_KEY, version);
-	if (rc == 0)
-		return store_commit(&t);
-	store_abort(&t);
-	return rc;
-}
