@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 		return rc == 0 ? 0 : (rc == OS_ENAME ? 2 : 1);
 	}
 	if (status) {
-		rc = status_print(h.conf.data_dir, (size_t)h.conf.map_size_mb,
+		rc = status_print(h.conf.data_dir, (size_t)h.conf.map_size_mb, h.conf.name,
 				  h.conf.parent_endpoint && *h.conf.parent_endpoint
 					  ? h.conf.parent_name
 					  : NULL);

@@ -17,9 +17,14 @@
 #define STATUS_QVAL_BYTES 16 /* offset of the u32be byte count in a queue value */
 
 /* One queue's totals, as the walk meets its keys (grouped by name). */
+#define STATUS_CHILDREN_MAX 1024u
+
 struct status_walk {
 	const char *parent;
-	const struct registry *reg; /* the stored chain, or NULL */
+	const struct registry *reg;                              /* the stored chain, or NULL */
+	const struct reg_delegation *child[STATUS_CHILDREN_MAX]; /* this hub's child hubs */
+	uint8_t child_seen[STATUS_CHILDREN_MAX];
+	size_t n_child;
 	char name[OS_NAME_MAX + 1];
 	uint64_t entries, bytes;
 	uint64_t queues, total;
@@ -48,6 +53,9 @@ static void status_flush(struct status_walk *w)
 	       (unsigned long long)w->entries, (unsigned long long)w->bytes);
 	if (w->parent && strcmp(w->name, w->parent) == 0)
 		w->printed_parent = 1;
+	for (size_t i = 0; i < w->n_child; i++)
+		if (strcmp(w->child[i]->hub, w->name) == 0)
+			w->child_seen[i] = 1;
 	w->queues++;
 	w->name[0] = 0;
 	w->entries = w->bytes = 0;
@@ -94,7 +102,7 @@ static struct registry *status_chain(struct store_txn *t, store_dbi trust)
 	return reg;
 }
 
-int status_print(const char *data_dir, size_t map_mb, const char *parent_name)
+int status_print(const char *data_dir, size_t map_mb, const char *name, const char *parent_name)
 {
 	struct status_walk w = {.parent = parent_name};
 	struct registry *reg = NULL;
@@ -123,6 +131,15 @@ int status_print(const char *data_dir, size_t map_mb, const char *parent_name)
 		goto out;
 	reg = status_chain(t, trust);
 	w.reg = reg;
+	if (reg && name) {
+		const char *prefix = registry_hub_prefix(reg, name);
+
+		if (prefix) {
+			w.n_child = registry_children(reg, prefix, w.child, STATUS_CHILDREN_MAX);
+			if (w.n_child > STATUS_CHILDREN_MAX)
+				w.n_child = STATUS_CHILDREN_MAX;
+		}
+	}
 	rc = store_walk(t, queues, NULL, 0, NULL, 0, status_one, &w);
 	if (rc)
 		goto out;
@@ -130,6 +147,9 @@ int status_print(const char *data_dir, size_t map_mb, const char *parent_name)
 	/* The links have a line even with nothing waiting. */
 	if (parent_name && !w.printed_parent)
 		printf("up %s backlog=0 bytes=0\n", parent_name);
+	for (size_t i = 0; i < w.n_child; i++)
+		if (!w.child_seen[i])
+			printf("down %s backlog=0 bytes=0\n", w.child[i]->hub);
 	printf("queues=%llu entries=%llu\n", (unsigned long long)w.queues,
 	       (unsigned long long)w.total);
 out:
