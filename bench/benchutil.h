@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "harness.h"
 
@@ -16,6 +17,10 @@ uint64_t bu_now_ns(void);
  * anything else (empty, trailing characters, out of range). */
 int bu_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		  unsigned long long *out);
+
+/* CPU seconds (user + system) process pid has used so far, from
+ * /proc/PID/stat; -1 when it cannot be read. */
+double bu_cpu_secs(pid_t pid);
 
 /* Sort n samples in place, ascending. v may be NULL when n is 0. */
 void bu_sort_u64(uint64_t *v, size_t n);

@@ -485,28 +485,6 @@ out:
 	return rc ? -1 : 0;
 }
 
-/* CPU seconds (user + system) that process pid has used; -1 unknown. */
-static double cpu_secs(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* after the command's ")": state, then fields 4..; utime and stime
-	 * are fields 14 and 15 */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static int cb_run(const struct cb_opts *o)
 {
 	struct net_opts no;
@@ -560,11 +538,11 @@ static int cb_run(const struct cb_opts *o)
 		       (unsigned long long)issued, (double)(os_mono_us() - t0) / 1e6,
 		       (double)issued / ((double)(os_mono_us() - t0) / 1e6));
 	}
-	cpu0[0] = cpu_secs(b.n->hub.pid);
-	cpu0[1] = cpu_secs(b.idp->pid);
-	cpu0[2] = cpu_secs(b.hall->pid);
-	cpu0[3] = cpu_secs(b.owner->pid);
-	cpu0[4] = cpu_secs(getpid());
+	cpu0[0] = bu_cpu_secs(b.n->hub.pid);
+	cpu0[1] = bu_cpu_secs(b.idp->pid);
+	cpu0[2] = bu_cpu_secs(b.hall->pid);
+	cpu0[3] = bu_cpu_secs(b.owner->pid);
+	cpu0[4] = bu_cpu_secs(getpid());
 	rh = (struct bu_receiver){.p = b.hall,
 				  .deadline_ms = (int)o->timeout_s * 1000,
 				  .wait_ms = 200,
@@ -596,9 +574,9 @@ static int cb_run(const struct cb_opts *o)
 	b.stop = 1;
 	printf("CPU s during the run: hub %.2f idp %.2f hall %.2f owner %.2f, this program's apps "
 	       "%.2f\n",
-	       cpu_secs(b.n->hub.pid) - cpu0[0], cpu_secs(b.idp->pid) - cpu0[1],
-	       cpu_secs(b.hall->pid) - cpu0[2], cpu_secs(b.owner->pid) - cpu0[3],
-	       cpu_secs(getpid()) - cpu0[4]);
+	       bu_cpu_secs(b.n->hub.pid) - cpu0[0], bu_cpu_secs(b.idp->pid) - cpu0[1],
+	       bu_cpu_secs(b.hall->pid) - cpu0[2], bu_cpu_secs(b.owner->pid) - cpu0[3],
+	       bu_cpu_secs(getpid()) - cpu0[4]);
 
 	for (size_t i = 0; i < b.cap; i++)
 		if (b.slots[i].filed_us && b.slots[i].decided_us && nlat < o->cases)

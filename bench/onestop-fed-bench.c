@@ -154,28 +154,6 @@ static int fb_done(void *arg)
 	return want > 0 && __atomic_load_n(r->got_all, __ATOMIC_RELAXED) >= want;
 }
 
-/* utime + stime of pid in seconds, -1 when it cannot be read. */
-static double fb_cpu_s(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* Fields after the command's closing parenthesis: state is 3rd,
-	 * utime the 14th and stime the 15th of the line. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static void fb_print_lat(const char *what, struct fb_samples *s)
 {
 	bu_sort_u64(s->us, s->n);
@@ -241,7 +219,7 @@ static int fb_run(const struct fb_opts *o)
 						    .seed = (unsigned)(k * 7919 + 1)};
 		}
 	for (size_t h = 0; h < nh; h++)
-		cpu0[h] = fb_cpu_s(hubs[h]->pid);
+		cpu0[h] = bu_cpu_secs(hubs[h]->pid);
 	t0 = os_mono_us();
 	for (k = 0; k < ns; k++)
 		pthread_create(&st[k], NULL, fb_send, &snd[k]);
@@ -256,7 +234,7 @@ static int fb_run(const struct fb_opts *o)
 		pthread_join(rt[k], NULL);
 	t1 = os_mono_us();
 	for (size_t h = 0; h < nh; h++)
-		cpu1[h] = fb_cpu_s(hubs[h]->pid);
+		cpu1[h] = bu_cpu_secs(hubs[h]->pid);
 
 	printf("topology: national hub, %u province hubs, %u spokes each (%zu spokes); "
 	       "%u msg/s per spoke for %u s, %u%% across provinces, %zu-byte payloads\n",
