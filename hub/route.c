@@ -532,6 +532,38 @@ static void route_quota_state(struct hub *h, const char *node, unsigned bit, int
 	link_notify_once(h, node, code, msg);
 }
 
+/* The queues, holding bytes, would pass limit with a push of len bytes
+ * from who (as kind: "origin" or "relay"): logged and told to who's
+ * session once per episode (ESTOREFULL); 1. Else 0. */
+static int route_budget_full(struct hub *h, const char *kind, const char *who, uint64_t bytes,
+			     size_t len, uint64_t limit)
+{
+	struct route *r = h->route;
+
+	if (bytes + len <= limit)
+		return 0;
+	if (!r->store_over) {
+		os_log(OS_LOG_WARN, "queue_budget_full",
+		       "%s=%s code=ESTOREFULL bytes=%llu queue_bytes=%llu", kind, who,
+		       (unsigned long long)bytes, (unsigned long long)limit);
+		link_notify(h, who, OS_ESTOREFULL,
+			    "the hub's queues are full; pushes wait, retry later");
+	}
+	r->store_over = 1;
+	return 1;
+}
+
+/* A push fitted the budget: the end of a full episode is logged. */
+static void route_budget_ok(struct hub *h, uint64_t bytes, uint64_t limit)
+{
+	struct route *r = h->route;
+
+	if (r->store_over)
+		os_log(OS_LOG_INFO, "queue_budget_ok", "bytes=%llu queue_bytes=%llu",
+		       (unsigned long long)bytes, (unsigned long long)limit);
+	r->store_over = 0;
+}
+
 /* Whether a message of len bytes from origin for the n destinations fits
  * the quotas: 0 (r->held[i] says which destinations are at their share:
  * those entries are charged to the origin's hold), or 1 when it must wait
@@ -552,17 +584,8 @@ static int route_over_quota(struct hub *h, const char *const *dests, size_t n, c
 				  l.share + l.hold);
 		return 1;
 	}
-	if (t.bytes + len > l.budget) {
-		if (!r->store_over) {
-			os_log(OS_LOG_WARN, "queue_budget_full",
-			       "origin=%s code=ESTOREFULL bytes=%llu queue_bytes=%llu", origin,
-			       (unsigned long long)t.bytes, (unsigned long long)l.budget);
-			link_notify(h, origin, OS_ESTOREFULL,
-				    "the hub's queues are full; pushes wait, retry later");
-		}
-		r->store_over = 1;
+	if (route_budget_full(h, "origin", origin, t.bytes, len, l.budget))
 		return 1;
-	}
 	if (t.bytes + len > l.shared && o.bytes + len > l.small) {
 		route_quota_state(h, origin, Q_RESERVE, 1, OS_EFULL, &o, l.entries, l.small);
 		return 1;
@@ -584,10 +607,7 @@ static int route_over_quota(struct hub *h, const char *const *dests, size_t n, c
 		route_quota_state(h, origin, Q_HOLD, 1, OS_EFULL, &hu, l.hold_entries, l.hold);
 		return 1;
 	}
-	if (r->store_over)
-		os_log(OS_LOG_INFO, "queue_budget_ok", "bytes=%llu queue_bytes=%llu",
-		       (unsigned long long)t.bytes, (unsigned long long)l.budget);
-	r->store_over = 0;
+	route_budget_ok(h, t.bytes, l.budget);
 	route_quota_state(h, origin, Q_ORIGIN, 0, 0, NULL, 0, 0);
 	route_quota_state(h, origin, Q_RESERVE, 0, 0, NULL, 0, 0);
 	route_quota_state(h, origin, Q_HOLD, 0, 0, NULL, 0, 0);
@@ -601,27 +621,14 @@ static int route_over_quota(struct hub *h, const char *const *dests, size_t n, c
  * session, told once). */
 static int route_relay_over_budget(struct hub *h, const char *node, size_t len)
 {
-	struct route *r = h->route;
 	struct route_limits l;
 	struct queue_usage t;
 
 	route_limits(h, &l);
 	queue_usage_total(h->queue, &t);
-	if (t.bytes + len > l.shared) {
-		if (!r->store_over) {
-			os_log(OS_LOG_WARN, "queue_budget_full",
-			       "relay=%s code=ESTOREFULL bytes=%llu queue_bytes=%llu", node,
-			       (unsigned long long)t.bytes, (unsigned long long)l.shared);
-			link_notify(h, node, OS_ESTOREFULL,
-				    "the hub's queues are full; relayed pushes wait, retry later");
-		}
-		r->store_over = 1;
+	if (route_budget_full(h, "relay", node, t.bytes, len, l.shared))
 		return 1;
-	}
-	if (r->store_over)
-		os_log(OS_LOG_INFO, "queue_budget_ok", "bytes=%llu queue_bytes=%llu",
-		       (unsigned long long)t.bytes, (unsigned long long)l.budget);
-	r->store_over = 0;
+	route_budget_ok(h, t.bytes, l.shared);
 	return 0;
 }
 
