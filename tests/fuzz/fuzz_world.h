@@ -1,7 +1,8 @@
 /* Shared by the in-process fuzz targets (fuzz_hub_link.c, fuzz_spoke_api.c):
  * a reader that turns the fuzz input into choices, a live test world (fresh
  * keys, a registry signed now, valid dataset values) and a scratch store
- * directory. Keys and registry live for the process; a store per input. */
+ * directory; and a federated chain for a child hub's session (fw_fed).
+ * Keys and registries live for the process; a store per input. */
 #ifndef OS_FUZZ_WORLD_H
 #define OS_FUZZ_WORLD_H
 
