@@ -6,7 +6,11 @@
  * corrupted ones), deliver and push acks, heartbeats, dataset acks,
  * fetches, errors and raw bytes; a byte after each frame may mutate it.
  * The hub routes, queues and commits them; its replies are checked for the
- * stream rules (acks never beyond what was pushed, deliver chains intact). */
+ * stream rules (acks never beyond what was pushed, deliver chains intact).
+ * A first byte with its two top bits set makes the session that of the
+ * child hub gd.hub under a federated chain (fw_fed): its pushes relay
+ * envelopes of gd.* origins and of outsiders, and some frames offer
+ * `registry` parts (signed on the spot, or input bytes). */
 #include <errno.h>
 #include <zmq.h>
 
@@ -40,11 +44,15 @@ struct fh {
 	uint64_t next_seq;   /* the next push seq of the script's stream */
 	uint64_t delivered;  /* highest deliver seq received */
 	uint8_t epoch;       /* fill byte of the current outbox epoch */
+	int child;           /* the session is the child hub gd.hub's */
 };
 
-static void fh_setup(struct fh *f)
+/* mode: 0 a spoke's session; else the child hub's (bit 0: a relay budget
+ * of a few kilobytes). */
+static void fh_setup(struct fh *f, unsigned mode)
 {
 	const struct fw_world *w = fw_world();
+	const struct os_keypair *client = &w->keys[FW_SELF];
 	struct hub *h = &f->h;
 	struct loop_state st;
 	char endpoint[600];
@@ -61,9 +69,22 @@ static void fh_setup(struct fh *f)
 	h->kp = w->keys[FW_HUB];
 	h->key_version = 1;
 	h->reg = w->reg;
+	f->child = mode != 0;
+	if (f->child) {
+		/* Its own copy: an adopted part replaces h->reg. */
+		const struct fw_fed *fed = fw_fed();
+		memcpy(h->anchor, w->keys[FW_ROOT].sign_pk, sizeof(os_sign_pk));
+		FW_CHECK(registry_parse(fed->chain, fed->chain_len, h->anchor, 0, &h->reg) != 0);
+		client = &fed->keys[FF_GD_HUB];
+		if (mode & 1) {
+			h->conf.queue_bytes_mb = 1;
+			h->conf.reserve_percent = 99;
+		}
+	}
 	if (store_open(f->dir, 16, 16, &h->st) || queue_open(h, &h->queue) || dataset_open(h) ||
 	    batchsig_cache_new(16, &h->sigcache) || route_new(&h->route) ||
-	    route_registry_changed(h) || link_new(&hub_link_ops, &h->link))
+	    route_registry_changed(h) || link_new(&hub_link_ops, &h->link) ||
+	    (f->child && hub_registry_floor(h, &(uint64_t){0})))
 		__builtin_trap();
 	if (!(h->zctx = zmq_ctx_new()) || zap_open(h) != 0)
 		__builtin_trap();
@@ -79,10 +100,8 @@ static void fh_setup(struct fh *f)
 	if (!f->client ||
 	    zmq_setsockopt(f->client, ZMQ_CURVE_SERVERKEY, w->keys[FW_HUB].box_pk,
 			   sizeof(os_box_pk)) ||
-	    zmq_setsockopt(f->client, ZMQ_CURVE_PUBLICKEY, w->keys[FW_SELF].box_pk,
-			   sizeof(os_box_pk)) ||
-	    zmq_setsockopt(f->client, ZMQ_CURVE_SECRETKEY, w->keys[FW_SELF].box_sk,
-			   sizeof(os_box_sk)) ||
+	    zmq_setsockopt(f->client, ZMQ_CURVE_PUBLICKEY, client->box_pk, sizeof(os_box_pk)) ||
+	    zmq_setsockopt(f->client, ZMQ_CURVE_SECRETKEY, client->box_sk, sizeof(os_box_sk)) ||
 	    zmq_setsockopt(f->client, ZMQ_LINGER, &zero, sizeof(zero)) ||
 	    zmq_connect(f->client, endpoint) != 0)
 		__builtin_trap();
@@ -99,8 +118,10 @@ static void fh_teardown(struct fh *f)
 	       (unsigned long long)f->h.stats.commits);
 	loop_free(&f->loop);
 	zmq_close(f->client);
-	f->h.reg = NULL; /* the world's */
+	if (!f->child)
+		f->h.reg = NULL; /* the world's */
 	hub_modules_close(&f->h);
+	registry_free(&f->h.reg);
 	fw_rmdir(f->dir);
 }
 
@@ -195,6 +216,7 @@ static void fh_send(struct fh *f, struct fw_in *in, const Onestop__LinkFrame *lf
 static void fh_hello(struct fh *f, struct fw_in *in)
 {
 	static const char *nodes[] = {"gd.sz", "gd.sz", "gd.sz", "b", ""};
+	static const char *hub_nodes[] = {"gd.hub", "gd.hub", "gd.hub", "gd.sz", "hub"};
 	static const char *dsnames[] = {DS_ITEMS, DS_IDENTITY, "nope"};
 	Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
 	Onestop__Hello hello = ONESTOP__HELLO__INIT;
@@ -206,7 +228,7 @@ static void fh_hello(struct fh *f, struct fw_in *in)
 		f->epoch++;
 	memset(epoch, f->epoch, sizeof(epoch));
 	hello.protocol = (flags & 0x80) ? fw_u8(in) : HUB_PROTOCOL;
-	hello.node = (char *)FW_PICK(in, nodes);
+	hello.node = (char *)(f->child ? FW_PICK(in, hub_nodes) : FW_PICK(in, nodes));
 	hello.outbox_epoch.data = epoch;
 	hello.outbox_epoch.len = (flags & 0x40) ? fw_u8(in) % QUEUE_EPOCH_LEN : QUEUE_EPOCH_LEN;
 	hello.window = fw_u8(in) % 8;
@@ -258,6 +280,13 @@ static void fh_push(struct fh *f, struct fw_in *in)
 {
 	static const char *dests[] = {"b",   "gd.sz",  "hub",    "@supervision",
 				      "sup", "gd.old", "nobody", "@nothing"};
+	/* A child hub relays: to its own subtree, to others, up and sideways. */
+	static const char *relay_dests[] = {"b",      "gd.sz",  "hub",     "@supervision",
+					    "sup",    "gd.a",   "gd.old",  "gd.hub",
+					    "nobody", "sc.far", "@nothing"};
+	/* Origins of a relayed push: its subtree, and outsiders (EORIGIN). */
+	static const char *origins[] = {"gd.sz",  "gd.sz", "gd.a",   "gd.a",
+					"gd.old", "b",     "gd.hub", "gd.ghost"};
 	static const char *types[] = {"gov.X", "gov.Y", DS_CHANGE_TYPE, "onestop.DeadLetter",
 				      "not.allowed"};
 	const struct fw_world *w = fw_world();
@@ -271,19 +300,35 @@ static void fh_push(struct fh *f, struct fw_in *in)
 	size_t n = 1 + flags % FH_MAX_BATCH;
 	uint64_t now = os_now_ms();
 	uint32_t key_version = (flags & 0x80) ? 2 : 1;
+	const char *origin = "gd.sz";
+	const uint8_t *sk = w->keys[FW_SELF].sign_sk;
+
+	if (f->child) {
+		const struct fw_fed *fed = fw_fed();
+		origin = origins[(flags >> 2) % 8];
+		if (strcmp(origin, "gd.a") == 0)
+			sk = fed->keys[FF_GD_A].sign_sk;
+		else if (strcmp(origin, "gd.old") == 0)
+			sk = w->keys[FW_OLD].sign_sk;
+		else if (strcmp(origin, "b") == 0)
+			sk = w->keys[FW_PEER].sign_sk;
+		else if (strcmp(origin, "gd.hub") == 0)
+			sk = fed->keys[FF_GD_HUB].sign_sk;
+		else if (strcmp(origin, "gd.ghost") == 0)
+			sk = fed->keys[FF_GHOST].sign_sk;
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t life = fw_u8(in);
 		memset(&d[i], 0, sizeof(d[i]));
-		d[i].destination = FW_PICK(in, dests);
+		d[i].destination = f->child ? FW_PICK(in, relay_dests) : FW_PICK(in, dests);
 		d[i].type = FW_PICK(in, types);
 		if (strcmp(d[i].type, DS_CHANGE_TYPE) == 0 && (life & 0x80))
 			d[i].destination = "hub";
 		d[i].payload_len = fh_payload(in, d[i].type, &owned[i], &d[i].payload);
 		d[i].expires_ms = (life & 3) == 3 ? now - 1 : now + (life % 64 + 1) * FW_HOUR_MS;
 	}
-	if (env_sign_batch("gd.sz", key_version, w->keys[FW_SELF].sign_sk, d, n, now, out, len,
-			   NULL) != 0) {
+	if (env_sign_batch(origin, key_version, sk, d, n, now, out, len, NULL) != 0) {
 		for (size_t i = 0; i < n; i++)
 			free(owned[i]);
 		return;
@@ -398,6 +443,77 @@ static void fh_other(struct fh *f, struct fw_in *in, uint8_t op)
 	fh_send(f, in, &lf);
 }
 
+/* A `registry` frame as a child hub sends up: up to FH_MAX_PARTS parts,
+ * each signed on the spot (by the gd root, the root of gd.x or, to be
+ * refused, the national root; of prefix gd, a prefix below it or beside it; nodes,
+ * version and expiry from the input) or input bytes; or input bytes as
+ * the whole frame. */
+#define FH_MAX_PARTS 3
+static void fh_registry(struct fh *f, struct fw_in *in)
+{
+	static const char *prefixes[] = {"gd", "gd", "gd", "gd", "gd.x", "sc", ""};
+	const struct fw_world *w = fw_world();
+	const struct fw_fed *fed = fw_fed();
+	Onestop__LinkFrame lf = ONESTOP__LINK_FRAME__INIT;
+	Onestop__SignedRegistry chain = ONESTOP__SIGNED_REGISTRY__INIT;
+	Onestop__SignedRegistry *parts[FH_MAX_PARTS];
+	uint8_t how = fw_u8(in);
+	uint8_t *packed = NULL;
+	size_t n = 0;
+
+	if (how & 0x80) {
+		const uint8_t *b;
+		lf.registry.len = fw_bytes(in, 255, &b);
+		lf.registry.data = (uint8_t *)b;
+		goto send;
+	}
+	for (size_t i = 0; i < 1u + how % FH_MAX_PARTS; i++) {
+		uint8_t kind = fw_u8(in);
+		uint8_t *part = NULL;
+		size_t len = 0;
+		const uint8_t *b;
+
+		if ((kind & 7) == 7) {
+			len = fw_bytes(in, 255, &b);
+			parts[n] = onestop__signed_registry__unpack(NULL, len, b);
+		} else {
+			uint8_t which = fw_u8(in);
+			uint64_t version = FW_FED_PART_VERSION - 1 + fw_u8(in) % 6;
+			uint64_t now = os_now_ms();
+			/* The gd root; the national root (refused); gd.a's key,
+			 * the root of gd.x when a gd part delegates it. */
+			const uint8_t *signers[] = {fed->keys[FF_GD_ROOT].sign_sk,
+						    w->keys[FW_ROOT].sign_sk,
+						    fed->keys[FF_GD_A].sign_sk,
+						    fed->keys[FF_GD_ROOT].sign_sk};
+			if (fw_fed_part(fed, FW_PICK(in, prefixes), which ? which : 1 | 2 | 4 | 8,
+					version, (kind & 8) ? now - 1 : now + 1000 * FW_HOUR_MS,
+					signers[(kind >> 4) & 3], &part, &len) != 0)
+				continue;
+			if ((kind & 0xe0) == 0xe0 && len > 0) /* a broken signature */
+				part[fw_u8(in) % len] ^= 1;
+			parts[n] = onestop__signed_registry__unpack(NULL, len, part);
+			free(part);
+		}
+		if (parts[n])
+			n++;
+	}
+	chain.n_delegated = n;
+	chain.delegated = parts;
+	lf.registry.len = onestop__signed_registry__get_packed_size(&chain);
+	packed = malloc(lf.registry.len ? lf.registry.len : 1);
+	if (!packed)
+		__builtin_trap();
+	onestop__signed_registry__pack(&chain, packed);
+	lf.registry.data = packed;
+send:
+	lf.body_case = ONESTOP__LINK_FRAME__BODY_REGISTRY;
+	fh_send(f, in, &lf);
+	for (size_t i = 0; i < n; i++)
+		onestop__signed_registry__free_unpacked(parts[i], NULL);
+	free(packed);
+}
+
 static void fh_raw(struct fh *f, struct fw_in *in)
 {
 	const uint8_t *b;
@@ -417,9 +533,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fw_in in = {data, size};
 	struct fh f;
-	unsigned frames = 0;
+	unsigned frames = 0, mode = 0;
 
-	fh_setup(&f);
+	if (size > 0 && (data[0] & 0xc0) == 0xc0) {
+		mode = 2 | (data[0] & 1);
+		fw_u8(&in);
+	}
+	fh_setup(&f, mode);
 	/* Every script opens with a valid Hello (mutations included), so
 	 * that the rest meets a session. */
 	fh_hello(&f, &in);
@@ -453,6 +573,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			fh_raw(&f, &in);
 			break;
+		case 11:
+			if (f.child) { /* a child hub offers parts */
+				fh_registry(&f, &in);
+				break;
+			}
+			/* fall through */
 		default: /* let the hub work: commit, acks, deliveries */
 			fh_pump(&f, (op >> 4) % 8);
 			break;

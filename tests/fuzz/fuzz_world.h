@@ -1,7 +1,8 @@
 /* Shared by the in-process fuzz targets (fuzz_hub_link.c, fuzz_spoke_api.c):
  * a reader that turns the fuzz input into choices, a live test world (fresh
  * keys, a registry signed now, valid dataset values) and a scratch store
- * directory. Keys and registry live for the process; a store per input. */
+ * directory; and a federated chain for a child hub's session (fw_fed).
+ * Keys and registries live for the process; a store per input. */
 #ifndef OS_FUZZ_WORLD_H
 #define OS_FUZZ_WORLD_H
 
@@ -17,6 +18,7 @@
 #include "fuzz.h"
 #include "onestop.pb-c.h"
 #include "registry.h"
+#include "tree.h"
 #include "util.h"
 
 #define FW_HOUR_MS 3600000ull
@@ -255,6 +257,162 @@ static inline const struct fw_world *fw_world(void)
 	w.identity = fw_pack_identity(&w.identity_len);
 	ready = 1;
 	return &w;
+}
+
+/* ---------------------------------------------------------------- federation */
+
+enum { FF_GD_ROOT, FF_GD_HUB, FF_GD_A, FF_GHOST, FF_KEYS };
+
+/* A federated chain for a child hub's session, with the keys of fw_world:
+ * the national registry (hub "hub"; nodes hub, b, sup and the child hub
+ * gd.hub; the three datasets; "gd" delegated to the gd root key, served by
+ * gd.hub) and the province part "gd" (gd.sz as in fw_world, gd.a, gd.old
+ * revoked), signed by the gd root. "gd.ghost" has a key and no node. */
+struct fw_fed {
+	struct os_keypair keys[FF_KEYS];
+	uint8_t *chain; /* the merged chain, packed (registry_parse under FW_ROOT) */
+	size_t chain_len;
+};
+
+#define FW_FED_NATIONAL_VERSION 3
+#define FW_FED_PART_VERSION 2
+
+static inline void fw_fed_node(struct registry *r, const char *name, unsigned roles,
+			       const struct os_keypair *kp, enum reg_status status)
+{
+	static char *star[] = {"*"};
+	static char *gov[] = {"gov.*", "onestop.DeadLetter"};
+	static char *datasets[] = {"items", "identity", "licences"};
+	static char *topics[] = {"supervision"};
+	struct reg_node n;
+
+	memset(&n, 0, sizeof(n));
+	n.name = (char *)name;
+	n.roles = roles;
+	memcpy(n.sign_pk, kp->sign_pk, sizeof(os_sign_pk));
+	memcpy(n.box_pk, kp->box_pk, sizeof(os_box_pk));
+	n.key_version = 1;
+	n.status = status;
+	n.n_types = 1;
+	n.allowed_types = star;
+	if (strcmp(name, "gd.sz") == 0) {
+		n.n_types = 2;
+		n.allowed_types = gov;
+		n.n_publish = 3;
+		n.publish = datasets;
+	}
+	if (strcmp(name, "sup") == 0) {
+		n.n_topics = 1;
+		n.topics = topics;
+	}
+	if (strcmp(name, "gd.a") == 0) {
+		n.n_province_topics = 1;
+		n.province_topics = topics;
+	}
+	FW_CHECK(registry_add(r, &n) != 0);
+}
+
+/* A part of prefix signed now by sk, its nodes chosen by the bits of which:
+ * 1 gd.sz, 2 gd.a, 4 gd.old (revoked), 8 gd.new, 16 gd.hub (a name of the
+ * national part), 32 gd.a suspended, 64 a delegation of gd.x. *out is
+ * malloc'd; 0 or the error of the registry call that refused it. */
+static inline int fw_fed_part(const struct fw_fed *fed, const char *prefix, unsigned which,
+			      uint64_t version, uint64_t expires_ms, const os_sign_sk sk,
+			      uint8_t **out, size_t *len)
+{
+	const struct os_keypair *self = &fw_world()->keys[FW_SELF];
+	const struct os_keypair *old = &fw_world()->keys[FW_OLD];
+	static const struct {
+		unsigned bit;
+		const char *name;
+		unsigned roles;
+		int key; /* FF_*, or -1 self, -2 old */
+	} nodes[] = {
+		{1, "gd.sz", REG_ROLE_SPOKE | REG_ROLE_IDP, -1},
+		{2, "gd.a", REG_ROLE_SPOKE, FF_GD_A},
+		{4, "gd.old", REG_ROLE_SPOKE, -2},
+		{8, "gd.new", REG_ROLE_SPOKE, FF_GHOST},
+		{16, "gd.hub", REG_ROLE_HUB, FF_GD_HUB},
+	};
+	struct registry *r = NULL;
+	const uint8_t *b;
+	int rc;
+
+	*out = NULL;
+	if ((rc = registry_new(&r)) != 0)
+		return rc;
+	if ((rc = registry_set_prefix(r, prefix)) != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		const struct os_keypair *kp = nodes[i].key == -1   ? self
+					      : nodes[i].key == -2 ? old
+								   : &fed->keys[nodes[i].key];
+		enum reg_status st = nodes[i].bit == 4 ? REG_REVOKED : REG_ACTIVE;
+		if (!(which & nodes[i].bit))
+			continue;
+		if (nodes[i].bit == 2 && (which & 32))
+			st = REG_SUSPENDED;
+		if (!tree_in_prefix(nodes[i].name, prefix))
+			continue;
+		fw_fed_node(r, nodes[i].name, nodes[i].roles, kp, st);
+	}
+	if ((which & 64) &&
+	    (rc = registry_delegate(r, "gd.x", fed->keys[FF_GD_A].sign_pk, "gd.x.hub")) != 0)
+		goto out;
+	r->version = version;
+	r->issued_ms = os_now_ms() - FW_HOUR_MS;
+	r->expires_ms = expires_ms;
+	if ((rc = registry_sign(r, sk, &b, len)) != 0)
+		goto out;
+	if (!(*out = malloc(*len ? *len : 1)))
+		__builtin_trap();
+	memcpy(*out, b, *len);
+out:
+	registry_free(&r);
+	return rc;
+}
+
+static inline const struct fw_fed *fw_fed(void)
+{
+	static struct fw_fed f;
+	static int ready;
+	const struct fw_world *w = fw_world();
+	struct registry *r = NULL, *chain = NULL;
+	uint64_t now = os_now_ms();
+	uint8_t *part = NULL;
+	const uint8_t *b;
+	size_t l, pl;
+
+	if (ready)
+		return &f;
+	for (int i = 0; i < FF_KEYS; i++)
+		crypto_keypair_new(&f.keys[i]);
+	FW_CHECK(registry_new(&r) != 0);
+	FW_CHECK(registry_set_hub(r, "hub") != 0);
+	fw_fed_node(r, "hub", REG_ROLE_HUB, &w->keys[FW_HUB], REG_ACTIVE);
+	fw_fed_node(r, "b", REG_ROLE_SPOKE, &w->keys[FW_PEER], REG_ACTIVE);
+	fw_fed_node(r, "sup", REG_ROLE_SPOKE | REG_ROLE_SUPERVISOR, &w->keys[FW_SUP], REG_ACTIVE);
+	fw_fed_node(r, "gd.hub", REG_ROLE_HUB, &f.keys[FF_GD_HUB], REG_ACTIVE);
+	FW_CHECK(registry_set_dataset(r, DS_ITEMS, REG_DS_FULL) != 0);
+	FW_CHECK(registry_set_dataset(r, DS_IDENTITY, REG_DS_CACHED) != 0);
+	FW_CHECK(registry_set_dataset(r, "licences", REG_DS_CACHED) != 0);
+	FW_CHECK(registry_delegate(r, "gd", f.keys[FF_GD_ROOT].sign_pk, "gd.hub") != 0);
+	r->version = FW_FED_NATIONAL_VERSION;
+	r->issued_ms = now - FW_HOUR_MS;
+	r->expires_ms = now + 1000 * FW_HOUR_MS;
+	FW_CHECK(registry_sign(r, w->keys[FW_ROOT].sign_sk, &b, &l) != 0);
+	FW_CHECK(registry_parse(b, l, w->keys[FW_ROOT].sign_pk, now, &chain) != 0);
+	FW_CHECK(fw_fed_part(&f, "gd", 1 | 2 | 4, FW_FED_PART_VERSION, now + 1000 * FW_HOUR_MS,
+			     f.keys[FF_GD_ROOT].sign_sk, &part, &pl) != 0);
+	FW_CHECK(registry_adopt_part(&chain, part, pl, now) != 1);
+	FW_CHECK(!chain->signed_bytes || !(f.chain = malloc(chain->signed_len)));
+	memcpy(f.chain, chain->signed_bytes, chain->signed_len);
+	f.chain_len = chain->signed_len;
+	free(part);
+	registry_free(&chain);
+	registry_free(&r);
+	ready = 1;
+	return &f;
 }
 
 /* ---------------------------------------------------------------- scratch */
