@@ -1725,3 +1725,11 @@ int registry_undelegate(struct registry *r, const char *prefix)
 	reg_drop_signed(r);
 	return 0;
 }
+
+void registry_digest(const struct registry *r, os_hash out)
+{
+	if (r && r->signed_bytes)
+		crypto_hash(out, r->signed_bytes, r->signed_len);
+	else
+		memset(out, 0, sizeof(os_hash));
+}

@@ -221,6 +221,11 @@ int registry_delegate(struct registry *r, const char *prefix, const os_sign_pk r
 /* Editing: remove the delegation of prefix. OS_ENOTFOUND. */
 int registry_undelegate(struct registry *r, const char *prefix);
 
+/* BLAKE2b-256 of r's signed_bytes (the packed chain) into out; zeros when
+ * r has none. Two chains of equal generation differ in it when their
+ * content does (a part dropped as another went forward). */
+void registry_digest(const struct registry *r, os_hash out);
+
 /* Lookups; NULL when absent. Pointers live as long as r. */
 const struct reg_node *registry_find(const struct registry *r, const char *name);
 const struct reg_node *registry_find_box(const struct registry *r, const os_box_pk pk);

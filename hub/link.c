@@ -271,6 +271,20 @@ static uint32_t link_ring_pop(struct session *s, uint64_t upto)
 	return n;
 }
 
+/* Whether the node's Hello names another registry than this hub's: its
+ * generation differs, or (when it says one) the digest of its chain. */
+static int link_registry_differs(const struct hub *h, const Onestop__Hello *hello)
+{
+	os_hash d;
+
+	if (hello->registry_version != h->reg->version)
+		return 1;
+	if (hello->registry_digest.len != sizeof(d))
+		return 0;
+	registry_digest(h->reg, d);
+	return memcmp(d, hello->registry_digest.data, sizeof(d)) != 0;
+}
+
 /* Note qseq in flight; before stream_tx_send counts it. */
 static void link_ring_push(struct session *s, uint64_t qseq)
 {
@@ -380,7 +394,7 @@ static void link_hello(struct hub *h, struct session *s, const char *node, const
 	w.heartbeat_ms = (uint32_t)h->conf.heartbeat_ms;
 	w.node = h->conf.name;
 	w.max_message_bytes = (uint64_t)h->conf.max_message_bytes;
-	if (hello->registry_version != h->reg->version && h->reg->signed_bytes) {
+	if (h->reg->signed_bytes && link_registry_differs(h, hello)) {
 		w.registry.data = h->reg->signed_bytes;
 		w.registry.len = h->reg->signed_len;
 	}

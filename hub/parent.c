@@ -27,6 +27,7 @@
 struct parent {
 	struct hub *h;
 	struct parent_ops ops;
+	os_hash reg_digest; /* of the chain said in the last Hello */
 	struct uplink *up;
 	struct loop_hooks uh;            /* the link client's own hooks */
 	store_dbi db;                    /* "parent" */
@@ -65,6 +66,9 @@ static void parent_hello(void *ctx, Onestop__Hello *hello)
 	struct parent *p = ctx;
 
 	hello->registry_version = p->h->reg->version;
+	registry_digest(p->h->reg, p->reg_digest);
+	hello->registry_digest.data = p->reg_digest;
+	hello->registry_digest.len = sizeof(p->reg_digest);
 	hello->outbox_epoch.data = p->epoch;
 	hello->outbox_epoch.len = UPLINK_EPOCH_LEN;
 	if (p->ops.hello)

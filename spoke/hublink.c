@@ -43,10 +43,14 @@ static int hublink_peer_key(void *ctx, os_box_pk out)
 
 static void hublink_hello(void *ctx, Onestop__Hello *h)
 {
+	static os_hash digest; /* lives until the Hello is packed */
 	struct spoke *sp = ctx;
 	Onestop__DatasetPosition **pos = NULL;
 	size_t npos = 0;
 	h->registry_version = sp->reg->version;
+	registry_digest(sp->reg, digest);
+	h->registry_digest.data = digest;
+	h->registry_digest.len = sizeof(digest);
 	h->outbox_epoch.data = sp->ob.epoch;
 	h->outbox_epoch.len = OUTBOX_EPOCH_LEN;
 	/* Where each dataset copy stands; without them (no memory) the hub

@@ -594,14 +594,22 @@ static void test_three_levels(void **state)
 	onestop__signed_registry__free_unpacked(sr, NULL);
 	free(b);
 
-	/* A province that withdraws the city's delegation drops its part. */
-	g = make("gd", "", 8);
+	/* A province that withdraws the city's delegation drops its part. Its
+	 * version grows by the city's (2): the generation stays, the digest
+	 * tells the chains apart (a hub sends the chain when either differs). */
+	os_hash before, after;
+	uint64_t gen = r->version;
+	registry_digest(r, before);
+	g = make("gd", "", 9);
 	add(g, "gd.a", REG_ROLE_SPOKE);
 	uint8_t *g8 = sign(g, &gd_root, &l);
 	registry_free(&g);
 	assert_int_equal(registry_adopt_part(&r, g8, l, NOW), 1);
 	assert_int_equal(r->n_parts, 3);
 	assert_null(registry_find(r, "gd.sz.market"));
+	assert_int_equal(r->version, gen);
+	registry_digest(r, after);
+	assert_memory_not_equal(before, after, sizeof(os_hash));
 	free(g8);
 	registry_free(&r);
 
