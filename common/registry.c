@@ -275,9 +275,11 @@ static int reg_reindex(struct reg_impl *ri, int dup, const char **what)
 
 static int reg_alloc(struct reg_impl **out)
 {
+	static uint64_t serial;
 	struct reg_impl *ri = calloc(1, sizeof(*ri));
 	if (ri == NULL)
 		return OS_ENOMEM;
+	ri->pub.serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
 	ri->pub.prefix = strdup("");
 	ri->pub.hub = strdup("");
 	if (ri->pub.prefix == NULL || ri->pub.hub == NULL) {

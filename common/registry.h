@@ -91,6 +91,9 @@ struct registry {
 	struct reg_delegation *delegations; /* every part's, sorted by prefix */
 	size_t n_parts;
 	struct reg_part *parts; /* parts[0] the national one, then by prefix */
+	uint64_t serial;        /* no other registry made in this process has it:
+			  * what caches of facts read from a registry compare
+			  * (two chains may share a generation) */
 };
 
 /* Parse and check a packed SignedRegistry and its chain (the delegated

@@ -89,7 +89,7 @@ struct ds_session {
 	char node[OS_NAME_MAX];
 	int child; /* a child hub: its snapshots carry every entry */
 	uint32_t window;
-	uint64_t reg_version; /* the registry its stream list was made from */
+	uint64_t reg_serial; /* the registry its stream list was made from */
 	struct ds_stream *streams;
 	size_t n;
 };
@@ -643,7 +643,7 @@ static int ds_session_sync(struct hub *h, struct ds_session *s)
 	struct ds_stream *ns;
 	size_t n = 0;
 
-	if (s->reg_version == reg->version)
+	if (s->reg_serial == reg->serial)
 		return 0;
 	ns = calloc(reg->n_datasets ? reg->n_datasets : 1, sizeof(*ns));
 	if (!ns)
@@ -667,7 +667,7 @@ static int ds_session_sync(struct hub *h, struct ds_session *s)
 	free(s->streams);
 	s->streams = ns;
 	s->n = n;
-	s->reg_version = reg->version;
+	s->reg_serial = reg->serial;
 	return 0;
 }
 
@@ -696,7 +696,7 @@ void dataset_hello(struct hub *h, const char *node, const Onestop__Hello *hello)
 	free(s->streams);
 	s->streams = ns;
 	s->n = 0;
-	s->reg_version = reg->version;
+	s->reg_serial = reg->serial;
 	s->child = ds_is_child_hub(h, node);
 	s->window = hello->window ? hello->window : (uint32_t)h->conf.window;
 	if (s->window > LINK_WINDOW_MAX)

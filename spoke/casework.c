@@ -59,7 +59,7 @@ struct casework {
 	struct cal cal;
 	struct cw_draft *q;
 	size_t n, cap;
-	uint64_t sub_version; /* the registry version has_sub was found in */
+	uint64_t sub_serial; /* the registry has_sub was found in */
 	int sub_known, has_sub;
 };
 
@@ -1896,7 +1896,7 @@ int casework_read(struct spoke *sp, const Onestop__ApiRequest *req, uint8_t **bu
 static int cw_has_supervisor(struct spoke *sp)
 {
 	struct casework *cw = sp->cw;
-	if (cw->sub_known && cw->sub_version == sp->reg->version)
+	if (cw->sub_known && cw->sub_serial == sp->reg->serial)
 		return cw->has_sub;
 	cw->has_sub = 0;
 	for (size_t i = 0; i < sp->reg->n_nodes && !cw->has_sub; i++) {
@@ -1904,7 +1904,7 @@ static int cw_has_supervisor(struct spoke *sp)
 		cw->has_sub = registry_node_active(n) && strcmp(n->name, sp->conf.name) != 0 &&
 			      registry_subscribes(n, &CASEWORK_EVENT_TOPIC[1]);
 	}
-	cw->sub_version = sp->reg->version;
+	cw->sub_serial = sp->reg->serial;
 	cw->sub_known = 1;
 	return cw->has_sub;
 }
