@@ -49,7 +49,8 @@ $ONESTOP registry add --root-key "$W/gd-root.key" --registry "$W/gd.reg" --name 
 $ONESTOP registry init --root-key "$W/sc-root.key" --out "$W/sc.reg" --prefix sc
 $ONESTOP registry add --root-key "$W/sc-root.key" --registry "$W/sc.reg" --name sc.tax --pub "$W/sc.tax.key.pub" --province-topic alerts
 $ONESTOP registry add --root-key "$W/sc-root.key" --registry "$W/sc.reg" --name sc.cd.market --pub "$W/sc.cd.market.key.pub"
-$ONESTOP registry verify --anchor "$ANCHOR" --registry "$N" --part "$W/gd.reg" --part "$W/sc.reg"
+GEN=$($ONESTOP registry verify --anchor "$ANCHOR" --registry "$N" --part "$W/gd.reg" --part "$W/sc.reg" |
+	tee /dev/stderr | sed -n 's/^chain ok version=\([0-9]*\).*/\1/p')
 $ONESTOP registry show --anchor "$ANCHOR" --registry "$N" --part "$W/gd.reg" --part "$W/sc.reg"
 
 PORT=$((20000 + ($$ + 7) % 20000))
@@ -109,6 +110,17 @@ for n in $SPOKES; do
 	done
 done
 api() { echo "--api ipc://$W/$1.sock"; }
+# Until spoke $1 holds the chain of generation $2: the province hubs pass
+# each other's registries on through the national hub after they connect.
+wait_chain() {
+	i=0
+	until $ONESTOP status $(api $1) 2>/dev/null | grep -q "^registry_version=$2\$"; do
+		i=$((i + 1)); [ $i -lt 150 ] || { echo "spoke $1 did not get the chain $2"; exit 1; }
+		sleep 0.1
+	done
+}
+for n in $SPOKES; do wait_chain $n "$GEN"; done
+echo "every spoke holds the whole chain (generation $GEN)"
 
 # The hubs a message crossed: each hub logs where it routed each message
 # (event=routed, at debug level) with the message's id.
@@ -142,11 +154,8 @@ $ONESTOP keygen --out "$W/gd.hz.tax.key" >/dev/null
 $ONESTOP registry add --root-key "$W/gd-root.key" --registry "$W/gd.reg" --name gd.hz.tax --pub "$W/gd.hz.tax.key.pub"
 kill -HUP "$GDHUB"
 spokeconf gd.hz.tax gd.hub $((PORT + 1))
-i=0
-until grep -q "registry_loaded" "$W/sc.hub.log" && [ "$(grep -c registry_loaded "$W/sc.hub.log")" -ge 2 ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || break
-	sleep 0.1
-done
+# gd's registry went one version up: sc.tax verifies gd.hz.tax with it.
+wait_chain sc.tax $((GEN + 1))
 $BIN/onestop-spoke -c "$W/gd.hz.tax.conf" 2>"$W/gd.hz.tax.log" & PIDS="$PIDS $!"
 i=0
 until $ONESTOP status $(api gd.hz.tax) 2>/dev/null | grep -q 'hub_connected=yes'; do
