@@ -893,12 +893,13 @@ static int route_one(struct hub *h, const struct route_src *src, const uint8_t *
 		goto out;
 	}
 	to = registry_find(h->reg, e.destination);
-	if (!to && src->prefix && route_hop(h, e.destination, &hop) == 0 &&
-	    strcmp(hop, e.destination) != 0 && strcmp(hop, back) != 0) {
-		/* Relayed for a node this hub does not know yet: the origin's
-		 * hub knew it, and the hub serving its subtree holds the
-		 * registry that names it (this hub's chain may lag behind, e.g.
-		 * just after a restart): hand it on by the tree. */
+	if (!to && route_hop(h, e.destination, &hop) == 0 && strcmp(hop, e.destination) != 0 &&
+	    (!back || strcmp(hop, back) != 0)) {
+		/* For a node this hub does not know, in another hub's subtree:
+		 * the hub serving that subtree holds the registry that names
+		 * it, and decides (this hub's chain may lag behind, e.g. before
+		 * the other provinces' registries came, or just after a
+		 * restart): hand it on by the tree. */
 		os_log(OS_LOG_DEBUG, "relay_unknown_destination", "origin=%s dest=%s hop=%s",
 		       e.origin, e.destination, hop);
 		goto store;

@@ -6,7 +6,8 @@
  * both ways; a topic reaches its national subscribers from anywhere and
  * its province-wide subscribers only from their own province, each once; a
  * message to an unknown node of another province comes back as a dead
- * letter EUNKNOWN from the origin's hub, and one that expires at the far
+ * letter EUNKNOWN from that province's hub (which serves the subtree and
+ * decides), and one that expires at the far
  * province hub comes back as EEXPIRED signed by that hub. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ int main(void)
 		H_REQUIRE(n, net_connect(gda, 0, &c) == 0, "connected to gd.a");
 		H_REQUIRE(n, msgs_send(c, "sc.nosuch", TYPE, 7, 1, 1, 1, BODY, 0, id) == 0,
 			  "gd.a sent a message to sc.nosuch");
-		expect_dl(f, gda, id[0], ONESTOP_EUNKNOWN, "gd.hub", "unknown node in sc");
+		expect_dl(f, gda, id[0], ONESTOP_EUNKNOWN, "sc.hub", "unknown node in sc");
 
 		/* Expired at sc.hub while sc.b is down. */
 		H_REQUIRE(n, proc_stop(n, scb, 0) == 0, "sc.b stopped");

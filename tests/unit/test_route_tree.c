@@ -432,9 +432,9 @@ static void test_province_hops(void **state)
 	assert_int_equal(scan(f, "gd.b").n, 1);
 	assert_int_equal(scan(f, "hub").n, 2);
 	assert_int_equal(f->h.stats.relayed_up, 2);
-	/* Unknown and revoked destinations are refused here, at the origin's
-	 * hub, with the merged registry. */
-	send(f, "gd.a", K_GDA, "gd.a", "sc.nobody");
+	/* An unknown destination in this hub's own subtree is refused here
+	 * (one in another subtree goes on to the hub serving it). */
+	send(f, "gd.a", K_GDA, "gd.a", "gd.nobody");
 	assert_int_equal(scan(f, "gd.a").dl.code, OS_EUNKNOWN);
 
 	/* From the parent: for gd.a here; sent back up: refused. */
